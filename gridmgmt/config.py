@@ -1,0 +1,71 @@
+"""Where gridmgmt keeps its state, from environment variables with embedded defaults.
+
+The *instance directory* holds the default SQLite database, uploaded files
+and generated maps. It is, in order of precedence:
+
+1. the ``--workdir DIR`` option of any ``gridmgmt`` command,
+2. the ``GRIDMGMT_HOME`` environment variable,
+3. a per-user data directory (``platformdirs.user_data_dir("gridmgmt")``,
+   e.g. ``~/.local/share/gridmgmt`` on Linux).
+
+The database is ``sqlite:///<instance>/gridmgmt.db`` unless
+``GRIDMGMT_DATABASE_URL`` names another, e.g.
+``postgresql+psycopg://user:pass@host/db`` for PostGIS.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_HOME = "GRIDMGMT_HOME"
+ENV_DATABASE_URL = "GRIDMGMT_DATABASE_URL"
+DATABASE_FILENAME = "gridmgmt.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved locations for one process."""
+
+    instance_dir: Path
+    database_url: str
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.instance_dir / "uploads"
+
+    @property
+    def maps_dir(self) -> Path:
+        return self.instance_dir / "maps"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def default_instance_dir() -> Path:
+    """The per-user data directory used when nothing else is configured."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("gridmgmt", appauthor=False))
+
+
+def resolve_settings(workdir: str | os.PathLike | None = None) -> Settings:
+    """Resolve the instance directory and database URL (see module docstring).
+
+    Parameters
+    ----------
+    workdir : path-like, optional
+        Explicit instance directory (the ``--workdir`` option); wins over
+        ``GRIDMGMT_HOME``.
+    """
+    if workdir is not None:
+        instance = Path(workdir)
+    elif os.environ.get(ENV_HOME):
+        instance = Path(os.environ[ENV_HOME])
+    else:
+        instance = default_instance_dir()
+    instance = instance.expanduser().resolve()
+    url = os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{instance / DATABASE_FILENAME}"
+    return Settings(instance_dir=instance, database_url=url)

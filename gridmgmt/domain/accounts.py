@@ -1,0 +1,54 @@
+"""Roles and accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from gridmgmt.domain.repositories import UserRepository
+
+#: role name -> (中文, English)
+ROLES = {
+    "admin": ("系统管理员", "Administrator"),
+    "supervisor": ("街道网格化管理中心", "Supervisor"),
+    "dept": ("职能部门", "Department handler"),
+    "worker": ("网格员", "Grid worker"),
+    "analyst": ("分析员", "Analyst"),
+}
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def create_user(
+    repo: UserRepository,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    display_name: str | None = None,
+    grid_codes: Iterable[str] = (),
+) -> int:
+    """Create an account with a salted password hash.
+
+    Raises ``ValueError`` for an unknown role, an empty username or a
+    password shorter than :data:`MIN_PASSWORD_LENGTH`.
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if not username or not username.strip():
+        raise ValueError("username must not be empty")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return repo.add_user(
+        username.strip(),
+        generate_password_hash(password),
+        role,
+        display_name=display_name,
+        grid_codes=list(grid_codes),
+    )
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches the stored hash."""
+    return check_password_hash(password_hash, password)

@@ -1,0 +1,92 @@
+"""Mapping between the layer GeoDataFrames of :mod:`gridmgmt.core.layers` and tables."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridmgmt.core.layers import WGS84
+from gridmgmt.store.models import Building, Compound, Facility, Road
+
+#: layer -> (model, {layer column: table column})
+LAYER_TABLES = {
+    "compounds": (
+        Compound,
+        {
+            "compound_id": "source_id",
+            "compound_kind": "compound_kind",
+            "landuse": "landuse",
+            "name": "name",
+        },
+    ),
+    "buildings": (
+        Building,
+        {
+            "building_id": "source_id",
+            "building_type": "building_type",
+            "floors": "floors",
+            "households": "households",
+            "households_source": "households_source",
+            "population": "population",
+            "compound_id": "compound_source_id",
+            "name": "name",
+            "grid_code": "grid_code",
+        },
+    ),
+    "roads": (Road, {"road_id": "source_id", "road_class": "road_class", "name": "name"}),
+    "facilities": (
+        Facility,
+        {
+            "facility_id": "source_id",
+            "category": "category",
+            "name": "name",
+            "grid_code": "grid_code",
+        },
+    ),
+}
+
+_INT_COLUMNS = {"households", "population"}
+
+
+def _clean(value):
+    """Plain Python value for the database: NaN/NA -> None, numpy scalars unwrapped."""
+    if value is None:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def frame_to_rows(layer: str, frame: gpd.GeoDataFrame) -> list[dict]:
+    """Rows ready for ``insert(Model)``; geometry in EPSG:4326."""
+    _, columns = LAYER_TABLES[layer]
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(WGS84)
+    present = {src: dst for src, dst in columns.items() if src in frame.columns}
+    data = {dst: frame[src].tolist() for src, dst in present.items()}
+    data["geom"] = list(frame.geometry.values)
+    rows = []
+    for i in range(len(frame)):
+        row = {key: _clean(values[i]) for key, values in data.items()}
+        for key in _INT_COLUMNS & row.keys():
+            row[key] = 0 if row[key] is None else int(row[key])
+        if "source_id" in row and row["source_id"] is not None:
+            row["source_id"] = str(row["source_id"])
+        rows.append(row)
+    return rows
+
+
+def rows_to_frame(layer: str, rows) -> gpd.GeoDataFrame:
+    """GeoDataFrame with the layer's column names from table rows (mappings)."""
+    _, columns = LAYER_TABLES[layer]
+    back = {dst: src for src, dst in columns.items()}
+    records = [dict(r) for r in rows]
+    geoms = [r.pop("geom") for r in records]
+    frame = pd.DataFrame.from_records(records, columns=[c for c in columns.values()] + ["id"])
+    frame = frame.rename(columns=back)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=WGS84).values, crs=WGS84)

@@ -1,0 +1,402 @@
+"""The store: the one place that talks SQL.
+
+:class:`Store` implements the repository interfaces of
+:mod:`gridmgmt.domain.repositories` over SQLAlchemy. Every public write is
+one transaction: it either lands whole or leaves the database unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from gridmgmt.core.layers import WGS84
+from gridmgmt.domain.errors import ConflictError, NotFoundError
+from gridmgmt.store import models as m
+from gridmgmt.store.engine import ensure_schema, make_engine
+from gridmgmt.store.layers import LAYER_TABLES, frame_to_rows, rows_to_frame
+
+_ADMIN_MODELS = {"district": m.District, "street": m.Street, "community": m.Community}
+_PARENT_FK = {"street": ("district_id", m.District), "community": ("street_id", m.Street)}
+_INSERT_ORDER = ("compounds", "buildings", "roads", "facilities")
+
+
+class Store:
+    """Repository over one database (SQLite file or PostGIS).
+
+    Parameters
+    ----------
+    url_or_engine : str or sqlalchemy.Engine
+        Database URL (see :mod:`gridmgmt.config`) or an existing engine.
+    migrate : bool
+        Bring the schema up to date on open (first use). Default True.
+    """
+
+    def __init__(self, url_or_engine: str | Engine, *, migrate: bool = True):
+        self.engine = (
+            make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        )
+        if migrate:
+            ensure_schema(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self):
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ layers
+    def write_layers(
+        self,
+        layers: Mapping[str, gpd.GeoDataFrame],
+        *,
+        source: str,
+        summary: Mapping | None = None,
+        replace: bool = False,
+    ) -> dict[str, int]:
+        """Write imported layers and the import's summary in one transaction.
+
+        Parameters
+        ----------
+        layers : mapping of layer name to GeoDataFrame
+            ``boundaries``, ``compounds``, ``buildings``, ``roads``,
+            ``facilities`` (any subset) with the columns of
+            :mod:`gridmgmt.core.layers`.
+        source : str
+            Where the data came from (a path), recorded with the run.
+        summary : mapping, optional
+            The import report, stored as JSON in ``import_runs``.
+        replace : bool
+            Replace objects whose ids exist already; by default such ids are
+            refused with :class:`~gridmgmt.domain.errors.ConflictError`.
+
+        Returns
+        -------
+        dict
+            Rows written per layer.
+        """
+        counts: dict[str, int] = {}
+        with self.session() as s:
+            if "boundaries" in layers and len(layers["boundaries"]):
+                counts["boundaries"] = self._write_boundaries(s, layers["boundaries"])
+            for layer in _INSERT_ORDER:
+                frame = layers.get(layer)
+                if frame is None or len(frame) == 0:
+                    continue
+                model, _ = LAYER_TABLES[layer]
+                rows = frame_to_rows(layer, frame)
+                ids = [r["source_id"] for r in rows]
+                existing = self._existing_ids(s, model, ids)
+                if existing and not replace:
+                    shown = ", ".join(sorted(existing)[:10])
+                    more = f" and {len(existing) - 10} more" if len(existing) > 10 else ""
+                    raise ConflictError(
+                        f"{layer}: {len(existing)} id(s) already stored ({shown}{more}); "
+                        "use --replace to overwrite them"
+                    )
+                if existing:
+                    for chunk in _chunks(sorted(existing), 500):
+                        s.execute(delete(model).where(model.source_id.in_(chunk)))
+                for chunk in _chunks(rows, 2000):
+                    s.execute(insert(model), chunk)
+                counts[layer] = len(rows)
+            s.add(m.ImportRun(source=source, summary=dict(summary or {}) | {"written": counts}))
+        return counts
+
+    @staticmethod
+    def _existing_ids(s: Session, model, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(ids, 500):
+            found.update(s.scalars(select(model.source_id).where(model.source_id.in_(chunk))))
+        return found
+
+    def _write_boundaries(self, s: Session, frame: gpd.GeoDataFrame) -> int:
+        frame = frame.to_crs(WGS84) if frame.crs is not None else frame
+        order = {"district": 0, "street": 1, "community": 2}
+        unknown = set(frame["level"]) - order.keys()
+        if unknown:
+            raise ValueError(f"boundaries: unknown level(s) {sorted(unknown)}")
+        frame = frame.iloc[frame["level"].map(order).argsort(kind="stable")]
+        for row in frame.itertuples(index=False):
+            model = _ADMIN_MODELS[row.level]
+            values = {"code": str(row.code), "name": row.name, "geom": row.geometry}
+            if row.level in _PARENT_FK and isinstance(row.parent_code, str) and row.parent_code:
+                fk, parent_model = _PARENT_FK[row.level]
+                parent_id = s.scalar(
+                    select(parent_model.id).where(parent_model.code == row.parent_code)
+                )
+                values[fk] = parent_id
+            obj = s.scalar(select(model).where(model.code == values["code"]))
+            if obj is None:
+                s.add(model(**values))
+            else:
+                for key, value in values.items():
+                    setattr(obj, key, value)
+            s.flush()
+        return len(frame)
+
+    def read_layer(self, layer: str, *, bbox: tuple[float, float, float, float] | None = None):
+        """A stored layer as a GeoDataFrame (EPSG:4326), optionally clipped to a bbox."""
+        if layer not in LAYER_TABLES:
+            raise ValueError(f"unknown layer {layer!r}; expected one of {', '.join(LAYER_TABLES)}")
+        model, columns = LAYER_TABLES[layer]
+        cols = [getattr(model, c) for c in columns.values()] + [model.id, model.geom]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*cols).order_by(model.id)).mappings().all()
+        frame = rows_to_frame(layer, rows)
+        if bbox is not None and len(frame):
+            frame = frame[frame.intersects(shapely.box(*bbox))]
+        return frame
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows per main table (current grids only)."""
+        out = {}
+        with self.engine.connect() as conn:
+            for name, model in (
+                ("districts", m.District),
+                ("streets", m.Street),
+                ("communities", m.Community),
+                ("compounds", m.Compound),
+                ("buildings", m.Building),
+                ("roads", m.Road),
+                ("facilities", m.Facility),
+                ("users", m.User),
+            ):
+                out[name] = conn.scalar(select(func.count()).select_from(model))
+            out["grids"] = conn.scalar(
+                select(func.count()).select_from(m.Grid).where(m.Grid.valid_to.is_(None))
+            )
+            out["households"] = conn.scalar(
+                select(func.coalesce(func.sum(m.Building.households), 0))
+            )
+        return out
+
+    # ------------------------------------------------------------ admin areas
+    def admin_areas(self, level: str) -> gpd.GeoDataFrame:
+        """区/街道/社区 polygons: code, name, parent_code, geometry."""
+        model = _ADMIN_MODELS[level]
+        cols = [model.code, model.name, model.geom]
+        stmt = select(*cols)
+        if level in _PARENT_FK:
+            fk, parent = _PARENT_FK[level]
+            stmt = select(*cols, parent.code.label("parent_code")).outerjoin(
+                parent, getattr(model, fk) == parent.id
+            )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(model.code)).mappings().all()
+        records = [dict(r) for r in rows]
+        geoms = [r.pop("geom") for r in records]
+        frame = pd.DataFrame.from_records(records, columns=["code", "name", "parent_code"])
+        return gpd.GeoDataFrame(frame, geometry=geoms, crs=WGS84)
+
+    def community(self, name_or_code: str) -> dict:
+        """One 社区 by name or 12-digit code, as a dict with its geometry."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(
+                        m.Community.id, m.Community.code, m.Community.name, m.Community.geom
+                    ).where((m.Community.code == name_or_code) | (m.Community.name == name_or_code))
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            known = ", ".join(
+                f"{r.name} ({r.code})" for r in self.admin_areas("community").itertuples()
+            )
+            raise NotFoundError(f"no 社区 named {name_or_code!r}; known: {known or 'none'}")
+        return dict(row)
+
+    # ------------------------------------------------------------------ grids
+    def write_grid_version(
+        self,
+        community_code: str,
+        grids: gpd.GeoDataFrame,
+        building_grid: Mapping[str, str] | pd.Series,
+        *,
+        expected_version: int | None = None,
+    ) -> int:
+        """Close the 社区's current grids and write ``grids`` as the next version.
+
+        Parameters
+        ----------
+        community_code : str
+            12-digit 社区 code.
+        grids : GeoDataFrame
+            code, kind, households, n_buildings, flag, geometry.
+        building_grid : mapping or Series
+            Building ``source_id`` -> grid code, written onto the buildings.
+        expected_version : int, optional
+            The version the caller based its work on; if the stored current
+            version differs, :class:`ConflictError` names the newer one.
+
+        Returns
+        -------
+        int
+            The new version number.
+        """
+        now = datetime.now(UTC)
+        grids = grids.to_crs(WGS84)
+        with self.session() as s:
+            community = s.scalar(select(m.Community).where(m.Community.code == community_code))
+            if community is None:
+                raise NotFoundError(f"no 社区 with code {community_code}")
+            current = s.scalar(
+                select(func.max(m.Grid.version)).where(
+                    m.Grid.community_id == community.id, m.Grid.valid_to.is_(None)
+                )
+            )
+            if expected_version is not None and (current or 0) != expected_version:
+                raise ConflictError(
+                    f"社区 {community_code} is at grid version {current}, not {expected_version}; "
+                    "reload and redo the change"
+                )
+            latest = s.scalar(
+                select(func.max(m.Grid.version)).where(m.Grid.community_id == community.id)
+            )
+            version = (latest or 0) + 1
+            s.execute(
+                update(m.Grid)
+                .where(m.Grid.community_id == community.id, m.Grid.valid_to.is_(None))
+                .values(valid_to=now)
+            )
+            rows = [
+                {
+                    "code": str(r.code),
+                    "community_id": community.id,
+                    "kind": r.kind,
+                    "households": int(r.households),
+                    "n_buildings": int(r.n_buildings),
+                    "flag": r.flag if isinstance(r.flag, str) and r.flag else None,
+                    "version": version,
+                    "valid_from": now,
+                    "geom": r.geometry,
+                }
+                for r in grids.itertuples(index=False)
+            ]
+            if rows:
+                s.execute(insert(m.Grid), rows)
+            self._set_grid_codes(s, m.Building, building_grid)
+        return version
+
+    @staticmethod
+    def _set_grid_codes(s: Session, model, mapping: Mapping[str, str] | pd.Series) -> None:
+        series = pd.Series(mapping, dtype=object) if not isinstance(mapping, pd.Series) else mapping
+        for code, ids in series.groupby(series.astype(str)).groups.items():
+            for chunk in _chunks([str(i) for i in ids], 500):
+                s.execute(update(model).where(model.source_id.in_(chunk)).values(grid_code=code))
+
+    def set_grid_codes(self, layer: str, mapping: Mapping[str, str] | pd.Series) -> None:
+        """Write ``source_id -> grid code`` assignments onto a layer, in one transaction."""
+        model, _ = LAYER_TABLES[layer]
+        with self.session() as s:
+            self._set_grid_codes(s, model, mapping)
+
+    def current_grids(self, community_code: str | None = None) -> gpd.GeoDataFrame:
+        """Current grids (``valid_to IS NULL``), optionally of one 社区."""
+        return self.grids_at(None, community_code)
+
+    def grids_at(self, when: datetime | None, community_code: str | None = None):
+        """Grids valid at ``when`` (``None``: now) as a GeoDataFrame."""
+        g = m.Grid
+        stmt = select(
+            g.code,
+            g.kind,
+            g.households,
+            g.n_buildings,
+            g.flag,
+            g.version,
+            g.valid_from,
+            g.valid_to,
+            m.Community.code.label("community_code"),
+            g.geom,
+        ).join(m.Community, g.community_id == m.Community.id)
+        if when is None:
+            stmt = stmt.where(g.valid_to.is_(None))
+        else:
+            stmt = stmt.where(g.valid_from <= when, (g.valid_to.is_(None)) | (g.valid_to > when))
+        if community_code is not None:
+            stmt = stmt.where(m.Community.code == community_code)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(g.code)).mappings().all()
+        records = [dict(r) for r in rows]
+        geoms = [r.pop("geom") for r in records]
+        columns = ["code", "kind", "households", "n_buildings", "flag", "version"]
+        columns += ["valid_from", "valid_to", "community_code"]
+        frame = pd.DataFrame.from_records(records, columns=columns)
+        return gpd.GeoDataFrame(frame, geometry=geoms, crs=WGS84)
+
+    # ------------------------------------------------------------------ users
+    def add_user(
+        self,
+        username: str,
+        password_hash: str,
+        role: str,
+        *,
+        display_name: str | None = None,
+        grid_codes: Iterable[str] = (),
+    ) -> int:
+        """Create an account; refuses an existing username or unknown role."""
+        with self.session() as s:
+            if s.scalar(select(m.User.id).where(m.User.username == username)) is not None:
+                raise ConflictError(f"user {username!r} exists already")
+            if s.get(m.Role, role) is None:
+                roles = ", ".join(s.scalars(select(m.Role.name)))
+                raise ValueError(f"unknown role {role!r}; expected one of {roles}")
+            user = m.User(
+                username=username,
+                password_hash=password_hash,
+                role=role,
+                display_name=display_name,
+                active=True,
+            )
+            s.add(user)
+            s.flush()
+            for code in grid_codes:
+                s.add(m.UserGrid(user_id=user.id, grid_code=code))
+            return user.id
+
+    def users(self) -> pd.DataFrame:
+        """All accounts with their grid codes (no password hashes)."""
+        with self.engine.connect() as conn:
+            users = (
+                conn.execute(
+                    select(
+                        m.User.id, m.User.username, m.User.display_name, m.User.role, m.User.active
+                    ).order_by(m.User.username)
+                )
+                .mappings()
+                .all()
+            )
+            links = conn.execute(select(m.UserGrid.user_id, m.UserGrid.grid_code)).all()
+        grids: dict[int, list[str]] = {}
+        for user_id, code in links:
+            grids.setdefault(user_id, []).append(code)
+        frame = pd.DataFrame.from_records(
+            [dict(u) for u in users], columns=["id", "username", "display_name", "role", "active"]
+        )
+        frame["grid_codes"] = [sorted(grids.get(i, [])) for i in frame["id"]]
+        return frame
+
+
+def _chunks(items, size):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
