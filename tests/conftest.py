@@ -72,3 +72,10 @@ def store(database_url):
     s = Store(database_url)
     yield s
     s.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path):
+    """No test reads or writes the user's real instance or database."""
+    monkeypatch.delenv("GRIDMGMT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("GRIDMGMT_HOME", str(tmp_path / "home"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -52,3 +54,26 @@ def create_user(
 def verify_password(password_hash: str, password: str) -> bool:
     """True when ``password`` matches the stored hash."""
     return check_password_hash(password_hash, password)
+
+
+def hash_api_key(key: str) -> str:
+    """SHA-256 of a key (keys are random 256-bit tokens, so no salt is needed)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_api_key(repo, client: str, role: str = "analyst") -> str:
+    """Create a key for a machine client; returns the key, which is shown only once."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if not client or not client.strip():
+        raise ValueError("client name must not be empty")
+    key = "gm_" + secrets.token_urlsafe(32)
+    repo.add_api_key(client.strip(), role, key[:10], hash_api_key(key))
+    return key
+
+
+def api_key_client(repo, key: str | None) -> dict | None:
+    """The client (id, client, role) a presented key belongs to, or None."""
+    if not key or not key.startswith("gm_"):
+        return None
+    return repo.api_key(hash_api_key(key))

@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -34,6 +35,11 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password masked, for printing."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _alembic_config(connection) -> Config:

@@ -175,6 +175,19 @@ class UserGrid(Base):
     grid_code: Mapped[str] = mapped_column(String(15), primary_key=True)
 
 
+class ApiKey(Base):
+    """A machine client's key; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(ForeignKey("roles.name"))
+    prefix: Mapped[str] = mapped_column(String(12))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class ImportRun(Base):
     """One import of a file: what was read, imported, repaired and skipped."""
 

@@ -151,18 +151,49 @@ class Store:
             s.flush()
         return len(frame)
 
-    def read_layer(self, layer: str, *, bbox: tuple[float, float, float, float] | None = None):
-        """A stored layer as a GeoDataFrame (EPSG:4326), optionally clipped to a bbox."""
+    def read_layer(
+        self,
+        layer: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        grid_codes: Iterable[str] | None = None,
+    ) -> gpd.GeoDataFrame:
+        """A stored layer as a GeoDataFrame (EPSG:4326).
+
+        Parameters
+        ----------
+        layer : str
+            ``buildings``, ``roads``, ``compounds`` or ``facilities``.
+        bbox : tuple, optional
+            ``(minx, miny, maxx, maxy)`` in lon/lat: only objects intersecting it
+            (a GiST-indexed ``ST_Intersects`` on PostGIS, shapely on SQLite).
+        grid_codes : iterable of str, optional
+            Only objects located in these grids (layers with a grid code).
+        """
         if layer not in LAYER_TABLES:
             raise ValueError(f"unknown layer {layer!r}; expected one of {', '.join(LAYER_TABLES)}")
         model, columns = LAYER_TABLES[layer]
         cols = [getattr(model, c) for c in columns.values()] + [model.id, model.geom]
+        stmt = select(*cols).order_by(model.id)
+        if grid_codes is not None:
+            if not hasattr(model, "grid_code"):
+                raise ValueError(f"{layer} are not located in grids")
+            stmt = stmt.where(model.grid_code.in_(list(grid_codes)))
+        stmt = self._where_bbox(stmt, model, bbox)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(*cols).order_by(model.id)).mappings().all()
-        frame = rows_to_frame(layer, rows)
-        if bbox is not None and len(frame):
-            frame = frame[frame.intersects(shapely.box(*bbox))]
-        return frame
+            rows = conn.execute(stmt).mappings().all()
+        return self._clip_bbox(rows_to_frame(layer, rows), bbox)
+
+    def _where_bbox(self, stmt, model, bbox):
+        if bbox is not None and self.backend == "postgresql":
+            envelope = func.ST_MakeEnvelope(*map(float, bbox), 4326)
+            stmt = stmt.where(func.ST_Intersects(model.geom, envelope))
+        return stmt
+
+    def _clip_bbox(self, frame: gpd.GeoDataFrame, bbox) -> gpd.GeoDataFrame:
+        if bbox is None or self.backend == "postgresql" or len(frame) == 0:
+            return frame
+        return frame[frame.intersects(shapely.box(*bbox))]
 
     def counts(self) -> dict[str, int]:
         """Number of rows per main table (current grids only)."""
@@ -309,11 +340,11 @@ class Store:
         with self.session() as s:
             self._set_grid_codes(s, model, mapping)
 
-    def current_grids(self, community_code: str | None = None) -> gpd.GeoDataFrame:
-        """Current grids (``valid_to IS NULL``), optionally of one 社区."""
-        return self.grids_at(None, community_code)
+    def current_grids(self, community_code: str | None = None, *, bbox=None) -> gpd.GeoDataFrame:
+        """Current grids (``valid_to IS NULL``), optionally of one 社区 or in a bbox."""
+        return self.grids_at(None, community_code, bbox=bbox)
 
-    def grids_at(self, when: datetime | None, community_code: str | None = None):
+    def grids_at(self, when: datetime | None, community_code: str | None = None, *, bbox=None):
         """Grids valid at ``when`` (``None``: now) as a GeoDataFrame."""
         g = m.Grid
         stmt = select(
@@ -334,6 +365,7 @@ class Store:
             stmt = stmt.where(g.valid_from <= when, (g.valid_to.is_(None)) | (g.valid_to > when))
         if community_code is not None:
             stmt = stmt.where(m.Community.code == community_code)
+        stmt = self._where_bbox(stmt, g, bbox)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt.order_by(g.code)).mappings().all()
         records = [dict(r) for r in rows]
@@ -341,7 +373,7 @@ class Store:
         columns = ["code", "kind", "households", "n_buildings", "flag", "version"]
         columns += ["valid_from", "valid_to", "community_code"]
         frame = pd.DataFrame.from_records(records, columns=columns)
-        return gpd.GeoDataFrame(frame, geometry=geoms, crs=WGS84)
+        return self._clip_bbox(gpd.GeoDataFrame(frame, geometry=geoms, crs=WGS84), bbox)
 
     # ------------------------------------------------------------------ users
     def add_user(
@@ -372,6 +404,55 @@ class Store:
             for code in grid_codes:
                 s.add(m.UserGrid(user_id=user.id, grid_code=code))
             return user.id
+
+    def user(self, *, username: str | None = None, user_id: int | None = None) -> dict | None:
+        """One account (with its password hash and grid codes), or None."""
+        stmt = select(m.User)
+        stmt = (
+            stmt.where(m.User.username == username)
+            if username is not None
+            else stmt.where(m.User.id == user_id)
+        )
+        with self.session() as s:
+            user = s.scalar(stmt)
+            if user is None:
+                return None
+            codes = sorted(
+                s.scalars(select(m.UserGrid.grid_code).where(m.UserGrid.user_id == user.id))
+            )
+            return {
+                "id": user.id,
+                "username": user.username,
+                "display_name": user.display_name,
+                "password_hash": user.password_hash,
+                "role": user.role,
+                "active": user.active,
+                "grid_codes": codes,
+            }
+
+    def add_api_key(self, client: str, role: str, prefix: str, key_hash: str) -> int:
+        """Store a client's key hash; refuses an unknown role."""
+        with self.session() as s:
+            if s.get(m.Role, role) is None:
+                raise ValueError(f"unknown role {role!r}")
+            key = m.ApiKey(client=client, role=role, prefix=prefix, key_hash=key_hash, active=True)
+            s.add(key)
+            s.flush()
+            return key.id
+
+    def api_key(self, key_hash: str) -> dict | None:
+        """The active key with this hash, or None."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(m.ApiKey.id, m.ApiKey.client, m.ApiKey.role, m.ApiKey.prefix).where(
+                        m.ApiKey.key_hash == key_hash, m.ApiKey.active.is_(True)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
 
     def users(self) -> pd.DataFrame:
         """All accounts with their grid codes (no password hashes)."""

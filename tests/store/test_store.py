@@ -233,3 +233,28 @@ def test_postgis_geometry_is_native_with_gist(postgis_url):
     assert covered == 2
     assert indexes and "gist" in indexes[0].lower()
     store.dispose()
+
+
+def test_bbox_and_grid_filters_agree_across_backends(store):
+    frame = buildings(8)
+    frame["grid_code"] = ["340705001001001"] * 4 + ["340705001001002"] * 4
+    store.write_layers({"buildings": frame}, source="t")
+    box = (X0, Y0, X0 + 0.0008, Y0 + 0.0004)  # the first two footprints of the first row
+    assert store.read_layer("buildings", bbox=box)["building_id"].tolist() == ["B0", "B1"]
+    assert store.read_layer("buildings", grid_codes=["340705001001002"])[
+        "building_id"
+    ].tolist() == ["B4", "B5", "B6", "B7"]
+    with pytest.raises(ValueError, match="not located in grids"):
+        store.read_layer("roads", grid_codes=["x"])
+    with pytest.raises(ValueError, match="unknown layer"):
+        store.read_layer("people")
+
+
+def test_user_lookup(store):
+    create_user(
+        store, "wang", "pass-word-9", "worker", grid_codes=["340705001001002", "340705001001001"]
+    )
+    u = store.user(username="wang")
+    assert u["role"] == "worker" and u["grid_codes"] == ["340705001001001", "340705001001002"]
+    assert store.user(user_id=u["id"])["username"] == "wang"
+    assert store.user(username="nobody") is None

@@ -1,0 +1,307 @@
+"""The ``gridmgmt`` command.
+
+Every subcommand takes ``--workdir DIR`` (the instance directory holding the
+default SQLite database, uploads and generated maps; see
+:mod:`gridmgmt.config`). Expected failures (bad input, conflicts, unknown
+names) print one clear message and exit with status 1; bad usage exits 2.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from gridmgmt import __version__
+
+
+class Context:
+    """Lazily resolved settings and store for one invocation."""
+
+    def __init__(self, workdir: str | None = None):
+        self.workdir = workdir
+        self._store = None
+
+    @property
+    def settings(self):
+        from gridmgmt.config import resolve_settings
+
+        return resolve_settings(self.workdir)
+
+    @property
+    def store(self):
+        if self._store is None:
+            from gridmgmt.store.repository import Store
+
+            self._store = Store(self.settings.database_url)
+        return self._store
+
+
+def _set_workdir(ctx: click.Context, _param, value):
+    if value is not None:
+        ctx.ensure_object(Context).workdir = value
+    return value
+
+
+workdir_option = click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    expose_value=False,
+    callback=_set_workdir,
+    is_eager=True,
+    help="Instance directory (database, uploads, maps); overrides GRIDMGMT_HOME.",
+)
+
+
+def command(group, *args, **kwargs):
+    """A subcommand with ``--workdir`` whose expected errors become clean messages."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*a, **kw):
+            from gridmgmt.domain.errors import GridmgmtError
+
+            try:
+                return func(*a, **kw)
+            except (GridmgmtError, ValueError, FileNotFoundError) as err:
+                raise click.ClickException(str(err)) from err
+
+        return group.command(*args, **kwargs)(workdir_option(click.pass_obj(wrapper)))
+
+    return decorate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gridmgmt")
+@workdir_option
+@click.pass_context
+def main(ctx: click.Context):
+    """gridmgmt: 网格化管理 (grid-based community management)."""
+    ctx.ensure_object(Context)
+
+
+# ---------------------------------------------------------------------- db
+@main.group()
+def db():
+    """Database schema (Alembic migrations)."""
+
+
+@command(db, "upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(obj: Context, revision: str):
+    """Apply migrations up to REVISION (default: head)."""
+    from gridmgmt.store.engine import make_engine, upgrade
+
+    settings = obj.settings
+    engine = make_engine(settings.database_url)
+    reached = upgrade(engine, revision)
+    click.echo(f"database {_safe_url(settings.database_url)} at revision {reached}")
+
+
+@command(db, "current")
+def db_current(obj: Context):
+    """Show the database's revision and the newest one available."""
+    from gridmgmt.store.engine import current_revision, head_revision, make_engine
+
+    engine = make_engine(obj.settings.database_url)
+    click.echo(f"current: {current_revision(engine) or '(empty)'}  head: {head_revision()}")
+
+
+def _safe_url(url: str) -> str:
+    from gridmgmt.store.engine import display_url
+
+    return display_url(url)
+
+
+# ------------------------------------------------------------------ status
+@command(main, "status")
+def status(obj: Context):
+    """What the database holds."""
+    click.echo(f"instance: {obj.settings.instance_dir}")
+    click.echo(f"database: {_safe_url(obj.settings.database_url)}")
+    for name, count in obj.store.counts().items():
+        click.echo(f"  {name:<12} {count:>10,}")
+
+
+# ------------------------------------------------------------------ import
+IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", "boundaries")
+
+
+@command(main, "import")
+@click.argument("kind", type=click.Choice(IMPORT_KINDS))
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--coords",
+    type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+    help="Coordinate system of the input; converted to WGS84.",
+)
+@click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")
+@click.option(
+    "--ledger",
+    type=click.Path(exists=True, dir_okay=False),
+    help="台账: building id -> households.",
+)
+@click.option("--strict", is_flag=True, help="Reject invalid geometries instead of repairing them.")
+@click.option("--replace", is_flag=True, help="Overwrite objects whose ids are stored already.")
+@click.option(
+    "--dwelling-size", type=float, default=90.0, show_default=True, help="m² per household."
+)
+@click.option("--outside-china", is_flag=True, help="Allow coordinates outside China's extent.")
+def import_(
+    obj: Context, kind, path, coords, layer, ledger, strict, replace, dwelling_size, outside_china
+):
+    """Import KIND of data from PATH (OSM, GeoJSON, GeoPackage, Shapefile/.zip, CSV, XLSX).
+
+    Nothing is written unless the whole file is accepted.
+    """
+    from gridmgmt.domain.importing import import_file
+
+    outcome = import_file(
+        obj.store,
+        Path(path),
+        kind=None if kind in ("osm", "auto") else kind,
+        coords=coords,
+        layer=layer,
+        ledger=ledger,
+        strict=strict,
+        replace=replace,
+        dwelling_size_m2=dwelling_size,
+        china=not outside_china,
+    )
+    click.echo(str(outcome.report))
+    written = ", ".join(f"{n} {k}" for k, n in outcome.written.items()) or "nothing"
+    click.echo(f"written: {written}")
+
+
+# ------------------------------------------------------------------- users
+@main.group()
+def users():
+    """Accounts and roles."""
+
+
+@command(users, "add")
+@click.argument("username")
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "supervisor", "dept", "worker", "analyst"])
+)
+@click.option("--name", "display_name", help="Display name, e.g. 张三.")
+@click.option(
+    "--grid",
+    "grid_codes",
+    multiple=True,
+    help="Grid code a worker is responsible for (repeatable).",
+)
+@click.password_option(help="Password (asked for when not given).")
+def users_add(obj: Context, username, role, display_name, grid_codes, password):
+    """Create an account."""
+    from gridmgmt.domain.accounts import create_user
+
+    create_user(
+        obj.store, username, password, role, display_name=display_name, grid_codes=grid_codes
+    )
+    click.echo(f"created {role} {username}")
+
+
+@command(users, "list")
+def users_list(obj: Context):
+    """List accounts (never passwords)."""
+    frame = obj.store.users()
+    if frame.empty:
+        click.echo("no accounts")
+        return
+    for row in frame.itertuples():
+        grids = ", ".join(row.grid_codes)
+        click.echo(f"{row.username:<16} {row.role:<11} {row.display_name or '':<10} {grids}")
+
+
+# ------------------------------------------------------------------- serve
+@command(main, "serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(obj: Context, host, port, threads):
+    """Run the web app with waitress (a production WSGI server)."""
+    _serve(obj, host, port, threads)
+
+
+def _serve(obj: Context, host: str, port: int, threads: int = 8) -> None:
+    from waitress import serve as waitress_serve
+
+    from webapp import create_app
+
+    app = create_app(str(obj.settings.instance_dir))
+    click.echo(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
+    waitress_serve(app, host=host, port=port, threads=threads)
+
+
+# -------------------------------------------------------------------- demo
+@command(main, "demo")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the generated 街道.")
+@click.option(
+    "--serve/--no-serve", default=True, show_default=True, help="Serve the web app afterwards."
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def demo(obj: Context, seed, serve, host, port):
+    """Build a demo 街道 end to end, write maps/demo.html and serve the web app."""
+    from gridmgmt.domain.demo import DEMO_PASSWORD, build_demo
+
+    settings = obj.settings
+    click.echo(f"instance: {settings.instance_dir}")
+    outcome = build_demo(
+        obj.store, instance_dir=settings.instance_dir, seed=seed, progress=click.echo
+    )
+    counts = outcome.counts
+    click.echo(
+        f"done: {counts['communities']} 社区, {counts['grids']} 责任网格, {counts['buildings']:,} buildings, "
+        f"{counts['households']:,} households, {counts['facilities']} facilities"
+    )
+    click.echo(f"map: {outcome.map_path}")
+    click.echo(
+        "demo accounts (password "
+        + DEMO_PASSWORD
+        + "): "
+        + ", ".join(f"{u} ({r})" for u, r in outcome.accounts.items())
+    )
+    if serve:
+        _serve(obj, host, port)
+
+
+# ------------------------------------------------------------------ apikey
+@main.group()
+def apikey():
+    """API keys for machine clients (Open311, OGC API, hotline imports)."""
+
+
+@command(apikey, "add")
+@click.argument("client")
+@click.option(
+    "--role",
+    default="analyst",
+    show_default=True,
+    type=click.Choice(["admin", "supervisor", "dept", "worker", "analyst"]),
+)
+def apikey_add(obj: Context, client, role):
+    """Create a key for CLIENT and print it (it is shown only once)."""
+    from gridmgmt.domain.accounts import create_api_key
+
+    click.echo(create_api_key(obj.store, client, role))
+
+
+# ---------------------------------------------------------------- generate
+@command(main, "generate")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--households", default=25_000, show_default=True, type=int, help="Target households.")
+@click.option("--communities", default=3, show_default=True, type=int, help="Number of 社区.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="GeoPackage to write.")
+def generate(obj: Context, seed, households, communities, out):
+    """Generate a demo 街道 (seeded) as a GeoPackage, e.g. data/demo/street.gpkg."""
+    from gridmgmt.synthetic import generate_street, save_street
+
+    street = generate_street(seed, n_communities=communities, target_households=households)
+    path = save_street(street, out)
+    b = street.buildings
+    click.echo(f"{path}: {len(b)} buildings, {int(b['households'].sum()):,} households, {communities} 社区")

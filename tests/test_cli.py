@@ -1,0 +1,85 @@
+"""The gridmgmt command: workdir handling, database, accounts, error exits."""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+
+from gridmgmt.cli import main
+
+
+def run(*args, env=None):
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return result
+
+
+def test_workdir_option_on_group_and_command(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run("--workdir", str(a), "status").exit_code == 0
+    assert run("status", "--workdir", str(b)).exit_code == 0
+    assert (a / "gridmgmt.db").exists() and (b / "gridmgmt.db").exists()
+
+
+def test_gridmgmt_home_env_is_the_default_instance(tmp_path):
+    home = tmp_path / "home"
+    result = run("status", env={"GRIDMGMT_HOME": str(home), "GRIDMGMT_DATABASE_URL": ""})
+    assert result.exit_code == 0, result.output
+    assert f"instance: {home}" in result.output
+    assert (home / "gridmgmt.db").exists()
+
+
+def test_db_upgrade_and_current(tmp_path):
+    result = run("db", "upgrade", "--workdir", str(tmp_path))
+    assert result.exit_code == 0 and "at revision 0002" in result.output
+    assert "current: 0002  head: 0002" in run("db", "current", "--workdir", str(tmp_path)).output
+
+
+def test_users_add_list_and_duplicate(tmp_path):
+    w = str(tmp_path)
+    ok = run(
+        "users",
+        "add",
+        "li",
+        "--role",
+        "worker",
+        "--name",
+        "李四",
+        "--grid",
+        "340705001001001",
+        "--password",
+        "pass-word-1",
+        "--workdir",
+        w,
+    )
+    assert ok.exit_code == 0, ok.output
+    listing = run("users", "list", "--workdir", w).output
+    assert "li" in listing and "李四" in listing and "340705001001001" in listing
+    assert "pass-word-1" not in listing
+    dup = run("users", "add", "li", "--role", "worker", "--password", "pass-word-1", "--workdir", w)
+    assert dup.exit_code == 1 and "exists already" in dup.output
+    short = run("users", "add", "wang", "--role", "analyst", "--password", "short", "--workdir", w)
+    assert short.exit_code == 1 and "at least 8" in short.output
+
+
+def test_postgis_url_from_environment(tmp_path, postgis_url):
+    result = run(
+        "db", "upgrade", "--workdir", str(tmp_path), env={"GRIDMGMT_DATABASE_URL": postgis_url}
+    )
+    assert result.exit_code == 0, result.output
+    assert "postgresql+psycopg://" in result.output and "at revision 0002" in result.output
+    assert not (tmp_path / "gridmgmt.db").exists()
+
+
+def test_demo_no_serve_builds_database_and_map(tmp_path):
+    result = run("demo", "--no-serve", "--workdir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "gridmgmt.db").exists()
+    html = (tmp_path / "maps" / "demo.html").read_text(encoding="utf-8")
+    assert "幸福街道" in html and "cdn.jsdelivr" not in html and "leaflet" in html.lower()
+    assert "demo accounts (password gridmgmt-demo)" in result.output
+    assert "worker (worker)" in result.output
+    again = run("demo", "--no-serve", "--workdir", str(tmp_path))
+    assert again.exit_code == 0 and "reusing it" in again.output
+    status = run("status", "--workdir", str(tmp_path)).output
+    assert re.search(r"users\s+5\n", status) and re.search(r"households\s+2\d,\d{3}\n", status)

@@ -1,0 +1,74 @@
+"""The gridmgmt web app (Flask app factory; one blueprint per feature)."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from flask import Flask, request
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+def create_app(workdir: str | None = None, **overrides) -> Flask:
+    """Create the app for the instance directory ``workdir``.
+
+    Configuration comes from :func:`gridmgmt.config.resolve_settings` (the
+    ``GRIDMGMT_HOME`` and ``GRIDMGMT_DATABASE_URL`` environment variables with
+    embedded defaults), ``GRIDMGMT_SECRET_KEY`` (random per start when unset:
+    sessions then end with the process) and ``GRIDMGMT_SECURE_COOKIES`` (set
+    it behind HTTPS). Keyword arguments override any config key.
+    """
+    from gridmgmt.config import resolve_settings
+    from gridmgmt.store.repository import Store
+    from webapp import auth, geo, i18n, mapview, overview
+    from webapp.extensions import csrf, limiter, login_manager
+
+    settings = resolve_settings(workdir)
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("GRIDMGMT_SECRET_KEY") or os.urandom(32),
+        GRIDMGMT_SETTINGS=settings,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=_env_flag("GRIDMGMT_SECURE_COOKIES"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=_env_flag("GRIDMGMT_SECURE_COOKIES"),
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in auth.csrf_unless_api_key
+    )
+    app.config.update(overrides)
+    app.extensions["gridmgmt_store"] = Store(app.config["GRIDMGMT_SETTINGS"].database_url)
+
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    app.before_request(auth.csrf_unless_api_key)
+    for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp):
+        app.register_blueprint(blueprint)
+    _security_headers(app)
+    return app
+
+
+def _security_headers(app: Flask) -> None:
+    tile_host = urlsplit(os.environ.get("GRIDMGMT_TILE_URL", "").replace("{s}", "a")).netloc
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/maps/"):  # folium exports carry inline scripts
+            img = "'self' data: blob:" + (
+                f" https://{tile_host} http://{tile_host}" if tile_host else ""
+            )
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                f"default-src 'self'; img-src {img}; style-src 'self' 'unsafe-inline'; "
+                "script-src 'self'; connect-src 'self'; frame-ancestors 'self'",
+            )
+        return response

@@ -1,0 +1,229 @@
+"""GeoJSON endpoints for the map: layers by bbox, simplified to the zoom.
+
+The map never receives one giant inline page: it asks for what is in view,
+with geometries simplified to about half a screen pixel at the requested
+zoom and coordinates rounded accordingly. Buildings come only from zoom 15
+on, roads and facilities from zoom 13. Grid workers get buildings and
+facilities of their own grids only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import geopandas as gpd
+import shapely
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask_login import current_user, login_required
+
+bp = Blueprint("geo", __name__, url_prefix="/api/v1")
+
+MIN_ZOOM = {"grids": 0, "communities": 0, "roads": 13, "facilities": 13, "buildings": 15}
+PROPERTIES = {
+    "grids": ["code", "kind", "households", "n_buildings", "flag", "community_code"],
+    "communities": ["code", "name"],
+    "roads": ["name", "road_class"],
+    "facilities": ["facility_id", "name", "category", "grid_code"],
+    "buildings": ["building_id", "name", "building_type", "households", "floors", "grid_code"],
+}
+
+
+def store():
+    return current_app.extensions["gridmgmt_store"]
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``minx,miny,maxx,maxy`` in lon/lat, or None; 400 on anything else."""
+    if not text:
+        return None
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in text.split(","))
+    except ValueError:
+        abort(400, description="bbox must be minx,miny,maxx,maxy")
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        abort(400, description="bbox out of range or reversed")
+    return minx, miny, maxx, maxy
+
+
+def parse_zoom(text: str | None) -> int:
+    try:
+        zoom = int(text) if text is not None else 16
+    except ValueError:
+        abort(400, description="zoom must be an integer")
+    return max(0, min(zoom, 22))
+
+
+def tolerance_deg(zoom: int) -> float:
+    """About half a screen pixel at ``zoom``, in degrees."""
+    return 360.0 / (256 * 2**zoom) / 2
+
+
+def feature_collection(frame: gpd.GeoDataFrame, columns: list[str], zoom: int) -> dict:
+    """A GeoJSON FeatureCollection with only ``columns``, simplified to ``zoom``."""
+    tol = tolerance_deg(zoom)
+    geoms = shapely.simplify(frame.geometry.values, tol, preserve_topology=True)
+    grid = 10 ** math.floor(math.log10(tol / 4)) if tol > 0 else 1e-7
+    geoms = shapely.set_precision(geoms, max(grid, 1e-7))
+    features = []
+    props = frame[[c for c in columns if c in frame.columns]]
+    for geom, (_, row) in zip(geoms, props.iterrows(), strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        properties = {k: (None if _missing(v) else _plain(v)) for k, v in row.items()}
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": json.loads(shapely.to_geojson(geom)),
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _missing(value) -> bool:
+    try:
+        return value is None or (isinstance(value, float) and math.isnan(value))
+    except TypeError:
+        return False
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def layer_frame(layer: str, bbox, zoom: int) -> gpd.GeoDataFrame | None:
+    """The rows of ``layer`` visible to the current user in ``bbox`` at ``zoom``."""
+    if zoom < MIN_ZOOM[layer]:
+        return None
+    if layer == "grids":
+        return store().current_grids(bbox=bbox)
+    if layer == "communities":
+        frame = store().admin_areas("community")
+        return frame[frame.intersects(shapely.box(*bbox))] if bbox else frame
+    scope = current_user.grid_codes if current_user.role == "worker" and layer != "roads" else None
+    return store().read_layer(layer, bbox=bbox, grid_codes=scope)
+
+
+@bp.get("/geo/<layer>")
+@login_required
+def layer(layer: str):
+    if layer not in MIN_ZOOM:
+        abort(404)
+    bbox = parse_bbox(request.args.get("bbox"))
+    zoom = parse_zoom(request.args.get("zoom"))
+    frame = layer_frame(layer, bbox, zoom)
+    if frame is None:
+        return jsonify({"type": "FeatureCollection", "features": [], "min_zoom": MIN_ZOOM[layer]})
+    return jsonify(feature_collection(frame, PROPERTIES[layer], zoom))
+
+
+@bp.get("/areas")
+@login_required
+def areas():
+    """The 区 → 街道 → 社区 tree with bounding boxes and grid counts, for drill-down."""
+    grids = store().current_grids()
+    per = grids.groupby("community_code").agg(
+        grids=("code", "size"), households=("households", "sum")
+    )
+    tree = []
+    districts = store().admin_areas("district")
+    streets = store().admin_areas("street")
+    communities = store().admin_areas("community")
+    for d in districts.itertuples():
+        d_node = {
+            "level": "district",
+            "code": d.code,
+            "name": d.name,
+            "bbox": _bbox(d.geometry),
+            "children": [],
+        }
+        for s in streets[streets["parent_code"] == d.code].itertuples():
+            s_node = {
+                "level": "street",
+                "code": s.code,
+                "name": s.name,
+                "bbox": _bbox(s.geometry),
+                "children": [],
+            }
+            for c in communities[communities["parent_code"] == s.code].itertuples():
+                stats = per.loc[c.code] if c.code in per.index else None
+                s_node["children"].append(
+                    {
+                        "level": "community",
+                        "code": c.code,
+                        "name": c.name,
+                        "bbox": _bbox(c.geometry),
+                        "grids": int(stats["grids"]) if stats is not None else 0,
+                        "households": int(stats["households"]) if stats is not None else 0,
+                    }
+                )
+            d_node["children"].append(s_node)
+        tree.append(d_node)
+    return jsonify(tree)
+
+
+def _bbox(geom) -> list[float] | None:
+    return None if geom is None else [round(v, 6) for v in geom.bounds]
+
+
+@bp.get("/grids/<code>")
+@login_required
+def grid_card(code: str):
+    """The card shown when a grid is clicked."""
+    grids = store().current_grids()
+    row = grids[grids["code"] == code]
+    if row.empty:
+        abort(404)
+    r = row.iloc[0]
+    workers = store().users()
+    names = [
+        u.display_name or u.username
+        for u in workers.itertuples()
+        if u.role == "worker" and code in u.grid_codes
+    ]
+    card = {
+        "code": code,
+        "kind": r["kind"],
+        "households": int(r["households"]),
+        "n_buildings": int(r["n_buildings"]),
+        "flag": r["flag"] if isinstance(r["flag"], str) else None,
+        "community_code": r["community_code"],
+        "version": int(r["version"]),
+        "workers": names,
+        "bbox": _bbox(r.geometry),
+    }
+    return jsonify(card)
+
+
+@bp.get("/search")
+@login_required
+def search():
+    """Grids by code, communities by name, buildings and facilities by name or id."""
+    q = (request.args.get("q") or "").strip()
+    if len(q) < 2:
+        return jsonify([])
+    results = []
+    grids = store().current_grids()
+    for r in grids[grids["code"].str.contains(q, regex=False)].head(10).itertuples():
+        results.append({"type": "grid", "label": r.code, "bbox": _bbox(r.geometry)})
+    communities = store().admin_areas("community")
+    for r in communities[communities["name"].str.contains(q, regex=False)].head(5).itertuples():
+        results.append({"type": "community", "label": r.name, "bbox": _bbox(r.geometry)})
+    for layer, id_col in (("buildings", "building_id"), ("facilities", "facility_id")):
+        scope = current_user.grid_codes if current_user.role == "worker" else None
+        frame = store().read_layer(layer, grid_codes=scope)
+        hit = frame["name"].fillna("").str.contains(q, regex=False) | (frame[id_col] == q)
+        for r in frame[hit].head(10).itertuples():
+            results.append(
+                {
+                    "type": layer[:-1],
+                    "label": r.name or getattr(r, id_col),
+                    "bbox": _bbox(r.geometry),
+                }
+            )
+    return jsonify(results[:30])
