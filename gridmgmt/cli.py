@@ -294,7 +294,9 @@ def apikey_add(obj: Context, client, role):
 # ---------------------------------------------------------------- generate
 @command(main, "generate")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--households", default=25_000, show_default=True, type=int, help="Target households.")
+@click.option(
+    "--households", default=25_000, show_default=True, type=int, help="Target households."
+)
 @click.option("--communities", default=3, show_default=True, type=int, help="Number of 社区.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="GeoPackage to write.")
 def generate(obj: Context, seed, households, communities, out):
@@ -304,4 +306,97 @@ def generate(obj: Context, seed, households, communities, out):
     street = generate_street(seed, n_communities=communities, target_households=households)
     path = save_street(street, out)
     b = street.buildings
-    click.echo(f"{path}: {len(b)} buildings, {int(b['households'].sum()):,} households, {communities} 社区")
+    click.echo(
+        f"{path}: {len(b)} buildings, {int(b['households'].sum()):,} households, {communities} 社区"
+    )
+
+
+# --------------------------------------------------------------- partition
+@command(main, "partition")
+@click.argument("buildings", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--boundary", type=click.Path(exists=True, dir_okay=False), help="社区 polygon(s) file."
+)
+@click.option(
+    "--roads", type=click.Path(exists=True, dir_okay=False), help="Road centre lines file."
+)
+@click.option(
+    "--compounds", type=click.Path(exists=True, dir_okay=False), help="小区/单位 enclosures file."
+)
+@click.option(
+    "--zones", type=click.Path(exists=True, dir_okay=False), help="Zones grids must not cross."
+)
+@click.option("--min", "min_households", default=250, show_default=True, type=int)
+@click.option("--max", "max_households", default=500, show_default=True, type=int)
+@click.option(
+    "--prefix", default="000000000000", show_default=True, help="12-digit 社区 code for grid codes."
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--coords",
+    type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="GeoPackage to write (layers grids, buildings)."
+)
+@click.option(
+    "--community",
+    "communities",
+    multiple=True,
+    help="Partition a stored 社区 (name or code); repeatable.",
+)
+@click.option("--all", "all_communities", is_flag=True, help="Partition every stored 社区.")
+def partition_cmd(
+    obj: Context,
+    buildings,
+    boundary,
+    roads,
+    compounds,
+    zones,
+    min_households,
+    max_households,
+    prefix,
+    seed,
+    coords,
+    out,
+    communities,
+    all_communities,
+):
+    """Cut a 社区 into 250–500-household grids: from files (--out) or stored data (--community/--all)."""
+    if communities or all_communities:
+        from gridmgmt.domain.partitioning import partition_communities
+
+        outcomes = partition_communities(
+            obj.store,
+            communities=communities or None,
+            min_households=min_households,
+            max_households=max_households,
+            seed=seed,
+            progress=click.echo,
+        )
+        for o in outcomes:
+            click.echo(f"{o.name} ({o.code}): grid version {o.version}\n{o.result.report}")
+        return
+    if not buildings or not out:
+        raise click.UsageError(
+            "give BUILDINGS and --out, or --community NAME / --all for stored data"
+        )
+    from gridmgmt.domain.partitioning import partition_files
+
+    result = partition_files(
+        buildings,
+        out,
+        boundary=boundary,
+        roads=roads,
+        compounds=compounds,
+        zones=zones,
+        min_households=min_households,
+        max_households=max_households,
+        code_prefix=prefix,
+        seed=seed,
+        coords=coords,
+    )
+    click.echo(str(result.report))
+    click.echo(f"written: {out} (layers grids, buildings)")

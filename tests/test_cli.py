@@ -83,3 +83,62 @@ def test_demo_no_serve_builds_database_and_map(tmp_path):
     assert again.exit_code == 0 and "reusing it" in again.output
     status = run("status", "--workdir", str(tmp_path)).output
     assert re.search(r"users\s+5\n", status) and re.search(r"households\s+2\d,\d{3}\n", status)
+
+
+def test_partition_file_to_geopackage(tmp_path, realdata):
+    import pyogrio
+
+    out = tmp_path / "grids.gpkg"
+    osm = realdata / "osm" / "bj_cau_xueyuanlu.osm"
+    result = run(
+        "partition",
+        str(osm),
+        "--prefix",
+        "110108001001",
+        "--out",
+        str(out),
+        "--workdir",
+        str(tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    assert "in band 100.0%" in result.output
+    grids = pyogrio.read_dataframe(out, layer="grids")
+    buildings = pyogrio.read_dataframe(out, layer="buildings")
+    assert list(grids.columns) == ["code", "kind", "households", "n_buildings", "flag", "geometry"]
+    assert grids["code"].str.startswith("110108001001").all()
+    assert set(buildings["grid_code"]) <= set(grids["code"]) and len(buildings) == 257
+    assert buildings.groupby("grid_code")["households"].sum().sum() == grids["households"].sum()
+
+
+def test_partition_bad_input_exits_nonzero(tmp_path):
+    result = run("partition", "--out", str(tmp_path / "x.gpkg"), "--workdir", str(tmp_path))
+    assert result.exit_code == 2 and "give BUILDINGS and --out" in result.output
+    bad = run(
+        "partition",
+        str(tmp_path / "none.osm"),
+        "--out",
+        str(tmp_path / "x.gpkg"),
+        "--workdir",
+        str(tmp_path),
+    )
+    assert bad.exit_code == 1 and "file not found" in bad.output
+    bounds = run(
+        "partition",
+        str(tmp_path / "none.osm"),
+        "--min",
+        "600",
+        "--out",
+        "x.gpkg",
+        "--workdir",
+        str(tmp_path),
+    )
+    assert bounds.exit_code == 1
+
+
+def test_partition_stored_community_writes_new_version(tmp_path):
+    assert run("demo", "--no-serve", "--workdir", str(tmp_path)).exit_code == 0
+    result = run("partition", "--community", "长江社区", "--seed", "1", "--workdir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "长江社区 (340705001003): grid version 2" in result.output
+    unknown = run("partition", "--community", "火星社区", "--workdir", str(tmp_path))
+    assert unknown.exit_code == 1 and "no 社区 named '火星社区'" in unknown.output

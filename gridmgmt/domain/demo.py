@@ -47,6 +47,7 @@ def build_demo(
     would be. A database that already holds the demo is reused, not
     duplicated.
     """
+    from gridmgmt.domain.partitioning import partition_communities
     from gridmgmt.synthetic import generate_street, save_street
 
     gpkg = Path(instance_dir) / "data" / "demo" / "street.gpkg"
@@ -66,8 +67,16 @@ def build_demo(
             outcome = import_file(store, gpkg, kind=layer, layer=layer)
             progress(f"      {layer}: {outcome.written.get(layer, 0)} written")
 
-    partitions: list = []
-    progress(f"[3/{steps}] partitioning: not available yet (issue 3)")
+    partitions = []
+    if store.counts()["grids"] == 0:
+        progress(f"[3/{steps}] partitioning each 社区 into 责任网格")
+        partitions = partition_communities(
+            store, seed=seed, progress=lambda m: progress("      " + m)
+        )
+        for p in partitions:
+            progress(f"      {p.name}: version {p.version}\n" + _indent(str(p.result.report), 8))
+    else:
+        progress(f"[3/{steps}] grids exist already: kept")
 
     progress(f"[4/{steps}] demo accounts")
     accounts = _demo_accounts(store)

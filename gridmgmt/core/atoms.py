@@ -1,0 +1,333 @@
+"""Atoms: the indivisible units the partitioner groups into grids.
+
+An atom is a set of buildings that stays together, with a *region* (a
+polygon) so that the regions of all atoms, plus regions with no buildings,
+tile the 社区:
+
+1. the 社区 is cut into street blocks by its road centre lines;
+2. within a block, the buildings of one compound (小区/单位 enclosure) form
+   a group, and buildings outside any compound another;
+3. a group whose households fit under the ceiling is one atom; a larger one
+   is split along its internal roads and paths, then between buildings
+   (household-balanced cuts across the longer side) into pieces of at most
+   a third of the ceiling, which gives the partitioner room to meet the band;
+   a single building over the ceiling is an atom of its own, flagged
+   ``indivisible_building``;
+4. a large non-residential enclosure (a 单位 compound of at least
+   ``unit_min_area_m2`` with fewer than ``min_households`` households in it)
+   is never split: its atoms are marked ``unit`` and later form one 单位网格;
+5. each block is shared among its atoms by the Voronoi cells of points on
+   their buildings' outlines and on their compound walls, so boundaries
+   between atoms run along walls and between buildings, and the space of
+   roads and open ground is divided among neighbours.
+
+All geometry is in a metric CRS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmgmt.core.tessellation import (
+    BLOCK_ROAD_CLASSES,
+    densify_points,
+    street_blocks,
+    voronoi_shares,
+)
+
+UNIT_LANDUSE = frozenset(
+    {
+        "university",
+        "college",
+        "school",
+        "kindergarten",
+        "hospital",
+        "industrial",
+        "government",
+        "military",
+        "campus",
+    }
+)
+WALL_SPACING = 20.0
+#: a group over the ceiling is split into pieces of at most ceiling / SPLIT_FRACTION
+#: households: once a compound must be divided, finer pieces let grids meet the band
+SPLIT_FRACTION = 3
+
+
+@dataclass
+class Atoms:
+    """Atoms of one 社区 (metric CRS)."""
+
+    region: np.ndarray  # polygon per atom
+    households: np.ndarray  # int per atom
+    n_buildings: np.ndarray
+    kind: np.ndarray  # "residential" | "unit"
+    unit_id: np.ndarray  # compound id of a unit atom, else None
+    compound_id: np.ndarray  # compound the atom lies in (None outside compounds)
+    flag: np.ndarray  # "" or "indivisible_building"
+    building_atom: np.ndarray  # atom index per building (-1: outside the boundary)
+    empty_regions: np.ndarray  # polygons of blocks without any atom
+    compounds_split: int
+
+    def __len__(self) -> int:
+        return len(self.region)
+
+    @property
+    def centroid_xy(self) -> np.ndarray:
+        c = shapely.centroid(self.region)
+        return np.column_stack([shapely.get_x(c), shapely.get_y(c)])
+
+
+def _bisect(idx: np.ndarray, hh: np.ndarray, xy: np.ndarray, ceiling: int) -> list[np.ndarray]:
+    """Split building indices into household-balanced pieces of at most ``ceiling``."""
+    if hh[idx].sum() <= ceiling or len(idx) == 1:
+        return [idx]
+    pts = xy[idx]
+    axis = int(np.ptp(pts[:, 0]) < np.ptp(pts[:, 1]))
+    order = idx[np.argsort(pts[:, axis], kind="stable")]
+    cum = np.cumsum(hh[order])
+    cut = int(np.searchsorted(cum, cum[-1] / 2.0)) + 1
+    cut = min(max(cut, 1), len(order) - 1)
+    return _bisect(order[:cut], hh, xy, ceiling) + _bisect(order[cut:], hh, xy, ceiling)
+
+
+def _split_group(members, hh, xy, rep, poly, internal_lines, ceiling) -> list[np.ndarray]:
+    """Pieces of a group over the ceiling: by internal roads first, then by buildings."""
+    pieces = [members]
+    if internal_lines is not None and len(internal_lines) and poly is not None:
+        lines = shapely.intersection(internal_lines, poly)
+        lines = [
+            g for g in shapely.get_parts(lines) if g.geom_type == "LineString" and g.length > 1
+        ]
+        if lines:
+            faces = shapely.get_parts(
+                shapely.polygonize(shapely.get_parts(shapely.union_all([poly.boundary, *lines])))
+            )
+            if len(faces) > 1:
+                tree = shapely.STRtree(faces)
+                hit_b, hit_f = tree.query(rep[members], predicate="within")
+                face_of = np.full(len(members), -1)
+                face_of[hit_b] = hit_f
+                pieces = [members[face_of == f] for f in np.unique(face_of)]
+    out = []
+    for piece in pieces:
+        out.extend(_bisect(piece, hh, xy, ceiling) if hh[piece].sum() > ceiling else [piece])
+    return [p for p in out if len(p)]
+
+
+def build_atoms(
+    boundary,
+    buildings_geom: np.ndarray,
+    households: np.ndarray,
+    building_compound: np.ndarray,
+    *,
+    roads_geom: np.ndarray | None = None,
+    road_class: np.ndarray | None = None,
+    compounds: pd.DataFrame | None = None,
+    min_households: int = 250,
+    max_households: int = 500,
+    unit_min_area_m2: float = 50_000.0,
+    cut_lines: np.ndarray | None = None,
+) -> Atoms:
+    """Build the atoms of one 社区 (see the module docstring).
+
+    Parameters
+    ----------
+    boundary : Polygon
+        The 社区 (metric CRS).
+    buildings_geom : array of Polygon
+        Footprints (metric CRS), all inside ``boundary``.
+    households : array of int
+    building_compound : array of object
+        Compound id per building (None outside compounds).
+    roads_geom, road_class : arrays, optional
+        Road centre lines and their classes.
+    compounds : DataFrame, optional
+        ``compound_id``, ``compound_kind``, ``landuse``, ``geometry`` (metric).
+    cut_lines : array of LineString, optional
+        Extra lines that bound blocks like roads (zone boundaries), so no
+        atom straddles them.
+    """
+    hh = np.asarray(households, dtype=np.int64)
+    rep = shapely.point_on_surface(buildings_geom)
+    xy = np.column_stack([shapely.get_x(rep), shapely.get_y(rep)])
+    roads_geom = np.asarray(roads_geom if roads_geom is not None else [], dtype=object)
+    classes = np.asarray(road_class if road_class is not None else [], dtype=object)
+    block_roads = (
+        roads_geom[np.isin(classes, list(BLOCK_ROAD_CLASSES))] if len(roads_geom) else roads_geom
+    )
+    internal = (
+        roads_geom[~np.isin(classes, list(BLOCK_ROAD_CLASSES))] if len(roads_geom) else roads_geom
+    )
+
+    if cut_lines is not None and len(cut_lines):
+        block_roads = np.concatenate([block_roads, np.asarray(cut_lines, dtype=object)])
+    blocks = street_blocks(boundary, block_roads)
+    btree = shapely.STRtree(blocks)
+    b_idx, blk = btree.query(rep, predicate="within")
+    building_block = np.full(len(rep), -1)
+    building_block[b_idx] = blk
+    lost = np.flatnonzero(building_block < 0)
+    if len(lost):  # on a block edge: nearest block
+        building_block[lost] = btree.nearest(rep[lost])
+
+    comp_geom, comp_is_unit = {}, {}
+    if compounds is not None and len(compounds):
+        area = shapely.area(compounds.geometry.values)
+        for cid, kind, landuse, geom, a in zip(
+            compounds["compound_id"],
+            compounds["compound_kind"],
+            compounds["landuse"],
+            compounds.geometry.values,
+            area,
+            strict=True,
+        ):
+            comp_geom[cid] = geom
+            comp_is_unit[cid] = (
+                kind == "unit" or landuse in UNIT_LANDUSE
+            ) and a >= unit_min_area_m2
+    comp_households = pd.Series(hh).groupby(pd.Series(building_compound, dtype=object)).sum()
+    for cid in list(comp_is_unit):
+        if comp_is_unit[cid] and comp_households.get(cid, 0) >= min_households:
+            comp_is_unit[cid] = False  # mainly residential: not a 单位网格
+
+    atom_members: list[np.ndarray] = []
+    atom_block, atom_kind, atom_unit, atom_comp, atom_flag = [], [], [], [], []
+    compounds_split = 0
+    groups = pd.DataFrame(
+        {"block": building_block, "compound": pd.Series(building_compound, dtype=object)}
+    )
+    groups["compound"] = groups["compound"].where(groups["compound"].isin(comp_geom.keys()), None)
+    for (block, cid), frame in groups.groupby(["block", "compound"], dropna=False, sort=True):
+        cid = None if cid is None or (isinstance(cid, float) and np.isnan(cid)) else cid
+        members = frame.index.to_numpy()
+        is_unit = bool(cid is not None and comp_is_unit.get(cid, False))
+        if is_unit or hh[members].sum() <= max_households:
+            pieces = [members]
+        else:
+            poly = comp_geom.get(cid, blocks[block]) if cid else blocks[block]
+            poly = shapely.intersection(poly, blocks[block])
+            pieces = _split_group(
+                members, hh, xy, rep, poly, internal, max(1, max_households // SPLIT_FRACTION)
+            )
+            if cid is not None and len(pieces) > 1:
+                compounds_split += 1
+        for piece in pieces:
+            atom_members.append(piece)
+            atom_block.append(block)
+            atom_kind.append("unit" if is_unit else "residential")
+            atom_unit.append(cid if is_unit else None)
+            atom_comp.append(cid)
+            atom_flag.append(
+                "indivisible_building" if len(piece) == 1 and hh[piece[0]] > max_households else ""
+            )
+
+    # unit compounds without buildings still become 单位网格
+    for cid, unit in comp_is_unit.items():
+        if unit and cid not in set(atom_unit):
+            part = shapely.intersection(comp_geom[cid], boundary)
+            if part.is_empty or part.area < unit_min_area_m2 / 2:
+                continue
+            block = int(btree.nearest(shapely.point_on_surface(part)))
+            atom_members.append(np.zeros(0, dtype=int))
+            atom_block.append(block)
+            atom_kind.append("unit")
+            atom_unit.append(cid)
+            atom_comp.append(cid)
+            atom_flag.append("")
+
+    n = len(atom_members)
+    building_atom = np.full(len(hh), -1)
+    for a, members in enumerate(atom_members):
+        building_atom[members] = a
+    atom_block = np.asarray(atom_block, dtype=int)
+
+    # Voronoi seeds: building outlines labelled by atom, compound walls by nearest atom
+    b_coords, b_index = densify_points(buildings_geom, 25.0)
+    seed_xy = [b_coords, xy]
+    seed_atom = [building_atom[b_index], building_atom]
+    for cid, geom in comp_geom.items():
+        in_comp = np.flatnonzero(np.asarray([c == cid for c in atom_comp]))
+        if len(in_comp) == 0:
+            continue
+        wall, _ = densify_points([geom.buffer(-0.5)], WALL_SPACING)
+        if len(wall) == 0:
+            continue
+        wall_pts = shapely.points(wall)
+        members = np.concatenate([atom_members[a] for a in in_comp])
+        if len(members):
+            near = shapely.STRtree(buildings_geom[members]).nearest(wall_pts)
+            labels = building_atom[members[near]]
+        else:
+            labels = np.full(len(wall), in_comp[0])
+        seed_xy.append(wall)
+        seed_atom.append(labels)
+    for a in range(n):  # building-less unit atoms: seed with their enclosure
+        if len(atom_members[a]) == 0:
+            pts, _ = densify_points([comp_geom[atom_unit[a]]], WALL_SPACING)
+            seed_xy.append(pts)
+            seed_atom.append(np.full(len(pts), a))
+    seed_xy = np.vstack(seed_xy)
+    seed_atom = np.concatenate(seed_atom)
+    seed_block_idx, seed_blk = btree.query(shapely.points(seed_xy), predicate="intersects")
+    seed_block = np.full(len(seed_xy), -1)
+    seed_block[seed_block_idx] = seed_blk
+    # a seed counts only in the block of its atom
+    keep = (seed_atom >= 0) & (seed_block == atom_block[np.maximum(seed_atom, 0)])
+
+    region = np.empty(n, dtype=object)
+    empty = []
+    atoms_by_block = pd.Series(np.arange(n)).groupby(atom_block).apply(list).to_dict() if n else {}
+    for block in range(len(blocks)):
+        atoms_here = atoms_by_block.get(block, [])
+        if not atoms_here:
+            empty.append(blocks[block])
+            continue
+        if len(atoms_here) == 1:
+            region[atoms_here[0]] = blocks[block]
+            continue
+        mask = keep & (seed_block == block)
+        shares = voronoi_shares(blocks[block], seed_xy[mask], seed_atom[mask])
+        for a in atoms_here:
+            region[a] = shares.get(a)
+    missing = [a for a in range(n) if region[a] is None or region[a].is_empty]
+    for a in missing:  # an atom that got no cell (all its seeds shared with others): its hull
+        region[a] = (
+            shapely.convex_hull(shapely.union_all(buildings_geom[atom_members[a]]))
+            if len(atom_members[a])
+            else shapely.Point(0, 0).buffer(0)
+        )
+
+    return Atoms(
+        region=region,
+        households=np.asarray([hh[m].sum() for m in atom_members], dtype=np.int64),
+        n_buildings=np.asarray([len(m) for m in atom_members], dtype=np.int64),
+        kind=np.asarray(atom_kind, dtype=object),
+        unit_id=np.asarray(atom_unit, dtype=object),
+        compound_id=np.asarray(atom_comp, dtype=object),
+        flag=np.asarray(atom_flag, dtype=object),
+        building_atom=building_atom,
+        empty_regions=np.asarray(empty, dtype=object),
+        compounds_split=compounds_split,
+    )
+
+
+def adjacency(
+    regions: np.ndarray, min_shared: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)`` (i < j) of regions sharing a boundary longer than ``min_shared`` m, and its length."""
+    tree = shapely.STRtree(regions)
+    i, j = tree.query(regions, predicate="intersects")
+    keep = i < j
+    i, j = i[keep], j[keep]
+    if len(i) == 0:
+        return i, j, np.zeros(0)
+    shared = shapely.length(
+        shapely.intersection(shapely.boundary(regions[i]), shapely.boundary(regions[j]))
+    )
+    ok = shared > min_shared
+    return i[ok], j[ok], shared[ok]

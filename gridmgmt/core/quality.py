@@ -1,0 +1,65 @@
+"""Quality report of a partition run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import shapely
+
+
+@dataclass
+class QualityReport:
+    """Figures a supervisor checks before accepting a set of grids."""
+
+    grids: int
+    residential_grids: int
+    unit_grids: int
+    households_min: int
+    households_median: float
+    households_max: int
+    share_in_band: float  # of residential grids
+    mean_polsby_popper: float
+    road_aligned_share: float  # internal boundary length within 5 m of a road or compound edge
+    compounds_split: int
+    atoms: int
+    runtime_s: float
+    flags: dict
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        flags = ", ".join(f"{k} {v}" for k, v in self.flags.items()) or "none"
+        return (
+            f"grids {self.grids} ({self.residential_grids} residential, {self.unit_grids} unit) from {self.atoms} atoms\n"
+            f"households per residential grid: min {self.households_min}, median {self.households_median:g}, "
+            f"max {self.households_max}; in band {self.share_in_band:.1%}\n"
+            f"mean Polsby-Popper {self.mean_polsby_popper:.3f}; boundaries along roads/walls {self.road_aligned_share:.1%}\n"
+            f"compounds split {self.compounds_split}; flags: {flags}; runtime {self.runtime_s:.2f} s"
+        )
+
+
+def polsby_popper(polygons) -> np.ndarray:
+    """4πA/P² per polygon (1 for a circle)."""
+    area = shapely.area(polygons)
+    perimeter = shapely.length(polygons)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(perimeter > 0, 4 * np.pi * area / perimeter**2, 0.0)
+
+
+def road_aligned_share(polygons, edges, tolerance: float = 5.0) -> float:
+    """Share of internal grid boundary length lying within ``tolerance`` m of ``edges`` (lines)."""
+    polygons = np.asarray(polygons, dtype=object)
+    if len(polygons) < 2:
+        return 1.0
+    boundaries = shapely.union_all(shapely.boundary(polygons))
+    outer = shapely.boundary(shapely.union_all(polygons))
+    internal = shapely.difference(boundaries, shapely.buffer(outer, 0.01))
+    total = shapely.length(internal)
+    if total <= 0 or edges is None or len(edges) == 0:
+        return 0.0 if total > 0 else 1.0
+    corridor = shapely.union_all(
+        shapely.buffer(np.asarray(edges, dtype=object), tolerance, quad_segs=2)
+    )
+    return float(shapely.length(shapely.intersection(internal, corridor)) / total)

@@ -1,0 +1,115 @@
+"""Tiling a 社区 polygon: street blocks from road centre lines, Voronoi shares within blocks.
+
+Everything here works in a metric CRS on shapely geometry arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+#: road classes that bound street blocks; others (service, footway, path...) run inside them
+BLOCK_ROAD_CLASSES = frozenset(
+    {
+        "motorway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "unclassified",
+        "residential",
+        "living_street",
+        "motorway_link",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+        "road",
+    }
+)
+
+
+def street_blocks(boundary, road_lines) -> np.ndarray:
+    """Faces of the road network clipped to ``boundary`` (a polygon): they tile it.
+
+    Road centre lines are noded with the boundary's rings and polygonised;
+    faces outside the boundary (in holes, or beyond it) are dropped.
+    """
+    rings = (
+        [boundary.exterior, *boundary.interiors]
+        if boundary.geom_type == "Polygon"
+        else [r for p in boundary.geoms for r in (p.exterior, *p.interiors)]
+    )
+    lines = list(rings)
+    if road_lines is not None and len(road_lines):
+        clipped = shapely.intersection(np.asarray(road_lines, dtype=object), boundary)
+        lines.extend(
+            g for g in shapely.get_parts(clipped) if g.geom_type in ("LineString", "LinearRing")
+        )
+    noded = shapely.union_all(lines)
+    faces = np.asarray(
+        shapely.get_parts(shapely.polygonize(shapely.get_parts(noded))), dtype=object
+    )
+    if len(faces) == 0:
+        return np.asarray([boundary], dtype=object)
+    inside = shapely.contains(boundary, shapely.point_on_surface(faces))
+    faces = faces[inside]
+    return faces if len(faces) else np.asarray([boundary], dtype=object)
+
+
+def densify_points(geoms, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points along the boundaries of ``geoms`` every ``spacing`` m, with the index of their geometry."""
+    geoms = np.asarray(geoms, dtype=object)
+    rings = shapely.boundary(geoms)
+    dense = shapely.segmentize(rings, spacing)
+    coords, index = shapely.get_coordinates(dense, return_index=True)
+    return coords, index
+
+
+def voronoi_shares(region, seeds_xy: np.ndarray, labels: np.ndarray) -> dict[int, object]:
+    """Split ``region`` among labels: the Voronoi cells of labelled seed points, dissolved.
+
+    Returns ``{label: polygon}``; together the polygons tile ``region``.
+    """
+    labels = np.asarray(labels)
+    unique = np.unique(labels)
+    if len(unique) == 1:
+        return {int(unique[0]): region}
+    xy, first = np.unique(np.round(seeds_xy, 3), axis=0, return_index=True)
+    labels = labels[first]
+    points = shapely.multipoints(xy)
+    cells = shapely.get_parts(shapely.voronoi_polygons(points, extend_to=region, ordered=True))
+    cells = shapely.intersection(cells, region)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    out = {}
+    for chunk in np.split(order, bounds):
+        parts = cells[chunk]
+        merged = shapely.coverage_union_all(parts) if len(parts) > 1 else parts[0]
+        out[int(labels[chunk[0]])] = merged
+    return _reattach_strays(out)
+
+
+def _reattach_strays(shares: dict[int, object]) -> dict[int, object]:
+    """Keep each label's largest part; give detached parts to the neighbour sharing most boundary.
+
+    Voronoi cells of one label need not touch (a wall point can lie nearer to
+    another atom's buildings), so without this a share could be in pieces.
+    """
+    strays = []
+    for label, geom in shares.items():
+        parts = shapely.get_parts(geom)
+        if len(parts) > 1:
+            areas = shapely.area(parts)
+            keep = int(np.argmax(areas))
+            shares[label] = parts[keep]
+            strays.extend(p for i, p in enumerate(parts) if i != keep)
+    for part in strays:
+        best, best_len = None, 0.0
+        for label, geom in shares.items():
+            shared = shapely.length(shapely.intersection(part.boundary, geom.boundary))
+            if shared > best_len:
+                best, best_len = label, shared
+        if best is not None:
+            shares[best] = shapely.union_all([shares[best], part])
+    return shares

@@ -1,0 +1,141 @@
+"""Bulk assignment and the live index: edges, vertices, holes, lines, polygons, the unassigned queue."""
+
+from __future__ import annotations
+
+import threading
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from gridmgmt.core.assignment import MISSING, OUTSIDE, assign, validate_grids
+from gridmgmt.core.live_index import GridIndex
+
+X0, Y0, D = 117.81, 30.94, 0.001
+A, B, C, E = "340705001001001", "340705001001002", "340705001001003", "340705001001004"
+
+
+def grids():
+    """2 x 2 squares; C has a hole that nothing fills; E is a multipolygon."""
+    hole = shapely.box(X0 + 0.3 * D, Y0 + 1.3 * D, X0 + 0.6 * D, Y0 + 1.6 * D)
+    return gpd.GeoDataFrame(
+        {"code": [B, A, C, E]},
+        geometry=[
+            shapely.box(X0 + D, Y0, X0 + 2 * D, Y0 + D),
+            shapely.box(X0, Y0, X0 + D, Y0 + D),
+            shapely.box(X0, Y0 + D, X0 + D, Y0 + 2 * D).difference(hole),
+            shapely.MultiPolygon(
+                [
+                    shapely.box(X0 + D, Y0 + D, X0 + 2 * D, Y0 + 2 * D),
+                    shapely.box(X0 + 3 * D, Y0, X0 + 4 * D, Y0 + D),
+                ]
+            ),
+        ],
+        crs=4326,
+    )
+
+
+def points(xy):
+    return gpd.GeoSeries([shapely.Point(x, y) if x is not None else None for x, y in xy], crs=4326)
+
+
+def test_points_inside_edges_vertices_holes_and_outside():
+    xy = [
+        (X0 + 0.5 * D, Y0 + 0.5 * D),  # inside A
+        (X0 + D, Y0 + 0.5 * D),  # edge A|B -> A (smaller code)
+        (X0 + D, Y0 + D),  # vertex of A, B, C, E -> A
+        (X0 + 1.5 * D, Y0 + D),  # edge B|E -> B
+        (X0 + 0.45 * D, Y0 + 1.45 * D),  # in C's hole -> unassigned
+        (X0 + 3.5 * D, Y0 + 0.5 * D),  # E's second part
+        (X0 + 10 * D, Y0),  # far away
+        (None, None),
+    ]
+    out = assign(points(xy), grids())
+    assert out["grid_code"].tolist() == [A, A, A, B, None, E, None, None]
+    assert out["reason"].tolist() == [None, None, None, None, OUTSIDE, None, OUTSIDE, MISSING]
+    assert 10 < out["distance_m"].iloc[4] < 20  # ~ 0.15 D to the hole's edge
+    assert 500 < out["distance_m"].iloc[6] < 700
+    assert np.isnan(out["distance_m"].iloc[7])
+
+
+def test_polygons_largest_share_and_lines_largest_length():
+    b = gpd.GeoSeries(
+        [
+            shapely.box(X0 + 0.7 * D, Y0 + 0.2 * D, X0 + 1.1 * D, Y0 + 0.4 * D),  # 3/4 in A
+            shapely.box(X0 + 0.95 * D, Y0 + 0.2 * D, X0 + 1.4 * D, Y0 + 0.4 * D),  # mostly B
+            shapely.LineString([(X0 + 0.9 * D, Y0 + 0.5 * D), (X0 + 1.8 * D, Y0 + 0.5 * D)]),
+        ],
+        crs=4326,
+    )
+    assert assign(b, grids())["grid_code"].tolist() == [A, B, B]
+
+
+def test_reprojected_objects_and_index_kept():
+    pts = points([(X0 + 0.5 * D, Y0 + 0.5 * D)]).to_crs(32650)
+    pts.index = [42]
+    out = assign(pts, grids())
+    assert out.index.tolist() == [42] and out["grid_code"].tolist() == [A]
+
+
+def test_bad_grids_and_objects_refused():
+    overlapping = grids()
+    overlapping.loc[1, "geometry"] = shapely.box(X0, Y0, X0 + 1.5 * D, Y0 + D)
+    with pytest.raises(ValueError, match=f"overlapping grids: {B}/{A}"):
+        validate_grids(overlapping)
+    bowtie = grids()
+    bowtie.loc[0, "geometry"] = shapely.Polygon(
+        [(X0, Y0), (X0 + D, Y0 + D), (X0 + D, Y0), (X0, Y0 + D)]
+    )
+    with pytest.raises(ValueError, match=f"invalid grid polygons: {B}: Self-intersection"):
+        assign(points([(X0, Y0)]), bowtie)
+    dup = grids()
+    dup.loc[0, "code"] = A
+    with pytest.raises(ValueError, match="duplicate grid codes"):
+        assign(points([(X0, Y0)]), dup)
+    with pytest.raises(ValueError, match="objects have no CRS"):
+        assign(gpd.GeoSeries([shapely.Point(X0, Y0)]), grids())
+    with pytest.raises(ValueError, match="look swapped"):
+        assign(gpd.GeoSeries([shapely.Point(Y0, X0)], crs=4326), grids())
+
+
+def test_live_index_agrees_with_bulk_and_refreshes():
+    rng = np.random.default_rng(0)
+    lon = X0 + rng.uniform(-D, 5 * D, 2000)
+    lat = Y0 + rng.uniform(-D, 3 * D, 2000)
+    edge_lon = np.r_[X0 + D, X0 + D, X0 + 1.5 * D, X0]
+    edge_lat = np.r_[Y0 + D, Y0 + 0.5 * D, Y0 + D, Y0]
+    lon, lat = np.r_[lon, edge_lon], np.r_[lat, edge_lat]
+    index = GridIndex(grids(), version=1)
+    bulk = assign(points(list(zip(lon, lat, strict=True))), grids())["grid_code"].tolist()
+    assert index.lookup_many(lon, lat) == [c if isinstance(c, str) else None for c in bulk]
+    assert index.lookup(X0 + D, Y0 + D) == A
+    merged = gpd.GeoDataFrame(
+        {"code": ["340705001001009"]},
+        geometry=[shapely.box(X0, Y0, X0 + 2 * D, Y0 + 2 * D)],
+        crs=4326,
+    )
+    index.refresh(merged, version=2)
+    assert index.version == 2 and index.lookup(X0 + 0.45 * D, Y0 + 1.45 * D) == "340705001001009"
+
+
+def test_live_index_refresh_under_concurrent_lookups():
+    index = GridIndex(grids(), version=1)
+    seen, errors = set(), []
+
+    def reader():
+        for _ in range(200):
+            try:
+                seen.add(index.lookup(X0 + 0.5 * D, Y0 + 0.5 * D))
+            except Exception as err:  # noqa: BLE001 - any failure is the finding
+                errors.append(err)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    other = grids()
+    other["code"] = other["code"].str.replace("001001", "001002")
+    index.refresh(other, version=2)
+    for t in threads:
+        t.join()
+    assert not errors and seen <= {A, "340705001002001"}
