@@ -95,11 +95,15 @@ def _bisect(idx: np.ndarray, hh: np.ndarray, xy: np.ndarray, ceiling: int) -> li
     return _bisect(order[:cut], hh, xy, ceiling) + _bisect(order[cut:], hh, xy, ceiling)
 
 
-def _split_group(members, hh, xy, rep, poly, internal_lines, ceiling) -> list[np.ndarray]:
-    """Pieces of a group over the ceiling: by internal roads first, then by buildings."""
+def _split_group(members, hh, xy, rep, poly, internal_tree, ceiling) -> list[np.ndarray]:
+    """Pieces of a group over the ceiling: by internal roads first, then by buildings.
+
+    ``internal_tree`` is an STRtree over the internal roads and paths (or None).
+    """
     pieces = [members]
-    if internal_lines is not None and len(internal_lines) and poly is not None:
-        lines = shapely.intersection(internal_lines, poly)
+    if internal_tree is not None and poly is not None:
+        near = internal_tree.geometries.take(internal_tree.query(poly, predicate="intersects"))
+        lines = shapely.intersection(near, poly)
         lines = [
             g for g in shapely.get_parts(lines) if g.geom_type == "LineString" and g.length > 1
         ]
@@ -195,6 +199,7 @@ def build_atoms(
         if comp_is_unit[cid] and comp_households.get(cid, 0) >= min_households:
             comp_is_unit[cid] = False  # mainly residential: not a 单位网格
 
+    internal_tree = shapely.STRtree(internal) if len(internal) else None
     atom_members: list[np.ndarray] = []
     atom_block, atom_kind, atom_unit, atom_comp, atom_flag = [], [], [], [], []
     compounds_split = 0
@@ -212,7 +217,7 @@ def build_atoms(
             poly = comp_geom.get(cid, blocks[block]) if cid else blocks[block]
             poly = shapely.intersection(poly, blocks[block])
             pieces = _split_group(
-                members, hh, xy, rep, poly, internal, max(1, max_households // SPLIT_FRACTION)
+                members, hh, xy, rep, poly, internal_tree, max(1, max_households // SPLIT_FRACTION)
             )
             if cid is not None and len(pieces) > 1:
                 compounds_split += 1

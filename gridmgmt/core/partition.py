@@ -170,10 +170,6 @@ class _Graph:
             reached += len(frontier)
         return reached == len(nodes)
 
-    def cut_length(self, left_mask: np.ndarray, in_set: np.ndarray) -> float:
-        e = in_set[self.i] & in_set[self.j] & (left_mask[self.i] != left_mask[self.j])
-        return float(self.w[e].sum())
-
     def neighbours(self, node: int) -> np.ndarray:
         row = self.csr.indptr
         return self.csr.indices[row[node] : row[node + 1]]
@@ -214,11 +210,19 @@ class _Bisector:
         return self.split(left, k1) + self.split(right, k2)
 
     def _directional(self, nodes, lo, hi, target, per_grid):
-        """Best connected prefix cut over all directions: scored first, checked in score order."""
+        """Best connected prefix cut over all directions: scored first, checked in score order.
+
+        For one ordering, an edge crosses the cut after position ``c`` when its
+        end ranks straddle ``c``, so the cut lengths of all prefixes come from
+        one cumulative sum over the edges.
+        """
         in_set = np.zeros(self.g.n, bool)
         in_set[nodes] = True
+        inner = in_set[self.g.i] & in_set[self.g.j]
+        ei, ej, ew = self.g.i[inner], self.g.j[inner], self.g.w[inner]
         scored = []
         unit = max(per_grid, 1.0)
+        rank = np.empty(self.g.n, dtype=np.int64)
         for theta in self.angles:
             proj = self.xy[nodes, 0] * math.cos(theta) + self.xy[nodes, 1] * math.sin(theta)
             order = nodes[np.argsort(proj, kind="stable")]
@@ -229,13 +233,14 @@ class _Bisector:
             cand = cand[np.argsort(np.abs(cum[cand] - target), kind="stable")]
             _, first = np.unique(cum[cand], return_index=True)
             cand = cand[np.sort(first)][:CANDIDATES_PER_DIRECTION]
-            rank = np.empty(self.g.n, dtype=np.int64)
             rank[order] = np.arange(len(order))
+            r1, r2 = rank[ei], rank[ej]
+            m = len(order)
+            diff = np.bincount(np.minimum(r1, r2), ew, minlength=m + 1)
+            diff -= np.bincount(np.maximum(r1, r2), ew, minlength=m + 1)
+            cut = np.cumsum(diff)
             for c in cand:
-                left_mask = in_set & (rank <= c)
-                score = self.g.cut_length(left_mask, in_set) * (
-                    1.0 + BALANCE_WEIGHT * abs(cum[c] - target) / unit
-                )
+                score = cut[c] * (1.0 + BALANCE_WEIGHT * abs(cum[c] - target) / unit)
                 scored.append((score, len(scored), order, int(c)))
         scored.sort(key=lambda t: (t[0], t[1]))
         for _, _, order, c in scored:

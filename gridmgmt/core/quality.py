@@ -48,18 +48,25 @@ def polsby_popper(polygons) -> np.ndarray:
         return np.where(perimeter > 0, 4 * np.pi * area / perimeter**2, 0.0)
 
 
-def road_aligned_share(polygons, edges, tolerance: float = 5.0) -> float:
-    """Share of internal grid boundary length lying within ``tolerance`` m of ``edges`` (lines)."""
+def road_aligned_share(polygons, edges, tolerance: float = 5.0, spacing: float = 5.0) -> float:
+    """Share of internal grid boundary length lying within ``tolerance`` m of ``edges`` (lines).
+
+    Internal boundaries (shared by two grids, not on the outer edge of their
+    union) are sampled every ``spacing`` m; the share is the fraction of
+    samples within ``tolerance`` of a road centre line or compound wall.
+    """
     polygons = np.asarray(polygons, dtype=object)
     if len(polygons) < 2:
         return 1.0
-    boundaries = shapely.union_all(shapely.boundary(polygons))
-    outer = shapely.boundary(shapely.union_all(polygons))
-    internal = shapely.difference(boundaries, shapely.buffer(outer, 0.01))
-    total = shapely.length(internal)
-    if total <= 0 or edges is None or len(edges) == 0:
-        return 0.0 if total > 0 else 1.0
-    corridor = shapely.union_all(
-        shapely.buffer(np.asarray(edges, dtype=object), tolerance, quad_segs=2)
-    )
-    return float(shapely.length(shapely.intersection(internal, corridor)) / total)
+    coords = shapely.get_coordinates(shapely.segmentize(shapely.boundary(polygons), spacing))
+    points = shapely.points(coords)
+    # a sample on an internal boundary touches two grids, one on the outer edge only its own
+    touching = shapely.STRtree(polygons).query(points, predicate="dwithin", distance=0.05)[0]
+    internal = points[np.bincount(touching, minlength=len(points)) >= 2]
+    if len(internal) == 0:
+        return 1.0
+    if edges is None or len(edges) == 0:
+        return 0.0
+    tree = shapely.STRtree(np.asarray(edges, dtype=object))
+    hit = np.unique(tree.query(internal, predicate="dwithin", distance=tolerance)[0])
+    return float(len(hit) / len(internal))

@@ -79,7 +79,9 @@ def voronoi_shares(region, seeds_xy: np.ndarray, labels: np.ndarray) -> dict[int
     labels = labels[first]
     points = shapely.multipoints(xy)
     cells = shapely.get_parts(shapely.voronoi_polygons(points, extend_to=region, ordered=True))
-    cells = shapely.intersection(cells, region)
+    shapely.prepare(region)
+    inside = shapely.contains_properly(region, cells)
+    cells = np.where(inside, cells, shapely.intersection(np.where(inside, None, cells), region))
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
     out = {}
@@ -107,6 +109,8 @@ def _reattach_strays(shares: dict[int, object]) -> dict[int, object]:
     for part in strays:
         best, best_len = None, 0.0
         for label, geom in shares.items():
+            if not shapely.intersects(part, geom):
+                continue
             shared = shapely.length(shapely.intersection(part.boundary, geom.boundary))
             if shared > best_len:
                 best, best_len = label, shared
