@@ -16,7 +16,7 @@ $(VENV)/.installed-main: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-main
 
 demo: $(VENV)/.installed-main  ## build the demo 街道 on SQLite and serve it
@@ -26,6 +26,7 @@ test: $(VENV)/.installed-test  ## the whole test suite
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(VENV)/.installed-test  ## benchmarks against peers, printed as ratios
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 lint: $(VENV)/.installed-test

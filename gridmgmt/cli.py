@@ -400,3 +400,42 @@ def partition_cmd(
     )
     click.echo(str(result.report))
     click.echo(f"written: {out} (layers grids, buildings)")
+
+
+# ------------------------------------------------------------------ assign
+@command(main, "assign")
+@click.argument("points", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--grids",
+    "grids_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Grids file (layer 'grids' of a GeoPackage).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Output file (.gpkg, .geojson or .csv)."
+)
+@click.option(
+    "--coords",
+    type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+)
+@click.option(
+    "--stored", is_flag=True, help="Recompute the grid codes of stored buildings and facilities."
+)
+def assign_cmd(obj: Context, points, grids_path, out, coords, stored):
+    """Put objects into grids: a file (adds grid_code, reason for unassigned rows) or the stored layers."""
+    if stored:
+        from gridmgmt.domain.partitioning import reassign
+
+        for layer, n in reassign(obj.store).items():
+            click.echo(f"{layer}: {n} placed in a grid")
+        return
+    if not (points and grids_path and out):
+        raise click.UsageError("give POINTS, --grids and --out, or --stored")
+    from gridmgmt.domain.partitioning import assign_file
+
+    summary = assign_file(points, grids_path, out, coords=coords)
+    click.echo(
+        f"{summary['assigned']} of {summary['total']} assigned; {summary['unassigned']} unassigned -> {out}"
+    )

@@ -142,3 +142,63 @@ def test_partition_stored_community_writes_new_version(tmp_path):
     assert "长江社区 (340705001003): grid version 2" in result.output
     unknown = run("partition", "--community", "火星社区", "--workdir", str(tmp_path))
     assert unknown.exit_code == 1 and "no 社区 named '火星社区'" in unknown.output
+
+
+def test_assign_file_and_stored(tmp_path):
+    import pandas as pd
+    import pyogrio
+
+    from gridmgmt.core import coords
+
+    assert run("demo", "--no-serve", "--workdir", str(tmp_path)).exit_code == 0
+    from gridmgmt.store.repository import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}")
+    grids = store.current_grids()
+    grids[["code", "kind", "households", "geometry"]].to_file(
+        tmp_path / "grids.gpkg", layer="grids", driver="GPKG"
+    )
+    inside = grids.geometry.iloc[0].representative_point()
+    glon, glat = coords.wgs84_to_gcj02(inside.x, inside.y)
+    (tmp_path / "hotline.csv").write_text(
+        f"编号,名称,经度,纬度\nH1,井盖破损,{float(glon)},{float(glat)}\nH2,远处,118.5,31.5\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "placed.csv"
+    result = run(
+        "assign",
+        str(tmp_path / "hotline.csv"),
+        "--grids",
+        str(tmp_path / "grids.gpkg"),
+        "--coords",
+        "gcj02",
+        "--out",
+        str(out),
+        "--workdir",
+        str(tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 of 2 assigned; 1 unassigned" in result.output
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype={"grid_code": str})
+    assert table["grid_code"].astype(str).tolist()[0] == grids["code"].iloc[0]
+    assert table["reason"].tolist()[1] == "outside_all_grids"
+    gpkg = tmp_path / "placed.gpkg"
+    assert (
+        run(
+            "assign",
+            str(tmp_path / "hotline.csv"),
+            "--grids",
+            str(tmp_path / "grids.gpkg"),
+            "--coords",
+            "gcj02",
+            "--out",
+            str(gpkg),
+            "--workdir",
+            str(tmp_path),
+        ).exit_code
+        == 0
+    )
+    assert pyogrio.read_dataframe(gpkg)["name"].tolist() == ["井盖破损", "远处"]
+    stored = run("assign", "--stored", "--workdir", str(tmp_path))
+    assert stored.exit_code == 0 and "buildings: 666 placed in a grid" in stored.output
+    assert run("assign", "--workdir", str(tmp_path)).exit_code == 2

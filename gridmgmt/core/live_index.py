@@ -5,7 +5,7 @@ grid version is written, :meth:`GridIndex.refresh` builds a new index and
 swaps it in one assignment, so lookups in other threads never see a
 half-built index and the web app needs no restart. Lookups follow exactly
 the rules of :func:`gridmgmt.core.assignment.assign` (smallest code wins
-on shared edges), by delegating to the same code.
+on shared edges): both call the same covering function.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridmgmt.core.assignment import PreparedGrids, assign, prepare_grids
+from gridmgmt.core.assignment import PreparedGrids, covering_grid, prepare_grids
 
 
 class GridIndex:
@@ -47,8 +47,7 @@ class GridIndex:
 
     def lookup(self, lon: float, lat: float) -> str | None:
         """Code of the grid at ``(lon, lat)``, or None outside every grid."""
-        codes = self.lookup_many([lon], [lat])
-        return codes[0]
+        return self.lookup_many([lon], [lat])[0]
 
     def lookup_many(self, lon, lat) -> list[str | None]:
         """Codes for many positions (None where outside or not a number)."""
@@ -56,6 +55,14 @@ class GridIndex:
         lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
         if prepared is None:
             return [None] * len(lon)
-        points = gpd.GeoSeries(shapely.points(lon, lat), crs=4326)
-        result = assign(points, prepared)
-        return [c if isinstance(c, str) else None for c in result["grid_code"]]
+        if prepared.source_crs is not None and not prepared.source_crs.equals("EPSG:4326"):
+            pts = (
+                gpd.GeoSeries(shapely.points(lon, lat), crs=4326).to_crs(prepared.source_crs).values
+            )
+        else:
+            pts = shapely.points(lon, lat)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        idx = np.full(len(lon), -1)
+        if ok.any():
+            idx[ok] = covering_grid(prepared, np.asarray(pts, dtype=object)[ok])
+        return [prepared.codes[i] if i >= 0 else None for i in idx]

@@ -97,7 +97,9 @@ def partition_communities(
         )
         version = repo.write_grid_version(area.code, result.grids, labels)
         outcomes.append(CommunityPartition(area.code, area.name, version, result))
-    assign_facilities(repo)
+    if outcomes:  # facilities of the changed 社区 only
+        changed = areas[areas["code"].isin([o.code for o in outcomes])]
+        assign_facilities(repo, bbox=tuple(changed.total_bounds))
     return outcomes
 
 
@@ -107,16 +109,37 @@ def _clip(frame: gpd.GeoDataFrame, polygon) -> gpd.GeoDataFrame | None:
     return frame[frame.intersects(polygon)].reset_index(drop=True)
 
 
-def assign_facilities(repo: LayerRepository | GridRepository) -> int:
-    """Put every facility into the current grid that holds it; returns how many landed."""
-    facilities = repo.read_layer("facilities")
+def reassign(repo, layers=("buildings", "facilities"), *, bbox=None) -> dict[str, int]:
+    """Re-locate stored objects in the current grids; only those in ``bbox`` when given.
+
+    Called after grids change, with the bounding box of the changed grids, so
+    that only affected objects are read and written. Objects that fall
+    outside every grid get no grid code (the unassigned queue).
+
+    Returns
+    -------
+    dict
+        Per layer: how many objects were placed in a grid.
+    """
     grids = repo.current_grids()
-    if len(facilities) == 0 or len(grids) == 0:
-        return 0
-    codes = _locate(facilities, grids)
-    mapping = pd.Series(codes.values, index=facilities["facility_id"].values).dropna()
-    repo.set_grid_codes("facilities", mapping)
-    return len(mapping)
+    placed = {}
+    for layer in layers:
+        frame = repo.read_layer(layer, bbox=bbox)
+        if len(frame) == 0 or len(grids) == 0:
+            placed[layer] = 0
+            continue
+        id_col = "building_id" if layer == "buildings" else "facility_id"
+        codes = _locate(frame, grids)
+        repo.set_grid_codes(
+            layer, pd.Series(codes.to_numpy(dtype=object), index=frame[id_col].to_numpy())
+        )
+        placed[layer] = int(codes.notna().sum())
+    return placed
+
+
+def assign_facilities(repo: LayerRepository | GridRepository, bbox=None) -> int:
+    """Put every facility (in ``bbox``) into the current grid that holds it; returns how many landed."""
+    return reassign(repo, ("facilities",), bbox=bbox)["facilities"]
 
 
 def _read_polygons(path, coords: str) -> gpd.GeoDataFrame:
@@ -179,3 +202,46 @@ def partition_files(
     result.grids.to_file(out, layer="grids", driver="GPKG")
     b.rename(columns={"building_id": "id"}).to_file(out, layer="buildings", driver="GPKG")
     return result
+
+
+def assign_file(objects_path, grids_path, out_path, *, coords: str = "wgs84") -> dict[str, int]:
+    """Assign every feature of a file to the grids of another; write it with ``grid_code``/``reason``.
+
+    Objects are read like any import (so GCJ-02/BD-09 input is converted and
+    bad input is refused with the row named); all their columns are kept.
+    """
+    import pyogrio
+
+    from gridmgmt.core.assignment import assign
+    from gridmgmt.io import read_layers
+
+    layers = pyogrio.list_layers(grids_path)
+    name = "grids" if "grids" in [str(n) for n, _ in layers] else str(layers[0][0])
+    grids = pyogrio.read_dataframe(grids_path, layer=name)
+    result = read_layers(objects_path, coords=coords)
+    frames = [f for f in (result.facilities, result.buildings, result.roads) if len(f)]
+    if not frames:
+        raise ValueError(f"{objects_path}: nothing to assign")
+    objects = frames[0]
+    placed = assign(objects, grids)
+    out_frame = objects.join(placed)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        table = out_frame.drop(columns="geometry")
+        table["lon"], table["lat"] = (
+            out_frame.geometry.representative_point().x,
+            out_frame.geometry.representative_point().y,
+        )
+        table.to_csv(out, index=False, encoding="utf-8-sig")
+    else:
+        if out.exists():
+            out.unlink()
+        out_frame.to_file(
+            out, driver="GeoJSON" if out.suffix.lower() in (".geojson", ".json") else "GPKG"
+        )
+    return {
+        "total": len(placed),
+        "assigned": int(placed["grid_code"].notna().sum()),
+        "unassigned": int(placed["grid_code"].isna().sum()),
+    }

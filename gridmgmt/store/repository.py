@@ -329,10 +329,49 @@ class Store:
 
     @staticmethod
     def _set_grid_codes(s: Session, model, mapping: Mapping[str, str] | pd.Series) -> None:
+        """``source_id -> code`` onto ``model``; a None code clears a stale assignment."""
         series = pd.Series(mapping, dtype=object) if not isinstance(mapping, pd.Series) else mapping
-        for code, ids in series.groupby(series.astype(str)).groups.items():
+        keys = series.map(lambda c: c if isinstance(c, str) else "")
+        for code, ids in series.groupby(keys).groups.items():
             for chunk in _chunks([str(i) for i in ids], 500):
-                s.execute(update(model).where(model.source_id.in_(chunk)).values(grid_code=code))
+                s.execute(
+                    update(model).where(model.source_id.in_(chunk)).values(grid_code=code or None)
+                )
+
+    def grid_code_at(self, lon: float, lat: float) -> str | None:
+        """The current grid at a position: smallest code among the grids covering it.
+
+        On PostGIS this is one indexed SQL query (``ST_Covers`` with the GiST
+        index); on SQLite an in-process :class:`~gridmgmt.core.live_index.GridIndex`,
+        rebuilt when the current grid set changes. Both follow the rule of
+        :func:`gridmgmt.core.assignment.assign`.
+        """
+        if self.backend == "postgresql":
+            point = func.ST_SetSRID(func.ST_MakePoint(float(lon), float(lat)), 4326)
+            stmt = (
+                select(m.Grid.code)
+                .where(m.Grid.valid_to.is_(None), func.ST_Covers(m.Grid.geom, point))
+                .order_by(m.Grid.code)
+                .limit(1)
+            )
+            with self.engine.connect() as conn:
+                return conn.scalar(stmt)
+        return self.grid_index().lookup(lon, lat)
+
+    def grid_index(self):
+        """The live index of current grids, rebuilt only when they changed."""
+        from gridmgmt.core.live_index import GridIndex
+
+        with self.engine.connect() as conn:
+            key = tuple(
+                conn.execute(
+                    select(func.count(m.Grid.id), func.max(m.Grid.id), func.max(m.Grid.valid_to))
+                ).one()
+            )
+        index = self.__dict__.setdefault("_grid_index", GridIndex())
+        if index.version != key:
+            index.refresh(self.current_grids(), key)
+        return index
 
     def set_grid_codes(self, layer: str, mapping: Mapping[str, str] | pd.Series) -> None:
         """Write ``source_id -> grid code`` assignments onto a layer, in one transaction."""

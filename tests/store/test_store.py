@@ -258,3 +258,28 @@ def test_user_lookup(store):
     assert u["role"] == "worker" and u["grid_codes"] == ["340705001001001", "340705001001002"]
     assert store.user(user_id=u["id"])["username"] == "wang"
     assert store.user(username="nobody") is None
+
+
+def test_grid_lookup_same_on_both_backends_and_bulk(store):
+    """PostGIS SQL (ST_Covers), the SQLite live index and bulk assign agree, edges included."""
+    import numpy as np
+
+    from gridmgmt.core.assignment import assign
+    from tests.webapp.conftest import small_grids
+
+    store.write_layers({"boundaries": boundaries()}, source="t")
+    grids = small_grids()
+    store.write_grid_version("340705001001", grids.iloc[:2], {})
+    store.write_grid_version("340705001002", grids.iloc[2:], {})
+    rng = np.random.default_rng(1)
+    lon = np.r_[X0 + rng.uniform(-0.0005, 0.0045, 150), X0 + 0.001, X0 + 0.002, X0 + 0.001, X0]
+    lat = np.r_[Y0 + rng.uniform(-0.0005, 0.0025, 150), Y0 + 0.001, Y0 + 0.002, Y0, Y0 + 0.0005]
+    got = [store.grid_code_at(x, y) for x, y in zip(lon, lat, strict=True)]
+    bulk = assign(gpd.GeoSeries(shapely.points(lon, lat), crs=CRS), grids)["grid_code"].tolist()
+    assert got == bulk
+    assert got[-4:] == ["340705001001001", "340705001001002", "340705001001001", "340705001001001"]
+    assert None in got  # some random points fall outside
+    store.write_grid_version("340705001001", grids.iloc[[0]].assign(code="340705001001009"), {})
+    assert (
+        store.grid_code_at(X0 + 0.0005, Y0 + 0.0005) == "340705001001009"
+    )  # new version seen at once
