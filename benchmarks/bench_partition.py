@@ -110,7 +110,12 @@ def _libpysal_w(units):
 
 def case(name, buildings, boundary_frame, roads, compounds, peers, limits, rows):
     result, t_ours = timed(
-        partition, buildings, boundary=boundary_frame, roads=roads, compounds=compounds
+        partition,
+        buildings,
+        boundary=boundary_frame,
+        roads=roads,
+        compounds=compounds,
+        code_prefix=None,
     )
     rep = result.report
     rows.append(

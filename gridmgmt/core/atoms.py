@@ -252,7 +252,7 @@ def build_atoms(
     atom_block = np.asarray(atom_block, dtype=int)
 
     # Voronoi seeds: building outlines labelled by atom, compound walls by nearest atom
-    b_coords, b_index = densify_points(buildings_geom, 25.0)
+    b_coords, b_index = densify_points(buildings_geom, 40.0)
     seed_xy = [b_coords, xy]
     seed_atom = [building_atom[b_index], building_atom]
     for cid, geom in comp_geom.items():

@@ -56,10 +56,19 @@ def reading_order(x: np.ndarray, y: np.ndarray, areas: np.ndarray) -> np.ndarray
     return np.lexsort((x, row))
 
 
-def assign_codes(prefix: str, x, y, areas, *, start: int = 1) -> list[str]:
-    """Codes for grids with centroids ``(x, y)``, numbered in :func:`reading_order`."""
+def assign_codes(prefix: str | None, x, y, areas, *, start: int = 1) -> list[str]:
+    """Codes for grids with centroids ``(x, y)``, numbered in :func:`reading_order`.
+
+    With ``prefix=None`` (experiments on areas larger than a 社区, such as
+    benchmarks) the codes are bare 6-digit sequence numbers, which the store
+    does not accept. A 社区 holds at most 999 grids.
+    """
     order = reading_order(x, y, areas)
+    if prefix is not None and len(order) + start - 1 > 999:
+        raise ValueError(
+            f"{len(order)} grids do not fit the 3-digit sequence of one 社区; partition each 社区 separately"
+        )
     codes = [""] * len(order)
     for seq, i in enumerate(order, start=start):
-        codes[i] = format_code(prefix, seq)
+        codes[i] = format_code(prefix, seq) if prefix is not None else f"{seq:06d}"
     return codes

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
 
 from gridmgmt.core import codes as gc
 from gridmgmt.core.atoms import Atoms, adjacency, build_atoms
@@ -99,7 +99,8 @@ def _validate(buildings, boundary, min_households, max_households, code_prefix):
         )
     if min_households < 0 or max_households <= 0:
         raise ValueError("household bounds must be positive")
-    gc.validate_prefix(code_prefix)
+    if code_prefix is not None:
+        gc.validate_prefix(code_prefix)
     if buildings is None or len(buildings) == 0:
         raise ValueError("no buildings to partition")
     if "households" not in buildings.columns:
@@ -177,7 +178,7 @@ class _Graph:
 
 class _Bisector:
     def __init__(self, graph, hh, xy, lo, hi, seed):
-        self.g, self.hh, self.xy, self.lo, self.hi = graph, hh, xy, lo, hi
+        self.g, self.hh, self.xy, self.lo, self.hi, self.seed = graph, hh, xy, lo, hi, seed
         offset = (seed % N_DIRECTIONS) * (2 * math.pi / N_DIRECTIONS) / 7.0
         self.angles = [offset + 2 * math.pi * a / N_DIRECTIONS for a in range(N_DIRECTIONS)]
 
@@ -201,8 +202,10 @@ class _Bisector:
         if lo > hi:  # infeasible: aim at proportional shares
             lo = hi = total * k1 / k
         target = total * k1 / k
-        best = self._directional(nodes, lo, hi, target, total / k) or self._grow(
-            nodes, lo, hi, target
+        best = (
+            self._directional(nodes, lo, hi, target, total / k)
+            or self._grow(nodes, lo, hi, target)
+            or self._tree_cut(nodes, lo, hi, target)
         )
         if best is None:
             return [nodes]
@@ -249,6 +252,45 @@ class _Bisector:
                 return left, right
         return None
 
+    def _tree_cut(self, nodes, lo, hi, target, tries: int = 12):
+        """Cut a random spanning tree at an edge whose subtree is within ``[lo, hi]``.
+
+        Both sides of a tree cut are connected by construction (the approach
+        of GerryChain's recursive_tree_part), so this succeeds where ordered
+        cuts cannot, at the price of less compact halves.
+        """
+        sub = self.g.csr[nodes][:, nodes].tocoo()
+        if sub.nnz == 0:
+            return None
+        rng = np.random.default_rng(self.seed * 7919 + len(nodes))
+        weights = self.hh[nodes].astype(float)
+        best, best_gap = None, math.inf
+        for _ in range(tries):
+            w = sparse.coo_matrix((rng.random(sub.nnz) + 0.1, (sub.row, sub.col)), shape=sub.shape)
+            tree = minimum_spanning_tree(w.tocsr())
+            order, pred = breadth_first_order(tree, 0, directed=False, return_predecessors=True)
+            if len(order) < len(nodes):
+                return None  # not connected
+            sums = weights.copy()
+            for v in order[:0:-1]:
+                sums[pred[v]] += sums[v]
+            cand = np.flatnonzero((sums >= lo) & (sums <= hi))
+            cand = cand[cand != order[0]]
+            if len(cand) == 0:
+                continue
+            v = int(cand[np.argmin(np.abs(sums[cand] - target))])
+            gap = abs(sums[v] - target)
+            if gap < best_gap:
+                inside = np.zeros(len(nodes), bool)
+                inside[v] = True
+                for u in order[1:]:
+                    if inside[pred[u]]:
+                        inside[u] = True
+                best, best_gap = (nodes[inside], nodes[~inside]), gap
+                if gap <= 0.05 * (hi - lo + 1):
+                    break
+        return best
+
     def _grow(self, nodes, lo, hi, target):
         """Grow a connected region from an extreme atom in each direction until it reaches the target."""
         node_set = set(nodes.tolist())
@@ -288,7 +330,7 @@ class _Bisector:
 
 
 def _repair_band(
-    groups: list[np.ndarray], graph: _Graph, bis: _Bisector, rounds: int = 3
+    groups: list[np.ndarray], graph: _Graph, bis: _Bisector, rounds: int = 8
 ) -> list[np.ndarray]:
     """Bring out-of-band grids into band by re-splitting them together with neighbours.
 
@@ -363,7 +405,7 @@ def partition(
     min_households: int = 250,
     max_households: int = 500,
     unit_min_area_m2: float = 50_000,
-    code_prefix: str = "000000000000",
+    code_prefix: str | None = "000000000000",
     seed: int = 0,
 ) -> PartitionResult:
     """Partition one 社区 into 责任网格.
@@ -388,8 +430,10 @@ def partition(
         The band for residential grids (inclusive).
     unit_min_area_m2 : float
         Smallest non-residential enclosure that becomes a 单位网格.
-    code_prefix : str
-        12-digit 社区 code; grid codes append a 3-digit sequence.
+    code_prefix : str or None
+        12-digit 社区 code; grid codes append a 3-digit sequence. ``None``
+        numbers grids with bare 6-digit sequences (for areas larger than a
+        社区, e.g. benchmarks; such codes cannot be stored).
     seed : int
         Makes tie-breaking reproducible.
 

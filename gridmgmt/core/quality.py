@@ -48,7 +48,7 @@ def polsby_popper(polygons) -> np.ndarray:
         return np.where(perimeter > 0, 4 * np.pi * area / perimeter**2, 0.0)
 
 
-def road_aligned_share(polygons, edges, tolerance: float = 5.0, spacing: float = 5.0) -> float:
+def road_aligned_share(polygons, edges, tolerance: float = 5.0, spacing: float = 10.0) -> float:
     """Share of internal grid boundary length lying within ``tolerance`` m of ``edges`` (lines).
 
     Internal boundaries (shared by two grids, not on the outer edge of their

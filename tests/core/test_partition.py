@@ -222,3 +222,17 @@ def test_real_osm_extract(realdata):
     assert result.report.share_in_band == 1.0
     assert (result.grids["kind"] == "unit").any()  # the university campus
     assert (result.grids.to_crs(result.metric_crs).geom_type == "Polygon").all()
+
+
+def test_code_helpers():
+    from gridmgmt.core.codes import assign_codes, format_code
+
+    assert format_code("340705001001", 7) == "340705001001007"
+    with pytest.raises(ValueError, match="1..999"):
+        format_code("340705001001", 1000)
+    x = np.arange(1000.0)
+    with pytest.raises(ValueError, match="1000 grids do not fit"):
+        assign_codes("340705001001", x, np.zeros(1000), np.ones(1000))
+    assert assign_codes(None, x, np.zeros(1000), np.ones(1000))[:2] == ["000001", "000002"]
+    with pytest.raises(ValueError, match="15 digits"):
+        parse_code("34070500100100")
