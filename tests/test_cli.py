@@ -31,8 +31,8 @@ def test_gridmgmt_home_env_is_the_default_instance(tmp_path):
 
 def test_db_upgrade_and_current(tmp_path):
     result = run("db", "upgrade", "--workdir", str(tmp_path))
-    assert result.exit_code == 0 and "at revision 0002" in result.output
-    assert "current: 0002  head: 0002" in run("db", "current", "--workdir", str(tmp_path)).output
+    assert result.exit_code == 0 and "at revision 0003" in result.output
+    assert "current: 0003  head: 0003" in run("db", "current", "--workdir", str(tmp_path)).output
 
 
 def test_users_add_list_and_duplicate(tmp_path):
@@ -67,7 +67,7 @@ def test_postgis_url_from_environment(tmp_path, postgis_url):
         "db", "upgrade", "--workdir", str(tmp_path), env={"GRIDMGMT_DATABASE_URL": postgis_url}
     )
     assert result.exit_code == 0, result.output
-    assert "postgresql+psycopg://" in result.output and "at revision 0002" in result.output
+    assert "postgresql+psycopg://" in result.output and "at revision 0003" in result.output
     assert not (tmp_path / "gridmgmt.db").exists()
 
 

@@ -1,0 +1,174 @@
+"""Use cases of the incident loop: report an incident, move it through the workflow.
+
+The grid is found from the location (the store's lookup follows the
+assignment rule: smallest code on shared edges); a location outside every
+grid is kept with ``grid_code=None`` and ``unassigned_reason`` so the 街道
+centre can place it: nothing is dropped. Every change is one history row.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import shapely
+
+from gridmgmt.domain.errors import ConflictError
+from gridmgmt.domain.incidents.workflow import TransitionError, load_workflow
+
+SOURCES = {
+    "网格员巡查": "patrol",
+    "居民上报": "resident",
+    "12345热线": "hotline",
+    "视频": "video",
+    "其他": "other",
+}
+_WORKFLOW = load_workflow()
+
+
+def _point(lon, lat):
+    if lon is None or lat is None:
+        return None
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise ValueError(f"location must be numbers, got ({lon!r}, {lat!r})") from None
+    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90 or abs(lon) > 180:
+        raise ValueError(f"not a lon/lat position: ({lon}, {lat})")
+    return shapely.Point(lon, lat)
+
+
+def report_incident(
+    repo,
+    *,
+    category_code: str,
+    description: str,
+    lon: float | None,
+    lat: float | None,
+    reporter: str,
+    role: str = "worker",
+    source: str = "网格员巡查",
+    urgent: bool = False,
+    address: str | None = None,
+    photo_ids: list[str] | tuple = (),
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> tuple[dict, bool]:
+    """Record a new incident (state 上报) and return ``(incident, created)``.
+
+    Raises ``ValueError`` for an unknown category, an empty description, an
+    unknown source, a bad location, or a missing photo where the category
+    requires one. A repeated ``idempotency_key`` returns the stored incident.
+    """
+    category = repo.category(category_code)
+    if category is None:
+        raise ValueError(f"unknown incident category {category_code!r}")
+    if not description or not description.strip():
+        raise ValueError("description must not be empty")
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    if category["photo_required"] and not photo_ids:
+        raise ValueError(f"{category['name']}: a photo is required")
+    point = _point(lon, lat)
+    if point is None:
+        grid_code, reason = None, "missing_location"
+    else:
+        grid_code = repo.grid_code_at(point.x, point.y)
+        reason = None if grid_code else "outside_all_grids"
+    now = now or datetime.now(UTC)
+    record = {
+        "source": source,
+        "category_code": category["code"],
+        "description": description.strip(),
+        "urgent": bool(urgent),
+        "state": _WORKFLOW.initial,
+        "grid_code": grid_code,
+        "unassigned_reason": reason,
+        "reporter": reporter,
+        "department": category["department"],
+        "address": address,
+        "idempotency_key": idempotency_key,
+        "created_at": now,
+        "updated_at": now,
+        "geom": point,
+    }
+    history = {
+        "at": now,
+        "actor": reporter,
+        "role": role,
+        "transition": "report",
+        "from_state": None,
+        "to_state": _WORKFLOW.initial,
+        "note": None,
+        "photo_ids": list(photo_ids),
+        "geom": point,
+    }
+    return repo.create_incident(record, history)
+
+
+def transition_incident(
+    repo,
+    incident_id: int,
+    transition: str,
+    *,
+    actor: str,
+    role: str,
+    expected_version: int | None = None,
+    note: str | None = None,
+    photo_ids: list[str] | tuple = (),
+    lon: float | None = None,
+    lat: float | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """Apply a workflow transition; raises TransitionError, ConflictError or NotFoundError."""
+    incident = repo.incident(incident_id)  # NotFoundError when absent
+    version = incident["version"] if expected_version is None else expected_version
+    if version != incident["version"]:  # the caller acted on a stale view
+        raise ConflictError(
+            f"incident {incident_id} changed meanwhile (version {incident['version']}, expected {version}); reload it"
+        )
+    point = _point(lon, lat)
+    new_state = _WORKFLOW.apply(
+        incident["state"], transition, role, note=note, photos=len(photo_ids), location=point
+    )
+    now = now or datetime.now(UTC)
+    history = {
+        "at": now,
+        "actor": actor,
+        "role": role,
+        "transition": transition,
+        "from_state": incident["state"],
+        "to_state": new_state,
+        "note": note,
+        "photo_ids": list(photo_ids),
+        "geom": point,
+    }
+    return repo.apply_transition(
+        incident_id, version, {"state": new_state, "updated_at": now}, history
+    )
+
+
+def replay(history: list[dict]) -> str:
+    """The state a history leads to, checking each step's states and role against the workflow.
+
+    Notes, photos and locations were checked when each step was recorded, so
+    the replay does not ask for them again.
+    """
+    state = None
+    for row in history:
+        if row["transition"] == "report":
+            state = _WORKFLOW.initial
+            continue
+        if row["from_state"] != state:
+            raise TransitionError(f"history broken at step {row['seq']}", "state")
+        state = _WORKFLOW.apply(
+            state,
+            row["transition"],
+            row["role"],
+            note=row["note"] or "x",
+            photos=max(1, len(row["photo_ids"])),
+            location=True,
+        )
+        if state != row["to_state"]:
+            raise TransitionError(f"history broken at step {row['seq']}", "state")
+    return state
