@@ -439,3 +439,52 @@ def assign_cmd(obj: Context, points, grids_path, out, coords, stored):
     click.echo(
         f"{summary['assigned']} of {summary['total']} assigned; {summary['unassigned']} unassigned -> {out}"
     )
+
+
+# --------------------------------------------------------------- incidents
+@main.group()
+def incidents():
+    """The incident loop (事件闭环)."""
+
+
+@command(incidents, "import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--coords",
+    type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+)
+def incidents_import(obj: Context, path, coords):
+    """Import a hotline (12345) export: CSV or XLSX with category code, description, lon/lat."""
+    from gridmgmt.domain.incidents import load_categories
+    from gridmgmt.domain.incidents.importing import import_incidents
+
+    obj.store.sync_categories(load_categories())
+    made = import_incidents(obj.store, path, coords=coords)
+    unassigned = sum(1 for i in made if i["grid_code"] is None)
+    click.echo(
+        f"{len(made)} incident(s) recorded; {unassigned} outside every grid (unassigned queue)"
+    )
+
+
+@command(incidents, "overdue")
+def incidents_overdue(obj: Context):
+    """Open incidents past the deadline of their running stage."""
+    from datetime import UTC, datetime
+
+    from gridmgmt.domain.incidents.calendar import SHANGHAI
+
+    table = obj.store.incidents()
+    now = datetime.now(UTC)
+    late = table[table["deadline_at"].notna()]
+    late = late[[d < now for d in late["deadline_at"]]]
+    if late.empty:
+        click.echo("no overdue incidents")
+        return
+    for r in late.itertuples():
+        due = r.deadline_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{r.number}  {r.state:<12} {r.deadline_stage:<8} due {due}  grid {r.grid_code or '-'}  {r.description[:30]}"
+        )
+    click.echo(f"{len(late)} overdue")

@@ -31,8 +31,8 @@ def test_gridmgmt_home_env_is_the_default_instance(tmp_path):
 
 def test_db_upgrade_and_current(tmp_path):
     result = run("db", "upgrade", "--workdir", str(tmp_path))
-    assert result.exit_code == 0 and "at revision 0003" in result.output
-    assert "current: 0003  head: 0003" in run("db", "current", "--workdir", str(tmp_path)).output
+    assert result.exit_code == 0 and "at revision 0004" in result.output
+    assert "current: 0004  head: 0004" in run("db", "current", "--workdir", str(tmp_path)).output
 
 
 def test_users_add_list_and_duplicate(tmp_path):
@@ -67,7 +67,7 @@ def test_postgis_url_from_environment(tmp_path, postgis_url):
         "db", "upgrade", "--workdir", str(tmp_path), env={"GRIDMGMT_DATABASE_URL": postgis_url}
     )
     assert result.exit_code == 0, result.output
-    assert "postgresql+psycopg://" in result.output and "at revision 0003" in result.output
+    assert "postgresql+psycopg://" in result.output and "at revision 0004" in result.output
     assert not (tmp_path / "gridmgmt.db").exists()
 
 
@@ -202,3 +202,39 @@ def test_assign_file_and_stored(tmp_path):
     stored = run("assign", "--stored", "--workdir", str(tmp_path))
     assert stored.exit_code == 0 and "buildings: 666 placed in a grid" in stored.output
     assert run("assign", "--workdir", str(tmp_path)).exit_code == 2
+
+
+def test_incidents_import_and_overdue(tmp_path):
+    assert run("demo", "--no-serve", "--workdir", str(tmp_path)).exit_code == 0
+    from gridmgmt.store.repository import Store
+
+    grids = Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}").current_grids()
+    p = grids.geometry.iloc[0].representative_point()
+    csv = tmp_path / "12345.csv"
+    csv.write_text(
+        "工单号,类别编码,问题描述,经度,纬度,上报时间\n"
+        f"A1,15003,共享单车堆放,{p.x},{p.y},2026-01-05 09:00\n"
+        "A2,11001,垃圾,118.9,31.9,2026-01-05 10:00\n",
+        encoding="utf-8",
+    )
+    result = run("incidents", "import", str(csv), "--workdir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "2 incident(s) recorded; 1 outside every grid" in result.output
+    again = run("incidents", "import", str(csv), "--workdir", str(tmp_path))
+    assert again.exit_code == 0
+    assert (
+        len(Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}").incidents()) == 2
+    )  # work-order numbers are keys
+    overdue = run("incidents", "overdue", "--workdir", str(tmp_path))
+    assert "2 overdue" in overdue.output and "register" in overdue.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "类别编码,问题描述,经度,纬度\n99999,x,117.8,30.9\n11001,,117.8,30.9\n", encoding="utf-8"
+    )
+    failed = run("incidents", "import", str(bad), "--workdir", str(tmp_path))
+    assert failed.exit_code == 1
+    assert (
+        "bad.csv, row 2: unknown category '99999'" in failed.output
+        and "row 3: description is empty" in failed.output
+    )
+    assert len(Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}").incidents()) == 2

@@ -78,8 +78,11 @@ def build_demo(
     else:
         progress(f"[3/{steps}] grids exist already: kept")
 
-    progress(f"[4/{steps}] demo accounts")
+    progress(f"[4/{steps}] demo accounts and incident categories")
     accounts = _demo_accounts(store)
+    from gridmgmt.domain.incidents import load_categories
+
+    store.sync_categories(load_categories())
 
     progress(f"[5/{steps}] drawing the map")
     map_path = write_overview_map(store, Path(instance_dir) / "maps" / "demo.html")

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from gridmgmt.store.types import GeometryType
+from gridmgmt.store.types import GeometryType, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -228,9 +228,11 @@ class Incident(Base):
     department: Mapped[str | None] = mapped_column(String(60))
     address: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     geom = mapped_column(GeometryType("POINT"), nullable=True)
+    deadline_stage: Mapped[str | None] = mapped_column(String(16))
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class IncidentHistory(Base):
@@ -241,7 +243,7 @@ class IncidentHistory(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(20))
     transition: Mapped[str] = mapped_column(String(24))
@@ -250,6 +252,8 @@ class IncidentHistory(Base):
     note: Mapped[str | None] = mapped_column(Text)
     photo_ids: Mapped[list] = mapped_column(JSON, default=list)
     geom = mapped_column(GeometryType("POINT"), nullable=True)
+    deadline_stage: Mapped[str | None] = mapped_column(String(16))
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ImportRun(Base):

@@ -12,9 +12,11 @@ Values going in and coming out are shapely geometries in EPSG:4326.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import shapely
 from geoalchemy2 import Geometry  # imported eagerly: it registers DDL event hooks
-from sqlalchemy import LargeBinary
+from sqlalchemy import DateTime, LargeBinary
 from sqlalchemy.types import TypeDecorator
 
 SRID = 4326
@@ -76,3 +78,28 @@ class GeometryType(TypeDecorator):
 
     def __repr__(self) -> str:
         return f"GeometryType({self.geometry_type!r})"
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes on every backend, stored as UTC.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are
+    converted to UTC before they are written and read back as UTC-aware
+    (a plain ``DateTime(timezone=True)`` would silently drop the zone there).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a timezone-aware value")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

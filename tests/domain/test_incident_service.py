@@ -153,3 +153,65 @@ def test_store_refuses_a_racing_update_with_the_same_version(loop_store):
             incident["id"], 1, {"state": "rejected", "updated_at": now}, row
         )
     assert len(loop_store.incident(incident["id"])["history"]) == 2
+
+
+def test_deadlines_follow_the_stages_and_survive_the_store(loop_store):
+    from datetime import datetime
+
+    from gridmgmt.domain.incidents.calendar import SHANGHAI, is_overdue
+
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
+    incident, _ = report(
+        loop_store, now=monday
+    )  # 暴露垃圾: register 30 min, handle 2 working hours
+    assert incident["deadline_stage"] == "register"
+    assert incident["deadline_at"] == datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
+    i = incident["id"]
+    transition_incident(loop_store, i, "register", actor="s", role="supervisor", now=monday)
+    dispatched = transition_incident(
+        loop_store,
+        i,
+        "dispatch",
+        actor="s",
+        role="supervisor",
+        now=datetime(2026, 11, 23, 11, 0, tzinfo=SHANGHAI),
+    )
+    assert dispatched["deadline_stage"] == "handle"
+    assert dispatched["deadline_at"] == datetime(
+        2026, 11, 23, 14, 30, tzinfo=SHANGHAI
+    )  # lunch break skipped
+    assert is_overdue(dispatched["deadline_at"], datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI))
+    transition_incident(
+        loop_store,
+        i,
+        "accept",
+        actor="d",
+        role="dept",
+        now=datetime(2026, 11, 23, 11, 5, tzinfo=SHANGHAI),
+    )
+    transition_incident(
+        loop_store,
+        i,
+        "request_extension",
+        actor="d",
+        role="dept",
+        note="需要吊车",
+        now=datetime(2026, 11, 23, 13, 40, tzinfo=SHANGHAI),
+    )
+    extended = transition_incident(
+        loop_store,
+        i,
+        "approve_extension",
+        actor="s",
+        role="supervisor",
+        note="同意",
+        now=datetime(2026, 11, 23, 14, 0, tzinfo=SHANGHAI),
+    )
+    assert extended["deadline_at"] == datetime(
+        2026, 11, 23, 16, 30, tzinfo=SHANGHAI
+    )  # one more 处置 period
+    suspended = transition_incident(
+        loop_store, i, "suspend", actor="s", role="supervisor", note="需市级协调"
+    )
+    assert suspended["deadline_at"] is None and suspended["deadline_stage"] is None
+    assert suspended["history"][-2]["deadline_at"] == extended["deadline_at"]

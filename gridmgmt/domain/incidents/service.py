@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import shapely
 
 from gridmgmt.domain.errors import ConflictError
+from gridmgmt.domain.incidents.calendar import WorkingCalendar
 from gridmgmt.domain.incidents.workflow import TransitionError, load_workflow
 
 SOURCES = {
@@ -24,6 +25,29 @@ SOURCES = {
     "其他": "other",
 }
 _WORKFLOW = load_workflow()
+_CALENDAR = WorkingCalendar()
+#: states in which no deadline runs
+_NO_DEADLINE = {"closed", "rejected", "cancelled", "suspended"}
+
+
+def stage_deadline(
+    category: dict, stage: str, start: datetime, *, urgent: bool = False, calendar=_CALENDAR
+) -> datetime:
+    """When a stage started at ``start`` is due, from the category's limits.
+
+    立案 (register), 派遣 (dispatch) and 核查 (verify) limits are in minutes;
+    处置 (handle) in the category's unit, urgent or normal.
+    """
+    if stage == "handle":
+        if urgent:
+            return calendar.add(
+                start, category["urgent_handle_limit"], category["urgent_handle_unit"]
+            )
+        return calendar.add(start, category["handle_limit"], category["handle_unit"])
+    minutes = {"register": "register_min", "dispatch": "dispatch_min", "verify": "verify_min"}[
+        stage
+    ]
+    return calendar.add(start, category[minutes], "minutes")
 
 
 def _point(lon, lat):
@@ -58,7 +82,8 @@ def report_incident(
 
     Raises ``ValueError`` for an unknown category, an empty description, an
     unknown source, a bad location, or a missing photo where the category
-    requires one. A repeated ``idempotency_key`` returns the stored incident.
+    requires one from a grid worker's patrol report (hotline and resident
+    reports come without photos). A repeated ``idempotency_key`` returns the stored incident.
     """
     category = repo.category(category_code)
     if category is None:
@@ -67,7 +92,9 @@ def report_incident(
         raise ValueError("description must not be empty")
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
-    if category["photo_required"] and not photo_ids:
+    if (
+        category["photo_required"] and source == "网格员巡查" and not photo_ids
+    ):  # workers on site take one
         raise ValueError(f"{category['name']}: a photo is required")
     point = _point(lon, lat)
     if point is None:
@@ -76,6 +103,7 @@ def report_incident(
         grid_code = repo.grid_code_at(point.x, point.y)
         reason = None if grid_code else "outside_all_grids"
     now = now or datetime.now(UTC)
+    deadline = stage_deadline(category, "register", now, urgent=urgent)
     record = {
         "source": source,
         "category_code": category["code"],
@@ -91,6 +119,8 @@ def report_incident(
         "created_at": now,
         "updated_at": now,
         "geom": point,
+        "deadline_stage": "register",
+        "deadline_at": deadline,
     }
     history = {
         "at": now,
@@ -102,6 +132,8 @@ def report_incident(
         "note": None,
         "photo_ids": list(photo_ids),
         "geom": point,
+        "deadline_stage": "register",
+        "deadline_at": deadline,
     }
     return repo.create_incident(record, history)
 
@@ -132,7 +164,24 @@ def transition_incident(
         incident["state"], transition, role, note=note, photos=len(photo_ids), location=point
     )
     now = now or datetime.now(UTC)
+    stage, deadline = incident["deadline_stage"], incident["deadline_at"]
+    step = _WORKFLOW.transitions[transition]
+    if new_state in _NO_DEADLINE:
+        stage, deadline = None, None
+    elif step.starts_stage:
+        category = repo.category(incident["category_code"]) or {}
+        stage = step.starts_stage
+        deadline = stage_deadline(category, stage, now, urgent=incident["urgent"])
+    elif transition == "approve_extension":  # an approved extension adds one more 处置 period
+        category = repo.category(incident["category_code"]) or {}
+        base = max(deadline, now) if deadline is not None else now
+        stage, deadline = (
+            "handle",
+            stage_deadline(category, "handle", base, urgent=incident["urgent"]),
+        )
     history = {
+        "deadline_stage": stage,
+        "deadline_at": deadline,
         "at": now,
         "actor": actor,
         "role": role,
@@ -143,9 +192,13 @@ def transition_incident(
         "photo_ids": list(photo_ids),
         "geom": point,
     }
-    return repo.apply_transition(
-        incident_id, version, {"state": new_state, "updated_at": now}, history
-    )
+    changes = {
+        "state": new_state,
+        "updated_at": now,
+        "deadline_stage": stage,
+        "deadline_at": deadline,
+    }
+    return repo.apply_transition(incident_id, version, changes, history)
 
 
 def replay(history: list[dict]) -> str:
