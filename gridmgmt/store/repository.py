@@ -579,6 +579,21 @@ class Store:
             [dict(r) for r in rows], columns=[c.name for c in t.c if c.name != "geom"]
         )
 
+    def incident_history(self) -> pd.DataFrame:
+        """Every history row (no geometry), for KPIs and audits."""
+        t = m.IncidentHistory.__table__
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(*[c for c in t.c if c.name != "geom"]).order_by(t.c.incident_id, t.c.seq)
+                )
+                .mappings()
+                .all()
+            )
+        return pd.DataFrame.from_records(
+            [dict(r) for r in rows], columns=[c.name for c in t.c if c.name != "geom"]
+        )
+
     # ------------------------------------------------------------------ users
     def add_user(
         self,

@@ -5,21 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gridmgmt.domain.errors import ConflictError, NotFoundError
-from gridmgmt.domain.incidents import TransitionError, load_categories
+from gridmgmt.domain.incidents import TransitionError
 from gridmgmt.domain.incidents.service import replay, report_incident, transition_incident
-from tests.store.test_store import X0, Y0, boundaries
-from tests.webapp.conftest import G1, G2, small_grids
-
-
-@pytest.fixture
-def loop_store(store):
-    store.write_layers({"boundaries": boundaries()}, source="t")
-    grids = small_grids()
-    store.write_grid_version("340705001001", grids.iloc[:2], {})
-    store.write_grid_version("340705001002", grids.iloc[2:], {})
-    assert store.sync_categories(load_categories()) >= 60
-    assert store.sync_categories(load_categories()) == 0  # idempotent; edits kept
-    return store
+from tests.store.test_store import X0, Y0
+from tests.webapp.conftest import G1, G2
 
 
 def report(store, **kw):
