@@ -23,7 +23,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     """
     from gridmgmt.config import resolve_settings
     from gridmgmt.store.repository import Store
-    from webapp import auth, geo, i18n, mapview, overview
+    from webapp import auth, geo, i18n, incidents_api, mapview, open311, overview
     from webapp.extensions import csrf, limiter, login_manager
 
     settings = resolve_settings(workdir)
@@ -41,14 +41,18 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in auth.csrf_unless_api_key
     )
     app.config.update(overrides)
-    app.extensions["gridmgmt_store"] = Store(app.config["GRIDMGMT_SETTINGS"].database_url)
+    store = Store(app.config["GRIDMGMT_SETTINGS"].database_url)
+    app.extensions["gridmgmt_store"] = store
+    from gridmgmt.domain.incidents import load_categories
+
+    store.sync_categories(load_categories())
 
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
     app.before_request(auth.csrf_unless_api_key)
-    for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp):
+    for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp, incidents_api.bp, open311.bp):
         app.register_blueprint(blueprint)
     _security_headers(app)
     return app

@@ -1,0 +1,157 @@
+"""Open311 GeoReport v2 at ``/open311/v2/`` for hotline systems and third-party reporting apps.
+
+Clients authenticate with an API key (``gridmgmt apikey add CLIENT``), sent as
+``X-API-Key`` or, as Open311 clients do, the ``api_key`` parameter. Our
+states map to Open311's two: closed (结案, 不予立案, 撤销) or open. Only the
+``.json`` format is served.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask_login import current_user, login_required
+
+from gridmgmt.domain.errors import NotFoundError
+from gridmgmt.domain.incidents import load_categories, load_workflow
+from gridmgmt.domain.incidents.service import report_incident
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+_WORKFLOW = load_workflow()
+
+
+def store():
+    return current_app.extensions["gridmgmt_store"]
+
+
+def _error(status: int, code: int, description: str):
+    response = jsonify([{"code": code, "description": description}])
+    response.status_code = status
+    return response
+
+
+def _request_json(incident: dict, services: dict) -> dict:
+    state = _WORKFLOW.states[incident["state"]]
+    geom = incident.get("geom")
+    return {
+        "service_request_id": str(incident["id"]),
+        "token": incident["number"],
+        "status": state.open311_status,
+        "status_notes": f"{state.label_zh} ({state.label_en})",
+        "service_name": services.get(incident["category_code"], ""),
+        "service_code": incident["category_code"],
+        "description": incident["description"],
+        "agency_responsible": incident.get("department"),
+        "requested_datetime": incident["created_at"].isoformat(),
+        "updated_datetime": incident["updated_at"].isoformat(),
+        "expected_datetime": incident["deadline_at"].isoformat()
+        if incident.get("deadline_at")
+        else None,
+        "address": incident.get("address"),
+        "lat": geom.y if geom is not None else None,
+        "long": geom.x if geom is not None else None,
+    }
+
+
+def _services() -> dict[str, str]:
+    return {c.code: c.name for c in load_categories()}
+
+
+@bp.get("/services.json")
+@login_required
+def services():
+    return jsonify(
+        [
+            {
+                "service_code": c.code,
+                "service_name": c.name,
+                "description": f"{c.family} · {c.major_name} · {c.name} ({c.name_en})",
+                "metadata": False,
+                "type": "realtime",
+                "keywords": c.name_en,
+                "group": c.major_name,
+            }
+            for c in load_categories()
+        ]
+    )
+
+
+@bp.get("/services/<code>.json")
+@login_required
+def service_definition(code: str):
+    if store().category(code) is None:
+        return _error(404, 404, f"unknown service_code {code}")
+    return jsonify({"service_code": code, "attributes": []})
+
+
+@bp.post("/requests.json")
+@login_required
+def post_request():
+    if current_user.role not in ("supervisor", "admin", "worker"):
+        return _error(403, 403, "this key may not submit requests")
+    form = request.form if request.form else (request.get_json(silent=True) or {})
+    code = form.get("service_code", "")
+    try:
+        incident, _ = report_incident(
+            store(),
+            category_code=code,
+            description=form.get("description", ""),
+            lon=form.get("long"),
+            lat=form.get("lat"),
+            reporter=current_user.username,
+            role=current_user.role,
+            source="12345热线" if current_user.role == "supervisor" else "居民上报",
+            address=form.get("address_string"),
+            idempotency_key=f"open311:{current_user.username}:{form['token']}"
+            if form.get("token")
+            else None,
+        )
+    except ValueError as err:
+        return _error(400, 400, str(err))
+    return jsonify(
+        [
+            {
+                "service_request_id": str(incident["id"]),
+                "token": incident["number"],
+                "service_notice": "已受理",
+                "account_id": None,
+            }
+        ]
+    ), 201
+
+
+@bp.get("/requests.json")
+@login_required
+def get_requests():
+    table = store().incidents()
+    if request.args.get("service_request_id"):
+        wanted = set(request.args["service_request_id"].split(","))
+        table = table[table["id"].astype(str).isin(wanted)]
+    if request.args.get("service_code"):
+        table = table[table["category_code"].isin(request.args["service_code"].split(","))]
+    status = request.args.get("status")
+    if status:
+        closed = table["state"].map(lambda s: _WORKFLOW.states[s].closed)
+        table = table[closed] if status == "closed" else table[~closed]
+    for arg, op in (("start_date", "ge"), ("end_date", "le")):
+        if request.args.get(arg):
+            try:
+                bound = datetime.fromisoformat(request.args[arg])
+            except ValueError:
+                return _error(400, 400, f"{arg} must be ISO 8601")
+            table = table[getattr(table["created_at"], op)(bound)]
+    services = _services()
+    return jsonify(
+        [_request_json(store().incident(int(i)), services) for i in table["id"].head(1000)]
+    )
+
+
+@bp.get("/requests/<int:request_id>.json")
+@login_required
+def get_request(request_id: int):
+    try:
+        incident = store().incident(request_id)
+    except NotFoundError:
+        abort(404)
+    return jsonify([_request_json(incident, _services())])
