@@ -7,8 +7,8 @@ households per building) and the real OSM extracts in ../shared/realdata/osm.
 Peers work on the same buildings with a rook adjacency of their Voronoi cells
 clipped to the 社区 (the graph the peers need; its construction is not timed).
 GerryChain runs with epsilon chosen so its balance window is 250–500; MaxP
-with floor 250 (it has no ceiling) and only up to N = 1,000. A peer whose
-previous size took more than --peer-limit seconds is skipped at larger sizes.
+with floor 250 (it has no ceiling) and only up to N = 1,000. A peer that took
+more than --peer-limit seconds at some size is skipped at larger sizes.
 Printed: time, ratio of the peer's time to ours, share of grids in band,
 mean Polsby-Popper, share of internal boundary along roads/compound walls.
 """
@@ -144,7 +144,10 @@ def case(name, buildings, boundary_frame, roads, compounds, peers, limits, rows)
     if compounds is not None:
         edges.extend(shapely.boundary(compounds.to_crs(crs).geometry.values))
     for peer, func, max_n in peers:
-        if len(buildings) > max_n or limits.get(peer, 0) > limits["budget"]:
+        too_slow = any(
+            n <= len(buildings) and t > limits["budget"] for n, t in limits.get(peer, [])
+        )
+        if len(buildings) > max_n or too_slow:
             rows.append({"data": name, "N": len(buildings), "method": peer, "time_s": "skipped"})
             continue
         try:
@@ -161,7 +164,7 @@ def case(name, buildings, boundary_frame, roads, compounds, peers, limits, rows)
                 }
             )
             continue
-        limits[peer] = t_peer
+        limits.setdefault(peer, []).append((len(buildings), t_peer))
         row = {
             "data": name,
             "N": len(buildings),
@@ -200,13 +203,15 @@ def main():
             layers = read_layers(path)
             if len(layers.buildings) == 0 or layers.buildings["households"].sum() == 0:
                 continue
+            # MaxP's run time on these small, irregular sets is erratic (586 s measured on
+            # bj_bupt, 111 buildings), so real extracts are compared with GerryChain only
             case(
                 path.stem,
                 layers.buildings,
                 None,
                 layers.roads,
                 layers.compounds,
-                peers,
+                peers[:1],
                 limits,
                 rows,
             )

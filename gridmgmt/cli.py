@@ -488,3 +488,51 @@ def incidents_overdue(obj: Context):
             f"{r.number}  {r.state:<12} {r.deadline_stage:<8} due {due}  grid {r.grid_code or '-'}  {r.description[:30]}"
         )
     click.echo(f"{len(late)} overdue")
+
+
+@command(incidents, "kpi")
+@click.option(
+    "--from", "start", required=True, help="Period start, e.g. 2026-11-01 (Asia/Shanghai)."
+)
+@click.option("--to", "end", required=True, help="Period end (exclusive).")
+@click.option(
+    "--by",
+    default="all",
+    show_default=True,
+    type=click.Choice(["all", "street", "community", "grid", "worker", "department", "category"]),
+)
+def incidents_kpi(obj: Context, start, end, by):
+    """KPIs of the incident loop for a period (formulas: gridmgmt.domain.incidents.kpi)."""
+    from datetime import datetime
+
+    from gridmgmt.domain.incidents.calendar import SHANGHAI
+    from gridmgmt.domain.incidents.kpi import kpis
+
+    try:
+        t0 = datetime.fromisoformat(start).replace(tzinfo=SHANGHAI)
+        t1 = datetime.fromisoformat(end).replace(tzinfo=SHANGHAI)
+    except ValueError as err:
+        raise click.BadParameter(f"dates must look like 2026-11-01 ({err})") from err
+    table = kpis(obj.store.incidents(), obj.store.incident_history(), t0, t1, by=by)
+    if table.empty:
+        click.echo("no incidents in the period")
+        return
+    headers = {
+        "reported": "上报数",
+        "registered": "立案数",
+        "register_rate": "立案率",
+        "due": "应结案数",
+        "closed": "结案数",
+        "close_rate": "结案率",
+        "closed_on_time": "按期结案数",
+        "on_time_rate": "按期结案率",
+        "rework_rate": "返工率",
+        "mean_handling_hours": "平均处置时长(h)",
+        "overdue": "超期数",
+        "suspended": "挂账数",
+    }
+    shown = table[list(headers)].rename(columns=headers)
+    for col in ("立案率", "结案率", "按期结案率", "返工率"):
+        shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1%}")
+    shown["平均处置时长(h)"] = shown["平均处置时长(h)"].map(lambda v: "-" if v != v else f"{v:.1f}")
+    click.echo(shown.to_string())

@@ -217,16 +217,34 @@ def test_incidents_import_and_overdue(tmp_path):
         "A2,11001,垃圾,118.9,31.9,2026-01-05 10:00\n",
         encoding="utf-8",
     )
+    store = Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}")
+    before = len(store.incidents())
+    assert before > 100  # the demo's month of incidents
     result = run("incidents", "import", str(csv), "--workdir", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "2 incident(s) recorded; 1 outside every grid" in result.output
     again = run("incidents", "import", str(csv), "--workdir", str(tmp_path))
     assert again.exit_code == 0
-    assert (
-        len(Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}").incidents()) == 2
-    )  # work-order numbers are keys
+    assert len(store.incidents()) == before + 2  # work-order numbers are keys
     overdue = run("incidents", "overdue", "--workdir", str(tmp_path))
-    assert "2 overdue" in overdue.output and "register" in overdue.output
+    assert "共享单车堆放" in overdue.output and "register" in overdue.output
+    kpi = run(
+        "incidents",
+        "kpi",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-31",
+        "--by",
+        "community",
+        "--workdir",
+        str(tmp_path),
+    )
+    assert kpi.exit_code == 0 and "上报数" in kpi.output and "(unassigned)" in kpi.output
+    bad_date = run(
+        "incidents", "kpi", "--from", "yesterday", "--to", "2026-01-31", "--workdir", str(tmp_path)
+    )
+    assert bad_date.exit_code == 2
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "类别编码,问题描述,经度,纬度\n99999,x,117.8,30.9\n11001,,117.8,30.9\n", encoding="utf-8"
@@ -237,4 +255,4 @@ def test_incidents_import_and_overdue(tmp_path):
         "bad.csv, row 2: unknown category '99999'" in failed.output
         and "row 3: description is empty" in failed.output
     )
-    assert len(Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}").incidents()) == 2
+    assert len(store.incidents()) == before + 2

@@ -83,6 +83,11 @@ def build_demo(
     from gridmgmt.domain.incidents import load_categories
 
     store.sync_categories(load_categories())
+    if not reused and not len(store.incidents()):
+        from gridmgmt.domain.demo_incidents import generate_incident_month
+
+        made = generate_incident_month(store, seed=seed)
+        progress(f"      {made} demo incidents over the last 30 days, run through the workflow")
 
     progress(f"[5/{steps}] drawing the map")
     map_path = write_overview_map(store, Path(instance_dir) / "maps" / "demo.html")

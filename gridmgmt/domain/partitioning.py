@@ -97,10 +97,30 @@ def partition_communities(
         )
         version = repo.write_grid_version(area.code, result.grids, labels)
         outcomes.append(CommunityPartition(area.code, area.name, version, result))
-    if outcomes:  # facilities of the changed 社区 only
+    if outcomes:  # facilities and open incidents of the changed 社区 only
         changed = areas[areas["code"].isin([o.code for o in outcomes])]
-        assign_facilities(repo, bbox=tuple(changed.total_bounds))
+        bbox = tuple(changed.total_bounds)
+        assign_facilities(repo, bbox=bbox)
+        reassign_incidents(repo, bbox=bbox)
     return outcomes
+
+
+def reassign_incidents(repo, *, bbox=None) -> int:
+    """Put open incidents (in ``bbox``) into the current grids; returns how many changed grid.
+
+    Incidents without a location stay in the unassigned queue; ones now outside
+    every grid join it with their reason.
+    """
+    from gridmgmt.core.assignment import assign
+
+    points = repo.incident_points(bbox=bbox)
+    located = points[points.geometry.notna()]
+    grids = repo.current_grids()
+    if len(located) == 0 or len(grids) == 0:
+        return 0
+    placed = assign(located.set_index("id"), grids)
+    repo.set_incident_grids(placed[["grid_code", "reason"]])
+    return len(placed)
 
 
 def _clip(frame: gpd.GeoDataFrame, polygon) -> gpd.GeoDataFrame | None:

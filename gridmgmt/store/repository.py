@@ -579,6 +579,31 @@ class Store:
             [dict(r) for r in rows], columns=[c.name for c in t.c if c.name != "geom"]
         )
 
+    def incident_points(self, *, bbox=None, open_only: bool = True) -> gpd.GeoDataFrame:
+        """Incident ids and locations (EPSG:4326), optionally in a bbox and only open ones."""
+        stmt = select(m.Incident.id, m.Incident.state, m.Incident.geom)
+        if open_only:
+            stmt = stmt.where(m.Incident.state.not_in(("closed", "rejected", "cancelled")))
+        stmt = self._where_bbox(stmt, m.Incident, bbox)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        frame = gpd.GeoDataFrame(
+            {"id": [r["id"] for r in rows], "state": [r["state"] for r in rows]},
+            geometry=[r["geom"] for r in rows],
+            crs=WGS84,
+        )
+        return self._clip_bbox(frame, bbox)
+
+    def set_incident_grids(self, placed: pd.DataFrame) -> None:
+        """Write ``grid_code``/``reason`` (index: incident id) onto incidents, in one transaction."""
+        with self.session() as s:
+            for incident_id, row in placed.iterrows():
+                s.execute(
+                    update(m.Incident)
+                    .where(m.Incident.id == int(incident_id))
+                    .values(grid_code=row["grid_code"], unassigned_reason=row["reason"])
+                )
+
     def incident_history(self) -> pd.DataFrame:
         """Every history row (no geometry), for KPIs and audits."""
         t = m.IncidentHistory.__table__

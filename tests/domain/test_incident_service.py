@@ -204,3 +204,17 @@ def test_deadlines_follow_the_stages_and_survive_the_store(loop_store):
     )
     assert suspended["deadline_at"] is None and suspended["deadline_stage"] is None
     assert suspended["history"][-2]["deadline_at"] == extended["deadline_at"]
+
+
+def test_open_incidents_follow_a_new_grid_version(loop_store):
+    from gridmgmt.domain.partitioning import reassign_incidents
+    from tests.webapp.conftest import small_grids
+
+    incident, _ = report(loop_store, lon=X0 + 0.0015, lat=Y0 + 0.0005)
+    assert incident["grid_code"] == G2
+    merged = small_grids().iloc[[0]].copy()
+    merged["geometry"] = [small_grids().geometry.iloc[0].union(small_grids().geometry.iloc[1])]
+    merged["code"] = "340705001001005"
+    loop_store.write_grid_version("340705001001", merged, {})
+    assert reassign_incidents(loop_store, bbox=tuple(merged.total_bounds)) == 1
+    assert loop_store.incident(incident["id"])["grid_code"] == "340705001001005"

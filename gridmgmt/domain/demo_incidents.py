@@ -1,0 +1,114 @@
+"""A month of demo incidents run through the real workflow (seeded), so maps and KPIs have data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from gridmgmt.domain.incidents.calendar import SHANGHAI
+from gridmgmt.domain.incidents.service import report_incident, transition_incident
+
+#: frequent categories of a residential 街道 and their weights
+COMMON = {
+    "11001": 8,
+    "11002": 6,
+    "15001": 6,
+    "15003": 7,
+    "15004": 5,
+    "12001": 5,
+    "20002": 4,
+    "20001": 2,
+    "02001": 4,
+    "01001": 2,
+    "16001": 3,
+    "17004": 2,
+    "13001": 2,
+    "04001": 1,
+    "18002": 2,
+}
+
+
+def generate_incident_month(
+    store, *, seed: int = 0, end: datetime | None = None, days: int = 30, per_day: float = 10.0
+) -> int:
+    """Report and process about ``per_day`` incidents a day over ``days`` days up to ``end``.
+
+    Locations are building positions of the stored 街道 (a few fall outside
+    every grid); fates: mostly closed (some late, ~10 % with 返工), some
+    rejected, suspended, extended or still open. Returns how many were made.
+    """
+    rng = np.random.default_rng(seed)
+    end = end or datetime.now(SHANGHAI).replace(minute=0, second=0, microsecond=0)
+    buildings = store.read_layer("buildings")
+    if len(buildings) == 0:
+        return 0
+    points = buildings.geometry.representative_point()
+    codes = list(COMMON)
+    weights = np.asarray([COMMON[c] for c in codes], dtype=float)
+    weights /= weights.sum()
+    made = 0
+    for day in range(days):
+        date = (end - timedelta(days=days - day)).date()
+        for _ in range(rng.poisson(per_day)):
+            t = datetime.combine(date, datetime.min.time(), SHANGHAI) + timedelta(
+                minutes=int(rng.integers(8 * 60, 19 * 60))
+            )
+            if t > end:
+                continue
+            p = points.iloc[int(rng.integers(len(points)))]
+            lon, lat = (p.x + rng.normal(0, 0.0002), p.y + rng.normal(0, 0.0002))
+            if rng.random() < 0.02:
+                lon += 0.05  # a hotline address that geocoded outside the 街道
+            source = "网格员巡查" if rng.random() < 0.6 else "12345热线"
+            incident, _ = report_incident(
+                store,
+                category_code=str(rng.choice(codes, p=weights)),
+                description="示例事件",
+                lon=lon,
+                lat=lat,
+                reporter="worker" if source == "网格员巡查" else "hotline",
+                source=source,
+                photo_ids=["demo.jpg"],
+                now=t,
+            )
+            made += 1
+            _run_fate(store, incident, t, end, rng)
+    return made
+
+
+def _run_fate(store, incident, t, end, rng) -> None:
+    i = incident["id"]
+
+    def step(transition, role, minutes, **kw):
+        nonlocal t
+        t = t + timedelta(minutes=float(minutes))
+        if t > end:
+            raise StopIteration
+        transition_incident(store, i, transition, actor=role, role=role, now=t, **kw)
+
+    photo = {"photo_ids": ["demo.jpg"]}
+    try:
+        if rng.random() < 0.05:
+            step("reject", "supervisor", rng.integers(5, 40), note="不属于受理范围")
+            return
+        step("register", "supervisor", rng.integers(5, 40))
+        if rng.random() < 0.03:
+            step("suspend", "supervisor", rng.integers(30, 300), note="需上级协调")
+            return
+        step("dispatch", "supervisor", rng.integers(5, 60))
+        if rng.random() < 0.04:
+            step("return", "dept", rng.integers(10, 120), note="非本部门职责")
+            step("dispatch", "supervisor", rng.integers(5, 30))
+        step("accept", "dept", rng.integers(5, 60))
+        if rng.random() < 0.05:
+            step("request_extension", "dept", rng.integers(30, 200), note="需要专业设备")
+            step("approve_extension", "supervisor", rng.integers(10, 60), note="同意")
+        step("handle", "dept", rng.gamma(2.0, 90.0), note="已处理", **photo)
+        if rng.random() < 0.1:
+            step("verify_fail", "worker", rng.integers(20, 180), note="整改不到位", **photo)
+            step("handle", "dept", rng.gamma(2.0, 60.0), note="已返工", **photo)
+        step("verify_pass", "worker", rng.integers(20, 240), **photo)
+        step("close", "supervisor", rng.integers(10, 120))
+    except StopIteration:
+        return  # still open at the end of the period
