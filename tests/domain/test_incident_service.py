@@ -72,7 +72,11 @@ def test_full_loop_history_and_replay(loop_store):
     steps = [
         ("register", "supervisor", {}),
         ("dispatch", "supervisor", {}),
+        ("return", "dept", {"note": "非本部门职责"}),  # 回退
+        ("dispatch", "supervisor", {}),
         ("accept", "dept", {}),
+        ("request_extension", "dept", {"note": "需要设备"}),  # 延期
+        ("approve_extension", "supervisor", {"note": "同意"}),
         ("handle", "dept", {"note": "已清运", "photo_ids": ["p2"]}),
         ("verify_fail", "worker", {"note": "仍有垃圾", "photo_ids": ["p3"]}),
         ("handle", "dept", {"note": "再次清运", "photo_ids": ["p4"]}),
@@ -81,10 +85,10 @@ def test_full_loop_history_and_replay(loop_store):
     ]
     for transition, role, kw in steps:
         incident = transition_incident(loop_store, i, transition, actor=role, role=role, **kw)
-    assert incident["state"] == "closed" and incident["version"] == 9
+    assert incident["state"] == "closed" and incident["version"] == len(steps) + 1
     history = incident["history"]
     assert [h["transition"] for h in history] == ["report"] + [s[0] for s in steps]
-    assert history[4]["photo_ids"] == ["p2"] and history[5]["note"] == "仍有垃圾"
+    assert history[8]["photo_ids"] == ["p2"] and history[9]["note"] == "仍有垃圾"
     assert replay(history) == incident["state"]
     with pytest.raises(TransitionError, match="不能"):
         transition_incident(loop_store, i, "dispatch", actor="s", role="supervisor")
