@@ -11,21 +11,32 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user, login_required
 
 bp = Blueprint("geo", __name__, url_prefix="/api/v1")
 
-MIN_ZOOM = {"grids": 0, "communities": 0, "roads": 13, "facilities": 13, "buildings": 15}
+MIN_ZOOM = {
+    "grids": 0,
+    "communities": 0,
+    "roads": 13,
+    "facilities": 13,
+    "buildings": 15,
+    "incidents": 13,
+}
 PROPERTIES = {
     "grids": ["code", "kind", "households", "n_buildings", "flag", "community_code"],
     "communities": ["code", "name"],
     "roads": ["name", "road_class"],
     "facilities": ["facility_id", "name", "category", "grid_code"],
     "buildings": ["building_id", "name", "building_type", "households", "floors", "grid_code"],
+    "incidents": ["id", "number", "state", "category", "grid_code", "overdue"],
+    "grids_extra": ["open_incidents", "overdue_incidents"],
 }
 
 
@@ -101,7 +112,21 @@ def layer_frame(layer: str, bbox, zoom: int) -> gpd.GeoDataFrame | None:
     if zoom < MIN_ZOOM[layer]:
         return None
     if layer == "grids":
-        return store().current_grids(bbox=bbox)
+        grids = store().current_grids(bbox=bbox)
+        counts = incident_counts()
+        grids["open_incidents"] = grids["code"].map(counts["open"]).fillna(0).astype(int)
+        grids["overdue_incidents"] = grids["code"].map(counts["overdue"]).fillna(0).astype(int)
+        return grids
+    if layer == "incidents":
+        points = store().incident_points(bbox=bbox)
+        points = points[points.geometry.notna()]
+        if current_user.role == "worker":
+            points = points[points["grid_code"].isin(current_user.grid_codes)]
+        names = category_names()
+        now = datetime.now(UTC)
+        points["category"] = points["category_code"].map(names)
+        points["overdue"] = [d is not None and d == d and d < now for d in points["deadline_at"]]
+        return points
     if layer == "communities":
         frame = store().admin_areas("community")
         return frame[frame.intersects(shapely.box(*bbox))] if bbox else frame
@@ -119,7 +144,8 @@ def layer(layer: str):
     frame = layer_frame(layer, bbox, zoom)
     if frame is None:
         return jsonify({"type": "FeatureCollection", "features": [], "min_zoom": MIN_ZOOM[layer]})
-    return jsonify(feature_collection(frame, PROPERTIES[layer], zoom))
+    columns = PROPERTIES[layer] + (PROPERTIES["grids_extra"] if layer == "grids" else [])
+    return jsonify(feature_collection(frame, columns, zoom))
 
 
 @bp.get("/areas")
@@ -167,6 +193,27 @@ def areas():
     return jsonify(tree)
 
 
+def incident_counts() -> dict[str, pd.Series]:
+    """Open and overdue incidents per grid code."""
+    points = store().incident_points()
+    now = datetime.now(UTC)
+    overdue = pd.Series(
+        [d is not None and d == d and d < now for d in points["deadline_at"]],
+        index=points.index,
+        dtype=bool,
+    )
+    return {
+        "open": points.groupby("grid_code").size(),
+        "overdue": overdue.groupby(points["grid_code"]).sum(),
+    }
+
+
+def category_names() -> dict[str, str]:
+    from gridmgmt.domain.incidents import load_categories
+
+    return {c.code: c.name for c in load_categories()}
+
+
 def _bbox(geom) -> list[float] | None:
     return None if geom is None else [round(v, 6) for v in geom.bounds]
 
@@ -197,6 +244,9 @@ def grid_card(code: str):
         "workers": names,
         "bbox": _bbox(r.geometry),
     }
+    counts = incident_counts()
+    card["open_incidents"] = int(counts["open"].get(code, 0))
+    card["overdue_incidents"] = int(counts["overdue"].get(code, 0))
     return jsonify(card)
 
 

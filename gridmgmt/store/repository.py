@@ -581,14 +581,23 @@ class Store:
 
     def incident_points(self, *, bbox=None, open_only: bool = True) -> gpd.GeoDataFrame:
         """Incident ids and locations (EPSG:4326), optionally in a bbox and only open ones."""
-        stmt = select(m.Incident.id, m.Incident.state, m.Incident.geom)
+        stmt = select(
+            m.Incident.id,
+            m.Incident.number,
+            m.Incident.state,
+            m.Incident.category_code,
+            m.Incident.grid_code,
+            m.Incident.deadline_at,
+            m.Incident.geom,
+        )
         if open_only:
             stmt = stmt.where(m.Incident.state.not_in(("closed", "rejected", "cancelled")))
         stmt = self._where_bbox(stmt, m.Incident, bbox)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
+        columns = ("id", "number", "state", "category_code", "grid_code", "deadline_at")
         frame = gpd.GeoDataFrame(
-            {"id": [r["id"] for r in rows], "state": [r["state"] for r in rows]},
+            {c: pd.Series([r[c] for r in rows], dtype=object) for c in columns},
             geometry=[r["geom"] for r in rows],
             crs=WGS84,
         )

@@ -163,3 +163,25 @@ def test_open311_round_trip(app, client):
         ).status_code
         == 403
     )
+
+
+def test_incidents_on_the_map_and_grid_cards(as_role):
+    sup = as_role("supervisor")
+    report(sup)
+    report(sup, lon=X0 + 0.0015)
+    fc = sup.get("/api/v1/geo/incidents?bbox=117.8,30.9,117.9,31.0&zoom=16").get_json()
+    assert sorted(f["properties"]["grid_code"] for f in fc["features"]) == [G1, G2]
+    assert fc["features"][0]["properties"]["category"] == "暴露垃圾"
+    assert (
+        sup.get("/api/v1/geo/incidents?bbox=117.8,30.9,117.9,31.0&zoom=10").get_json()["features"]
+        == []
+    )
+    grids = sup.get("/api/v1/geo/grids?bbox=117.8,30.9,117.9,31.0&zoom=16").get_json()
+    counts = {f["properties"]["code"]: f["properties"]["open_incidents"] for f in grids["features"]}
+    assert counts[G1] == 1 and counts[G2] == 1
+    card = sup.get(f"/api/v1/grids/{G1}").get_json()
+    assert card["open_incidents"] == 1 and card["overdue_incidents"] == 0
+    sup.post("/logout", data={"csrf_token": csrf_token(sup, "/map")})
+    worker = as_role("worker")
+    mine = worker.get("/api/v1/geo/incidents?bbox=117.8,30.9,117.9,31.0&zoom=16").get_json()
+    assert [f["properties"]["grid_code"] for f in mine["features"]] == [G1]

@@ -9,7 +9,8 @@
     "标记": "Flag", "无": "None", "未分配": "Unassigned", "关闭": "Close",
     "少于": "Fewer than", "多于": "More than", "户": "households",
     "放大查看建筑": "Zoom in to see buildings", "建筑": "Building", "设施": "Facility",
-    "道路": "Road", "名称": "Name", "类别": "Category", "楼层": "Floors", "加载失败": "Failed to load"
+    "道路": "Road", "名称": "Name", "类别": "Category", "楼层": "Floors", "加载失败": "Failed to load",
+    "事件": "Incident", "状态": "State", "超期": "Overdue", "是": "yes"
   };
   var lang = (document.getElementById("map") || document.body).dataset.lang || "zh";
   window.t = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };

@@ -113,11 +113,20 @@
         layer.bindTooltip(function () { return tooltipNode([[t("设施"), f.properties.name], [t("类别"), f.properties.category]]); });
       } })
   };
-  var order = ["communities", "grids", "roads", "buildings", "facilities"];
+  var STATE_COLOURS = { reported: "#ff7f00", registered: "#fdbf6f", dispatched: "#e31a1c", in_progress: "#e31a1c",
+    extension_requested: "#e31a1c", handled: "#6a3d9a", verified: "#33a02c", suspended: "#999999" };
+  layers.incidents = L.geoJSON(null, { coordsToLatLng: toMap,
+    pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 5, color: f.properties.overdue ? "#000" : "#fff",
+      weight: f.properties.overdue ? 2 : 1, fillColor: STATE_COLOURS[f.properties.state] || "#1f78b4", fillOpacity: 0.95 }); },
+    onEachFeature: function (f, layer) {
+      layer.bindTooltip(function () { return tooltipNode([[t("事件"), f.properties.number], [t("类别"), f.properties.category],
+        [t("状态"), f.properties.state], [t("超期"), f.properties.overdue ? t("是") : null]]); });
+    } });
+  var order = ["communities", "grids", "roads", "buildings", "facilities", "incidents"];
   order.forEach(function (k) { layers[k].addTo(map); });
   var overlays = {};
   overlays[t("社区")] = layers.communities; overlays[t("网格")] = layers.grids; overlays[t("道路")] = layers.roads;
-  overlays[t("建筑")] = layers.buildings; overlays[t("设施")] = layers.facilities;
+  overlays[t("建筑")] = layers.buildings; overlays[t("设施")] = layers.facilities; overlays[t("事件")] = layers.incidents;
   L.control.layers(null, overlays, { collapsed: true }).addTo(map);
 
   function bboxParam() {
@@ -133,7 +142,7 @@
     order.forEach(function (name) {
       fetch("/api/v1/geo/" + name + q, { signal: controller.signal, credentials: "same-origin" })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-        .then(function (fc) { layers[name].clearLayers(); layers[name].addData(fc); layers.facilities.bringToFront(); })
+        .then(function (fc) { layers[name].clearLayers(); layers[name].addData(fc); layers.facilities.bringToFront(); layers.incidents.bringToFront(); })
         .catch(function (e) { if (e.name !== "AbortError") console.warn(t("加载失败"), name, e); });
     });
     updateBreadcrumbs();
