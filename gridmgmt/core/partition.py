@@ -179,6 +179,7 @@ class _Graph:
 class _Bisector:
     def __init__(self, graph, hh, xy, lo, hi, seed):
         self.g, self.hh, self.xy, self.lo, self.hi, self.seed = graph, hh, xy, lo, hi, seed
+        self.tree_tries = 12
         offset = (seed % N_DIRECTIONS) * (2 * math.pi / N_DIRECTIONS) / 7.0
         self.angles = [offset + 2 * math.pi * a / N_DIRECTIONS for a in range(N_DIRECTIONS)]
 
@@ -204,13 +205,30 @@ class _Bisector:
         target = total * k1 / k
         best = (
             self._directional(nodes, lo, hi, target, total / k)
-            or self._grow(nodes, lo, hi, target)
-            or self._tree_cut(nodes, lo, hi, target)
+            or self._tree_cut(nodes, lo, hi, target, tries=self.tree_tries)
+            or self._grow(nodes, lo, hi, target, strict=False)
         )
         if best is None:
             return [nodes]
         left, right = best
-        return self.split(left, k1) + self.split(right, k2)
+        k1 = self._allot(self.hh[left].sum(), self.hh[right].sum(), k, k1)
+        return self.split(left, k1) + self.split(right, k - k1)
+
+    def _allot(self, left: float, right: float, k: int, preferred: int) -> int:
+        """Grids for the left part: the count that leaves both parts least out of band.
+
+        An exact cut keeps the planned count; after an imperfect one (atoms
+        too coarse), the count follows the households actually on each side
+        instead of forcing, say, two grids onto 460 households.
+        """
+
+        def excess(households, grids):
+            return max(0.0, grids * self.lo - households) + max(0.0, households - grids * self.hi)
+
+        options = range(1, k)
+        return min(
+            options, key=lambda j: (excess(left, j) + excess(right, k - j), abs(j - preferred))
+        )
 
     def _directional(self, nodes, lo, hi, target, per_grid):
         """Best connected prefix cut over all directions: scored first, checked in score order.
@@ -291,8 +309,12 @@ class _Bisector:
                     break
         return best
 
-    def _grow(self, nodes, lo, hi, target):
-        """Grow a connected region from an extreme atom in each direction until it reaches the target."""
+    def _grow(self, nodes, lo, hi, target, *, strict: bool):
+        """Grow a connected region from an extreme atom in each direction until it reaches the target.
+
+        ``strict`` accepts only regions within ``[lo, hi]``; otherwise the first
+        connected region past ``lo`` is taken even if it overshoots (last resort).
+        """
         node_set = set(nodes.tolist())
         best, best_gap = None, math.inf
         for theta in self.angles[::3]:
@@ -311,6 +333,8 @@ class _Bisector:
                 _, a = heapq.heappop(heap)
                 taken.append(a)
                 total += self.hh[a]
+                if strict and total > hi:
+                    break
                 if total >= lo:
                     left = np.asarray(taken)
                     right = np.asarray(sorted(node_set - set(taken)))
@@ -340,6 +364,7 @@ def _repair_band(
     """
     hh, lo, hi = bis.hh, bis.lo, bis.hi
     groups = [g for g in groups if len(g)]
+    bis.tree_tries = 3  # many small re-splits: fewer random trees each
 
     def in_band(nodes):
         return lo <= hh[nodes].sum() <= hi
@@ -391,6 +416,7 @@ def _repair_band(
         groups = [grp for grp in groups if len(grp)]
         if not changed:
             break
+    bis.tree_tries = 12
     return groups
 
 
