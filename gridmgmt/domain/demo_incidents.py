@@ -28,6 +28,11 @@ COMMON = {
     "18002": 2,
 }
 
+#: shares of incidents left open mid-loop, so the map, the desk and the overdue
+#: list have work on them (the rest close unless the period ends first)
+STALLED_SHARE = 0.08
+AWAITING_VERIFY_SHARE = 0.04
+
 
 def generate_incident_month(
     store, *, seed: int = 0, end: datetime | None = None, days: int = 30, per_day: float = 10.0
@@ -101,10 +106,14 @@ def _run_fate(store, incident, t, end, rng) -> None:
             step("return", "dept", rng.integers(10, 120), note="非本部门职责")
             step("dispatch", "supervisor", rng.integers(5, 30))
         step("accept", "dept", rng.integers(5, 60))
+        if rng.random() < STALLED_SHARE:
+            return  # the department is still at it: open, overdue once its deadline passes
         if rng.random() < 0.05:
             step("request_extension", "dept", rng.integers(30, 200), note="需要专业设备")
             step("approve_extension", "supervisor", rng.integers(10, 60), note="同意")
         step("handle", "dept", rng.gamma(2.0, 90.0), note="已处理", **photo)
+        if rng.random() < AWAITING_VERIFY_SHARE:
+            return  # waiting for the grid worker's 核查 (shows in 我的任务)
         if rng.random() < 0.1:
             step("verify_fail", "worker", rng.integers(20, 180), note="整改不到位", **photo)
             step("handle", "dept", rng.gamma(2.0, 60.0), note="已返工", **photo)
