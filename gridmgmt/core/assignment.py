@@ -42,34 +42,56 @@ LATTICE_CELLS_PER_GRID = 4096
 
 
 class _Lattice:
-    """A regular raster over the grids: cells wholly inside one grid answer by integer binning.
+    """A regular raster over the grids: most points are answered by integer binning.
 
-    Cells that any grid boundary passes through (found by sampling every
-    boundary at half the cell size and marking the 3 x 3 cells around each
-    sample, which cannot miss a crossed cell) are left unlabelled; every other
-    cell lies inside exactly one grid or outside all, decided by its centre.
-    A point in a labelled cell is strictly inside that grid, so no tie can
-    arise; points in unlabelled cells take the exact path.
+    Every grid boundary is sampled at half the cell size; the 3 x 3 cells
+    around each sample are *boundary cells* and remember which grids'
+    boundaries pass near them (their candidates). Every other cell lies inside
+    exactly one grid or outside all, decided by its centre: a point there is
+    strictly inside that grid, so no tie can arise. A point in a boundary cell
+    is tested exactly against the cell's candidates only: a point covered by
+    several grids lies on all their boundaries, so all of them are candidates
+    and the smallest-code rule holds. A point covered by no candidate takes the
+    full exact path (STRtree).
     """
 
     def __init__(self, native: np.ndarray, tree: shapely.STRtree):
+        from scipy import ndimage, sparse
+
         minx, miny, maxx, maxy = shapely.total_bounds(native)
         cells = max(1, LATTICE_CELLS_PER_GRID * len(native))
         size = max(np.sqrt((maxx - minx) * (maxy - miny) / cells), 1e-9)
         self.x0, self.y0, self.size = minx, miny, size
         self.nx = max(1, int(np.ceil((maxx - minx) / size)))
         self.ny = max(1, int(np.ceil((maxy - miny) / size)))
-        edge = np.zeros((self.ny + 2, self.nx + 2), dtype=bool)
-        xy = shapely.get_coordinates(shapely.segmentize(shapely.boundary(native), size / 2))
-        ix = np.clip(np.floor((xy[:, 0] - minx) / size).astype(np.int64), 0, self.nx - 1) + 1
-        iy = np.clip(np.floor((xy[:, 1] - miny) / size).astype(np.int64), 0, self.ny - 1) + 1
+        samples, owner = shapely.get_coordinates(
+            shapely.segmentize(shapely.boundary(native), size / 2), return_index=True
+        )
+        ix = np.clip(np.floor((samples[:, 0] - minx) / size).astype(np.int64), 0, self.nx - 1)
+        iy = np.clip(np.floor((samples[:, 1] - miny) / size).astype(np.int64), 0, self.ny - 1)
+        # consecutive samples of one boundary mostly share a cell: keep one of each run
+        step = np.r_[True, (ix[1:] != ix[:-1]) | (iy[1:] != iy[:-1]) | (owner[1:] != owner[:-1])]
+        ix, iy, owner = ix[step], iy[step], owner[step]
+        cell_ids, grid_ids = [], []
         for dy in (-1, 0, 1):
             for dx in (-1, 0, 1):
-                edge[iy + dy, ix + dx] = True
-        edge = edge[1:-1, 1:-1]
-        # 4-connected runs of edge-free cells never cross a boundary: one centre per run decides it
-        from scipy import ndimage
-
+                x, y = ix + dx, iy + dy
+                ok = (x >= 0) & (x < self.nx) & (y >= 0) & (y < self.ny)
+                cell_ids.append(y[ok] * self.nx + x[ok])
+                grid_ids.append(owner[ok])
+        n = len(native)
+        cell_of, grid_of = np.concatenate(cell_ids), np.concatenate(grid_ids)
+        # candidates per boundary cell, sorted by grid index (= by code): CSR rows
+        # (the conversion sums duplicate pairs in linear time; no sort of all pairs)
+        self.candidates = sparse.csr_matrix(
+            (np.ones(len(cell_of), dtype=bool), (cell_of, grid_of)),
+            shape=(self.nx * self.ny, n),
+        )
+        self.candidates.sum_duplicates()
+        edge = np.zeros(self.nx * self.ny, dtype=bool)
+        edge[cell_of] = True
+        edge = edge.reshape(self.ny, self.nx)
+        # 4-connected runs of boundary-free cells never cross a boundary: one centre decides a run
         runs, count = ndimage.label(~edge)
         label = np.full((self.ny, self.nx), -1, dtype=np.int32)
         if count:
@@ -83,16 +105,37 @@ class _Lattice:
             run_grid = np.full(count + 1, -1, dtype=np.int32)
             run_grid[flat[first[pi]]] = gi
             label = run_grid[runs]
+        label[edge] = _BOUNDARY
         self.label = label
 
-    def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Grid index per point, or -1 where the exact test is needed."""
+    def lookup(self, native: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Grid index per point, -1 outside all grids, ``_UNRESOLVED`` where the full test is needed."""
         ix = np.floor((x - self.x0) / self.size).astype(np.int64)
         iy = np.floor((y - self.y0) / self.size).astype(np.int64)
-        ok = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
-        out = np.full(len(x), -1)
-        out[ok] = self.label[iy[ok], ix[ok]]
+        inside = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
+        out = np.full(len(x), -1, dtype=np.int64)
+        out[inside] = self.label[iy[inside], ix[inside]]
+        near = np.flatnonzero(out == _BOUNDARY)
+        if len(near):
+            cell = iy[near] * self.nx + ix[near]
+            rows = self.candidates[cell]
+            counts = np.diff(rows.indptr)
+            point = np.repeat(near, counts)
+            grid = (
+                rows.indices
+            )  # per point ascending grid index: the first hit is the smallest code
+            hit = shapely.intersects_xy(native[grid], x[point], y[point])
+            point, grid = point[hit], grid[hit]
+            resolved = np.full(len(x), _UNRESOLVED, dtype=np.int64)
+            first = np.r_[True, point[1:] != point[:-1]] if len(point) else np.zeros(0, bool)
+            resolved[point[first]] = grid[first]
+            out[near] = resolved[near]
         return out
+
+
+#: lattice labels: a boundary cell, and a point its candidates do not cover
+_BOUNDARY = -2
+_UNRESOLVED = -3
 
 
 @dataclass
@@ -175,15 +218,17 @@ def prepare_grids(
     return prepared
 
 
-def _check_objects(objects, grids_crs) -> gpd.GeoSeries:
+def _check_objects(objects) -> gpd.GeoSeries:
     geoms = objects.geometry if isinstance(objects, gpd.GeoDataFrame) else objects
     if geoms.crs is None:
         raise ValueError("objects have no CRS; declare one (e.g. EPSG:4326)")
-    if geoms.crs.is_geographic:
-        xy = shapely.get_coordinates(geoms.dropna().values)
-        if len(xy) and (np.abs(xy[:, 1]) > 90).any():
-            raise ValueError("latitudes beyond ±90°: longitude and latitude look swapped")
     return geoms
+
+
+def _check_latitudes(y: np.ndarray) -> None:
+    """Refuse latitudes beyond ±90° (longitude and latitude swapped)."""
+    if len(y) and np.nanmax(np.abs(y), initial=0.0) > 90:
+        raise ValueError("latitudes beyond ±90°: longitude and latitude look swapped")
 
 
 def assign(
@@ -208,20 +253,32 @@ def assign(
         ``reason`` (None when assigned) and ``distance_m`` (0 inside a grid).
     """
     prepared = grids if isinstance(grids, PreparedGrids) else prepare_grids(grids, code_column)
-    geoms = _check_objects(objects, prepared.source_crs)
+    geoms = _check_objects(objects)
+    kind = shapely.get_type_id(geoms.values)  # -1 for missing
+    is_point = kind == 0
+    # the swap check reads the points' own latitudes when they need no reprojection
+    late_check = geoms.crs.is_geographic and geoms.crs == prepared.source_crs and is_point.all()
+    if geoms.crs.is_geographic and not late_check:
+        _check_latitudes(shapely.bounds(geoms.values)[:, [1, 3]].ravel())
     if geoms.crs != prepared.source_crs:
         geoms = geoms.to_crs(prepared.source_crs)
     native = np.asarray(geoms.values, dtype=object)
     n = len(native)
     code_idx = np.full(n, -1)
-    missing = shapely.is_missing(native) | shapely.is_empty(native)
-    kind = shapely.get_type_id(native)
-    is_point = kind == 0
-    missing[is_point] |= ~np.isfinite(shapely.get_x(native[is_point]))
-    points = np.flatnonzero(~missing & np.isin(kind, [0, 4]))
+    px, py = shapely.get_x(native[is_point]), shapely.get_y(native[is_point])
+    if late_check:
+        _check_latitudes(py)
+    missing = (kind < 0) | shapely.is_empty(native)
+    missing[is_point] |= ~(np.isfinite(px) & np.isfinite(py))
+    single = is_point & ~missing
+    points = np.flatnonzero(single | (~missing & (kind == 4)))
     others = np.flatnonzero(~missing & ~np.isin(kind, [0, 4]))
     if len(points):
-        code_idx[points] = covering_grid(prepared, native[points])
+        xy = None
+        if single[points].all():
+            keep = ~missing[is_point]
+            xy = (px[keep], py[keep])
+        code_idx[points] = covering_grid(prepared, native[points], xy)
     metric = np.full(n, None, dtype=object)
 
     def to_metric(idx):
@@ -256,15 +313,19 @@ def assign(
     return out
 
 
-def covering_grid(prepared: PreparedGrids, points: np.ndarray) -> np.ndarray:
+def covering_grid(
+    prepared: PreparedGrids, points: np.ndarray, xy: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
     """Index (into ``prepared.codes``) of the smallest-code grid covering each point, -1 if none.
 
     The one implementation of the point rule, shared by :func:`assign` and
-    the live index.
+    the live index. ``xy`` passes the points' coordinates when the caller
+    has them already.
     """
     if len(points) >= LATTICE_MIN_POINTS:
-        fast = prepared.lattice.lookup(shapely.get_x(points), shapely.get_y(points))
-        rest = np.flatnonzero(fast < 0)
+        x, y = xy if xy is not None else (shapely.get_x(points), shapely.get_y(points))
+        fast = prepared.lattice.lookup(prepared.native, x, y)
+        rest = np.flatnonzero(fast == _UNRESOLVED)
         if len(rest):
             fast[rest] = _exact_covering(prepared, points[rest])
         return fast

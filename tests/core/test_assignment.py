@@ -139,3 +139,36 @@ def test_live_index_refresh_under_concurrent_lookups():
     for t in threads:
         t.join()
     assert not errors and seen <= {A, "340705001002001"}
+
+
+def test_lattice_fast_path_agrees_with_the_exact_rule_at_edges_vertices_and_holes():
+    """Bulk lookups (the lattice) give the same grid as the exact test, ties included."""
+    from gridmgmt.core.assignment import LATTICE_MIN_POINTS, _exact_covering, prepare_grids
+
+    rng = np.random.default_rng(3)
+    box = shapely.box(117.78, 30.92, 117.80, 30.94)
+    seeds = shapely.multipoints(rng.uniform([117.78, 30.92], [117.80, 30.94], (60, 2)))
+    cells = shapely.intersection(
+        shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=box)), box
+    )
+    hole = shapely.buffer(shapely.centroid(cells[0]), 0.0003)
+    cells[0] = cells[0].difference(hole)  # a hole no grid fills
+    codes = [f"340705001001{k:03d}" for k in rng.permutation(len(cells)) + 1]
+    frame = gpd.GeoDataFrame({"code": codes}, geometry=list(cells), crs=4326)
+    prepared = prepare_grids(frame)
+    boundary = shapely.boundary(prepared.native)
+    on_edges = shapely.line_interpolate_point(
+        np.repeat(boundary, 40), rng.uniform(0, 1, 40 * len(cells)), normalized=True
+    )
+    vertices = shapely.points(shapely.get_coordinates(boundary))
+    inside = shapely.points(rng.uniform([117.775, 30.915], [117.805, 30.945], (30_000, 2)))
+    pts = np.concatenate([on_edges, vertices, inside, [shapely.centroid(hole)]])
+    assert len(pts) >= LATTICE_MIN_POINTS
+    out = assign(gpd.GeoSeries(pts, crs=4326), prepared)
+    expected = _exact_covering(prepared, pts)
+    want = np.where(expected >= 0, prepared.codes[np.maximum(expected, 0)], None)
+    assert (out["grid_code"].to_numpy(dtype=object) == want).all()
+    # the ties really occur: shared vertices are covered by two or three grids
+    pi, _ = prepared.tree.query(vertices, predicate="intersects")
+    assert (np.bincount(pi) > 1).any()
+    assert out["reason"].iloc[-1] == OUTSIDE
