@@ -137,8 +137,24 @@ class _Graph:
     def __init__(self, n, i, j, w):
         self.n = n
         self.i, self.j, self.w = i, j, w
-        data = np.ones(len(i) * 2)
+        data = np.r_[w, w].astype(float) + 1e-12  # explicit entries even for zero-length contacts
         self.csr = sparse.csr_matrix((data, (np.r_[i, j], np.r_[j, i])), shape=(n, n))
+
+    def _incident(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, weight) of every edge entry leaving ``nodes``, in time O(their degree)."""
+        indptr = self.csr.indptr
+        starts, ends = indptr[nodes], indptr[nodes + 1]
+        counts = ends - starts
+        total = int(counts.sum())
+        offsets = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts)
+        pos = np.arange(total) + offsets
+        return np.repeat(nodes, counts), self.csr.indices[pos], self.csr.data[pos]
+
+    def inner_edges(self, nodes: np.ndarray, in_set: np.ndarray):
+        """Edges with both ends in ``nodes`` (``in_set`` is their mask), each once, with weights."""
+        r, c, w = self._incident(nodes)
+        keep = in_set[c] & (r < c)
+        return r[keep], c[keep], w[keep]
 
     def components(self, nodes: np.ndarray) -> list[np.ndarray]:
         if len(nodes) == 0:
@@ -239,8 +255,7 @@ class _Bisector:
         """
         in_set = np.zeros(self.g.n, bool)
         in_set[nodes] = True
-        inner = in_set[self.g.i] & in_set[self.g.j]
-        ei, ej, ew = self.g.i[inner], self.g.j[inner], self.g.w[inner]
+        ei, ej, ew = self.g.inner_edges(nodes, in_set)
         scored = []
         unit = max(per_grid, 1.0)
         rank = np.empty(self.g.n, dtype=np.int64)
