@@ -219,16 +219,30 @@ class _Bisector:
         if lo > hi:  # infeasible: aim at proportional shares
             lo = hi = total * k1 / k
         target = total * k1 / k
-        best = (
-            self._directional(nodes, lo, hi, target, total / k)
-            or self._tree_cut(nodes, lo, hi, target, tries=self.tree_tries)
-            or self._grow(nodes, lo, hi, target, strict=False)
-        )
+        best = self._cut(nodes, lo, hi, target, total / k)
+        if best is None:  # the planned halves cannot be cut: another split of the count may
+            for j in sorted(range(1, k), key=lambda j: (abs(j - k1), j)):
+                lo_j = max(j * self.lo, total - (k - j) * self.hi)
+                hi_j = min(j * self.hi, total - (k - j) * self.lo)
+                if j != k1 and lo_j <= hi_j:
+                    best = self._cut(nodes, lo_j, hi_j, total * j / k, total / k)
+                    if best is not None:
+                        break
+        if best is None:  # no cut keeps the band: the connected cut nearest the target
+            best = self._tree_cut(nodes, 1, total - 1, target, tries=self.tree_tries)
         if best is None:
             return [nodes]
         left, right = best
         k1 = self._allot(self.hh[left].sum(), self.hh[right].sum(), k, k1)
         return self.split(left, k1) + self.split(right, k - k1)
+
+    def _cut(self, nodes, lo, hi, target, per_grid):
+        """A connected two-way cut with the first part's households in ``[lo, hi]``, or None."""
+        return (
+            self._directional(nodes, lo, hi, target, per_grid)
+            or self._tree_cut(nodes, lo, hi, target, tries=self.tree_tries)
+            or self._grow(nodes, lo, hi, target, strict=False)
+        )
 
     def _allot(self, left: float, right: float, k: int, preferred: int) -> int:
         """Grids for the left part: the count that leaves both parts least out of band.
