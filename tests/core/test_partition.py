@@ -236,3 +236,38 @@ def test_code_helpers():
     assert assign_codes(None, x, np.zeros(1000), np.ones(1000))[:2] == ["000001", "000002"]
     with pytest.raises(ValueError, match="15 digits"):
         parse_code("34070500100100")
+
+
+def test_infeasible_halves_still_split_the_part_instead_of_one_huge_grid():
+    """A leaf pair over the ceiling makes every 2+2 cut infeasible; the part is still cut in four.
+
+    The graph is a real case from a 50,000-building layout: atoms b-c (533
+    households together, c reachable only through b) and the leaf e hang off
+    a; no two-grid halves of the 1,625 households are both connected and in
+    band, which once left all of them in one grid.
+    """
+    from gridmgmt.core.partition import _Bisector, _Graph
+
+    hh = np.array([117, 133, 416, 109, 418, 87, 98, 159, 88])
+    edges = [(0, 2), (1, 2), (1, 3), (1, 4), (1, 7), (3, 5), (3, 7), (5, 6), (5, 7), (6, 8)]
+    i, j = (np.array(side) for side in zip(*edges, strict=True))
+    graph = _Graph(len(hh), i, j, np.full(len(i), 100.0))
+    xy = np.array(
+        [
+            [3, 1],
+            [212, 12],
+            [0, 219],
+            [163, 145],
+            [454, 0],
+            [158, 181],
+            [158, 214],
+            [272, 153],
+            [157, 248],
+        ],
+        dtype=float,
+    )  # atom centroids (m)
+    pieces = _Bisector(graph, hh, xy, 250, 500, seed=0).split(np.arange(len(hh)), 4)
+    assert len(pieces) == 4
+    assert sorted(np.concatenate(pieces).tolist()) == list(range(len(hh)))
+    assert all(graph.connected(p) for p in pieces)
+    assert max(hh[p].sum() for p in pieces) <= 533  # only the unavoidable pair is over 500
