@@ -536,3 +536,141 @@ def incidents_kpi(obj: Context, start, end, by):
         shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1%}")
     shown["平均处置时长(h)"] = shown["平均处置时长(h)"].map(lambda v: "-" if v != v else f"{v:.1f}")
     click.echo(shown.to_string())
+
+
+# --------------------------------------------------------------------------
+# Grid proposals, versions and rollback on stored data (issue #7, part 2).
+# ``gridmgmt rebalance --community NAME`` (the file-mode command's stored
+# branch) calls :func:`run_stored_rebalance`.
+
+
+def run_stored_rebalance(
+    obj: Context,
+    community: str,
+    *,
+    approve: bool = False,
+    locked=(),
+    min_households: int = 250,
+    max_households: int = 500,
+    seed: int = 0,
+) -> None:
+    """Rebalance a stored 社区 into a proposal; print its report and id (approve with ``approve``)."""
+    from gridmgmt.domain.rebalancing import rebalance_stored
+    from gridmgmt.store.proposals import ProposalStore
+
+    steps = iter(range(1, 10))
+    outcome = rebalance_stored(
+        obj.store,
+        ProposalStore(obj.store),
+        community,
+        author="cli",
+        approve=approve,
+        locked=tuple(locked),
+        min_households=min_households,
+        max_households=max_households,
+        seed=seed,
+        progress=lambda msg: click.echo(f"[{next(steps)}] {msg}", err=True),
+    )
+    click.echo(outcome.draft.report.get("text", ""))
+    moved = outcome.draft.moves
+    click.echo(
+        f"proposal {outcome.proposal_id}: {len(moved)} buildings, "
+        f"{int(moved['households'].sum()) if len(moved) else 0} households move"
+    )
+    if outcome.version is not None:
+        click.echo(
+            f"approved: 社区 {outcome.draft.state.code} is now at grid version {outcome.version}"
+        )
+    else:
+        click.echo(f"pending; approve with: gridmgmt grids approve {outcome.proposal_id}")
+
+
+@main.group()
+def grids():
+    """Grid versions, change proposals and rollback of stored 社区."""
+
+
+def _proposals(obj: Context):
+    from gridmgmt.store.proposals import ProposalStore
+
+    return ProposalStore(obj.store)
+
+
+@command(grids, "history")
+@click.option("--community", required=True, help="社区 name or 12-digit code.")
+def grids_history(obj: Context, community):
+    """Every grid version of a 社区 and the proposal that produced it."""
+    code = obj.store.community(community)["code"]
+    for v in _proposals(obj).grid_versions(code):
+        source = (
+            f"proposal {v['proposal_id']} ({v['proposal_kind']}, by {v['author']}, "
+            f"approved by {v['decided_by']})"
+            if v["proposal_id"]
+            else "partition"
+        )
+        state = "current" if v["valid_to"] is None else f"until {v['valid_to']:%Y-%m-%d %H:%M}"
+        click.echo(
+            f"v{v['version']}: {v['grids']} grids, {v['households']} households, "
+            f"from {v['valid_from']:%Y-%m-%d %H:%M} {state}; {source}"
+        )
+
+
+@command(grids, "proposals")
+@click.option("--community", default=None, help="社区 name or code; default all.")
+@click.option(
+    "--status",
+    default=None,
+    type=click.Choice(["pending", "approved", "rejected", "superseded"]),
+)
+def grids_proposals(obj: Context, community, status):
+    """List grid change proposals, newest first."""
+    code = obj.store.community(community)["code"] if community else None
+    rows = _proposals(obj).proposals(code, status=status)
+    if not rows:
+        click.echo("no proposals")
+    for p in rows:
+        made = f" -> v{p['result_version']}" if p["result_version"] else ""
+        click.echo(
+            f"#{p['id']} {p['community_name']} ({p['community_code']}) {p['kind']} {p['status']}{made}: "
+            f"base v{p['base_version']}, {p['buildings_moved']} buildings / "
+            f"{p['households_moved']} households, by {p['author']}"
+        )
+
+
+@command(grids, "approve")
+@click.argument("proposal_id", type=int)
+@click.option("--by", "decided_by", default="cli", show_default=True, help="Who approves.")
+def grids_approve(obj: Context, proposal_id, decided_by):
+    """Approve a pending proposal: it becomes the 社区's next grid version."""
+    from gridmgmt.domain.rebalancing import approve_proposal
+
+    version = approve_proposal(obj.store, _proposals(obj), proposal_id, decided_by=decided_by)
+    click.echo(f"proposal {proposal_id} approved: grid version {version}")
+
+
+@command(grids, "reject")
+@click.argument("proposal_id", type=int)
+@click.option("--by", "decided_by", default="cli", show_default=True, help="Who rejects.")
+@click.option("--note", default=None, help="Why.")
+def grids_reject(obj: Context, proposal_id, decided_by, note):
+    """Reject a pending proposal (it is kept)."""
+    from gridmgmt.domain.rebalancing import reject_proposal
+
+    reject_proposal(_proposals(obj), proposal_id, decided_by=decided_by, note=note)
+    click.echo(f"proposal {proposal_id} rejected")
+
+
+@command(grids, "rollback")
+@click.option("--community", required=True, help="社区 name or 12-digit code.")
+@click.option(
+    "--to-version", type=int, default=None, help="Version to restore; default the previous one."
+)
+@click.option("--by", "author", default="cli", show_default=True, help="Who rolls back.")
+def grids_rollback(obj: Context, community, to_version, author):
+    """Restore an earlier grid version as a new version (history is kept)."""
+    from gridmgmt.domain.rebalancing import rollback
+
+    pid, version = rollback(
+        obj.store, _proposals(obj), community, author=author, to_version=to_version
+    )
+    click.echo(f"rolled back by proposal {pid}: grid version {version}")
