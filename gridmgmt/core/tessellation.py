@@ -82,6 +82,10 @@ def voronoi_shares(region, seeds_xy: np.ndarray, labels: np.ndarray) -> dict[int
     shapely.prepare(region)
     inside = shapely.contains_properly(region, cells)
     cells = np.where(inside, cells, shapely.intersection(np.where(inside, None, cells), region))
+    odd = np.flatnonzero(~np.isin(shapely.get_type_id(cells), [3, 6]))
+    for k in odd:  # a cell touching the region only along an edge: keep its polygonal part
+        parts = [p for p in shapely.get_parts(cells[k]) if p.geom_type == "Polygon"]
+        cells[k] = shapely.union_all(parts) if parts else shapely.Polygon()
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
     out = {}
