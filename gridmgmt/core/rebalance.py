@@ -310,6 +310,8 @@ class _Nodes:
         if p.zones is not None:
             cut.extend(shapely.boundary(p.zones.geometry.values))
         roads = _clip(p.roads, area)
+        if roads is not None:  # roads along a grid boundary would cut slivers off it
+            roads = _away_from(roads, np.asarray(cut, dtype=object), 1.0)
         comps = _clip(p.compounds, area)
         if comps is None:
             comps = _compounds_from_buildings(p, self.bsel)
@@ -329,7 +331,7 @@ class _Nodes:
         building_compound = _building_compounds(sub, p.rep[self.bsel], comps)
         atoms = build_atoms(
             area,
-            p.bgeom[self.bsel],
+            _inside_own_grid(p, self.bsel),
             p.hh[self.bsel],
             building_compound,
             roads_geom=None if roads is None else roads.geometry.values,
@@ -405,6 +407,53 @@ class _Nodes:
         for a, b, length in zip(i.tolist(), j.tolist(), w.tolist(), strict=True):
             self.adj[a][b] = self.adj[a].get(b, 0.0) + length
             self.adj[b][a] = self.adj[b].get(a, 0.0) + length
+
+
+def _inside_own_grid(p: _Problem, bsel: np.ndarray) -> np.ndarray:
+    """Footprints clipped to their grid where they stick out of it.
+
+    Atoms are located by a point on each footprint; a footprint crossing its
+    grid's boundary is cut to the part inside, so the atom stays with the grid
+    the building is recorded in.
+    """
+    geom = p.bgeom[bsel].copy()
+    own = p.geom[p.label0[bsel]]
+    out = np.flatnonzero(~shapely.covers(own, p.rep[bsel]))
+    if len(out):
+        part = shapely.intersection(geom[out], own[out])
+        for k, piece in zip(out, part, strict=True):
+            polys = [
+                q for q in shapely.get_parts(piece) if q.geom_type == "Polygon" and q.area > 0.01
+            ]
+            if polys:
+                geom[k] = max(polys, key=lambda q: q.area)
+    return geom
+
+
+def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
+    """Road pieces (about 10 m long) farther than ``tolerance`` from ``lines``."""
+    xy, idx = shapely.get_coordinates(
+        shapely.segmentize(np.asarray(roads.geometry.values, dtype=object), 10.0),
+        return_index=True,
+    )
+    same = idx[:-1] == idx[1:]
+    a, b = xy[:-1][same], xy[1:][same]
+    owner = idx[:-1][same]
+    mid = shapely.points((a + b) / 2.0)
+    close = np.zeros(len(mid), bool)
+    if len(lines) and len(mid):
+        hit = shapely.STRtree(lines).query(mid, predicate="dwithin", distance=tolerance)[0]
+        close[hit] = True
+    keep = ~close
+    segs = shapely.linestrings(np.stack([a[keep], b[keep]], axis=1))
+    classes = (
+        roads["road_class"].to_numpy(dtype=object)[owner[keep]]
+        if "road_class" in roads.columns
+        else np.full(keep.sum(), "residential", dtype=object)
+    )
+    if not keep.any():
+        return None
+    return gpd.GeoDataFrame({"road_class": classes}, geometry=list(segs), crs=roads.crs)
 
 
 def _clip(frame, area):
@@ -515,16 +564,63 @@ class _State:
                     out[h] = out.get(h, 0.0) + w
         return out
 
+    def pieces(self, nodes: set[int]) -> list[set[int]]:
+        """Connected pieces of ``nodes``."""
+        seen: set[int] = set()
+        out = []
+        for s in sorted(nodes):
+            if s in seen:
+                continue
+            piece = {s}
+            stack = [s]
+            seen.add(s)
+            while stack:
+                a = stack.pop()
+                for b in self.nd.adj[a]:
+                    if b in nodes and b not in seen:
+                        seen.add(b)
+                        piece.add(b)
+                        stack.append(b)
+            out.append(piece)
+        return out
+
+    def _populated(self, nodes: set[int]) -> int:
+        """Pieces of ``nodes`` holding households."""
+        hh = self.nd.hh
+        return sum(1 for q in self.pieces(nodes) if any(hh[x] > 0 for x in q))
+
+    def detach(self, rest: set[int], u: int, base: int) -> set[int] | None:
+        """Nodes that leave ``rest`` with ``u``: ``u`` and building-less pieces cut off by it.
+
+        None when taking ``u`` would split the grid's populated part (``base``
+        populated pieces before) or leave it without households.
+        """
+        hh = self.nd.hh
+        left = rest - {u}
+        if not left:
+            return None
+        pieces = self.pieces(left)
+        populated = [q for q in pieces if any(hh[x] > 0 for x in q)]
+        if not populated or len(populated) > base:
+            return None
+        near = set(self.nd.adj[u])
+        out = {u}
+        for q in pieces:
+            if q not in populated and q & near:
+                out |= q
+        return out
+
     def hop(self, src: int, dst: int, aim: int, cap: int) -> list[int]:
         """Atoms of ``src`` on its boundary with ``dst`` worth at least ``aim`` households (at most ``cap``).
 
         Greedy: an atom that completes the amount is taken if one exists (the
         smallest); otherwise the largest that fits; every step keeps ``src``
-        as connected as it was. Returns the atoms (possibly short of ``aim``).
+        as connected as it was (building-less regions cut off go along).
+        Returns the atoms (possibly short of ``aim``).
         """
         hh = self.nd.hh
         rest = set(self.members.get(src, ()))
-        base = self.components(rest)
+        base = self._populated(rest)
         target = set(self.members.get(dst, ()))
         chosen: list[int] = []
         total = 0
@@ -537,25 +633,23 @@ class _State:
             options = []
             for u in sorted(touch):
                 h = int(hh[u])
-                if total + h > cap or len(rest) == 1:
+                if total + h > cap:
                     continue
-                rest.discard(u)
-                ok = self.components(rest) <= base
-                rest.add(u)
-                if ok:
-                    options.append((u, h, touch[u]))
+                take = self.detach(rest, u, base)
+                if take is not None:
+                    options.append((u, h, touch[u], take))
             if not options:
                 break
             completing = [o for o in options if total + o[1] >= aim and o[1] > 0]
             if completing:
-                u = min(completing, key=lambda o: (o[1], -o[2], o[0]))[0]
+                pick = min(completing, key=lambda o: (o[1], -o[2], o[0]))
             else:
                 positive = [o for o in options if o[1] > 0]
-                pick = positive or options
-                u = max(pick, key=lambda o: (o[1], o[2], -o[0]))[0]
-            chosen.append(u)
-            rest.discard(u)
-            total += int(hh[u])
+                pick = max(positive or options, key=lambda o: (o[1], o[2], -o[0]))
+            for x in sorted(pick[3]):
+                chosen.append(x)
+                rest.discard(x)
+            total += pick[1]
             if total == 0 and len(chosen) > 8:
                 break
         return chosen if total > 0 else []
@@ -567,6 +661,13 @@ class _Chain:
     cost: int
     moves: list[tuple[int, int, int]]  # node, from, to
     path: list[int]
+    full: bool  # every grid the chain touched ends in band
+
+    def key(self):
+        """Chains that settle every grid they touch first, by households moved; then by gain."""
+        if self.full:
+            return (0, 0, self.cost, len(self.moves))
+        return (1, -self.gain, self.cost, len(self.moves))
 
 
 def _search(state: _State, v: int) -> _Chain | None:
@@ -587,9 +688,10 @@ def _search(state: _State, v: int) -> _Chain | None:
         if gain <= 0:
             return
         cost = state.cost - start_cost
-        cand = _Chain(gain, cost, list(journal), list(path))
+        full = all(state.dev(g) == 0 for g in dev0)
+        cand = _Chain(gain, cost, list(journal), list(path), full)
         b = best[0]
-        if b is None or (-gain, cost, len(journal)) < (-b.gain, b.cost, len(b.moves)):
+        if b is None or cand.key() < b.key():
             best[0] = cand
 
     def apply(nodes, src, dst):
@@ -705,8 +807,12 @@ def _plan_cost(state: _State, plan) -> int:
     return cost
 
 
-def _structural(state: _State, v: int, bis: _Bisector, reasons: list[str]) -> bool:
-    """Split an over-full grid or merge an under-full one (re-splitting if needed)."""
+def _structural(state: _State, v: int, bis: _Bisector):
+    """Best split of an over-full grid or merge of an under-full one (re-split if needed).
+
+    Returns ``(cost, kind, grids, plan)`` with every piece in band and
+    connected, or None.
+    """
     p = state.p
     hh = state.nd.hh
     options = []
@@ -725,6 +831,9 @@ def _structural(state: _State, v: int, bis: _Bisector, reasons: list[str]) -> bo
         if not feasible:
             continue
         plan = _resplit(state, [v, u], k, bis)
+        if plan and k == 1:  # a merge keeps the smallest code
+            keep = min((v, u), key=lambda g: (g >= p.n_grids, p.codes[g] if g < p.n_grids else g))
+            plan = [(keep, plan[0][1])]
         if plan:
             options.append(("merge" if k == 1 else "redraw", [v, u], plan))
     scored = []
@@ -735,11 +844,15 @@ def _structural(state: _State, v: int, bis: _Bisector, reasons: list[str]) -> bo
         if ok:
             scored.append((_plan_cost(state, plan), len(plan), kind, grids, plan))
     if not scored:
-        return False
+        return None
     cost, _, kind, grids, plan = min(scored, key=lambda s: (s[0], s[1], s[3]))
-    if kind == "merge":  # a merge keeps the smallest code
-        keep = min(grids, key=lambda g: p.codes[g] if g < p.n_grids else "~")
-        plan = [(keep, plan[0][1])]
+    return cost, kind, grids, plan
+
+
+def _apply_structural(state: _State, v: int, option, reasons: list[str]) -> None:
+    p = state.p
+    cost, kind, grids, plan = option
+    total_v = int(state.ghh[v])
     new = []
     for owner, piece in plan:
         g = owner if owner is not None else state.new_grid()
@@ -762,10 +875,9 @@ def _structural(state: _State, v: int, bis: _Bisector, reasons: list[str]) -> bo
     else:
         reasons.append(
             f"{_name(p, v)}: {total_v} households, out of band, and moves along the boundary "
-            "could not fix it: "
+            "could not fix it as cheaply: "
             f"{names} redrawn as {len(plan)} grids ({cost} households moved)"
         )
-    return True
 
 
 def _name(p: _Problem, g: int) -> str:
@@ -1099,15 +1211,15 @@ def rebalance(
                 continue
             before = int(state.ghh[v])
             chain = _search(state, v)
-            if chain is None:
+            option = _structural(state, v, bis)
+            if option is not None and (chain is None or not chain.full or option[0] < chain.cost):
+                _apply_structural(state, v, option, reasons)
+            elif chain is not None:
+                _apply_chain(state, chain)
+                reasons.append(_chain_reason(p, state, v, before, chain))
+            else:
                 continue
-            _apply_chain(state, chain)
             progress = True
-            reasons.append(_chain_reason(p, state, v, before, chain))
-        if not progress:
-            progress = any(_structural(state, v, bis, reasons) for v in viol[:1]) or any(
-                _structural(state, v, bis, reasons) for v in viol[1:]
-            )
         if not progress:
             break
     _workload_pass(state, reasons)
