@@ -125,9 +125,9 @@ def load_community(repo, proposals: ProposalRepository, name_or_code: str) -> Co
     grids = grids[["code", "kind", "households", "n_buildings", "flag", "geometry"]].reset_index(
         drop=True
     )
-    buildings = repo.read_layer("buildings", grid_codes=grids["code"].tolist()).reset_index(
-        drop=True
-    )
+    buildings = repo.read_layer("buildings", grid_codes=grids["code"].tolist())
+    # the engine keys buildings by their first id column: keep only ``building_id``
+    buildings = buildings.drop(columns=["id"], errors="ignore").reset_index(drop=True)
     geom = community["geom"]
     if geom is None or geom.is_empty:
         geom = shapely.union_all(grids.geometry.values)
@@ -183,7 +183,9 @@ def draft_from_result(state: CommunityState, kind: str, result) -> Draft:
             "to_code": new[changed].to_numpy(dtype=object),
         }
     )
-    before = dict(zip(state.grids["code"], state.grids["households"].astype(int), strict=True))
+    # before and after both count the buildings' households (stored grid totals may be stale)
+    counted = b["households"].fillna(0).astype(int).groupby(old).sum()
+    before = {c: int(counted.get(c, 0)) for c in state.grids["code"]}
     after = dict(zip(result.grids["code"], result.grids["households"].astype(int), strict=True))
     totals = [
         {"code": c, "before": before.get(c), "after": after.get(c)}
