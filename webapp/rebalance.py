@@ -201,11 +201,24 @@ def proposal(pid: int):
         for k, v in p.items()
         if k not in ("grids", "moves")
     }
+    changed = changed_codes(base, p["grids"])
     return jsonify(
         proposal=meta,
         moves=p["moves"].to_dict("records"),
-        grids=feature_collection(p["grids"], GRID_COLUMNS, ZOOM),
-        base_grids=feature_collection(base, GRID_COLUMNS, ZOOM),
+        changed=changed,
+        grids=feature_collection(p["grids"][p["grids"]["code"].isin(changed)], GRID_COLUMNS, ZOOM),
+        base_grids=feature_collection(base[base["code"].isin(changed)], GRID_COLUMNS, ZOOM),
+    )
+
+
+def changed_codes(old, new) -> list[str]:
+    """Codes of grids added, retired or reshaped between two versions (only these are drawn)."""
+    before = dict(zip(old["code"], old.geometry, strict=True))
+    after = dict(zip(new["code"], new.geometry, strict=True))
+    return sorted(
+        c
+        for c in set(before) | set(after)
+        if c not in before or c not in after or not shapely.equals(before[c], after[c])
     )
 
 
