@@ -50,10 +50,22 @@ from gridmgmt.core import codes as gc
 from gridmgmt.core.atoms import adjacency, build_atoms
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
-from gridmgmt.core.partition import _Bisector, _building_compounds, _Graph, _polygonal
+from gridmgmt.core.partition import (
+    _Bisector,
+    _building_compounds,
+    _Graph,
+    _polygonal,
+    _repair_band,
+)
 
 #: how many grids deep a chain of moves may reach
 MAX_DEPTH = 3
+#: atoms are rebuilt for grids this many steps from a grid out of band
+ACTIVE_DEPTH = 2
+#: pairs of grids with at most this many atoms are redrawn by enumeration
+PAIR_LIMIT = 13
+#: and triples with at most this many
+TRIPLE_LIMIT = 9
 #: neighbours tried at each step of a chain
 BRANCHING = 4
 #: rounds of the repair loop (each accepted change strictly reduces the band distance)
@@ -776,24 +788,50 @@ def _resplit(state: _State, grids: list[int], k: int, bis: _Bisector):
         pieces = bis.split(union, k)
         if len(pieces) != k:
             return None
-    # a grid keeps the piece holding most of its households (larger grids choose first)
-    owners: list[int | None] = [None] * len(pieces)
+    return _match(state, grids, pieces)
+
+
+def _match(state: _State, grids: list[int], pieces: list[np.ndarray]):
+    """Pair pieces with grids, most shared households first; unmatched pieces become new grids."""
     hh = state.nd.hh
-    for g in sorted(grids, key=lambda g: (-int(state.ghh[g]), g)):
+    pairs = []
+    for g in grids:
         mine = np.asarray(sorted(state.members[g]), dtype=np.int64)
-        best, best_share = None, -1
         for idx, piece in enumerate(pieces):
-            if owners[idx] is not None:
-                continue
-            share = int(hh[np.intersect1d(piece, mine)].sum()) * 10 + (
-                1 if len(np.intersect1d(piece, mine)) else 0
-            )
-            key = (share, int(hh[piece].sum()))
-            if best is None or key > best_share:
-                best, best_share = idx, key
-        if best is not None:
-            owners[best] = g
+            common = np.intersect1d(piece, mine)
+            if len(common):
+                pairs.append((-int(hh[common].sum()), -len(common), g, idx))
+    owners: list[int | None] = [None] * len(pieces)
+    taken = set()
+    for _, _, g, idx in sorted(pairs):
+        if owners[idx] is None and g not in taken:
+            owners[idx] = g
+            taken.add(g)
     return list(zip(owners, pieces, strict=True))
+
+
+def _cluster(state: _State, v: int, bis: _Bisector):
+    """Last resort: re-partition ``v`` with all its neighbours as the partition engine would."""
+    p = state.p
+    grids = [v] + sorted(g for g in state.neighbours(v) if state.movable(g))
+    union = np.asarray(sorted(set().union(*(state.members[g] for g in grids))), dtype=np.int64)
+    total = int(state.nd.hh[union].sum())
+    k, feasible = bis.count(total)
+    if not feasible:
+        return None
+    kmin, kmax = math.ceil(total / p.hi), math.floor(total / p.lo)
+    hh = state.nd.hh
+    for count in sorted(range(kmin, kmax + 1), key=lambda c: (abs(c - k), c)):
+        pieces = bis.split(union, count)
+        if len(pieces) > 1:
+            pieces = _repair_band(pieces, bis.g, bis)
+        if all(
+            p.lo <= int(hh[q].sum()) <= p.hi and state.components(set(q.tolist())) == 1
+            for q in pieces
+        ):
+            plan = _match(state, grids, pieces)
+            return _plan_cost(state, plan), "cluster", grids, plan
+    return None
 
 
 def _plan_cost(state: _State, plan) -> int:
@@ -823,9 +861,20 @@ def _structural(state: _State, v: int, bis: _Bisector):
             plan = _resplit(state, [v], k, bis)
             if plan:
                 options.append(("split", [v], plan))
-    for u in sorted(state.neighbours(v)):
-        if not state.movable(u):
-            continue
+    near = sorted(
+        (u for u in state.neighbours(v) if state.movable(u)), key=lambda g: (state.ghh[g], g)
+    )
+    for u in near:
+        plan = _exact(state, [v, u], PAIR_LIMIT)
+        if plan is not None:
+            options.append(("exchange", [v, u], plan))
+    if not any(kind == "exchange" for kind, _, _ in options):
+        for a in range(len(near)):
+            for b in range(a + 1, len(near)):
+                plan = _exact(state, [v, near[a], near[b]], TRIPLE_LIMIT)
+                if plan is not None:
+                    options.append(("exchange", [v, near[a], near[b]], plan))
+    for u in near[:BRANCHING]:
         total = total_v + int(state.ghh[u])
         k, feasible = bis.count(total)
         if not feasible:
@@ -847,6 +896,63 @@ def _structural(state: _State, v: int, bis: _Bisector):
         return None
     cost, _, kind, grids, plan = min(scored, key=lambda s: (s[0], s[1], s[3]))
     return cost, kind, grids, plan
+
+
+def _exact(state: _State, grids: list[int], limit: int):
+    """Cheapest redrawing of the boundaries among ``grids`` (2 or 3), by enumeration.
+
+    Every assignment of the grids' atoms holding households to one grid or
+    another is tried (when there are at most ``limit`` of them); building-less
+    regions then join the neighbouring side they share most boundary with.
+    The cheapest assignment leaving every grid in band and connected wins.
+    This finds exchanges (atoms moving both ways) that one-way moves miss.
+    Returns a plan ``[(grid, nodes)]`` or None.
+    """
+    p = state.p
+    nd = state.nd
+    union = sorted(set().union(*(state.members[g] for g in grids)))
+    pos = [x for x in union if nd.hh[x] > 0]
+    zero = [x for x in union if nd.hh[x] == 0]
+    n, m = len(pos), len(grids)
+    if n > limit or n < m:
+        return None
+    hh = nd.hh[pos].astype(np.int64)
+    lab0 = nd.lab0[pos]
+    now = state.lab[pos]
+    digits = (np.arange(m**n)[:, None] // (m ** np.arange(n))[None, :]) % m
+    ok = np.ones(len(digits), bool)
+    for j in range(m):
+        tot = (digits == j) @ hh
+        ok &= (tot >= p.lo) & (tot <= p.hi)
+    if not ok.any():
+        return None
+    gid = np.asarray(grids)
+    moved = gid[digits[ok]] != lab0[None, :]
+    cost = moved @ hh - int((hh * (now != lab0)).sum())
+    cand = np.flatnonzero(ok)[np.argsort(cost, kind="stable")]
+    for row in cand[:200]:
+        side = {x: grids[d] for x, d in zip(pos, digits[row].tolist(), strict=True)}
+        pending = list(zero)
+        while pending:
+            still = []
+            for z in pending:
+                votes: dict[int, float] = {}
+                for b, w in nd.adj[z].items():
+                    if b in side:
+                        votes[side[b]] = votes.get(side[b], 0.0) + w
+                if votes:
+                    side[z] = max(sorted(votes), key=lambda g: votes[g])
+                else:
+                    still.append(z)
+            if len(still) == len(pending):
+                for z in still:
+                    side[z] = int(state.lab[z])
+                break
+            pending = still
+        parts = {g: {x for x, s in side.items() if s == g} for g in grids}
+        if all(parts[g] and state.components(parts[g]) == 1 for g in grids):
+            return [(g, np.asarray(sorted(parts[g]), dtype=np.int64)) for g in grids]
+    return None
 
 
 def _apply_structural(state: _State, v: int, option, reasons: list[str]) -> None:
@@ -871,6 +977,20 @@ def _apply_structural(state: _State, v: int, option, reasons: list[str]) -> None
         reasons.append(
             f"{_name(p, v)}: {total_v} households, no neighbour could give enough: "
             f"merged with {', '.join(_name(p, g) for g in grids if g != v)} ({cost} households moved)"
+        )
+    elif kind == "exchange":
+        others = [g for g in grids if g != v]
+        now = ", ".join(f"{_name(p, g)} {int(state.ghh[g])}" for g in grids)
+        reasons.append(
+            f"{_name(p, v)}: {total_v} households, out of band: boundary with "
+            f"{' and '.join(_name(p, g) for g in others)} redrawn "
+            f"({cost} households moved; now {now})"
+        )
+    elif kind == "cluster":
+        reasons.append(
+            f"{_name(p, v)}: {total_v} households, out of band, and no move, exchange, split or "
+            f"merge could fix it: {names} re-partitioned into {len(plan)} grids "
+            f"({cost} households moved)"
         )
     else:
         reasons.append(
@@ -1084,9 +1204,14 @@ def _compound_splits(p: _Problem, label: np.ndarray, codes: list[str]) -> list[s
     has = np.asarray([c is not None for c in p.compound])
     if not has.any():
         return []
-    frame = pd.DataFrame({"c": p.compound[has], "before": p.label0[has], "after": label[has]})
-    per = frame.groupby("c").agg(before=("before", "nunique"), after=("after", "nunique"))
-    split = per[(per["before"] == 1) & (per["after"] > 1)]
+    frame = pd.DataFrame(
+        {"c": p.compound[has], "before": p.label0[has], "after": label[has], "hh": p.hh[has]}
+    )
+    per = frame.groupby("c").agg(
+        before=("before", "nunique"), after=("after", "nunique"), hh=("hh", "sum")
+    )
+    # a compound over the ceiling has to be divided anyway: only those that fit one grid count
+    split = per[(per["before"] == 1) & (per["after"] > 1) & (per["hh"] <= p.hi)]
     out = []
     for cid in split.index:
         grids = sorted({codes[g] for g in frame.loc[frame["c"] == cid, "after"]})
@@ -1192,7 +1317,7 @@ def rebalance(
     reasons: list[str] = []
     if not bad and p.workload is None:
         return _finish(p, None, p.label0.copy(), {}, p.n_grids, reasons, [])
-    active = _neighbourhood(p, bad, MAX_DEPTH) if p.workload is None else range(p.n_grids)
+    active = _neighbourhood(p, bad, ACTIVE_DEPTH) if p.workload is None else range(p.n_grids)
     active = [g for g in active if p.movable(g)]
     nodes = _Nodes(p, active)
     state = _State(p, nodes)
@@ -1211,7 +1336,8 @@ def rebalance(
                 continue
             before = int(state.ghh[v])
             chain = _search(state, v)
-            option = _structural(state, v, bis)
+            cheap = chain is not None and chain.full and chain.cost <= p.lo // 2
+            option = None if cheap else _structural(state, v, bis)
             if option is not None and (chain is None or not chain.full or option[0] < chain.cost):
                 _apply_structural(state, v, option, reasons)
             elif chain is not None:
@@ -1220,6 +1346,13 @@ def rebalance(
             else:
                 continue
             progress = True
+        if not progress:  # last resort: re-partition a grid with its neighbours
+            for v in viol:
+                option = _cluster(state, v, bis)
+                if option is not None:
+                    _apply_structural(state, v, option, reasons)
+                    progress = True
+                    break
         if not progress:
             break
     _workload_pass(state, reasons)
