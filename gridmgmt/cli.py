@@ -674,3 +674,99 @@ def grids_rollback(obj: Context, community, to_version, author):
         obj.store, _proposals(obj), community, author=author, to_version=to_version
     )
     click.echo(f"rolled back by proposal {pid}: grid version {version}")
+
+
+# --------------------------------------------------------------- rebalance
+# Issue #7, part 1: ``gridmgmt rebalance`` (files); its stored branch
+# (--community) runs :func:`run_stored_rebalance` above.
+@command(main, "rebalance")
+@click.argument("grids_path", metavar="GRIDS", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--buildings",
+    "buildings_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Updated buildings (any importable format).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="GeoPackage to write (grids, buildings, moves)."
+)
+@click.option(
+    "--roads", type=click.Path(exists=True, dir_okay=False), help="Road centre lines file."
+)
+@click.option(
+    "--compounds", type=click.Path(exists=True, dir_okay=False), help="小区/单位 enclosures file."
+)
+@click.option(
+    "--zones", type=click.Path(exists=True, dir_okay=False), help="Zones grids must not cross."
+)
+@click.option("--min", "min_households", default=250, show_default=True, type=int)
+@click.option("--max", "max_households", default=500, show_default=True, type=int)
+@click.option("--lock", "locked", multiple=True, help="Grid code that must not change; repeatable.")
+@click.option(
+    "--used-code",
+    "used_codes",
+    multiple=True,
+    help="A code used before in the 社区 (never reused); repeatable.",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--coords",
+    type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+)
+@click.option("--community", default=None, help="Rebalance a stored 社区 (name or code).")
+@click.option("--approve", is_flag=True, help="With --community: approve the proposal at once.")
+def rebalance_cmd(
+    obj: Context,
+    grids_path,
+    buildings_path,
+    out,
+    roads,
+    compounds,
+    zones,
+    min_households,
+    max_households,
+    locked,
+    used_codes,
+    seed,
+    coords,
+    community,
+    approve,
+):
+    """Bring grids back into the household band with minimal change: files (GRIDS --buildings
+    --out) or a stored 社区 (--community, as a proposal)."""
+    if community:
+        run_stored_rebalance(
+            obj,
+            community,
+            approve=approve,
+            locked=locked,
+            min_households=min_households,
+            max_households=max_households,
+            seed=seed,
+        )
+        return
+    if not (grids_path and buildings_path and out):
+        raise click.UsageError("give GRIDS, --buildings and --out, or --community NAME")
+    if not Path(grids_path).exists():
+        raise click.BadParameter(f"{grids_path} does not exist", param_hint="GRIDS")
+    from gridmgmt.domain.rebalance_files import rebalance_files
+
+    click.echo(f"rebalancing {grids_path} for {buildings_path} ...", err=True)
+    result = rebalance_files(
+        grids_path,
+        buildings_path,
+        out,
+        roads=roads,
+        compounds=compounds,
+        zones=zones,
+        min_households=min_households,
+        max_households=max_households,
+        locked=locked,
+        used_codes=used_codes,
+        seed=seed,
+        coords=coords,
+    )
+    click.echo(str(result.report))
+    click.echo(f"written: {out} (layers grids, buildings, moves)")
