@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmgmt.store.models import Base
-from gridmgmt.store.types import GeometryType
+from gridmgmt.store.types import GeometryType, UTCDateTime
 
 PROPOSAL_KINDS = ("auto", "move", "split", "merge", "rollback")
 PROPOSAL_STATUSES = ("pending", "approved", "rejected", "superseded")
@@ -39,14 +39,14 @@ class GridProposal(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     base_version: Mapped[int] = mapped_column(Integer)
     author: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)
     summary: Mapped[str | None] = mapped_column(Text)
     report: Mapped[dict] = mapped_column(JSON)
     totals: Mapped[list] = mapped_column(JSON)
     decided_by: Mapped[str | None] = mapped_column(String(64))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_note: Mapped[str | None] = mapped_column(Text)
     result_version: Mapped[int | None] = mapped_column(Integer)
 

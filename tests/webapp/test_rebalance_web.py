@@ -71,6 +71,7 @@ def test_page_lists_proposals_and_state_has_neighbours(app, as_role):
     assert "Proposals" in english and "Version history" in english
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
 def test_supervisor_approves_then_admin_rolls_back(app, client, as_role):
     proposals = ProposalStore(store_of(app))
     pid = add_move_proposal(proposals)
@@ -114,3 +115,36 @@ def test_reject(app, client, as_role):
     assert (
         p["status"] == "rejected" and p["decided_by"] == "admin" and p["decision_note"] == "不合理"
     )
+
+
+def test_auto_rebalance_becomes_a_pending_proposal(app, as_role):
+    client = as_role("supervisor")
+    token = csrf_token(client, "/map")
+    response = client.post(
+        f"/rebalance/{COMMUNITY}/auto", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert response.status_code == 200 and "已生成调整方案" in response.get_data(as_text=True)
+    (p,) = ProposalStore(store_of(app)).proposals(COMMUNITY)
+    assert p["kind"] == "auto" and p["status"] == "pending" and p["author"] == "supervisor"
+    assert p["created_at"].tzinfo is not None
+    assert store_of(app).current_grids(COMMUNITY)["version"].tolist() == [1, 1]
+
+
+def test_preview_refuses_bad_input_and_stale_versions(app, as_role):
+    client = as_role("supervisor")
+    token = csrf_token(client, "/map")
+    post = lambda body: client.post(  # noqa: E731
+        f"/rebalance/api/{COMMUNITY}/preview", json=body, headers={"X-CSRFToken": token}
+    )
+    assert post({"op": "explode"}).status_code == 400
+    unknown = post({"op": "split", "code": "999"})
+    assert unknown.status_code == 400 and "999" in unknown.get_json()["error"]
+    stale = post({"op": "split", "code": G1, "base_version": 0})
+    assert stale.status_code == 409 and "version 1" in stale.get_json()["error"]
+    merged = post({"op": "merge", "codes": [G1, G2], "base_version": 1}).get_json()
+    assert merged["totals"] == [
+        {"code": G1, "before": 120, "after": 240},
+        {"code": G2, "before": 120, "after": None},
+    ]
+    assert any("240" in v for v in merged["violations"])
+    assert not ProposalStore(store_of(app)).proposals(COMMUNITY)  # a preview stores nothing
