@@ -62,6 +62,8 @@ from gridmgmt.core.partition import (
 MAX_DEPTH = 3
 #: atoms are rebuilt for grids this many steps from a grid out of band
 ACTIVE_DEPTH = 2
+#: buildings outside compounds move in groups of at most max_households / LOOSE_FRACTION
+LOOSE_FRACTION = 6
 #: pairs of grids with at most this many atoms are redrawn by enumeration
 PAIR_LIMIT = 13
 #: and triples with at most this many
@@ -357,6 +359,7 @@ class _Nodes:
             compounds=comps,
             min_households=p.lo,
             max_households=0 if fine else p.hi,
+            loose_ceiling=None if fine else max(1, p.hi // LOOSE_FRACTION),
             unit_min_area_m2=math.inf,
             cut_lines=np.asarray(cut, dtype=object),
         )
@@ -406,7 +409,7 @@ class _Nodes:
         self.lab0 = lab
         c = shapely.centroid(self.region)
         self.xy = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
-        i, j, w = adjacency(self.region)
+        i, j, w = _adjacency(self.region)
         if p.zones is not None:
             zt = shapely.STRtree(p.zones.geometry.values)
             zi, zz = zt.query(pos, predicate="within")
@@ -466,6 +469,27 @@ def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
     if not keep.any():
         return None
     return gpd.GeoDataFrame({"road_class": classes}, geometry=list(segs), crs=roads.crs)
+
+
+def _adjacency(regions: np.ndarray, min_shared: float = 0.5):
+    """Like :func:`gridmgmt.core.atoms.adjacency`, robust to edges split at slightly different points.
+
+    Regions cut from different blocks share edges whose vertices differ by
+    nanometres; their boundaries are compared on a 1 cm grid.
+    """
+    tree = shapely.STRtree(regions)
+    i, j = tree.query(regions, predicate="dwithin", distance=0.01)
+    keep = i < j
+    i, j = i[keep], j[keep]
+    if len(i) == 0:
+        return i, j, np.zeros(0)
+    shared = shapely.length(
+        shapely.intersection(
+            shapely.boundary(regions[i]), shapely.boundary(regions[j]), grid_size=0.01
+        )
+    )
+    ok = shared > min_shared
+    return i[ok], j[ok], shared[ok]
 
 
 def _clip(frame, area):

@@ -91,9 +91,20 @@ def voronoi_shares(region, seeds_xy: np.ndarray, labels: np.ndarray) -> dict[int
     out = {}
     for chunk in np.split(order, bounds):
         parts = cells[chunk]
-        merged = shapely.coverage_union_all(parts) if len(parts) > 1 else parts[0]
+        merged = _dissolve(parts)
         out[int(labels[chunk[0]])] = merged
     return _reattach_strays(out)
+
+
+def _dissolve(parts: np.ndarray):
+    """Union of adjacent cells: the fast coverage union, or a full union if the cells are not
+    exactly noded (clipping can leave shared edges a few nanometres apart)."""
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        return shapely.coverage_union_all(parts)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(parts)
 
 
 def _reattach_strays(shares: dict[int, object]) -> dict[int, object]:
