@@ -54,3 +54,30 @@ def test_proposals_approve_history_rollback(tmp_path):
     unknown = run("grids", "history", "--community", "无此社区", *w)
     assert unknown.exit_code == 1 and "no 社区 named" in unknown.output
     store.dispose()
+
+
+def test_rebalance_community_prints_report_and_proposal_then_approves(tmp_path):
+    from gridmgmt.domain.partitioning import partition_communities
+    from gridmgmt.synthetic.street import generate_blocks
+
+    store = Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}")
+    street = generate_blocks(150, seed=1)
+    store.write_layers({layer: getattr(street, layer) for layer in street.LAYERS}, source="t")
+    (outcome,) = partition_communities(store, seed=0)
+    w = ("--workdir", str(tmp_path))
+    band = ("--min", "340", "--max", "420")
+
+    result = CliRunner().invoke(main, ["rebalance", "--community", outcome.name, *band, *w])
+    assert result.exit_code == 0, result.output
+    assert "households moved" in result.output and "out of band" in result.output
+    assert "proposal 1:" in result.output and "pending; approve with" in result.output
+    assert store.current_grids(outcome.code)["version"].unique().tolist() == [1]
+
+    result = CliRunner().invoke(
+        main, ["rebalance", "--community", outcome.code, "--approve", *band, *w]
+    )
+    assert result.exit_code == 0, result.output
+    assert "proposal 2:" in result.output and "grid version 2" in result.output
+    assert store.current_grids(outcome.code)["version"].unique().tolist() == [2]
+    assert ProposalStore(store).proposal(2)["status"] == "approved"
+    store.dispose()
