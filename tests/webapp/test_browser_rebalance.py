@@ -82,3 +82,35 @@ def test_supervisor_merges_two_grids_and_approves(app, open_page):
     assert store.current_grids(COMMUNITY)["code"].tolist() == [G1]
     assert set(store.read_layer("buildings")["grid_code"]) == {G1}
     assert rp.foreign_requests() == []
+
+
+def test_supervisor_moves_a_whole_compound(app, open_page):
+    store = app.extensions["gridmgmt_store"]
+    b = store.read_layer("buildings")
+    b.loc[b["building_id"].isin(["B1", "B5"]), "compound_id"] = "C2"  # a 小区 of two buildings
+    store.write_layers({"buildings": b.drop(columns="id")}, source="t", replace=True)
+    rp = open_page(viewport=(1400, 900))
+    browser_login(rp, "supervisor", PASSWORD)
+    page = rp.page
+    page.goto(rp.base_url + f"/rebalance/?community={COMMUNITY}")
+    page.wait_for_selector("#rb-map[data-loaded]")
+    page.click(".rb-op[data-op=move]")
+    page.check("#rb-whole-compound")
+    page.click("path[data-building='B1']")
+    assert "已选建筑 2 · 60 户" in page.inner_text("#rb-selection")
+    page.wait_for_selector(f"#rb-check tr.rb-total[data-code='{G2}']")
+    assert "180" in page.inner_text(f"#rb-check tr.rb-total[data-code='{G2}']")
+    rp.screenshot("rebalance-compound-checked")
+    page.click("#rb-save")
+    page.wait_for_url("**proposal=*")
+    page.wait_for_selector("#rb-diff tr.rb-move")
+    (pending,) = ProposalStore(store).proposals(COMMUNITY, status="pending")
+    assert sorted(ProposalStore(store).proposal(pending["id"])["moves"]["building_id"]) == [
+        "B1",
+        "B5",
+    ]
+    page.click(f"tr.rb-proposal[data-id='{pending['id']}'] button.rb-approve")
+    page.wait_for_selector(".flash")
+    codes = store.read_layer("buildings").set_index("building_id")["grid_code"]
+    assert codes["B1"] == G2 and codes["B5"] == G2 and codes["B0"] == G1
+    assert store.current_grids(COMMUNITY)["version"].tolist() == [2, 2]
