@@ -64,6 +64,8 @@ MAX_DEPTH = 3
 ACTIVE_DEPTH = 2
 #: buildings outside compounds move in groups of at most max_households / LOOSE_FRACTION
 LOOSE_FRACTION = 6
+#: rings of neighbours a last-resort local re-partition may take in
+CLUSTER_RINGS = 3
 #: pairs of grids with at most this many atoms are redrawn by enumeration
 PAIR_LIMIT = 13
 #: and triples with at most this many
@@ -442,6 +444,12 @@ def _inside_own_grid(p: _Problem, bsel: np.ndarray) -> np.ndarray:
             ]
             if polys:
                 geom[k] = max(polys, key=lambda q: q.area)
+            else:  # wholly outside its recorded grid: a token footprint just inside the grid
+                inner = shapely.buffer(own[k], -0.5)
+                target = inner if not inner.is_empty else own[k]
+                near = shapely.shortest_line(target, p.rep[bsel][k])
+                x, y = shapely.get_coordinates(near)[0]
+                geom[k] = shapely.box(x - 0.2, y - 0.2, x + 0.2, y + 0.2)
     return geom
 
 
@@ -620,30 +628,27 @@ class _State:
             out.append(piece)
         return out
 
-    def _populated(self, nodes: set[int]) -> int:
-        """Pieces of ``nodes`` holding households."""
-        hh = self.nd.hh
-        return sum(1 for q in self.pieces(nodes) if any(hh[x] > 0 for x in q))
+    def detach(self, rest: set[int], u: int) -> set[int] | None:
+        """Nodes that leave ``rest`` with ``u``: ``u`` and whatever taking it cuts off.
 
-    def detach(self, rest: set[int], u: int, base: int) -> set[int] | None:
-        """Nodes that leave ``rest`` with ``u``: ``u`` and building-less pieces cut off by it.
-
-        None when taking ``u`` would split the grid's populated part (``base``
-        populated pieces before) or leave it without households.
+        Of the pieces ``u`` held together, the one with most households stays;
+        the others go with ``u`` (so the grid stays as connected as it was).
+        None when nothing with households would stay.
         """
         hh = self.nd.hh
         left = rest - {u}
         if not left:
             return None
-        pieces = self.pieces(left)
-        populated = [q for q in pieces if any(hh[x] > 0 for x in q)]
-        if not populated or len(populated) > base:
-            return None
         near = set(self.nd.adj[u])
+        attached = [q for q in self.pieces(left) if q & near]
         out = {u}
-        for q in pieces:
-            if q not in populated and q & near:
-                out |= q
+        if attached:
+            main = max(attached, key=lambda q: (int(hh[list(q)].sum()), -min(q)))
+            for q in attached:
+                if q is not main:
+                    out |= q
+        if not any(hh[x] > 0 for x in left - out):
+            return None
         return out
 
     def hop(self, src: int, dst: int, aim: int, cap: int) -> list[int]:
@@ -656,7 +661,6 @@ class _State:
         """
         hh = self.nd.hh
         rest = set(self.members.get(src, ()))
-        base = self._populated(rest)
         target = set(self.members.get(dst, ()))
         chosen: list[int] = []
         total = 0
@@ -668,11 +672,13 @@ class _State:
                         touch[b] = touch.get(b, 0.0) + w
             options = []
             for u in sorted(touch):
-                h = int(hh[u])
-                if total + h > cap:
+                if total + int(hh[u]) > cap:
                     continue
-                take = self.detach(rest, u, base)
-                if take is not None:
+                take = self.detach(rest, u)
+                if take is None:
+                    continue
+                h = int(hh[list(take)].sum())
+                if total + h <= cap:
                     options.append((u, h, touch[u], take))
             if not options:
                 break
@@ -837,24 +843,33 @@ def _match(state: _State, grids: list[int], pieces: list[np.ndarray]):
 def _cluster(state: _State, v: int, bis: _Bisector):
     """Last resort: re-partition ``v`` with all its neighbours as the partition engine would."""
     p = state.p
-    grids = [v] + sorted(g for g in state.neighbours(v) if state.movable(g))
-    union = np.asarray(sorted(set().union(*(state.members[g] for g in grids))), dtype=np.int64)
-    total = int(state.nd.hh[union].sum())
-    k, feasible = bis.count(total)
-    if not feasible:
-        return None
-    kmin, kmax = math.ceil(total / p.hi), math.floor(total / p.lo)
     hh = state.nd.hh
-    for count in sorted(range(kmin, kmax + 1), key=lambda c: (abs(c - k), c)):
-        pieces = bis.split(union, count)
-        if len(pieces) > 1:
-            pieces = _repair_band(pieces, bis.g, bis)
-        if all(
-            p.lo <= int(hh[q].sum()) <= p.hi and state.components(set(q.tolist())) == 1
-            for q in pieces
-        ):
-            plan = _match(state, grids, pieces)
-            return _plan_cost(state, plan), "cluster", grids, plan
+    grids = [v]
+    for _ in range(CLUSTER_RINGS):
+        ring = {
+            u for g in grids for u in state.neighbours(g) if state.movable(u) and u not in grids
+        }
+        if not ring:
+            break
+        grids = grids + sorted(ring)
+        union = np.asarray(sorted(set().union(*(state.members[g] for g in grids))), dtype=np.int64)
+        total = int(hh[union].sum())
+        k, feasible = bis.count(total)
+        if not feasible:
+            continue
+        kmin, kmax = math.ceil(total / p.hi), math.floor(total / p.lo)
+        for count in sorted(range(kmin, kmax + 1), key=lambda c: (abs(c - k), c))[:3]:
+            tries, bis.tree_tries = bis.tree_tries, 12
+            pieces = bis.split(union, count)
+            if len(pieces) > 1:
+                pieces = _repair_band(pieces, bis.g, bis)
+            bis.tree_tries = tries
+            if all(
+                p.lo <= int(hh[q].sum()) <= p.hi and state.components(set(q.tolist())) == 1
+                for q in pieces
+            ):
+                plan = _match(state, grids, pieces)
+                return _plan_cost(state, plan), "cluster", grids, plan
     return None
 
 
