@@ -608,10 +608,10 @@ def grids_history(obj: Context, community):
             if v["proposal_id"]
             else "partition"
         )
-        state = "current" if v["valid_to"] is None else f"until {v['valid_to']:%Y-%m-%d %H:%M}"
+        state = "current" if v["valid_to"] is None else f"until {v['valid_to']:%Y-%m-%d %H:%M} UTC"
         click.echo(
             f"v{v['version']}: {v['grids']} grids, {v['households']} households, "
-            f"from {v['valid_from']:%Y-%m-%d %H:%M} {state}; {source}"
+            f"from {v['valid_from']:%Y-%m-%d %H:%M} UTC, {state}; {source}"
         )
 
 

@@ -438,8 +438,8 @@ class ProposalStore:
                 out.append(
                     {
                         "version": int(version),
-                        "valid_from": valid_from,
-                        "valid_to": valid_to if n_closed == n else None,
+                        "valid_from": _utc(valid_from),
+                        "valid_to": _utc(valid_to) if n_closed == n else None,
                         "grids": int(n),
                         "households": int(households),
                         "proposal_id": p.id if p else None,
@@ -472,3 +472,10 @@ class ProposalStore:
             return sorted(
                 s.scalars(select(m.Grid.code).distinct().where(m.Grid.community_id == community_id))
             )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """UTC-aware (SQLite hands back naive UTC times from ``grids``)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -270,3 +270,10 @@ def test_simultaneous_approvals_one_wins(stocked):
     assert store.current_grids(COMMUNITY)["version"].tolist() == [2, 2]
     statuses = sorted(proposals.proposal(pid)["status"] for pid in ids)
     assert statuses == ["approved", "superseded"]
+
+
+def test_history_times_are_utc_aware(stocked):
+    store, _ = stocked
+    history = ProposalStore(store).grid_versions(COMMUNITY)
+    assert history[0]["valid_from"].tzinfo is not None
+    assert history[0]["valid_to"] is None
