@@ -104,6 +104,8 @@ EN: dict[str, str] = {
     "已批准，新网格版本": "Approved; new grid version",
     "已驳回方案": "Rejected proposal",
     "已回退，新网格版本": "Rolled back; new grid version",
+    "按当前版本重做": "Redo on the current version",
+    "已按当前版本重做方案": "Proposal redone on the current version",
 }
 
 

@@ -257,6 +257,28 @@ def reject(pid: int):
     return redirect(url_for(".index", community=code))
 
 
+@bp.post("/proposals/<int:pid>/redo")
+@roles_required(*ROLES)
+def redo(pid: int):
+    """Make a superseded proposal again on the current grid version."""
+    code = _community_of(pid)
+    lo, hi = _band()
+    try:
+        new = rb.redo_proposal(
+            store(),
+            proposals(),
+            pid,
+            author=current_user.username,
+            min_households=lo,
+            max_households=hi,
+        )
+    except ValueError as err:
+        flash(str(err))
+        return redirect(url_for(".index", community=code))
+    flash(_("已按当前版本重做方案") + f" #{new}")
+    return redirect(url_for(".index", community=code, proposal=new))
+
+
 @bp.post("/<code>/rollback")
 @roles_required(*ROLES)
 def rollback(code: str):

@@ -394,6 +394,59 @@ def approve_proposal(
     )
 
 
+def redo_proposal(
+    repo,
+    proposals: ProposalRepository,
+    proposal_id: int,
+    *,
+    author: str,
+    min_households: int = 250,
+    max_households: int = 500,
+) -> int:
+    """Make a superseded proposal again on the 社区's current version; returns the new proposal's id.
+
+    The operation is read back from the stored proposal: ``auto`` runs the
+    automatic rebalance again; ``move`` moves the same buildings to the same
+    grid; ``split`` splits the grid the buildings came from; ``merge`` merges
+    the grids involved. The old proposal stays as it was (superseded).
+
+    Raises
+    ------
+    ValueError
+        When the proposal is not superseded, or the operation no longer
+        applies (e.g. a grid it used was retired).
+    """
+    p = proposals.proposal(proposal_id)
+    if p["status"] != "superseded":
+        raise ValueError(
+            f"grid proposal {proposal_id} is {p['status']}; only superseded ones are redone"
+        )
+    state = load_community(repo, proposals, p["community_code"])
+    moves = p["moves"]
+    band = {"min_households": min_households, "max_households": max_households}
+    kind = p["kind"]
+    if kind == "auto":
+        draft = draft_auto(state, **band)
+    elif kind == "move":
+        targets = moves["to_code"].unique().tolist()
+        if len(targets) != 1:
+            raise ValueError(f"grid proposal {proposal_id} moves buildings to several grids")
+        draft = draft_manual(
+            state, "move", building_ids=moves["building_id"], to_code=targets[0], **band
+        )
+    elif kind == "split":
+        sources = moves["from_code"].unique().tolist()
+        if len(sources) != 1:
+            raise ValueError(f"grid proposal {proposal_id} does not split one grid")
+        draft = draft_manual(state, "split", code=sources[0], **band)
+    elif kind == "merge":
+        codes = sorted(set(moves["from_code"]) | set(moves["to_code"]))
+        draft = draft_manual(state, "merge", codes=codes, **band)
+    else:
+        raise ValueError(f"a {kind} proposal is not redone; roll back again instead")
+    return propose(proposals, draft, author=author)
+
+
 def reject_proposal(proposals: ProposalRepository, proposal_id: int, *, decided_by: str, note=None):
     """Reject a pending proposal (it is kept, with who rejected it and why)."""
     proposals.reject(proposal_id, decided_by=decided_by, note=note)

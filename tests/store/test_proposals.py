@@ -277,3 +277,32 @@ def test_history_times_are_utc_aware(stocked):
     history = ProposalStore(store).grid_versions(COMMUNITY)
     assert history[0]["valid_from"].tzinfo is not None
     assert history[0]["valid_to"] is None
+
+
+def test_a_superseded_proposal_is_redone_on_the_new_version(stocked):
+    store, _ = stocked
+    proposals = ProposalStore(store)
+    state = rb.load_community(store, proposals, COMMUNITY)
+    split = rb.propose(proposals, rb.draft_manual(state, "split", code=G1), author="admin")
+    move = rb.propose(
+        proposals,
+        rb.draft_manual(state, "move", building_ids=["B2"], to_code=G1),
+        author="supervisor",
+    )
+    assert rb.approve_proposal(store, proposals, move, decided_by="supervisor") == 2
+    assert proposals.proposal(split)["status"] == "superseded"
+    with pytest.raises(ValueError, match="only superseded"):
+        rb.redo_proposal(store, proposals, move, author="admin")
+
+    again = rb.redo_proposal(store, proposals, split, author="admin")
+
+    redone = proposals.proposal(again)
+    assert redone["kind"] == "split" and redone["base_version"] == 2
+    assert redone["status"] == "pending"
+    assert proposals.proposal(split)["status"] == "superseded"  # the old one is kept as it was
+    assert rb.approve_proposal(store, proposals, again, decided_by="admin") == 3
+    current = store.current_grids(COMMUNITY)
+    assert len(current) == 3 and G1 in set(current["code"]) and G2 in set(current["code"])
+    assert set(current["code"]) - {G1, G2} <= {"340705001001003"}  # new code after all used
+    # the split was of G1 as it is now, holding B2 since version 2
+    assert building_codes(store)["B2"] != G2

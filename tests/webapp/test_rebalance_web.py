@@ -26,6 +26,7 @@ def test_other_roles_cannot_see_or_decide(app, as_role, role):
     for path in (
         f"/rebalance/proposals/{pid}/approve",
         f"/rebalance/proposals/{pid}/reject",
+        f"/rebalance/proposals/{pid}/redo",
         f"/rebalance/{COMMUNITY}/rollback",
         f"/rebalance/{COMMUNITY}/auto",
     ):
@@ -89,6 +90,14 @@ def test_supervisor_approves_then_admin_rolls_back(app, client, as_role):
     assert "grid version 2" in response.get_data(as_text=True)
     assert proposals.proposal(other)["status"] == "superseded"
     assert store_of(app).current_grids(COMMUNITY)["version"].tolist() == [2, 2]
+    page = client.get(f"/rebalance/?community={COMMUNITY}").get_data(as_text=True)
+    assert f'action="/rebalance/proposals/{other}/redo"' in page
+    # redoing it on version 2 is refused: its buildings are in the target grid already
+    response = client.post(
+        f"/rebalance/proposals/{other}/redo", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "already in grid" in response.get_data(as_text=True)
+    assert len(proposals.proposals(COMMUNITY)) == 2
 
     client.post("/logout", data={"csrf_token": token})
     as_role("admin")
