@@ -642,10 +642,12 @@ def grids_proposals(obj: Context, community, status):
 @click.option("--by", "decided_by", default="cli", show_default=True, help="Who approves.")
 def grids_approve(obj: Context, proposal_id, decided_by):
     """Approve a pending proposal: it becomes the 社区's next grid version."""
-    from gridmgmt.domain.rebalancing import approve_proposal
+    from gridmgmt.domain.rebalancing import approve_proposal, retired_grid_workers
 
     version = approve_proposal(obj.store, _proposals(obj), proposal_id, decided_by=decided_by)
     click.echo(f"proposal {proposal_id} approved: grid version {version}")
+    for grid, users in retired_grid_workers(obj.store, _proposals(obj), proposal_id).items():
+        click.echo(f"warning: retired grid {grid} is still bound to {', '.join(users)}", err=True)
 
 
 @command(grids, "reject")

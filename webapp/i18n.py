@@ -105,6 +105,7 @@ EN: dict[str, str] = {
     "已驳回方案": "Rejected proposal",
     "已回退，新网格版本": "Rolled back; new grid version",
     "按当前版本重做": "Redo on the current version",
+    "以下账号仍绑定已撤销的网格": "These accounts are still bound to the retired grid",
     "已按当前版本重做方案": "Proposal redone on the current version",
 }
 

@@ -239,6 +239,8 @@ def approve(pid: int):
         flash(_("无法批准") + f": {err}")
         return redirect(url_for(".index", community=code, proposal=pid))
     flash(_("已批准，新网格版本") + f" {version}")
+    for grid, users in rb.retired_grid_workers(store(), proposals(), pid).items():
+        flash(_("以下账号仍绑定已撤销的网格") + f" {grid}: {', '.join(users)}")
     return redirect(url_for(".index", community=code))
 
 

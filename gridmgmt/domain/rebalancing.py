@@ -447,6 +447,24 @@ def redo_proposal(
     return propose(proposals, draft, author=author)
 
 
+def retired_grid_workers(repo, proposals: ProposalRepository, proposal_id: int) -> dict[str, list]:
+    """Accounts still bound to grids the proposal retires: ``{code: [username, ...]}``.
+
+    Shown after an approval so the supervisor re-binds those 网格员 to the
+    grids that took over (accounts are not changed automatically).
+    """
+    p = proposals.proposal(proposal_id)
+    base = proposals.grids_of_version(p["community_code"], p["base_version"])
+    retired = set(base["code"]) - set(p["grids"]["code"])
+    if not retired:
+        return {}
+    out: dict[str, list] = {}
+    for user in repo.users().itertuples():
+        for code in sorted(retired & set(user.grid_codes)):
+            out.setdefault(code, []).append(user.username)
+    return out
+
+
 def reject_proposal(proposals: ProposalRepository, proposal_id: int, *, decided_by: str, note=None):
     """Reject a pending proposal (it is kept, with who rejected it and why)."""
     proposals.reject(proposal_id, decided_by=decided_by, note=note)

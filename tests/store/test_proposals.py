@@ -10,6 +10,7 @@ import pytest
 import shapely
 
 from gridmgmt.domain import rebalancing as rb
+from gridmgmt.domain.accounts import create_user
 from gridmgmt.domain.errors import ConflictError
 from gridmgmt.domain.incidents import load_categories
 from gridmgmt.domain.incidents.service import report_incident, transition_incident
@@ -219,8 +220,11 @@ def test_codes_are_stable_and_never_reused(stocked):
         totals=[{"code": G1, "before": 120, "after": 240}, {"code": G2, "before": 120}],
         report={},
     )
+    create_user(store, "w2", "test-pass-1", "worker", grid_codes=[G2])
+    create_user(store, "w1", "test-pass-1", "worker", grid_codes=[G1])
     rb.approve_proposal(store, proposals, pid, decided_by="supervisor")
     assert store.current_grids(COMMUNITY)["code"].tolist() == [G1]
+    assert rb.retired_grid_workers(store, proposals, pid) == {G2: ["w2"]}
     # ... and stays among the used codes the engine must not hand out again
     assert proposals.used_codes(COMMUNITY) == [G1, G2]
     state = rb.load_community(store, proposals, COMMUNITY)
