@@ -267,10 +267,11 @@ class _Problem:
             raise ValueError(f"buildings: grid_code not among the grids: {bad[:10]}")
         missing = np.flatnonzero(np.asarray([v is None for v in given]))
         if len(missing):
-            from gridmgmt.core.assignment import assign
+            from gridmgmt.core.assignment import assign, prepare_grids
 
             frame = gpd.GeoDataFrame({"code": self.codes}, geometry=list(self.geom), crs=self.crs)
-            placed = assign(self.bm.iloc[missing].geometry, frame)["grid_code"].to_numpy(
+            prepared = prepare_grids(frame, validate=False)
+            placed = assign(self.bm.iloc[missing].geometry, prepared)["grid_code"].to_numpy(
                 dtype=object
             )
             outside = [self.ids[missing[k]] for k, c in enumerate(placed) if c is None]
@@ -903,10 +904,13 @@ def _structural(state: _State, v: int, bis: _Bisector):
     near = sorted(
         (u for u in state.neighbours(v) if state.movable(u)), key=lambda g: (state.ghh[g], g)
     )
+    enumerated = set()  # neighbours with whom every two-way redraw was tried
     for u in near:
         plan = _exact(state, [v, u], PAIR_LIMIT)
         if plan is not None:
             options.append(("exchange", [v, u], plan))
+        if sum(1 for x in state.members[v] | state.members[u] if hh[x] > 0) <= PAIR_LIMIT:
+            enumerated.add(u)
     if not any(kind == "exchange" for kind, _, _ in options):
         for a in range(len(near)):
             for b in range(a + 1, len(near)):
@@ -916,7 +920,7 @@ def _structural(state: _State, v: int, bis: _Bisector):
     for u in near[:BRANCHING]:
         total = total_v + int(state.ghh[u])
         k, feasible = bis.count(total)
-        if not feasible:
+        if not feasible or (k == 2 and u in enumerated):
             continue
         plan = _resplit(state, [v, u], k, bis)
         if plan and k == 1:  # a merge keeps the smallest code
@@ -1394,6 +1398,14 @@ def rebalance(
                     break
         if not progress:
             break
+    for g in sorted(
+        (g for g in state.active if state.movable(g) and state.dev(g) > 0),
+        key=lambda g: _name(p, g),
+    ):
+        reasons.append(
+            f"{_name(p, g)}: {int(state.ghh[g])} households, still out of band: no move, exchange, "
+            "split, merge or local re-partition that keeps compounds whole brings it into band"
+        )
     _workload_pass(state, reasons)
     extra = [
         f"{p.codes[g]}: locked, {p.grid_hh0[g]} households, out of the band"
