@@ -28,6 +28,7 @@
     if (cls) n.className = cls;
     return n;
   }
+  function hh(n) { var u = t("户"); return (n || 0) + (u === "户" ? "" : " ") + u; }
   function inBand(h) { return h >= BAND[0] && h <= BAND[1]; }
   function colour(p) {
     if (p.kind === "unit") return "#9e9ac8";
@@ -62,7 +63,7 @@
       },
       onEachFeature: function (f, layer) {
         gridPaths[f.properties.code] = layer;
-        layer.bindTooltip(f.properties.code.slice(-3) + " · " + f.properties.households + t("户"),
+        layer.bindTooltip(f.properties.code.slice(-3) + " · " + hh(f.properties.households),
           { permanent: true, direction: "center", className: "rb-label" });
         layer.on("click", function () { onGridClick(f.properties.code); });
         layer.on("add", function () { mark(layer, "grid", f.properties.code); });
@@ -72,7 +73,7 @@
       style: function () { return { color: "#444", weight: 1, fillColor: "#bdbdbd", fillOpacity: 0.9 }; },
       onEachFeature: function (f, layer) {
         buildingPaths[f.properties.building_id] = layer;
-        layer.bindTooltip((f.properties.name || f.properties.building_id) + " · " + (f.properties.households || 0) + t("户"));
+        layer.bindTooltip((f.properties.name || f.properties.building_id) + " · " + hh(f.properties.households));
         layer.on("click", function (e) { L.DomEvent.stopPropagation(e); onBuildingClick(f.properties); });
         layer.on("add", function () { mark(layer, "building", f.properties.building_id); });
       }
@@ -150,10 +151,10 @@
     var sel = $("rb-selection");
     sel.textContent = "";
     if (selected.length) {
-      var by = buildingsById(), hh = 0;
-      if (op === "move") selected.forEach(function (id) { hh += (by[id] && by[id].households) || 0; });
+      var by = buildingsById(), total = 0;
+      if (op === "move") selected.forEach(function (id) { total += (by[id] && by[id].households) || 0; });
       sel.appendChild(node("span", op === "move"
-        ? t("已选建筑") + " " + selected.length + " · " + hh + " " + t("户") + " (" + sourceGrids().join(", ") + ")"
+        ? t("已选建筑") + " " + selected.length + " · " + total + " " + t("户") + " (" + sourceGrids().join(", ") + ")"
         : t("已选网格") + " " + selected.join(", ")));
     }
     var label = $("rb-target-label"), select = $("rb-target");
