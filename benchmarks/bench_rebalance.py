@@ -189,7 +189,9 @@ def main():
         codes = {c: k for k, c in enumerate(sorted(set(start_codes)))}
         start = np.asarray([codes[c] for c in start_codes])
         try:
-            (labels, sizes, steps), t_recom = timed(run_recom, units, start, args.recom_steps, seed)
+            (labels, sizes, steps), t_recom = timed(
+                run_recom, units, start, args.recom_steps, seed, args.recom_seconds
+            )
             moved = float(hh.to_numpy()[labels != start].sum() / hh.sum())
             rows.append(
                 {
