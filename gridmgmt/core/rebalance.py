@@ -1047,6 +1047,47 @@ def _name(p: _Problem, g: int) -> str:
     return p.codes[g] if g < p.n_grids else f"new grid #{g - p.n_grids + 1}"
 
 
+def _revert_pass(state: _State, reasons: list[str]) -> None:
+    """Send moved atoms back where they came from when both grids stay in band and connected.
+
+    Chains and re-splits can move more than needed; this undoes every move
+    that is not needed any more, largest first.
+    """
+    p, nd = state.p, state.nd
+    hh = nd.hh
+    back = 0
+    for _ in range(nd.n):
+        done = False
+        moved = sorted(
+            (u for u in range(nd.n) if state.lab[u] != nd.lab0[u] and hh[u] > 0),
+            key=lambda u: (-int(hh[u]), u),
+        )
+        for u in moved:
+            a, g = int(state.lab[u]), int(nd.lab0[u])
+            if not (state.movable(g) and state.members.get(g)):
+                continue
+            if not any(int(state.lab[x]) == g for x in nd.adj[u]):
+                continue
+            take = state.detach(state.members[a], u)
+            if take is None:
+                continue
+            h = int(hh[list(take)].sum())
+            if not (p.lo <= state.ghh[g] + h <= p.hi and p.lo <= state.ghh[a] - h <= p.hi):
+                continue
+            delta = sum(int(hh[x]) * (int(g != nd.lab0[x]) - int(a != nd.lab0[x])) for x in take)
+            if delta >= 0:
+                continue
+            for x in sorted(take):
+                state.move(x, g)
+            back -= delta
+            done = True
+            break
+        if not done:
+            break
+    if back:
+        reasons.append(f"{back} households moved back where they were: their move was not needed")
+
+
 def _workload_pass(state: _State, reasons: list[str]) -> None:
     """Even out workload between neighbours by single boundary-atom moves that keep the band."""
     p = state.p
@@ -1406,6 +1447,7 @@ def rebalance(
             f"{_name(p, g)}: {int(state.ghh[g])} households, still out of band: no move, exchange, "
             "split, merge or local re-partition that keeps compounds whole brings it into band"
         )
+    _revert_pass(state, reasons)
     _workload_pass(state, reasons)
     extra = [
         f"{p.codes[g]}: locked, {p.grid_hh0[g]} households, out of the band"
