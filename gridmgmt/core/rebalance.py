@@ -11,15 +11,21 @@ workers. :func:`rebalance` changes only what it must:
    the current grid boundaries as extra cut lines, so every atom lies inside
    one grid and the atoms' regions tile each grid exactly.
 2. For a grid out of band, **chains of boundary-atom moves** are searched
-   (depth-first, up to three grids deep): an over-full grid pushes atoms to
+   (depth-first, up to three hops): an over-full grid pushes atoms to
    a neighbour, which may pass its own surplus on; an under-full grid pulls
    from a neighbour, which may pull in turn. Each hop takes atoms on the
    shared boundary, fewest households first, and never leaves a grid
-   disconnected. The chain that most reduces the total distance from the
-   band, and among those moves the fewest households, wins.
-3. Where moves cannot help, an over-full grid is **split** by the partition
+   disconnected (what a moved atom cuts off goes with it). A chain that
+   settles every grid it touches wins by fewest households moved; failing
+   that, the one that most reduces the total distance from the band.
+3. Where that is costly or impossible, the boundaries among two or three
+   grids are **redrawn exactly** (all assignments of their atoms
+   enumerated: exchanges), an over-full grid is **split** by the partition
    engine's balanced bisection, or an under-full grid is **merged** with a
-   neighbour (and the union re-split if it is too large).
+   neighbour (and the union re-split if it is too large); the cheapest in
+   households moved wins. As a last resort a grid and one to three rings of
+   neighbours are re-partitioned locally. Moves no longer needed are then
+   undone.
 4. Changed grids get the union of their atoms' regions as polygon (so the
    grids still tile the 社区 and follow roads and walls); unchanged grids keep
    their polygons and codes. New grids get the next sequence numbers after
