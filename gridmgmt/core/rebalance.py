@@ -71,7 +71,7 @@ ACTIVE_DEPTH = 2
 #: buildings outside compounds move in groups of at most max_households / LOOSE_FRACTION
 LOOSE_FRACTION = 6
 #: rings of neighbours a last-resort local re-partition may take in
-CLUSTER_RINGS = 3
+CLUSTER_RINGS = 2
 #: pairs of grids with at most this many atoms are redrawn by enumeration
 PAIR_LIMIT = 13
 #: and triples with at most this many
@@ -891,9 +891,11 @@ def _plan_cost(state: _State, plan) -> int:
     return cost
 
 
-def _structural(state: _State, v: int, bis: _Bisector):
-    """Best split of an over-full grid or merge of an under-full one (re-split if needed).
+def _structural(state: _State, v: int, bis: _Bisector, bound: float = math.inf):
+    """Best exchange, split or merge (re-split if needed) for grid ``v``.
 
+    ``bound`` is the cost of a known fix: cuts that open a new grid (which
+    moves at least ``min_households``) are not tried when it is below that.
     Returns ``(cost, kind, grids, plan)`` with every piece in band and
     connected, or None.
     """
@@ -901,12 +903,6 @@ def _structural(state: _State, v: int, bis: _Bisector):
     hh = state.nd.hh
     options = []
     total_v = int(state.ghh[v])
-    if total_v > p.hi:
-        k, feasible = bis.count(total_v)
-        if feasible and k > 1:
-            plan = _resplit(state, [v], k, bis)
-            if plan:
-                options.append(("split", [v], plan))
     near = sorted(
         (u for u in state.neighbours(v) if state.movable(u)), key=lambda g: (state.ghh[g], g)
     )
@@ -923,10 +919,19 @@ def _structural(state: _State, v: int, bis: _Bisector):
                 plan = _exact(state, [v, near[a], near[b]], TRIPLE_LIMIT)
                 if plan is not None:
                     options.append(("exchange", [v, near[a], near[b]], plan))
+    for _kind, _grids, plan in options:
+        if _valid(state, plan):
+            bound = min(bound, _plan_cost(state, plan))
+    if total_v > p.hi and bound >= p.lo:
+        k, feasible = bis.count(total_v)
+        if feasible and k > 1:
+            plan = _resplit(state, [v], k, bis)
+            if plan:
+                options.append(("split", [v], plan))
     for u in near[:BRANCHING]:
         total = total_v + int(state.ghh[u])
         k, feasible = bis.count(total)
-        if not feasible or (k == 2 and u in enumerated):
+        if not feasible or (k == 2 and u in enumerated) or (k > 2 and bound < p.lo):
             continue
         plan = _resplit(state, [v, u], k, bis)
         if plan and k == 1:  # a merge keeps the smallest code
@@ -936,10 +941,7 @@ def _structural(state: _State, v: int, bis: _Bisector):
             options.append(("merge" if k == 1 else "redraw", [v, u], plan))
     scored = []
     for kind, grids, plan in options:
-        ok = all(p.lo <= int(hh[piece].sum()) <= p.hi for _, piece in plan) and all(
-            state.components(set(piece.tolist())) == 1 for _, piece in plan
-        )
-        if ok:
+        if _valid(state, plan):
             scored.append((_plan_cost(state, plan), len(plan), kind, grids, plan))
     if not scored:
         return None
@@ -1002,6 +1004,14 @@ def _exact(state: _State, grids: list[int], limit: int):
         if all(parts[g] and state.components(parts[g]) == 1 for g in grids):
             return [(g, np.asarray(sorted(parts[g]), dtype=np.int64)) for g in grids]
     return None
+
+
+def _valid(state: _State, plan) -> bool:
+    """Every piece of ``plan`` in band and connected."""
+    p, hh = state.p, state.nd.hh
+    return all(p.lo <= int(hh[piece].sum()) <= p.hi for _, piece in plan) and all(
+        state.components(set(piece.tolist())) == 1 for _, piece in plan
+    )
 
 
 def _apply_structural(state: _State, v: int, option, reasons: list[str]) -> None:
@@ -1413,6 +1423,7 @@ def rebalance(
     state = _State(p, nodes)
     bis = _bisector(state)
     bis.tree_tries = 4
+    failed: dict[int, tuple] = {}
     for _ in range(MAX_ROUNDS):
         viol = sorted(
             (g for g in state.active if state.movable(g) and state.dev(g) > 0),
@@ -1427,7 +1438,8 @@ def rebalance(
             before = int(state.ghh[v])
             chain = _search(state, v)
             cheap = chain is not None and chain.full and chain.cost <= p.lo // 2
-            option = None if cheap else _structural(state, v, bis)
+            bound = chain.cost if chain is not None and chain.full else math.inf
+            option = None if cheap else _structural(state, v, bis, bound)
             if option is not None and (chain is None or not chain.full or option[0] < chain.cost):
                 _apply_structural(state, v, option, reasons)
             elif chain is not None:
@@ -1438,11 +1450,15 @@ def rebalance(
             progress = True
         if not progress:  # last resort: re-partition a grid with its neighbours
             for v in viol:
+                around = (v, *sorted((g, int(state.ghh[g])) for g in state.neighbours(v)))
+                if failed.get(v) == around:
+                    continue  # tried on this very neighbourhood before
                 option = _cluster(state, v, bis)
                 if option is not None:
                     _apply_structural(state, v, option, reasons)
                     progress = True
                     break
+                failed[v] = around
         if not progress:
             break
     for g in sorted(
