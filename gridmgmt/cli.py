@@ -536,3 +536,239 @@ def incidents_kpi(obj: Context, start, end, by):
         shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1%}")
     shown["平均处置时长(h)"] = shown["平均处置时长(h)"].map(lambda v: "-" if v != v else f"{v:.1f}")
     click.echo(shown.to_string())
+
+
+# --------------------------------------------------------------------------
+# Grid proposals, versions and rollback on stored data (issue #7, part 2).
+# ``gridmgmt rebalance --community NAME`` (the file-mode command's stored
+# branch) calls :func:`run_stored_rebalance`.
+
+
+def run_stored_rebalance(
+    obj: Context,
+    community: str,
+    *,
+    approve: bool = False,
+    locked=(),
+    min_households: int = 250,
+    max_households: int = 500,
+    seed: int = 0,
+) -> None:
+    """Rebalance a stored 社区 into a proposal; print its report and id (approve with ``approve``)."""
+    from gridmgmt.domain.rebalancing import rebalance_stored
+    from gridmgmt.store.proposals import ProposalStore
+
+    steps = iter(range(1, 10))
+    outcome = rebalance_stored(
+        obj.store,
+        ProposalStore(obj.store),
+        community,
+        author="cli",
+        approve=approve,
+        locked=tuple(locked),
+        min_households=min_households,
+        max_households=max_households,
+        seed=seed,
+        progress=lambda msg: click.echo(f"[{next(steps)}] {msg}", err=True),
+    )
+    click.echo(outcome.draft.report.get("text", ""))
+    moved = outcome.draft.moves
+    click.echo(
+        f"proposal {outcome.proposal_id}: {len(moved)} buildings, "
+        f"{int(moved['households'].sum()) if len(moved) else 0} households move"
+    )
+    if outcome.version is not None:
+        click.echo(
+            f"approved: 社区 {outcome.draft.state.code} is now at grid version {outcome.version}"
+        )
+    else:
+        click.echo(f"pending; approve with: gridmgmt grids approve {outcome.proposal_id}")
+
+
+@main.group()
+def grids():
+    """Grid versions, change proposals and rollback of stored 社区."""
+
+
+def _proposals(obj: Context):
+    from gridmgmt.store.proposals import ProposalStore
+
+    return ProposalStore(obj.store)
+
+
+@command(grids, "history")
+@click.option("--community", required=True, help="社区 name or 12-digit code.")
+def grids_history(obj: Context, community):
+    """Every grid version of a 社区 and the proposal that produced it."""
+    code = obj.store.community(community)["code"]
+    for v in _proposals(obj).grid_versions(code):
+        source = (
+            f"proposal {v['proposal_id']} ({v['proposal_kind']}, by {v['author']}, "
+            f"approved by {v['decided_by']})"
+            if v["proposal_id"]
+            else "partition"
+        )
+        state = "current" if v["valid_to"] is None else f"until {v['valid_to']:%Y-%m-%d %H:%M} UTC"
+        click.echo(
+            f"v{v['version']}: {v['grids']} grids, {v['households']} households, "
+            f"from {v['valid_from']:%Y-%m-%d %H:%M} UTC, {state}; {source}"
+        )
+
+
+@command(grids, "proposals")
+@click.option("--community", default=None, help="社区 name or code; default all.")
+@click.option(
+    "--status",
+    default=None,
+    type=click.Choice(["pending", "approved", "rejected", "superseded"]),
+)
+def grids_proposals(obj: Context, community, status):
+    """List grid change proposals, newest first."""
+    code = obj.store.community(community)["code"] if community else None
+    rows = _proposals(obj).proposals(code, status=status)
+    if not rows:
+        click.echo("no proposals")
+    for p in rows:
+        made = f" -> v{p['result_version']}" if p["result_version"] else ""
+        click.echo(
+            f"#{p['id']} {p['community_name']} ({p['community_code']}) {p['kind']} {p['status']}{made}: "
+            f"base v{p['base_version']}, {p['buildings_moved']} buildings / "
+            f"{p['households_moved']} households, by {p['author']}"
+        )
+
+
+@command(grids, "approve")
+@click.argument("proposal_id", type=int)
+@click.option("--by", "decided_by", default="cli", show_default=True, help="Who approves.")
+def grids_approve(obj: Context, proposal_id, decided_by):
+    """Approve a pending proposal: it becomes the 社区's next grid version."""
+    from gridmgmt.domain.rebalancing import approve_proposal, retired_grid_workers
+
+    version = approve_proposal(obj.store, _proposals(obj), proposal_id, decided_by=decided_by)
+    click.echo(f"proposal {proposal_id} approved: grid version {version}")
+    for grid, users in retired_grid_workers(obj.store, _proposals(obj), proposal_id).items():
+        click.echo(f"warning: retired grid {grid} is still bound to {', '.join(users)}", err=True)
+
+
+@command(grids, "reject")
+@click.argument("proposal_id", type=int)
+@click.option("--by", "decided_by", default="cli", show_default=True, help="Who rejects.")
+@click.option("--note", default=None, help="Why.")
+def grids_reject(obj: Context, proposal_id, decided_by, note):
+    """Reject a pending proposal (it is kept)."""
+    from gridmgmt.domain.rebalancing import reject_proposal
+
+    reject_proposal(_proposals(obj), proposal_id, decided_by=decided_by, note=note)
+    click.echo(f"proposal {proposal_id} rejected")
+
+
+@command(grids, "rollback")
+@click.option("--community", required=True, help="社区 name or 12-digit code.")
+@click.option(
+    "--to-version", type=int, default=None, help="Version to restore; default the previous one."
+)
+@click.option("--by", "author", default="cli", show_default=True, help="Who rolls back.")
+def grids_rollback(obj: Context, community, to_version, author):
+    """Restore an earlier grid version as a new version (history is kept)."""
+    from gridmgmt.domain.rebalancing import rollback
+
+    pid, version = rollback(
+        obj.store, _proposals(obj), community, author=author, to_version=to_version
+    )
+    click.echo(f"rolled back by proposal {pid}: grid version {version}")
+
+
+# --------------------------------------------------------------- rebalance
+# Issue #7, part 1: ``gridmgmt rebalance`` (files); its stored branch
+# (--community) runs :func:`run_stored_rebalance` above.
+@command(main, "rebalance")
+@click.argument("grids_path", metavar="GRIDS", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--buildings",
+    "buildings_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Updated buildings (any importable format).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="GeoPackage to write (grids, buildings, moves)."
+)
+@click.option(
+    "--roads", type=click.Path(exists=True, dir_okay=False), help="Road centre lines file."
+)
+@click.option(
+    "--compounds", type=click.Path(exists=True, dir_okay=False), help="小区/单位 enclosures file."
+)
+@click.option(
+    "--zones", type=click.Path(exists=True, dir_okay=False), help="Zones grids must not cross."
+)
+@click.option("--min", "min_households", default=250, show_default=True, type=int)
+@click.option("--max", "max_households", default=500, show_default=True, type=int)
+@click.option("--lock", "locked", multiple=True, help="Grid code that must not change; repeatable.")
+@click.option(
+    "--used-code",
+    "used_codes",
+    multiple=True,
+    help="A code used before in the 社区 (never reused); repeatable.",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--coords",
+    type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+)
+@click.option("--community", default=None, help="Rebalance a stored 社区 (name or code).")
+@click.option("--approve", is_flag=True, help="With --community: approve the proposal at once.")
+def rebalance_cmd(
+    obj: Context,
+    grids_path,
+    buildings_path,
+    out,
+    roads,
+    compounds,
+    zones,
+    min_households,
+    max_households,
+    locked,
+    used_codes,
+    seed,
+    coords,
+    community,
+    approve,
+):
+    """Bring grids back into the household band with minimal change: files (GRIDS --buildings
+    --out) or a stored 社区 (--community, as a proposal)."""
+    if community:
+        run_stored_rebalance(
+            obj,
+            community,
+            approve=approve,
+            locked=locked,
+            min_households=min_households,
+            max_households=max_households,
+            seed=seed,
+        )
+        return
+    if not (grids_path and buildings_path and out):
+        raise click.UsageError("give GRIDS, --buildings and --out, or --community NAME")
+    if not Path(grids_path).exists():
+        raise click.BadParameter(f"{grids_path} does not exist", param_hint="GRIDS")
+    from gridmgmt.domain.rebalance_files import rebalance_files
+
+    click.echo(f"rebalancing {grids_path} for {buildings_path} ...", err=True)
+    result = rebalance_files(
+        grids_path,
+        buildings_path,
+        out,
+        roads=roads,
+        compounds=compounds,
+        zones=zones,
+        min_households=min_households,
+        max_households=max_households,
+        locked=locked,
+        used_codes=used_codes,
+        seed=seed,
+        coords=coords,
+    )
+    click.echo(str(result.report))
+    click.echo(f"written: {out} (layers grids, buildings, moves)")

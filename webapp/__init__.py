@@ -25,6 +25,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     from gridmgmt.store.repository import Store
     from webapp import auth, geo, i18n, incidents_api, mapview, open311, overview
     from webapp.extensions import csrf, limiter, login_manager
+    from webapp.rebalance import bp as rebalance_bp
 
     settings = resolve_settings(workdir)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
@@ -54,6 +55,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.before_request(auth.csrf_unless_api_key)
     for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp, incidents_api.bp, open311.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(rebalance_bp)
     _security_headers(app)
     return app
 

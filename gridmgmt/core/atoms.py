@@ -136,6 +136,7 @@ def build_atoms(
     max_households: int = 500,
     unit_min_area_m2: float = 50_000.0,
     cut_lines: np.ndarray | None = None,
+    loose_ceiling: int | None = None,
 ) -> Atoms:
     """Build the atoms of one 社区 (see the module docstring).
 
@@ -155,6 +156,10 @@ def build_atoms(
     cut_lines : array of LineString, optional
         Extra lines that bound blocks like roads (zone boundaries), so no
         atom straddles them.
+    loose_ceiling : int, optional
+        Buildings outside any compound are grouped in pieces of at most this
+        many households (default: like compounds, whole up to the ceiling).
+        Rebalancing uses it to move loose buildings in small steps.
     """
     hh = np.asarray(households, dtype=np.int64)
     rep = shapely.point_on_surface(buildings_geom)
@@ -211,7 +216,11 @@ def build_atoms(
         cid = None if cid is None or (isinstance(cid, float) and np.isnan(cid)) else cid
         members = frame.index.to_numpy()
         is_unit = bool(cid is not None and comp_is_unit.get(cid, False))
-        if is_unit or hh[members].sum() <= max_households:
+        if loose_ceiling is not None and cid is None and hh[members].sum() > loose_ceiling:
+            pieces = _split_group(
+                members, hh, xy, rep, blocks[block], internal_tree, max(1, loose_ceiling)
+            )
+        elif is_unit or hh[members].sum() <= max_households:
             pieces = [members]
         else:
             poly = comp_geom.get(cid, blocks[block]) if cid else blocks[block]

@@ -82,14 +82,29 @@ def voronoi_shares(region, seeds_xy: np.ndarray, labels: np.ndarray) -> dict[int
     shapely.prepare(region)
     inside = shapely.contains_properly(region, cells)
     cells = np.where(inside, cells, shapely.intersection(np.where(inside, None, cells), region))
+    odd = np.flatnonzero(~np.isin(shapely.get_type_id(cells), [3, 6]))
+    for k in odd:  # a cell touching the region only along an edge: keep its polygonal part
+        parts = [p for p in shapely.get_parts(cells[k]) if p.geom_type == "Polygon"]
+        cells[k] = shapely.union_all(parts) if parts else shapely.Polygon()
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
     out = {}
     for chunk in np.split(order, bounds):
         parts = cells[chunk]
-        merged = shapely.coverage_union_all(parts) if len(parts) > 1 else parts[0]
+        merged = _dissolve(parts)
         out[int(labels[chunk[0]])] = merged
     return _reattach_strays(out)
+
+
+def _dissolve(parts: np.ndarray):
+    """Union of adjacent cells: the fast coverage union, or a full union if the cells are not
+    exactly noded (clipping can leave shared edges a few nanometres apart)."""
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        return shapely.coverage_union_all(parts)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(parts)
 
 
 def _reattach_strays(shares: dict[int, object]) -> dict[int, object]:

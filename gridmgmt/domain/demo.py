@@ -89,9 +89,36 @@ def build_demo(
         made = generate_incident_month(store, seed=seed)
         progress(f"      {made} demo incidents over the last 30 days, run through the workflow")
 
+    if not reused:
+        _demo_rebalance_proposal(store, progress)
+
     progress(f"[5/{steps}] drawing the map")
     map_path = write_overview_map(store, Path(instance_dir) / "maps" / "demo.html")
     return DemoOutcome(gpkg, map_path, store.counts(), partitions, accounts, reused)
+
+
+def _demo_rebalance_proposal(store, progress: Callable[[str], None]) -> None:
+    """One pending automatic rebalance proposal, so the 网格调整 page has something to decide."""
+    from gridmgmt.domain.rebalancing import draft_auto, load_community, propose
+    from gridmgmt.store.proposals import ProposalStore
+
+    grids = store.current_grids()
+    if len(grids) == 0:
+        return
+    residential = grids[grids["kind"] == "residential"]
+    out = residential[(residential["households"] < 250) | (residential["households"] > 500)]
+    community = (out if len(out) else grids)["community_code"].value_counts().index[0]
+    proposals = ProposalStore(store)
+    try:
+        draft = draft_auto(load_community(store, proposals, community))
+    except ValueError as err:
+        progress(f"      no demo rebalance proposal: {err}")
+        return
+    pid = propose(proposals, draft, author="demo")
+    progress(
+        f"      pending rebalance proposal {pid} for {draft.state.name}: "
+        f"{len(draft.moves)} buildings would move (网格调整 page)"
+    )
 
 
 def _indent(text: str, n: int) -> str:

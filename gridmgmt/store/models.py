@@ -273,3 +273,7 @@ LAYER_MODELS = {
     "roads": Road,
     "facilities": Facility,
 }
+
+
+# Feature tables declared in their own modules register on the same Base here.
+from gridmgmt.store import models_proposals  # noqa: E402,F401

@@ -284,48 +284,56 @@ class Store:
         int
             The new version number.
         """
+        with self.session() as s:
+            return self._write_grid_version(
+                s, community_code, grids, building_grid, expected_version=expected_version
+            )
+
+    def _write_grid_version(
+        self, s: Session, community_code, grids, building_grid, *, expected_version=None
+    ) -> int:
+        """:meth:`write_grid_version` inside the caller's transaction ``s``."""
         now = datetime.now(UTC)
         grids = grids.to_crs(WGS84)
-        with self.session() as s:
-            community = s.scalar(select(m.Community).where(m.Community.code == community_code))
-            if community is None:
-                raise NotFoundError(f"no 社区 with code {community_code}")
-            current = s.scalar(
-                select(func.max(m.Grid.version)).where(
-                    m.Grid.community_id == community.id, m.Grid.valid_to.is_(None)
-                )
+        community = s.scalar(select(m.Community).where(m.Community.code == community_code))
+        if community is None:
+            raise NotFoundError(f"no 社区 with code {community_code}")
+        current = s.scalar(
+            select(func.max(m.Grid.version)).where(
+                m.Grid.community_id == community.id, m.Grid.valid_to.is_(None)
             )
-            if expected_version is not None and (current or 0) != expected_version:
-                raise ConflictError(
-                    f"社区 {community_code} is at grid version {current}, not {expected_version}; "
-                    "reload and redo the change"
-                )
-            latest = s.scalar(
-                select(func.max(m.Grid.version)).where(m.Grid.community_id == community.id)
+        )
+        if expected_version is not None and (current or 0) != expected_version:
+            raise ConflictError(
+                f"社区 {community_code} is at grid version {current}, not {expected_version}; "
+                "reload and redo the change"
             )
-            version = (latest or 0) + 1
-            s.execute(
-                update(m.Grid)
-                .where(m.Grid.community_id == community.id, m.Grid.valid_to.is_(None))
-                .values(valid_to=now)
-            )
-            rows = [
-                {
-                    "code": str(r.code),
-                    "community_id": community.id,
-                    "kind": r.kind,
-                    "households": int(r.households),
-                    "n_buildings": int(r.n_buildings),
-                    "flag": r.flag if isinstance(r.flag, str) and r.flag else None,
-                    "version": version,
-                    "valid_from": now,
-                    "geom": r.geometry,
-                }
-                for r in grids.itertuples(index=False)
-            ]
-            if rows:
-                s.execute(insert(m.Grid), rows)
-            self._set_grid_codes(s, m.Building, building_grid)
+        latest = s.scalar(
+            select(func.max(m.Grid.version)).where(m.Grid.community_id == community.id)
+        )
+        version = (latest or 0) + 1
+        s.execute(
+            update(m.Grid)
+            .where(m.Grid.community_id == community.id, m.Grid.valid_to.is_(None))
+            .values(valid_to=now)
+        )
+        rows = [
+            {
+                "code": str(r.code),
+                "community_id": community.id,
+                "kind": r.kind,
+                "households": int(r.households),
+                "n_buildings": int(r.n_buildings),
+                "flag": r.flag if isinstance(r.flag, str) and r.flag else None,
+                "version": version,
+                "valid_from": now,
+                "geom": r.geometry,
+            }
+            for r in grids.itertuples(index=False)
+        ]
+        if rows:
+            s.execute(insert(m.Grid), rows)
+        self._set_grid_codes(s, m.Building, building_grid)
         return version
 
     @staticmethod

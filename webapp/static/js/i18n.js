@@ -10,8 +10,17 @@
     "少于": "Fewer than", "多于": "More than", "户": "households",
     "放大查看建筑": "Zoom in to see buildings", "建筑": "Building", "设施": "Facility",
     "道路": "Road", "名称": "Name", "类别": "Category", "楼层": "Floors", "加载失败": "Failed to load",
-    "事件": "Incident", "状态": "State", "超期": "Overdue", "是": "yes"
+    "事件": "Incident", "状态": "State", "超期": "Overdue", "是": "yes",
+    // grid rebalancing (issue #7)
+    "原网格": "From grid", "新网格": "To grid", "已选建筑": "Selected buildings",
+    "已选网格": "Selected grids", "户数": "Households", "撤销": "retired", "方案": "Proposal",
+    "无户数或连通性问题": "No household-band or contiguity problems", "检查中…": "Checking…",
+    "点击两个相邻网格": "Click two adjacent grids", "点击要拆分的网格": "Click the grid to split",
+    "点击要移动的建筑（或勾选“选中整个小区”后点击小区内任一建筑），再选择相邻网格":
+      "Click the buildings to move (or tick “whole compound” and click any of its buildings), then choose an adjacent grid",
+    "移动的建筑": "Moved buildings", "调整前": "Before", "调整后": "After", "超出范围": "out of band",
+    "基于版本": "Based on version"
   };
-  var lang = (document.getElementById("map") || document.body).dataset.lang || "zh";
+  var lang = (document.querySelector("[data-lang]") || document.body).dataset.lang || "zh";
   window.t = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };
 })();

@@ -1,0 +1,1709 @@
+"""Rebalancing: bring existing 责任网格 back into the household band with minimal change.
+
+Households change (new towers, demolitions, more or fewer families per
+building); grids drift out of the 250–500 band. Re-partitioning from
+scratch would redraw every grid and re-assign many households to new grid
+workers. :func:`rebalance` changes only what it must:
+
+1. The current grids are kept as they are, except around grids out of band:
+   there the partition engine's **atoms** (street blocks cut by roads, whole
+   compounds, building groups; :mod:`gridmgmt.core.atoms`) are rebuilt with
+   the current grid boundaries as extra cut lines, so every atom lies inside
+   one grid and the atoms' regions tile each grid exactly.
+2. For a grid out of band, **chains of boundary-atom moves** are searched
+   (depth-first, up to three hops): an over-full grid pushes atoms to
+   a neighbour, which may pass its own surplus on; an under-full grid pulls
+   from a neighbour, which may pull in turn. Each hop takes atoms on the
+   shared boundary, fewest households first, and never leaves a grid
+   disconnected (what a moved atom cuts off goes with it). A chain that
+   settles every grid it touches wins by fewest households moved; failing
+   that, the one that most reduces the total distance from the band.
+3. Where that is costly or impossible, the boundaries among two or three
+   grids are **redrawn exactly** (all assignments of their atoms
+   enumerated: exchanges), an over-full grid is **split** by the partition
+   engine's balanced bisection, or an under-full grid is **merged** with a
+   neighbour (and the union re-split if it is too large); the cheapest in
+   households moved wins. As a last resort a grid and one to three rings of
+   neighbours are re-partitioned locally. Moves no longer needed are then
+   undone.
+4. Changed grids get the union of their atoms' regions as polygon (so the
+   grids still tile the 社区 and follow roads and walls); unchanged grids keep
+   their polygons and codes. New grids get the next sequence numbers after
+   every code ever used (``used_codes``): retired codes are never reused.
+
+:func:`move_buildings`, :func:`split_grid` and :func:`merge_grids` are the
+manual edits behind the supervisor's editor. They never refuse a result
+that breaks the band: ``report.violations`` lists what is wrong (out of
+band, not contiguous, compound split) so the UI can show it live. They do
+raise ``ValueError`` for impossible input.
+
+Everything is deterministic for a given ``seed``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmgmt.core import codes as gc
+from gridmgmt.core.atoms import adjacency, build_atoms
+from gridmgmt.core.crs import metric_crs
+from gridmgmt.core.layers import WGS84
+from gridmgmt.core.partition import (
+    _Bisector,
+    _building_compounds,
+    _Graph,
+    _polygonal,
+    _repair_band,
+)
+
+#: how many grids deep a chain of moves may reach
+MAX_DEPTH = 3
+#: atoms are rebuilt for grids this many steps from a grid out of band
+ACTIVE_DEPTH = 2
+#: buildings outside compounds move in groups of at most max_households / LOOSE_FRACTION
+LOOSE_FRACTION = 6
+#: rings of neighbours a last-resort local re-partition may take in
+CLUSTER_RINGS = 2
+#: pairs of grids with at most this many atoms are redrawn by enumeration
+PAIR_LIMIT = 13
+#: and triples with at most this many
+TRIPLE_LIMIT = 9
+#: neighbours tried at each step of a chain
+BRANCHING = 4
+#: rounds of the repair loop (each accepted change strictly reduces the band distance)
+MAX_ROUNDS = 400
+ID_COLUMNS = ("id", "source_id", "building_id")
+COMPOUND_COLUMNS = ("compound", "compound_source_id", "compound_id")
+
+
+# ------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class RebalanceReport:
+    """What a rebalancing (or a manual edit) changed, and why."""
+
+    households_moved: int
+    share_moved: float
+    buildings_moved: int
+    grids_changed: tuple[str, ...]
+    grids_added: tuple[str, ...]
+    grids_retired: tuple[str, ...]
+    out_of_band_before: tuple[str, ...]
+    out_of_band_after: tuple[str, ...]
+    reasons: tuple[str, ...]
+    violations: tuple[str, ...]
+    runtime_s: float
+
+    def __str__(self) -> str:
+        lines = [
+            f"households moved {self.households_moved} ({self.share_moved:.1%}) "
+            f"in {self.buildings_moved} building(s); runtime {self.runtime_s:.2f} s",
+            f"out of band: {len(self.out_of_band_before)} before, {len(self.out_of_band_after)} after"
+            + (f" ({', '.join(self.out_of_band_after)})" if self.out_of_band_after else ""),
+            f"grids changed {len(self.grids_changed)}, added {len(self.grids_added)}"
+            + (f" ({', '.join(self.grids_added)})" if self.grids_added else "")
+            + f", retired {len(self.grids_retired)}"
+            + (f" ({', '.join(self.grids_retired)})" if self.grids_retired else ""),
+        ]
+        lines.extend(f"- {r}" for r in self.reasons)
+        lines.extend(f"! {v}" for v in self.violations)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RebalanceResult:
+    """New grids (EPSG:4326), building labels, the buildings that moved, and the report."""
+
+    grids: gpd.GeoDataFrame
+    labels: pd.Series
+    moves: gpd.GeoDataFrame
+    report: RebalanceReport
+
+
+# ------------------------------------------------------------------ inputs
+def _building_ids(buildings: gpd.GeoDataFrame) -> np.ndarray:
+    for col in ID_COLUMNS:
+        if col in buildings.columns:
+            ids = buildings[col]
+            if ids.isna().any():
+                raise ValueError(f"buildings: {col} is missing for some rows")
+            break
+    else:
+        ids = buildings.index.to_series()
+    ids = ids.astype(str).to_numpy(dtype=object)
+    if len(set(ids)) != len(ids):
+        dup = pd.Series(ids)[pd.Series(ids).duplicated()].head(5).tolist()
+        raise ValueError(f"buildings: duplicate ids {dup}")
+    return ids
+
+
+def _compound_of(buildings: gpd.GeoDataFrame) -> np.ndarray:
+    for col in COMPOUND_COLUMNS:
+        if col in buildings.columns:
+            vals = buildings[col].to_numpy(dtype=object)
+            return np.asarray(
+                [str(v) if v is not None and v == v and str(v) != "" else None for v in vals],
+                dtype=object,
+            )
+    return np.full(len(buildings), None, dtype=object)
+
+
+class _Problem:
+    """Validated inputs in a metric CRS, shared by the auto-rebalancer and the manual edits."""
+
+    def __init__(
+        self,
+        grids,
+        buildings,
+        *,
+        boundary=None,
+        roads=None,
+        compounds=None,
+        zones=None,
+        min_households=250,
+        max_households=500,
+        locked=(),
+        workload=None,
+        used_codes=(),
+        seed=0,
+    ):
+        self.started = time.perf_counter()
+        if min_households > max_households:
+            raise ValueError(
+                f"min households ({min_households}) is greater than max ({max_households})"
+            )
+        if min_households < 0 or max_households <= 0:
+            raise ValueError("household bounds must be positive")
+        self.lo, self.hi, self.seed = int(min_households), int(max_households), int(seed)
+        self._check_grids(grids)
+        if buildings is None or buildings.crs is None:
+            raise ValueError("buildings have no CRS")
+        if "households" not in buildings.columns:
+            raise ValueError("buildings: missing column households")
+        hh = pd.to_numeric(buildings["households"], errors="coerce")
+        if hh.isna().any() or (hh < 0).any():
+            bad = buildings.index[hh.isna() | (hh < 0)][:10].tolist()
+            raise ValueError(f"buildings: households missing or negative for {bad}")
+        self.crs = metric_crs(grids)
+        g = grids.reset_index(drop=True)
+        self.codes = [str(c) for c in g["code"]]
+        self.code_index = {c: k for k, c in enumerate(self.codes)}
+        self.kind = (
+            g["kind"].fillna("residential").astype(str).tolist()
+            if "kind" in g.columns
+            else ["residential"] * len(g)
+        )
+        self.old_flag = (
+            [f if isinstance(f, str) and f else None for f in g["flag"]]
+            if "flag" in g.columns
+            else [None] * len(g)
+        )
+        self.geom_out = np.asarray(g.to_crs(WGS84).geometry.values, dtype=object)
+        self.geom = np.asarray(g.to_crs(self.crs).geometry.values, dtype=object)
+        self.n_grids = len(g)
+        self.prefix, self.width, self.next_seq = _code_scheme(self.codes, used_codes)
+
+        unknown_locked = sorted(set(map(str, locked)) - set(self.codes))
+        if unknown_locked:
+            raise ValueError(f"locked: unknown grid code(s) {unknown_locked}")
+        self.locked = {self.code_index[str(c)] for c in locked}
+
+        self.buildings = buildings
+        self.ids = _building_ids(buildings)
+        self.id_index = {b: k for k, b in enumerate(self.ids)}
+        self.hh = hh.to_numpy(dtype=np.int64)
+        self.bm = buildings.to_crs(self.crs)
+        self.bgeom = np.asarray(self.bm.geometry.values, dtype=object)
+        self.rep = shapely.point_on_surface(self.bgeom)
+        self.label0 = self._current_labels(buildings)
+        self.compound = _compound_of(buildings)
+        if workload is not None:
+            w = pd.Series(workload)
+            w.index = w.index.astype(str)
+            self.workload = (
+                pd.to_numeric(w.reindex(self.ids), errors="coerce")
+                .fillna(0.0)
+                .to_numpy(dtype=float)
+            )
+        else:
+            self.workload = None
+        self.boundary = boundary
+        self.roads = None if roads is None or len(roads) == 0 else roads.to_crs(self.crs)
+        self.compounds = (
+            None if compounds is None or len(compounds) == 0 else compounds.to_crs(self.crs)
+        )
+        self.zones = None if zones is None or len(zones) == 0 else zones.to_crs(self.crs)
+        gi, gj, gw = adjacency(self.geom)
+        self.grid_edges = (gi, gj, gw)
+        self.grid_hh0 = np.bincount(self.label0, weights=self.hh, minlength=self.n_grids).astype(
+            np.int64
+        )
+
+    @staticmethod
+    def _check_grids(grids):
+        if grids is None or len(grids) == 0:
+            raise ValueError("no grids given")
+        if grids.crs is None:
+            raise ValueError("grids have no CRS")
+        if "code" not in grids.columns:
+            raise ValueError("grids: missing column code")
+        codes = grids["code"].astype(str)
+        if codes.duplicated().any():
+            raise ValueError(f"grids: duplicate codes {sorted(set(codes[codes.duplicated()]))}")
+
+    def _current_labels(self, buildings) -> np.ndarray:
+        given = (
+            buildings["grid_code"].to_numpy(dtype=object)
+            if "grid_code" in buildings.columns
+            else np.full(len(buildings), None, dtype=object)
+        )
+        given = np.asarray(
+            [str(v) if v is not None and v == v and str(v) != "" else None for v in given],
+            dtype=object,
+        )
+        bad = sorted({v for v in given if v is not None and v not in self.code_index})
+        if bad:
+            raise ValueError(f"buildings: grid_code not among the grids: {bad[:10]}")
+        missing = np.flatnonzero(np.asarray([v is None for v in given]))
+        if len(missing):
+            from gridmgmt.core.assignment import assign, prepare_grids
+
+            frame = gpd.GeoDataFrame({"code": self.codes}, geometry=list(self.geom), crs=self.crs)
+            prepared = prepare_grids(frame, validate=False)
+            placed = assign(self.bm.iloc[missing].geometry, prepared)["grid_code"].to_numpy(
+                dtype=object
+            )
+            outside = [self.ids[missing[k]] for k, c in enumerate(placed) if c is None]
+            if outside:
+                raise ValueError(
+                    f"{len(outside)} building(s) lie outside every grid: {', '.join(outside[:10])}"
+                )
+            given[missing] = placed
+        return np.asarray([self.code_index[v] for v in given], dtype=np.int64)
+
+    def residential(self, g: int) -> bool:
+        return g >= self.n_grids or self.kind[g] != "unit"
+
+    def movable(self, g: int) -> bool:
+        return self.residential(g) and g not in self.locked
+
+    def grid_neighbours(self, g: int) -> list[int]:
+        gi, gj, _ = self.grid_edges
+        return sorted(set(gj[gi == g].tolist()) | set(gi[gj == g].tolist()))
+
+
+def _code_scheme(codes: list[str], used_codes: Iterable[str]) -> tuple[str | None, int, int]:
+    """(12-digit prefix or None, sequence width, next free sequence) for new grid codes."""
+    every = [str(c) for c in codes] + [str(c) for c in used_codes]
+    full = [c for c in every if len(c) == gc.CODE_LENGTH and c.isdigit()]
+    if full:
+        prefixes = {c[: gc.PREFIX_LENGTH] for c in codes if len(c) == gc.CODE_LENGTH}
+        if len(prefixes) > 1:
+            raise ValueError(
+                f"grids of more than one 社区 ({sorted(prefixes)}): rebalance each 社区 separately"
+            )
+        prefix = prefixes.pop() if prefixes else full[0][: gc.PREFIX_LENGTH]
+        seqs = [int(c[gc.PREFIX_LENGTH :]) for c in full if c.startswith(prefix)]
+        return prefix, 3, max(seqs, default=0) + 1
+    bare = [int(c) for c in every if c.isdigit()]
+    if len(bare) != len(every):
+        odd = [c for c in every if not c.isdigit()][:5]
+        raise ValueError(f"grid codes must be digits (15-digit codes), got {odd}")
+    return None, max(6, max((len(c) for c in every), default=6)), max(bare, default=0) + 1
+
+
+# ------------------------------------------------------------------ atoms
+class _Nodes:
+    """Atoms (and building-less regions) of some grids, with their graph and current grid."""
+
+    def __init__(self, p: _Problem, active: list[int], *, fine: bool = False):
+        self.p = p
+        active = sorted(set(active))
+        polys = p.geom[active]
+        area = shapely.make_valid(shapely.union_all(polys))
+        self.bsel = np.flatnonzero(np.isin(p.label0, active))
+        cut = list(shapely.boundary(polys))
+        if p.zones is not None:
+            cut.extend(shapely.boundary(p.zones.geometry.values))
+        roads = _clip(p.roads, area)
+        if roads is not None:  # roads along a grid boundary would cut slivers off it
+            roads = _away_from(roads, np.asarray(cut, dtype=object), 1.0)
+        comps = _clip(p.compounds, area)
+        if comps is None:
+            comps = _compounds_from_buildings(p, self.bsel)
+        if comps is not None:
+            comps = comps.copy()
+            if "compound_id" not in comps.columns:
+                src = "source_id" if "source_id" in comps.columns else None
+                comps["compound_id"] = (
+                    comps[src].astype(str) if src else [f"compound:{i}" for i in range(len(comps))]
+                )
+            for col in ("compound_kind", "landuse"):
+                if col not in comps.columns:
+                    comps[col] = "residential"
+        sub = gpd.GeoDataFrame(
+            {"compound_id": p.compound[self.bsel]}, geometry=p.bgeom[self.bsel], crs=p.crs
+        )
+        building_compound = _building_compounds(sub, p.rep[self.bsel], comps)
+        atoms = build_atoms(
+            area,
+            _inside_own_grid(p, self.bsel),
+            p.hh[self.bsel],
+            building_compound,
+            roads_geom=None if roads is None else roads.geometry.values,
+            road_class=None
+            if roads is None
+            else (
+                roads["road_class"].to_numpy(dtype=object)
+                if "road_class" in roads.columns
+                else np.full(len(roads), "residential", dtype=object)
+            ),
+            compounds=comps,
+            min_households=p.lo,
+            max_households=0 if fine else p.hi,
+            loose_ceiling=None if fine else max(1, p.hi // LOOSE_FRACTION),
+            unit_min_area_m2=math.inf,
+            cut_lines=np.asarray(cut, dtype=object),
+        )
+        empty = np.asarray([r for r in atoms.empty_regions if r.area > 0.01], dtype=object).reshape(
+            -1
+        )
+        self.region = np.concatenate([atoms.region, empty]) if len(empty) else atoms.region
+        self.n = len(self.region)
+        n_atoms = len(atoms.region)
+        self.hh = np.concatenate([atoms.households, np.zeros(len(empty), dtype=np.int64)])
+        self.building_node = atoms.building_atom  # per building of bsel
+        self.compound_id = np.concatenate(
+            [atoms.compound_id, np.full(len(empty), None, dtype=object)]
+        )
+        self.wl = (
+            np.bincount(self.building_node, weights=p.workload[self.bsel], minlength=self.n)
+            if p.workload is not None
+            else None
+        )
+        # each node lies in one grid (grid boundaries were cut lines): locate its region
+        pos = shapely.point_on_surface(self.region)
+        tree = shapely.STRtree(polys)
+        ni, gi = tree.query(pos, predicate="within")
+        lab = np.full(self.n, -1, dtype=np.int64)
+        lab[ni] = np.asarray(active)[gi]
+        lost = np.flatnonzero(lab < 0)
+        if len(lost):
+            lab[lost] = np.asarray(active)[tree.nearest(pos[lost])]
+        # an atom goes with most of its buildings when its point falls elsewhere (slivers)
+        if n_atoms:
+            votes = pd.DataFrame(
+                {"node": self.building_node, "grid": p.label0[self.bsel], "hh": p.hh[self.bsel]}
+            )
+            top = votes.groupby(["node", "grid"]).size().reset_index(name="k")
+            top = top.sort_values(["node", "k", "grid"], ascending=[True, False, True])
+            top = top.drop_duplicates("node")
+            disagree = top[lab[top["node"].to_numpy()] != top["grid"].to_numpy()]
+            if len(disagree):
+                inside = shapely.area(
+                    shapely.intersection(
+                        self.region[disagree["node"].to_numpy()],
+                        p.geom[disagree["grid"].to_numpy()],
+                    )
+                ) > 0.5 * shapely.area(self.region[disagree["node"].to_numpy()])
+                fix = disagree[inside]
+                lab[fix["node"].to_numpy()] = fix["grid"].to_numpy()
+        self.lab0 = lab
+        c = shapely.centroid(self.region)
+        self.xy = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
+        i, j, w = _adjacency(self.region)
+        if p.zones is not None:
+            zt = shapely.STRtree(p.zones.geometry.values)
+            zi, zz = zt.query(pos, predicate="within")
+            zone = np.full(self.n, -1)
+            zone[zi] = zz
+            keep = zone[i] == zone[j]
+            i, j, w = i[keep], j[keep], w[keep]
+        self.graph = _Graph(self.n, i, j, w)
+        self.adj: list[dict[int, float]] = [dict() for _ in range(self.n)]
+        for a, b, length in zip(i.tolist(), j.tolist(), w.tolist(), strict=True):
+            self.adj[a][b] = self.adj[a].get(b, 0.0) + length
+            self.adj[b][a] = self.adj[b].get(a, 0.0) + length
+
+
+def _inside_own_grid(p: _Problem, bsel: np.ndarray) -> np.ndarray:
+    """Footprints clipped to their grid where they stick out of it.
+
+    Atoms are located by a point on each footprint; a footprint crossing its
+    grid's boundary is cut to the part inside, so the atom stays with the grid
+    the building is recorded in.
+    """
+    geom = p.bgeom[bsel].copy()
+    own = p.geom[p.label0[bsel]]
+    out = np.flatnonzero(~shapely.covers(own, p.rep[bsel]))
+    if len(out):
+        part = shapely.intersection(geom[out], own[out])
+        for k, piece in zip(out, part, strict=True):
+            polys = [
+                q for q in shapely.get_parts(piece) if q.geom_type == "Polygon" and q.area > 0.01
+            ]
+            if polys:
+                geom[k] = max(polys, key=lambda q: q.area)
+            else:  # wholly outside its recorded grid: a token footprint just inside the grid
+                inner = shapely.buffer(own[k], -0.5)
+                target = inner if not inner.is_empty else own[k]
+                near = shapely.shortest_line(target, p.rep[bsel][k])
+                x, y = shapely.get_coordinates(near)[0]
+                geom[k] = shapely.box(x - 0.2, y - 0.2, x + 0.2, y + 0.2)
+    return geom
+
+
+def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
+    """Road pieces (about 10 m long) farther than ``tolerance`` from ``lines``."""
+    xy, idx = shapely.get_coordinates(
+        shapely.segmentize(np.asarray(roads.geometry.values, dtype=object), 10.0),
+        return_index=True,
+    )
+    same = idx[:-1] == idx[1:]
+    a, b = xy[:-1][same], xy[1:][same]
+    owner = idx[:-1][same]
+    mid = shapely.points((a + b) / 2.0)
+    close = np.zeros(len(mid), bool)
+    if len(lines) and len(mid):
+        hit = shapely.STRtree(lines).query(mid, predicate="dwithin", distance=tolerance)[0]
+        close[hit] = True
+    keep = ~close
+    segs = shapely.linestrings(np.stack([a[keep], b[keep]], axis=1))
+    classes = (
+        roads["road_class"].to_numpy(dtype=object)[owner[keep]]
+        if "road_class" in roads.columns
+        else np.full(keep.sum(), "residential", dtype=object)
+    )
+    if not keep.any():
+        return None
+    return gpd.GeoDataFrame({"road_class": classes}, geometry=list(segs), crs=roads.crs)
+
+
+def _adjacency(regions: np.ndarray, min_shared: float = 0.5):
+    """Like :func:`gridmgmt.core.atoms.adjacency`, robust to edges split at slightly different points.
+
+    Regions cut from different blocks share edges whose vertices differ by
+    nanometres; their boundaries are compared on a 1 cm grid.
+    """
+    tree = shapely.STRtree(regions)
+    i, j = tree.query(regions, predicate="dwithin", distance=0.01)
+    keep = i < j
+    i, j = i[keep], j[keep]
+    if len(i) == 0:
+        return i, j, np.zeros(0)
+    shared = shapely.length(
+        shapely.intersection(
+            shapely.boundary(regions[i]), shapely.boundary(regions[j]), grid_size=0.01
+        )
+    )
+    ok = shared > min_shared
+    return i[ok], j[ok], shared[ok]
+
+
+def _clip(frame, area):
+    if frame is None or len(frame) == 0:
+        return None
+    hit = shapely.STRtree(frame.geometry.values).query(area, predicate="intersects")
+    return frame.iloc[np.sort(hit)] if len(hit) else None
+
+
+def _compounds_from_buildings(p: _Problem, bsel: np.ndarray):
+    """Compound outlines from the buildings' compound ids when no compound layer is given."""
+    comp = p.compound[bsel]
+    has = np.asarray([c is not None for c in comp])
+    if not has.any():
+        return None
+    frame = gpd.GeoDataFrame(
+        {"compound_id": comp[has]}, geometry=p.bgeom[bsel][has], crs=p.crs
+    ).dissolve("compound_id")
+    hulls = shapely.buffer(shapely.convex_hull(frame.geometry.values), 2.0)
+    return gpd.GeoDataFrame(
+        {"compound_id": frame.index.astype(str)}, geometry=list(hulls), crs=p.crs
+    )
+
+
+# ------------------------------------------------------------------ search
+class _State:
+    """Node labels and grid totals under change, with the cost (households moved) kept current."""
+
+    def __init__(self, p: _Problem, nodes: _Nodes):
+        self.p, self.nd = p, nodes
+        self.lab = nodes.lab0.copy()
+        self.ghh = p.grid_hh0.astype(np.int64).copy()
+        # grids' totals from their nodes (the nodes decide where buildings are)
+        active = np.unique(nodes.lab0)
+        self.ghh[active] = 0
+        np.add.at(self.ghh, self.lab, nodes.hh)
+        self.gwl = None
+        if nodes.wl is not None:
+            self.gwl = np.bincount(p.label0, weights=p.workload, minlength=p.n_grids)
+            self.gwl[active] = 0
+            np.add.at(self.gwl, self.lab, nodes.wl)
+        self.members: dict[int, set[int]] = {}
+        for u, g in enumerate(self.lab.tolist()):
+            self.members.setdefault(g, set()).add(u)
+        self.active = set(active.tolist())
+        self.cost = 0
+        self.n_grids = p.n_grids
+
+    # -- band
+    def dev(self, g: int) -> int:
+        if not self.p.residential(g):
+            return 0
+        h = int(self.ghh[g])
+        return max(0, self.p.lo - h) + max(0, h - self.p.hi)
+
+    def movable(self, g: int) -> bool:
+        return g in self.active and self.p.movable(g)
+
+    # -- changes
+    def move(self, u: int, to: int) -> None:
+        frm = int(self.lab[u])
+        h = int(self.nd.hh[u])
+        l0 = int(self.nd.lab0[u])
+        self.cost += h * (int(to != l0) - int(frm != l0))
+        self.lab[u] = to
+        self.members[frm].discard(u)
+        self.members.setdefault(to, set()).add(u)
+        self.ghh[frm] -= h
+        self.ghh[to] += h
+        if self.gwl is not None:
+            self.gwl[frm] -= self.nd.wl[u]
+            self.gwl[to] += self.nd.wl[u]
+
+    def new_grid(self) -> int:
+        g = self.n_grids
+        self.n_grids += 1
+        self.ghh = np.append(self.ghh, 0)
+        if self.gwl is not None:
+            self.gwl = np.append(self.gwl, 0.0)
+        self.members[g] = set()
+        self.active.add(g)
+        return g
+
+    # -- graph
+    def components(self, nodes: set[int]) -> int:
+        seen, count = set(), 0
+        for s in nodes:
+            if s in seen:
+                continue
+            count += 1
+            stack = [s]
+            seen.add(s)
+            while stack:
+                a = stack.pop()
+                for b in self.nd.adj[a]:
+                    if b in nodes and b not in seen:
+                        seen.add(b)
+                        stack.append(b)
+        return count
+
+    def neighbours(self, g: int) -> dict[int, float]:
+        """Grids sharing boundary with ``g`` (within the active nodes), with the shared length."""
+        out: dict[int, float] = {}
+        for a in self.members.get(g, ()):
+            for b, w in self.nd.adj[a].items():
+                h = int(self.lab[b])
+                if h != g:
+                    out[h] = out.get(h, 0.0) + w
+        return out
+
+    def pieces(self, nodes: set[int]) -> list[set[int]]:
+        """Connected pieces of ``nodes``."""
+        seen: set[int] = set()
+        out = []
+        for s in sorted(nodes):
+            if s in seen:
+                continue
+            piece = {s}
+            stack = [s]
+            seen.add(s)
+            while stack:
+                a = stack.pop()
+                for b in self.nd.adj[a]:
+                    if b in nodes and b not in seen:
+                        seen.add(b)
+                        piece.add(b)
+                        stack.append(b)
+            out.append(piece)
+        return out
+
+    def detach(self, rest: set[int], u: int) -> set[int] | None:
+        """Nodes that leave ``rest`` with ``u``: ``u`` and whatever taking it cuts off.
+
+        Of the pieces ``u`` held together, the one with most households stays;
+        the others go with ``u`` (so the grid stays as connected as it was).
+        None when nothing with households would stay.
+        """
+        hh = self.nd.hh
+        left = rest - {u}
+        if not left:
+            return None
+        near = set(self.nd.adj[u])
+        attached = [q for q in self.pieces(left) if q & near]
+        out = {u}
+        if attached:
+            main = max(attached, key=lambda q: (int(hh[list(q)].sum()), -min(q)))
+            for q in attached:
+                if q is not main:
+                    out |= q
+        if not any(hh[x] > 0 for x in left - out):
+            return None
+        return out
+
+    def hop(self, src: int, dst: int, aim: int, cap: int) -> list[int]:
+        """Atoms of ``src`` on its boundary with ``dst`` worth at least ``aim`` households (at most ``cap``).
+
+        Greedy: an atom that completes the amount is taken if one exists (the
+        smallest); otherwise the largest that fits; every step keeps ``src``
+        as connected as it was (building-less regions cut off go along).
+        Returns the atoms (possibly short of ``aim``).
+        """
+        hh = self.nd.hh
+        rest = set(self.members.get(src, ()))
+        target = set(self.members.get(dst, ()))
+        chosen: list[int] = []
+        total = 0
+        while total < aim:
+            touch: dict[int, float] = {}
+            for a in target.union(chosen):
+                for b, w in self.nd.adj[a].items():
+                    if b in rest:
+                        touch[b] = touch.get(b, 0.0) + w
+            options = []
+            for u in sorted(touch):
+                if total + int(hh[u]) > cap:
+                    continue
+                take = self.detach(rest, u)
+                if take is None:
+                    continue
+                h = int(hh[list(take)].sum())
+                if total + h <= cap:
+                    options.append((u, h, touch[u], take))
+            if not options:
+                break
+            completing = [o for o in options if total + o[1] >= aim and o[1] > 0]
+            if completing:
+                pick = min(completing, key=lambda o: (o[1], -o[2], o[0]))
+            else:
+                positive = [o for o in options if o[1] > 0]
+                pick = max(positive or options, key=lambda o: (o[1], o[2], -o[0]))
+            for x in sorted(pick[3]):
+                chosen.append(x)
+                rest.discard(x)
+            total += pick[1]
+            if total == 0 and len(chosen) > 8:
+                break
+        return chosen if total > 0 else []
+
+
+@dataclass
+class _Chain:
+    gain: int
+    cost: int
+    moves: list[tuple[int, int, int]]  # node, from, to
+    path: list[int]
+    full: bool  # every grid the chain touched ends in band
+
+    def key(self):
+        """Chains that settle every grid they touch first, by households moved; then by gain."""
+        if self.full:
+            return (0, 0, self.cost, len(self.moves))
+        return (1, -self.gain, self.cost, len(self.moves))
+
+
+def _search(state: _State, v: int) -> _Chain | None:
+    """Best chain of moves that reduces the band distance around grid ``v``."""
+    p = state.p
+    over = state.ghh[v] > p.hi
+    best: list[_Chain | None] = [None]
+    journal: list[tuple[int, int, int]] = []
+    start_cost = state.cost
+    dev0: dict[int, int] = {}
+
+    def remember(g):
+        if g not in dev0:
+            dev0[g] = state.dev(g)
+
+    def consider(path):
+        gain = sum(dev0[g] - state.dev(g) for g in dev0)
+        if gain <= 0:
+            return
+        cost = state.cost - start_cost
+        full = all(state.dev(g) == 0 for g in dev0)
+        cand = _Chain(gain, cost, list(journal), list(path), full)
+        b = best[0]
+        if b is None or cand.key() < b.key():
+            best[0] = cand
+
+    def apply(nodes, src, dst):
+        for u in nodes:
+            journal.append((u, src, dst))
+            state.move(u, dst)
+
+    def undo(k):
+        while len(journal) > k:
+            u, src, _dst = journal.pop()
+            state.move(u, src)
+
+    def order(cands, key):
+        wl = state.gwl
+        return sorted(
+            cands,
+            key=lambda g: ((wl[g] if wl is not None else 0.0) * (1 if over else -1), key(g), g),
+        )[:BRANCHING]
+
+    def push(path):
+        src = path[-1]
+        nbrs = [g for g in state.neighbours(src) if state.movable(g) and g not in path]
+        for dst in order(nbrs, lambda g: int(state.ghh[g])):
+            remember(dst)
+            excess = int(state.ghh[src]) - p.hi
+            cap = int(state.ghh[src]) - p.lo
+            room = p.hi - int(state.ghh[dst])
+            aims = [excess] + ([min(excess, room)] if 0 < room < excess else [])
+            for aim in aims:
+                k = len(journal)
+                nodes = state.hop(src, dst, aim, cap)
+                if nodes:
+                    apply(nodes, src, dst)
+                    consider(path + [dst])
+                    if state.ghh[dst] > p.hi and len(path) < MAX_DEPTH:
+                        push(path + [dst])
+                undo(k)
+
+    def pull(path):
+        dst = path[-1]
+        nbrs = [g for g in state.neighbours(dst) if state.movable(g) and g not in path]
+        for src in order(nbrs, lambda g: -int(state.ghh[g])):
+            remember(src)
+            need = p.lo - int(state.ghh[dst])
+            cap = p.hi - int(state.ghh[dst])
+            spare = int(state.ghh[src]) - p.lo
+            aims = [need] + ([spare] if 0 < spare < need else [])
+            for aim in aims:
+                k = len(journal)
+                nodes = state.hop(src, dst, aim, cap)
+                if nodes:
+                    apply(nodes, src, dst)
+                    consider(path + [src])
+                    if state.ghh[src] < p.lo and len(path) < MAX_DEPTH:
+                        pull(path + [src])
+                undo(k)
+
+    remember(v)
+    (push if over else pull)([v])
+    return best[0]
+
+
+def _apply_chain(state: _State, chain: _Chain) -> None:
+    for u, _src, dst in chain.moves:
+        state.move(u, dst)
+
+
+def _bisector(state: _State) -> _Bisector:
+    nd = state.nd
+    return _Bisector(nd.graph, nd.hh, nd.xy, state.p.lo, state.p.hi, state.p.seed)
+
+
+def _resplit(state: _State, grids: list[int], k: int, bis: _Bisector):
+    """Pieces of the union of ``grids`` cut into ``k`` by balanced bisection, matched to the grids.
+
+    Returns ``[(grid or None for a new one, nodes)]`` or None when the cut failed.
+    """
+    union = np.asarray(sorted(set().union(*(state.members[g] for g in grids))), dtype=np.int64)
+    if k <= 1:
+        pieces = [union]
+    else:
+        pieces = bis.split(union, k)
+        if len(pieces) != k:
+            return None
+    return _match(state, grids, pieces)
+
+
+def _match(state: _State, grids: list[int], pieces: list[np.ndarray]):
+    """Pair pieces with grids, most shared households first; unmatched pieces become new grids."""
+    hh = state.nd.hh
+    pairs = []
+    for g in grids:
+        mine = np.asarray(sorted(state.members[g]), dtype=np.int64)
+        for idx, piece in enumerate(pieces):
+            common = np.intersect1d(piece, mine)
+            if len(common):
+                pairs.append((-int(hh[common].sum()), -len(common), g, idx))
+    owners: list[int | None] = [None] * len(pieces)
+    taken = set()
+    for _, _, g, idx in sorted(pairs):
+        if owners[idx] is None and g not in taken:
+            owners[idx] = g
+            taken.add(g)
+    return list(zip(owners, pieces, strict=True))
+
+
+def _cluster(state: _State, v: int, bis: _Bisector):
+    """Last resort: re-partition ``v`` with all its neighbours as the partition engine would."""
+    p = state.p
+    hh = state.nd.hh
+    grids = [v]
+    for _ in range(CLUSTER_RINGS):
+        ring = {
+            u for g in grids for u in state.neighbours(g) if state.movable(u) and u not in grids
+        }
+        if not ring:
+            break
+        grids = grids + sorted(ring)
+        union = np.asarray(sorted(set().union(*(state.members[g] for g in grids))), dtype=np.int64)
+        total = int(hh[union].sum())
+        k, feasible = bis.count(total)
+        if not feasible:
+            continue
+        kmin, kmax = math.ceil(total / p.hi), math.floor(total / p.lo)
+        for count in sorted(range(kmin, kmax + 1), key=lambda c: (abs(c - k), c))[:3]:
+            tries, bis.tree_tries = bis.tree_tries, 12
+            pieces = bis.split(union, count)
+            if len(pieces) > 1:
+                pieces = _repair_band(pieces, bis.g, bis)
+            bis.tree_tries = tries
+            if all(
+                p.lo <= int(hh[q].sum()) <= p.hi and state.components(set(q.tolist())) == 1
+                for q in pieces
+            ):
+                plan = _match(state, grids, pieces)
+                return _plan_cost(state, plan), "cluster", grids, plan
+    return None
+
+
+def _plan_cost(state: _State, plan) -> int:
+    lab0 = state.nd.lab0
+    hh = state.nd.hh
+    cost = 0
+    for owner, piece in plan:
+        for u in piece.tolist():
+            now = owner if owner is not None else -1
+            cost += int(hh[u]) * (int(now != lab0[u]) - int(state.lab[u] != lab0[u]))
+    return cost
+
+
+def _structural(state: _State, v: int, bis: _Bisector, bound: float = math.inf):
+    """Best exchange, split or merge (re-split if needed) for grid ``v``.
+
+    ``bound`` is the cost of a known fix: cuts that open a new grid (which
+    moves at least ``min_households``) are not tried when it is below that.
+    Returns ``(cost, kind, grids, plan)`` with every piece in band and
+    connected, or None.
+    """
+    p = state.p
+    hh = state.nd.hh
+    options = []
+    total_v = int(state.ghh[v])
+    near = sorted(
+        (u for u in state.neighbours(v) if state.movable(u)), key=lambda g: (state.ghh[g], g)
+    )
+    enumerated = set()  # neighbours with whom every two-way redraw was tried
+    for u in near:
+        plan = _exact(state, [v, u], PAIR_LIMIT)
+        if plan is not None:
+            options.append(("exchange", [v, u], plan))
+        if sum(1 for x in state.members[v] | state.members[u] if hh[x] > 0) <= PAIR_LIMIT:
+            enumerated.add(u)
+    if not any(kind == "exchange" for kind, _, _ in options):
+        for a in range(len(near)):
+            for b in range(a + 1, len(near)):
+                plan = _exact(state, [v, near[a], near[b]], TRIPLE_LIMIT)
+                if plan is not None:
+                    options.append(("exchange", [v, near[a], near[b]], plan))
+    for _kind, _grids, plan in options:
+        if _valid(state, plan):
+            bound = min(bound, _plan_cost(state, plan))
+    if total_v > p.hi and bound >= p.lo:
+        k, feasible = bis.count(total_v)
+        if feasible and k > 1:
+            plan = _resplit(state, [v], k, bis)
+            if plan:
+                options.append(("split", [v], plan))
+    for u in near[:BRANCHING]:
+        total = total_v + int(state.ghh[u])
+        k, feasible = bis.count(total)
+        if not feasible or (k == 2 and u in enumerated) or (k > 2 and bound < p.lo):
+            continue
+        plan = _resplit(state, [v, u], k, bis)
+        if plan and k == 1:  # a merge keeps the smallest code
+            keep = min((v, u), key=lambda g: (g >= p.n_grids, p.codes[g] if g < p.n_grids else g))
+            plan = [(keep, plan[0][1])]
+        if plan:
+            options.append(("merge" if k == 1 else "redraw", [v, u], plan))
+    scored = []
+    for kind, grids, plan in options:
+        if _valid(state, plan):
+            scored.append((_plan_cost(state, plan), len(plan), kind, grids, plan))
+    if not scored:
+        return None
+    cost, _, kind, grids, plan = min(scored, key=lambda s: (s[0], s[1], s[3]))
+    return cost, kind, grids, plan
+
+
+def _exact(state: _State, grids: list[int], limit: int):
+    """Cheapest redrawing of the boundaries among ``grids`` (2 or 3), by enumeration.
+
+    Every assignment of the grids' atoms holding households to one grid or
+    another is tried (when there are at most ``limit`` of them); building-less
+    regions then join the neighbouring side they share most boundary with.
+    The cheapest assignment leaving every grid in band and connected wins.
+    This finds exchanges (atoms moving both ways) that one-way moves miss.
+    Returns a plan ``[(grid, nodes)]`` or None.
+    """
+    p = state.p
+    nd = state.nd
+    union = sorted(set().union(*(state.members[g] for g in grids)))
+    pos = [x for x in union if nd.hh[x] > 0]
+    zero = [x for x in union if nd.hh[x] == 0]
+    n, m = len(pos), len(grids)
+    if n > limit or n < m:
+        return None
+    hh = nd.hh[pos].astype(np.int64)
+    lab0 = nd.lab0[pos]
+    now = state.lab[pos]
+    digits = (np.arange(m**n)[:, None] // (m ** np.arange(n))[None, :]) % m
+    ok = np.ones(len(digits), bool)
+    for j in range(m):
+        tot = (digits == j) @ hh
+        ok &= (tot >= p.lo) & (tot <= p.hi)
+    if not ok.any():
+        return None
+    gid = np.asarray(grids)
+    moved = gid[digits[ok]] != lab0[None, :]
+    cost = moved @ hh - int((hh * (now != lab0)).sum())
+    cand = np.flatnonzero(ok)[np.argsort(cost, kind="stable")]
+    for row in cand[:200]:
+        side = {x: grids[d] for x, d in zip(pos, digits[row].tolist(), strict=True)}
+        pending = list(zero)
+        while pending:
+            still = []
+            for z in pending:
+                votes: dict[int, float] = {}
+                for b, w in nd.adj[z].items():
+                    if b in side:
+                        votes[side[b]] = votes.get(side[b], 0.0) + w
+                if votes:
+                    side[z] = max(sorted(votes), key=lambda g: votes[g])
+                else:
+                    still.append(z)
+            if len(still) == len(pending):
+                for z in still:
+                    side[z] = int(state.lab[z])
+                break
+            pending = still
+        parts = {g: {x for x, s in side.items() if s == g} for g in grids}
+        if all(parts[g] and state.components(parts[g]) == 1 for g in grids):
+            return [(g, np.asarray(sorted(parts[g]), dtype=np.int64)) for g in grids]
+    return None
+
+
+def _valid(state: _State, plan) -> bool:
+    """Every piece of ``plan`` in band and connected."""
+    p, hh = state.p, state.nd.hh
+    return all(p.lo <= int(hh[piece].sum()) <= p.hi for _, piece in plan) and all(
+        state.components(set(piece.tolist())) == 1 for _, piece in plan
+    )
+
+
+def _apply_structural(state: _State, v: int, option, reasons: list[str]) -> None:
+    p = state.p
+    cost, kind, grids, plan = option
+    total_v = int(state.ghh[v])
+    new = []
+    for owner, piece in plan:
+        g = owner if owner is not None else state.new_grid()
+        if owner is None:
+            new.append(g)
+        for u in piece.tolist():
+            if state.lab[u] != g:
+                state.move(u, g)
+    names = ", ".join(_name(p, g) for g in grids)
+    if kind == "split":
+        reasons.append(
+            f"{names}: {total_v} households over {p.hi} and no neighbour could take the surplus: "
+            f"split into {len(plan)} grids ({cost} households moved)"
+        )
+    elif kind == "merge":
+        reasons.append(
+            f"{_name(p, v)}: {total_v} households, no neighbour could give enough: "
+            f"merged with {', '.join(_name(p, g) for g in grids if g != v)} ({cost} households moved)"
+        )
+    elif kind == "exchange":
+        others = [g for g in grids if g != v]
+        now = ", ".join(f"{_name(p, g)} {int(state.ghh[g])}" for g in grids)
+        reasons.append(
+            f"{_name(p, v)}: {total_v} households, out of band: boundary with "
+            f"{' and '.join(_name(p, g) for g in others)} redrawn "
+            f"({cost} households moved; now {now})"
+        )
+    elif kind == "cluster":
+        reasons.append(
+            f"{_name(p, v)}: {total_v} households, out of band, and no move, exchange, split or "
+            f"merge could fix it: {names} re-partitioned into {len(plan)} grids "
+            f"({cost} households moved)"
+        )
+    else:
+        reasons.append(
+            f"{_name(p, v)}: {total_v} households, out of band, and moves along the boundary "
+            "could not fix it as cheaply: "
+            f"{names} redrawn as {len(plan)} grids ({cost} households moved)"
+        )
+
+
+def _name(p: _Problem, g: int) -> str:
+    return p.codes[g] if g < p.n_grids else f"new grid #{g - p.n_grids + 1}"
+
+
+def _revert_pass(state: _State, reasons: list[str]) -> None:
+    """Send moved atoms back where they came from when both grids stay in band and connected.
+
+    Chains and re-splits can move more than needed; this undoes every move
+    that is not needed any more, largest first.
+    """
+    p, nd = state.p, state.nd
+    hh = nd.hh
+    back = 0
+    for _ in range(nd.n):
+        done = False
+        moved = sorted(
+            (u for u in range(nd.n) if state.lab[u] != nd.lab0[u] and hh[u] > 0),
+            key=lambda u: (-int(hh[u]), u),
+        )
+        for u in moved:
+            a, g = int(state.lab[u]), int(nd.lab0[u])
+            if not (state.movable(g) and state.members.get(g)):
+                continue
+            if not any(int(state.lab[x]) == g for x in nd.adj[u]):
+                continue
+            take = state.detach(state.members[a], u)
+            if take is None:
+                continue
+            h = int(hh[list(take)].sum())
+            if not (p.lo <= state.ghh[g] + h <= p.hi and p.lo <= state.ghh[a] - h <= p.hi):
+                continue
+            delta = sum(int(hh[x]) * (int(g != nd.lab0[x]) - int(a != nd.lab0[x])) for x in take)
+            if delta >= 0:
+                continue
+            for x in sorted(take):
+                state.move(x, g)
+            back -= delta
+            done = True
+            break
+        if not done:
+            break
+    if back:
+        reasons.append(f"{back} households moved back where they were: their move was not needed")
+
+
+def _workload_pass(state: _State, reasons: list[str]) -> None:
+    """Even out workload between neighbours by single boundary-atom moves that keep the band."""
+    p = state.p
+    if state.gwl is None:
+        return
+    moved = 0
+    for _ in range(4 * max(1, len(state.active))):
+        grids = sorted(
+            (g for g in state.active if state.movable(g) and state.members.get(g)),
+            key=lambda g: (-state.gwl[g], g),
+        )
+        done = False
+        for a in grids:
+            for b in sorted(state.neighbours(a), key=lambda g: (state.gwl[g], g)):
+                if not state.movable(b):
+                    continue
+                diff = state.gwl[a] - state.gwl[b]
+                if diff <= 0:
+                    continue
+                best = None
+                rest = set(state.members[a])
+                base = state.components(rest)
+                for u in sorted(rest):
+                    if not any(int(state.lab[x]) == b for x in state.nd.adj[u]):
+                        continue
+                    h, w = int(state.nd.hh[u]), float(state.nd.wl[u])
+                    if w <= 0 or len(rest) == 1:
+                        continue
+                    if not (state.ghh[a] - h >= p.lo and state.ghh[b] + h <= p.hi):
+                        continue
+                    new_diff = abs(diff - 2 * w)
+                    if new_diff >= diff * 0.8:
+                        continue
+                    rest.discard(u)
+                    ok = state.components(rest) <= base
+                    rest.add(u)
+                    if ok and (best is None or new_diff < best[0]):
+                        best = (new_diff, u, h)
+                if best is not None:
+                    state.move(best[1], b)
+                    moved += best[2]
+                    reasons.append(
+                        f"{_name(p, a)} → {_name(p, b)}: one atom ({best[2]} households) "
+                        f"moved to even the workload ({diff:.0f} → {best[0]:.0f})"
+                    )
+                    done = True
+                    break
+            if done:
+                break
+        if not done:
+            break
+
+
+# ------------------------------------------------------------------ output
+def _finish(
+    p: _Problem,
+    alive: set[int] | None,
+    label: np.ndarray,
+    geoms: dict[int, object],
+    n_total: int,
+    reasons: list[str],
+    extra_violations: list[str],
+) -> RebalanceResult:
+    """Codes for new grids, polygons, flags, moves and the report."""
+    counts = np.bincount(label, minlength=n_total)
+    households = np.bincount(label, weights=p.hh, minlength=n_total).astype(np.int64)
+    # ``alive``: grids holding atoms (a grid whose buildings were all demolished keeps its
+    # ground); untouched grids stay whatever they hold
+    alive = set(alive or ()) | (set(range(p.n_grids)) - set(geoms))
+    retired = sorted(g for g in range(p.n_grids) if g not in alive)
+    new = [g for g in range(p.n_grids, n_total) if g in alive]
+    codes = list(p.codes) + [""] * (n_total - p.n_grids)
+    if new:
+        c = shapely.centroid(np.asarray([geoms[g] for g in new], dtype=object))
+        areas = shapely.area(np.asarray([geoms[g] for g in new], dtype=object))
+        order = gc.reading_order(shapely.get_x(c), shapely.get_y(c), areas)
+        for k, idx in enumerate(order):
+            seq = p.next_seq + k
+            if p.prefix is not None:
+                if seq > 999:
+                    raise ValueError(
+                        f"no grid sequence left in 社区 {p.prefix}: codes up to 999 are used"
+                    )
+                codes[new[idx]] = gc.format_code(p.prefix, seq)
+            else:
+                codes[new[idx]] = f"{seq:0{p.width}d}"
+    rows, geometry = [], []
+    changed_geoms = {}
+    for g in sorted(alive):
+        if g in geoms:
+            poly = geoms[g]
+            changed_geoms[g] = poly
+        rows.append(g)
+    out_geoms = []
+    metric = [changed_geoms[g] for g in rows if g in changed_geoms]
+    converted = (
+        dict(
+            zip(
+                [g for g in rows if g in changed_geoms],
+                gpd.GeoSeries(metric, crs=p.crs).to_crs(WGS84).values,
+                strict=True,
+            )
+        )
+        if metric
+        else {}
+    )
+    for g in rows:
+        if g in converted:
+            geom = converted[g]
+            if not geom.is_valid:
+                geom = _polygonal(shapely.make_valid(geom))
+            out_geoms.append(geom)
+        else:
+            out_geoms.append(p.geom_out[g])
+    geometry = out_geoms
+    kinds = [p.kind[g] if g < p.n_grids else "residential" for g in rows]
+
+    def flag(g, kind, geom):
+        if kind == "unit":
+            return p.old_flag[g] if g < p.n_grids else None
+        h = int(households[g])
+        if p.lo <= h <= p.hi:
+            return "multipart" if geom.geom_type != "Polygon" else None
+        single = counts[g] == 1 and h > p.hi
+        return "indivisible_building" if single else "out_of_band"
+
+    grids = gpd.GeoDataFrame(
+        {
+            "code": [codes[g] for g in rows],
+            "kind": kinds,
+            "households": [int(households[g]) for g in rows],
+            "n_buildings": [int(counts[g]) for g in rows],
+            "flag": [flag(g, k, geom) for g, k, geom in zip(rows, kinds, geometry, strict=True)],
+        },
+        geometry=geometry,
+        crs=WGS84,
+    )
+    grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
+    label_codes = np.asarray([codes[g] for g in label], dtype=object)
+    labels = pd.Series(label_codes, index=pd.Index(p.ids, name="building_id"), name="grid_code")
+
+    moved = np.flatnonzero(label != p.label0)
+    moves = gpd.GeoDataFrame(
+        {
+            "building_id": p.ids[moved],
+            "households": p.hh[moved],
+            "from_code": [p.codes[g] for g in p.label0[moved]],
+            "to_code": label_codes[moved],
+        },
+        geometry=list(p.buildings.to_crs(WGS84).geometry.values[moved]),
+        crs=WGS84,
+    )
+    total = int(p.hh.sum())
+    hh_moved = int(p.hh[moved].sum())
+    before = tuple(
+        p.codes[g]
+        for g in range(p.n_grids)
+        if p.kind[g] != "unit" and not p.lo <= p.grid_hh0[g] <= p.hi
+    )
+    res = grids[grids["kind"] != "unit"]
+    after = tuple(res["code"][~res["households"].between(p.lo, p.hi)].tolist())
+    changed = tuple(
+        sorted(
+            p.codes[g]
+            for g in set(geoms) | set(p.label0[moved].tolist()) | set(label[moved].tolist())
+            if g < p.n_grids and g in alive
+        )
+    )
+    violations = list(extra_violations)
+    touched = set(changed) | {codes[g] for g in new}
+    for r in grids.itertuples():
+        if r.code not in touched or r.kind == "unit":
+            continue
+        if not p.lo <= r.households <= p.hi:
+            side = "below" if r.households < p.lo else "above"
+            violations.append(f"{r.code}: {r.households} households, {side} the band {p.lo}–{p.hi}")
+        if r.geometry.geom_type != "Polygon":
+            violations.append(f"{r.code}: not contiguous ({len(r.geometry.geoms)} parts)")
+    violations.extend(_compound_splits(p, label, codes))
+    report = RebalanceReport(
+        households_moved=hh_moved,
+        share_moved=hh_moved / total if total else 0.0,
+        buildings_moved=len(moved),
+        grids_changed=changed,
+        grids_added=tuple(sorted(codes[g] for g in new)),
+        grids_retired=tuple(p.codes[g] for g in retired),
+        out_of_band_before=before,
+        out_of_band_after=after,
+        reasons=tuple(reasons),
+        violations=tuple(violations),
+        runtime_s=time.perf_counter() - p.started,
+    )
+    return RebalanceResult(grids=grids, labels=labels, moves=moves, report=report)
+
+
+def _compound_splits(p: _Problem, label: np.ndarray, codes: list[str]) -> list[str]:
+    """Compounds held by one grid before and by several now."""
+    has = np.asarray([c is not None for c in p.compound])
+    if not has.any():
+        return []
+    frame = pd.DataFrame(
+        {"c": p.compound[has], "before": p.label0[has], "after": label[has], "hh": p.hh[has]}
+    )
+    per = frame.groupby("c").agg(
+        before=("before", "nunique"), after=("after", "nunique"), hh=("hh", "sum")
+    )
+    # a compound over the ceiling has to be divided anyway: only those that fit one grid count
+    split = per[(per["before"] == 1) & (per["after"] > 1) & (per["hh"] <= p.hi)]
+    out = []
+    for cid in split.index:
+        grids = sorted({codes[g] for g in frame.loc[frame["c"] == cid, "after"]})
+        out.append(f"compound {cid} split between grids {', '.join(grids)}")
+    return out
+
+
+def _state_result(p: _Problem, state: _State, reasons, extra=()) -> RebalanceResult:
+    nd = state.nd
+    label = p.label0.copy()
+    label[nd.bsel] = state.lab[nd.building_node]
+    changed = {
+        g
+        for g in state.members
+        if g >= p.n_grids
+        or set(np.flatnonzero(nd.lab0 == g).tolist()) != state.members.get(g, set())
+    }
+    geoms = {}
+    for g in sorted(changed):
+        nodes = sorted(state.members.get(g, ()))
+        if not nodes:
+            geoms[g] = shapely.Polygon()
+            continue
+        poly = shapely.make_valid(shapely.union_all(nd.region[nodes]))
+        parts = [q for q in shapely.get_parts(poly) if q.geom_type == "Polygon" and q.area > 0.01]
+        geoms[g] = shapely.union_all(parts) if parts else poly
+    alive = {g for g, m in state.members.items() if m}
+    return _finish(p, alive, label, geoms, state.n_grids, list(reasons), list(extra))
+
+
+# ------------------------------------------------------------------ public
+def rebalance(
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    *,
+    boundary=None,
+    roads: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    min_households: int = 250,
+    max_households: int = 500,
+    locked: Iterable[str] = (),
+    workload: pd.Series | None = None,
+    used_codes: Iterable[str] = (),
+    seed: int = 0,
+) -> RebalanceResult:
+    """Bring grids back into the household band, changing as little as possible.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        Current grids: ``code`` (15 digits), ``kind`` (``unit`` grids are
+        left alone), geometry tiling the 社区; any CRS.
+    buildings : GeoDataFrame
+        Current buildings: an id (``id``, ``source_id`` or ``building_id``,
+        else the index), ``households`` (updated figures), optionally a
+        compound id (``compound``, ``compound_source_id``, ``compound_id``)
+        and ``grid_code`` (the current assignment; missing codes are found
+        with :func:`gridmgmt.core.assignment.assign`).
+    boundary : geometry, optional
+        Accepted for symmetry with :func:`~gridmgmt.core.partition.partition`;
+        the 社区 is the union of the grids.
+    roads, compounds, zones : GeoDataFrame, optional
+        As for the partition: roads and compounds shape the atoms, zones
+        bound the moves.
+    min_households, max_households : int
+        The band (inclusive).
+    locked : iterable of str
+        Grid codes that must not change.
+    workload : Series, optional
+        Per-building weight (index = building ids). The band still applies
+        to households; among equivalent moves the one evening the workload
+        is chosen, and a final pass evens the workload between neighbours.
+    used_codes : iterable of str
+        Every code ever used in the 社区; new grids are numbered after them.
+    seed : int
+        Seed for the bisection's tie-breaking.
+
+    Returns
+    -------
+    RebalanceResult
+
+    Raises
+    ------
+    ValueError
+        Bad bounds, missing columns, unknown codes, buildings outside every grid.
+    """
+    del boundary  # the grids are the 社区
+    p = _Problem(
+        grids,
+        buildings,
+        roads=roads,
+        compounds=compounds,
+        zones=zones,
+        min_households=min_households,
+        max_households=max_households,
+        locked=locked,
+        workload=workload,
+        used_codes=used_codes,
+        seed=seed,
+    )
+    bad = [g for g in range(p.n_grids) if p.movable(g) and not p.lo <= p.grid_hh0[g] <= p.hi]
+    reasons: list[str] = []
+    if not bad and p.workload is None:
+        return _finish(p, None, p.label0.copy(), {}, p.n_grids, reasons, [])
+    active = _neighbourhood(p, bad, ACTIVE_DEPTH) if p.workload is None else range(p.n_grids)
+    active = [g for g in active if p.movable(g)]
+    nodes = _Nodes(p, active)
+    state = _State(p, nodes)
+    bis = _bisector(state)
+    bis.tree_tries = 4
+    failed: dict[int, tuple] = {}
+    for _ in range(MAX_ROUNDS):
+        viol = sorted(
+            (g for g in state.active if state.movable(g) and state.dev(g) > 0),
+            key=lambda g: (-state.dev(g), _name(p, g)),
+        )
+        if not viol:
+            break
+        progress = False
+        for v in viol:
+            if state.dev(v) == 0:
+                continue
+            before = int(state.ghh[v])
+            chain = _search(state, v)
+            cheap = chain is not None and chain.full and chain.cost <= p.lo // 2
+            bound = chain.cost if chain is not None and chain.full else math.inf
+            option = None if cheap else _structural(state, v, bis, bound)
+            if option is not None and (chain is None or not chain.full or option[0] < chain.cost):
+                _apply_structural(state, v, option, reasons)
+            elif chain is not None:
+                _apply_chain(state, chain)
+                reasons.append(_chain_reason(p, state, v, before, chain))
+            else:
+                continue
+            progress = True
+        if not progress:  # last resort: re-partition a grid with its neighbours
+            for v in viol:
+                around = (v, *sorted((g, int(state.ghh[g])) for g in state.neighbours(v)))
+                if failed.get(v) == around:
+                    continue  # tried on this very neighbourhood before
+                option = _cluster(state, v, bis)
+                if option is not None:
+                    _apply_structural(state, v, option, reasons)
+                    progress = True
+                    break
+                failed[v] = around
+        if not progress:
+            break
+    for g in sorted(
+        (g for g in state.active if state.movable(g) and state.dev(g) > 0),
+        key=lambda g: _name(p, g),
+    ):
+        reasons.append(
+            f"{_name(p, g)}: {int(state.ghh[g])} households, still out of band: no move, exchange, "
+            "split, merge or local re-partition that keeps compounds whole brings it into band"
+        )
+    _revert_pass(state, reasons)
+    _workload_pass(state, reasons)
+    extra = [
+        f"{p.codes[g]}: locked, {p.grid_hh0[g]} households, out of the band"
+        for g in sorted(p.locked)
+        if p.residential(g) and not p.lo <= p.grid_hh0[g] <= p.hi
+    ]
+    return _state_result(p, state, reasons, extra)
+
+
+def _chain_reason(p: _Problem, state: _State, v: int, before: int, chain: _Chain) -> str:
+    side = f"over {p.hi}" if before > p.hi else f"under {p.lo}"
+    hops = []
+    for src, dst in _hops(chain):
+        h = sum(int(state.nd.hh[u]) for u, s, d in chain.moves if s == src and d == dst)
+        hops.append(f"{_name(p, src)} → {_name(p, dst)} {h}")
+    return f"{_name(p, v)}: {before} households, {side}: moved " + "; ".join(hops)
+
+
+def _hops(chain: _Chain) -> list[tuple[int, int]]:
+    seen = []
+    for _, s, d in chain.moves:
+        if (s, d) not in seen:
+            seen.append((s, d))
+    return seen
+
+
+def _neighbourhood(p: _Problem, seeds: list[int], depth: int) -> list[int]:
+    """Grids within ``depth`` steps of ``seeds`` in the grid adjacency."""
+    reach = set(seeds)
+    frontier = set(seeds)
+    for _ in range(depth):
+        nxt = set()
+        for g in frontier:
+            if not p.movable(g):
+                continue
+            nxt.update(h for h in p.grid_neighbours(g) if h not in reach)
+        reach |= nxt
+        frontier = nxt
+    return sorted(reach)
+
+
+def _manual_problem(grids, buildings, kw) -> _Problem:
+    allowed = {
+        "boundary",
+        "roads",
+        "compounds",
+        "zones",
+        "min_households",
+        "max_households",
+        "locked",
+        "workload",
+        "used_codes",
+        "seed",
+    }
+    unknown = set(kw) - allowed
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {sorted(unknown)}")
+    kw = dict(kw)
+    kw.pop("boundary", None)
+    return _Problem(grids, buildings, **kw)
+
+
+def _grid(p: _Problem, code) -> int:
+    code = str(code)
+    if code not in p.code_index:
+        raise ValueError(f"unknown grid code {code}")
+    g = p.code_index[code]
+    if g in p.locked:
+        raise ValueError(f"grid {code} is locked")
+    return g
+
+
+def move_buildings(
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    building_ids: Iterable,
+    to_code: str,
+    **kw,
+) -> RebalanceResult:
+    """Move buildings to an adjacent grid (a manual edit).
+
+    Parameters
+    ----------
+    grids, buildings
+        As for :func:`rebalance`.
+    building_ids : iterable
+        Ids of the buildings to move; together with the target grid they
+        must form a connected area.
+    to_code : str
+        The receiving grid.
+    **kw
+        The keywords of :func:`rebalance` (band, roads, compounds, locked...).
+
+    Returns
+    -------
+    RebalanceResult
+        ``report.violations`` lists band, contiguity and compound problems.
+
+    Raises
+    ------
+    ValueError
+        Unknown grid or building, a locked grid, a building not adjacent to
+        the target grid.
+    """
+    p = _manual_problem(grids, buildings, kw)
+    to = _grid(p, to_code)
+    wanted = [str(b) for b in building_ids]
+    if not wanted:
+        raise ValueError("no buildings to move")
+    unknown = [b for b in wanted if b not in p.id_index]
+    if unknown:
+        raise ValueError(f"unknown building id(s): {unknown[:10]}")
+    idx = np.asarray([p.id_index[b] for b in wanted], dtype=np.int64)
+    sources = sorted(set(p.label0[idx].tolist()) - {to})
+    for g in sources:
+        if g in p.locked:
+            raise ValueError(f"grid {p.codes[g]} is locked")
+    if not sources:
+        raise ValueError(f"the buildings are already in grid {p.codes[to]}")
+    nodes = _Nodes(p, [to, *sources], fine=True)
+    state = _State(p, nodes)
+    pos = {b: k for k, b in enumerate(nodes.bsel.tolist())}
+    moving = sorted({int(nodes.building_node[pos[b]]) for b in idx.tolist()} - state.members[to])
+    # every moved atom must connect to the target through the target or other moved atoms
+    reached = set(state.members[to])
+    pending = set(moving)
+    grew = True
+    while grew and pending:
+        grew = False
+        for u in sorted(pending):
+            if any(x in reached for x in nodes.adj[u]):
+                reached.add(u)
+                pending.discard(u)
+                grew = True
+    if pending:
+        far = sorted(
+            p.ids[nodes.bsel[b]]
+            for b in range(len(nodes.bsel))
+            if nodes.building_node[b] in pending
+        )
+        far = [b for b in far if b in set(wanted)]
+        raise ValueError(f"building(s) {', '.join(far[:10])} not adjacent to grid {p.codes[to]}")
+    hh = sum(int(nodes.hh[u]) for u in moving)
+    for u in moving:
+        state.move(u, to)
+    reasons = [
+        f"manual: {len(wanted)} building(s), {hh} households, moved to {p.codes[to]} "
+        f"from {', '.join(p.codes[g] for g in sources)}"
+    ]
+    return _state_result(p, state, reasons)
+
+
+def split_grid(
+    grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, code: str, **kw
+) -> RebalanceResult:
+    """Split a grid in two by balanced bisection; the larger half keeps the code (a manual edit).
+
+    Raises
+    ------
+    ValueError
+        Unknown or locked grid, or a grid with fewer than two buildings.
+    """
+    p = _manual_problem(grids, buildings, kw)
+    g = _grid(p, code)
+    if int((p.label0 == g).sum()) < 2:
+        raise ValueError(f"grid {p.codes[g]} has fewer than two buildings: nothing to split")
+    best = None
+    for fine in (False, True):
+        nodes = _Nodes(p, [g], fine=fine)
+        state = _State(p, nodes)
+        members = np.asarray(sorted(state.members[g]), dtype=np.int64)
+        if int((nodes.hh[members] > 0).sum()) < 2:
+            continue
+        bis = _bisector(state)
+        pieces = bis.split(members, 2)
+        if len(pieces) != 2:
+            continue
+        sizes = [int(nodes.hh[q].sum()) for q in pieces]
+        off = sum(max(0, p.lo - s) + max(0, s - p.hi) for s in sizes)
+        key = (off, abs(sizes[0] - sizes[1]))
+        if best is None or key < best[0]:
+            best = (key, state, pieces, sizes)
+        if off == 0:
+            break
+    if best is None:
+        raise ValueError(f"grid {p.codes[g]} cannot be split: its buildings form one atom")
+    _, state, pieces, sizes = best
+    small = int(np.argmin(sizes)) if sizes[0] != sizes[1] else 1
+    new = state.new_grid()
+    for u in pieces[small].tolist():
+        state.move(u, new)
+    reasons = [
+        f"manual: {p.codes[g]} ({sum(sizes)} households) split into {max(sizes)} + {min(sizes)}"
+    ]
+    return _state_result(p, state, reasons)
+
+
+def merge_grids(
+    grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, codes: Iterable[str], **kw
+) -> RebalanceResult:
+    """Merge adjacent grids; the smallest code stays, the others are retired (a manual edit).
+
+    Raises
+    ------
+    ValueError
+        Fewer than two grids, unknown or locked grids, grids that do not
+        form one connected area.
+    """
+    p = _manual_problem(grids, buildings, kw)
+    wanted = sorted({str(c) for c in codes})
+    if len(wanted) < 2:
+        raise ValueError("a merge needs at least two grid codes")
+    idx = [_grid(p, c) for c in wanted]
+    kinds = {p.kind[g] for g in idx}
+    if len(kinds) > 1:
+        raise ValueError(f"cannot merge grids of different kinds ({sorted(kinds)})")
+    # connected in the grid adjacency
+    reached, frontier = {idx[0]}, [idx[0]]
+    while frontier:
+        g = frontier.pop()
+        for h in p.grid_neighbours(g):
+            if h in idx and h not in reached:
+                reached.add(h)
+                frontier.append(h)
+    if len(reached) != len(idx):
+        apart = [p.codes[g] for g in idx if g not in reached]
+        raise ValueError(f"grids not adjacent: {', '.join(apart)} do not border {p.codes[idx[0]]}")
+    keep = idx[0]  # wanted is sorted: the smallest code
+    label = p.label0.copy()
+    label[np.isin(label, idx)] = keep
+    poly = shapely.make_valid(shapely.union_all(p.geom[idx]))
+    parts = [q for q in shapely.get_parts(poly) if q.geom_type == "Polygon" and q.area > 0.01]
+    poly = shapely.union_all(parts) if parts else poly
+    geoms = {keep: poly, **{g: shapely.Polygon() for g in idx[1:]}}
+    total = int(p.hh[label == keep].sum())
+    reasons = [f"manual: {', '.join(wanted)} merged into {p.codes[keep]} ({total} households)"]
+    return _finish(p, {keep}, label, geoms, p.n_grids, reasons, [])

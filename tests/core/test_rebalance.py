@@ -1,0 +1,359 @@
+"""Rebalancing grids after households change, and the manual edits, on synthetic and real data."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from gridmgmt.core.partition import partition
+from gridmgmt.core.rebalance import merge_grids, move_buildings, rebalance, split_grid
+from gridmgmt.synthetic import generate_blocks
+
+LO, HI = 250, 500
+PREFIX = "340705001001"
+
+
+@pytest.fixture(scope="module")
+def base():
+    """A synthetic 社区 partitioned into grids, buildings with their grid codes."""
+    s = generate_blocks(700, seed=4)
+    area = s.boundaries[s.boundaries["level"] == "community"]
+    part = partition(
+        s.buildings, boundary=area, roads=s.roads, compounds=s.compounds, code_prefix=PREFIX
+    )
+    b = s.buildings.rename(columns={"building_id": "id"}).copy()
+    b["grid_code"] = part.labels.to_numpy()
+    return s, part, b
+
+
+def changed_households(b: gpd.GeoDataFrame, seed: int = 1) -> gpd.GeoDataFrame:
+    """+10% households: demolitions, two towers on cleared sites, more families in random buildings."""
+    rng = np.random.default_rng(seed)
+    total = int(b["households"].sum())
+    b = b.copy()
+    cleared = rng.choice(len(b), 8, replace=False)
+    towers = b.iloc[cleared[:2]].copy()
+    towers["id"] = ["T1", "T2"]
+    towers["households"] = [220, 180]
+    towers["grid_code"] = None  # new buildings: placed by location
+    b = b.drop(b.index[cleared])
+    b = pd.concat([b, towers], ignore_index=True)
+    extra = int(total * 1.10) - int(b["households"].sum())
+    picks = rng.choice(len(b), max(extra // 4, 0), replace=True)
+    hh = b["households"].to_numpy().copy()
+    np.add.at(hh, picks, 4)
+    b["households"] = hh
+    return gpd.GeoDataFrame(b, geometry="geometry", crs=4326)
+
+
+@pytest.fixture(scope="module")
+def changed(base):
+    _, _, b = base
+    return changed_households(b)
+
+
+@pytest.fixture(scope="module")
+def run(base, changed):
+    s, part, _ = base
+    return rebalance(
+        part.grids, changed, roads=s.roads, compounds=s.compounds, used_codes=[PREFIX + "090"]
+    )
+
+
+def residential(grids):
+    return grids[grids["kind"] != "unit"]
+
+
+def test_households_change_puts_grids_out_of_band(base, changed, run):
+    assert len(run.report.out_of_band_before) >= 3
+    assert changed["households"].sum() > 1.09 * base[2]["households"].sum()
+
+
+def test_every_grid_back_in_band(run):
+    res = residential(run.grids)
+    assert res["households"].between(LO, HI).all(), res[~res["households"].between(LO, HI)]
+    assert run.report.out_of_band_after == ()
+    assert run.report.violations == ()
+    assert run.report.reasons  # each change says why
+
+
+def test_labels_and_counts_add_up(run, changed):
+    assert set(run.labels.index) == set(changed["id"])
+    assert run.labels.isin(run.grids["code"]).all()
+    per = changed.set_index("id")["households"].groupby(run.labels).sum()
+    got = run.grids.set_index("code")["households"]
+    assert (per.reindex(got.index, fill_value=0) == got).all()
+    assert run.grids.crs.to_epsg() == 4326
+    assert list(run.grids.columns) == [
+        "code",
+        "kind",
+        "households",
+        "n_buildings",
+        "flag",
+        "geometry",
+    ]
+
+
+def test_grids_contiguous_and_tile_the_community_exactly(base, run):
+    _, part, _ = base
+    crs = part.metric_crs
+    assert run.grids.is_valid.all()
+    g = run.grids.to_crs(crs)
+    assert (g.geom_type == "Polygon").all()
+    whole = shapely.union_all(part.grids.to_crs(crs).geometry.values)
+    union = shapely.union_all(g.geometry.values)
+    assert shapely.symmetric_difference(union, whole).area / whole.area < 1e-6
+    assert abs(g.area.sum() - union.area) / whole.area < 1e-6  # no overlaps
+
+
+def test_buildings_lie_in_their_new_grid(run, changed):
+    pts = gpd.GeoDataFrame(geometry=changed.representative_point(), crs=4326)
+    hit = gpd.sjoin(pts, run.grids[["code", "geometry"]], predicate="within")
+    got = run.labels.loc[changed["id"].to_numpy()[hit.index]].to_numpy()
+    assert (hit["code"].to_numpy() == got).mean() > 0.98
+
+
+def test_compounds_that_fit_a_grid_stay_whole(run, changed, base):
+    _, _, before = base
+    frame = changed.assign(grid=run.labels.loc[changed["id"]].to_numpy())
+    whole_before = before.groupby("compound_id")["grid_code"].nunique() == 1
+    size = frame.groupby("compound_id")["households"].sum()
+    now = frame.groupby("compound_id")["grid"].nunique()
+    fits = whole_before.reindex(now.index, fill_value=False) & (size <= HI)
+    assert (now[fits] == 1).all()
+
+
+def test_minimal_change_and_moves_layer(run, changed):
+    rep = run.report
+    assert 0 < rep.households_moved <= 0.15 * changed["households"].sum()
+    assert rep.share_moved == pytest.approx(rep.households_moved / changed["households"].sum())
+    moves = run.moves
+    assert list(moves.columns) == ["building_id", "households", "from_code", "to_code", "geometry"]
+    assert (
+        len(moves) == rep.buildings_moved and int(moves["households"].sum()) == rep.households_moved
+    )
+    assert (moves["from_code"] != moves["to_code"]).all()
+    assert (run.labels.loc[moves["building_id"]].to_numpy() == moves["to_code"].to_numpy()).all()
+    # most grids are left exactly as they were
+    assert len(rep.grids_changed) < 0.6 * len(run.grids)
+
+
+def test_codes_stable_and_never_reused(base, run):
+    _, part, _ = base
+    before = part.grids.set_index("code")
+    after = run.grids.set_index("code")
+    touched = set(run.report.grids_changed) | set(run.report.grids_retired)
+    for code in set(before.index) - touched:  # untouched grids keep code and polygon
+        assert before.loc[code, "geometry"].equals(after.loc[code, "geometry"])
+    used_max = max(int(c[-3:]) for c in [*before.index, PREFIX + "090"])
+    for code in run.report.grids_added:
+        assert code.startswith(PREFIX) and int(code[-3:]) > used_max
+    assert not set(run.report.grids_added) & set(before.index)
+    assert set(after.index) == (set(before.index) - set(run.report.grids_retired)) | set(
+        run.report.grids_added
+    )
+
+
+def test_deterministic(base, changed, run):
+    s, part, _ = base
+    again = rebalance(
+        part.grids, changed, roads=s.roads, compounds=s.compounds, used_codes=[PREFIX + "090"]
+    )
+    assert again.labels.equals(run.labels)
+    assert again.grids["code"].tolist() == run.grids["code"].tolist()
+    assert again.report.reasons == run.report.reasons
+
+
+def test_locked_grids_untouched(base, changed, run):
+    s, part, _ = base
+    # lock the grids the free run changed but that were in band: they must stay as they were
+    locked = [c for c in run.report.grids_changed if c not in run.report.out_of_band_before][:3]
+    assert locked
+    out = rebalance(part.grids, changed, roads=s.roads, compounds=s.compounds, locked=locked)
+    before = part.grids.set_index("code")
+    after = out.grids.set_index("code")
+    for code in locked:
+        assert before.loc[code, "geometry"].equals(after.loc[code, "geometry"])
+        assert set(out.labels[out.labels == code].index) == set(
+            changed["id"][changed["grid_code"] == code]
+        )
+    assert not set(locked) & set(out.moves["from_code"]) | set(out.moves["to_code"]) & set(locked)
+
+
+def test_nothing_to_do_changes_nothing(base):
+    s, part, b = base
+    hh = b.groupby("grid_code")["households"].sum()
+    ok = b[b["grid_code"].isin(hh[hh.between(LO, HI)].index)]
+    grids = part.grids[part.grids["code"].isin(ok["grid_code"])]
+    out = rebalance(grids, ok, roads=s.roads, compounds=s.compounds)
+    assert out.report.households_moved == 0 and out.report.grids_changed == ()
+    assert out.grids["code"].tolist() == sorted(grids["code"])
+    assert out.labels.to_dict() == dict(zip(ok["id"], ok["grid_code"], strict=True))
+
+
+def test_workload_evens_neighbours(base):
+    s, part, b = base
+    weight = pd.Series(1.0, index=b["id"])
+    busy = part.grids["code"].iloc[len(part.grids) // 2]
+    weight[b["id"][b["grid_code"] == busy].to_numpy()] = 6.0  # one grid with heavy caseload
+    out = rebalance(part.grids, b, roads=s.roads, compounds=s.compounds, workload=weight)
+    res = residential(out.grids)
+    assert res["households"].between(LO, HI).all() or out.report.out_of_band_before
+    per = weight.groupby(out.labels.reindex(weight.index)).sum()
+    per0 = weight.groupby(b.set_index("id")["grid_code"]).sum()
+    assert per.get(busy, 0) < per0[busy]
+    assert any("workload" in r for r in out.report.reasons)
+
+
+# ------------------------------------------------------------------ manual edits
+def _neighbour_pair(part, b, whole_compound=False):
+    """Two adjacent grids and a building of the second on their shared boundary.
+
+    With ``whole_compound``, the building's compound has several buildings,
+    all in the second grid.
+    """
+    per = b.groupby("compound_id").agg(grids=("grid_code", "nunique"), n=("id", "size"))
+    whole = set(per.index[(per["grids"] == 1) & (per["n"] >= 2)])
+    g = part.grids.to_crs(part.metric_crs).reset_index(drop=True)
+    bm = b.to_crs(part.metric_crs)
+    for i in range(len(g)):
+        for j in range(len(g)):
+            if i == j or g.geometry[i].intersection(g.geometry[j]).length < 20:
+                continue
+            mine = bm[bm["grid_code"] == g["code"][j]]
+            d = mine.distance(g.geometry[i])
+            near = mine[d < 25]
+            if whole_compound:
+                near = near[near["compound_id"].isin(whole)]
+            if len(near):
+                return g["code"][i], g["code"][j], near["id"].iloc[0]
+    raise AssertionError("no adjacent grids")
+
+
+def test_move_buildings_reports_violations(base):
+    s, part, b = base
+    to, frm, bid = _neighbour_pair(part, b)
+    out = move_buildings(part.grids, b, [bid], to, roads=s.roads, compounds=s.compounds)
+    assert out.labels[bid] == to
+    assert out.report.buildings_moved >= 1 and bid in set(out.moves["building_id"])
+    assert set(out.report.grids_changed) == {to, frm}
+    hh = out.grids.set_index("code")["households"]
+    assert hh[to] == b[b["grid_code"] == to]["households"].sum() + out.report.households_moved
+    expected = [c for c in (to, frm) if not LO <= hh[c] <= HI]
+    assert all(any(c in v for v in out.report.violations) for c in expected)
+    g = out.grids.to_crs(part.metric_crs)
+    assert abs(g.area.sum() - part.grids.to_crs(part.metric_crs).area.sum()) < 1.0
+
+
+def test_move_that_splits_a_compound_is_flagged(base):
+    s, part, b = base
+    to, _, bid = _neighbour_pair(part, b, whole_compound=True)
+    cid = b.set_index("id").loc[bid, "compound_id"]
+    out = move_buildings(part.grids, b, [bid], to, roads=s.roads, compounds=s.compounds)
+    assert any(f"compound {cid}" in v for v in out.report.violations)
+
+
+def test_move_errors(base):
+    s, part, b = base
+    codes = part.grids["code"].tolist()
+    with pytest.raises(ValueError, match="unknown grid code"):
+        move_buildings(part.grids, b, [b["id"].iloc[0]], PREFIX + "999")
+    with pytest.raises(ValueError, match="unknown building"):
+        move_buildings(part.grids, b, ["nope"], codes[0])
+    # a building far from the target grid
+    g = part.grids.to_crs(part.metric_crs)
+    bm = b.to_crs(part.metric_crs)
+    far = bm.iloc[int(np.argmax(bm.distance(g.geometry.iloc[0])))]
+    with pytest.raises(ValueError, match="not adjacent to grid"):
+        move_buildings(part.grids, b, [far["id"]], codes[0])
+    with pytest.raises(ValueError, match="locked"):
+        move_buildings(part.grids, b, [far["id"]], codes[0], locked=[codes[0]])
+
+
+def test_split_grid_keeps_code_on_larger_half(base):
+    s, part, b = base
+    hh = b.groupby("grid_code")["households"].sum()
+    code = hh.idxmax()
+    out = split_grid(
+        part.grids, b, code, roads=s.roads, compounds=s.compounds, used_codes=[PREFIX + "200"]
+    )
+    assert out.report.grids_added == (PREFIX + "201",)
+    new = out.grids.set_index("code")
+    assert new.loc[code, "households"] >= new.loc[PREFIX + "201", "households"]
+    assert new.loc[code, "households"] + new.loc[PREFIX + "201", "households"] == hh[code]
+    assert (out.grids.to_crs(part.metric_crs).geom_type == "Polygon").all()
+    # halves of a grid under 2 x min households are below the band: reported, not refused
+    small = hh.idxmin()
+    out = split_grid(part.grids, b, small, roads=s.roads, compounds=s.compounds)
+    assert any("below the band" in v for v in out.report.violations)
+    with pytest.raises(ValueError, match="unknown grid code"):
+        split_grid(part.grids, b, "nope")
+
+
+def test_merge_grids_keeps_smallest_code(base):
+    s, part, b = base
+    a, c, _ = _neighbour_pair(part, b)
+    out = merge_grids(part.grids, b, [c, a])
+    keep, gone = min(a, c), max(a, c)
+    assert out.report.grids_retired == (gone,)
+    assert gone not in set(out.grids["code"])
+    hh = b.groupby("grid_code")["households"].sum()
+    merged = out.grids.set_index("code").loc[keep]
+    assert merged["households"] == hh[a] + hh[c]
+    assert merged.geometry.geom_type == "Polygon"
+    assert (out.labels[b["id"][b["grid_code"].isin([a, c])]] == keep).all()
+    assert any("above the band" in v for v in out.report.violations) == (hh[a] + hh[c] > HI)
+    g = part.grids.to_crs(part.metric_crs).reset_index(drop=True)
+    far = g["code"][int(np.argmax(g.distance(g.geometry[0])))]
+    with pytest.raises(ValueError, match="not adjacent"):
+        merge_grids(part.grids, b, [g["code"][0], far])
+    with pytest.raises(ValueError, match="at least two"):
+        merge_grids(part.grids, b, [a])
+
+
+def test_bad_input(base):
+    s, part, b = base
+    with pytest.raises(ValueError, match="missing column households"):
+        rebalance(part.grids, b.drop(columns="households"))
+    with pytest.raises(ValueError, match="greater than max"):
+        rebalance(part.grids, b, min_households=600)
+    bad = b.copy()
+    bad.loc[bad.index[0], "grid_code"] = PREFIX + "998"
+    with pytest.raises(ValueError, match="grid_code not among the grids"):
+        rebalance(part.grids, bad)
+    with pytest.raises(ValueError, match="locked: unknown"):
+        rebalance(part.grids, b, locked=["123"])
+    outside = b.iloc[:1].copy()
+    outside["id"] = "X1"
+    outside["grid_code"] = None
+    outside["geometry"] = outside.translate(1.0, 0.0).geometry
+    with pytest.raises(ValueError, match="outside every grid: X1"):
+        rebalance(part.grids, pd.concat([b, outside], ignore_index=True))
+
+
+def test_real_osm_extract(realdata):
+    from gridmgmt.io import read_layers
+
+    layers = read_layers(realdata / "osm" / "bj_cau_xueyuanlu.osm")
+    part = partition(
+        layers.buildings, roads=layers.roads, compounds=layers.compounds, code_prefix=PREFIX
+    )
+    b = layers.buildings.rename(columns={"building_id": "id"}).copy()
+    b["grid_code"] = part.labels.to_numpy()
+    b["households"] = (b["households"] * 1.10).round().astype(int)  # everybody grows by 10%
+    hh = b.groupby("grid_code")["households"].sum()
+    full = b[b["grid_code"] == hh.idxmax()]["households"].idxmax()
+    b.loc[full, "households"] += max(0, HI + 60 - int(hh.max()))  # and a block gets a new wing
+    out = rebalance(part.grids, b, roads=layers.roads, compounds=layers.compounds)
+    res = residential(out.grids)
+    assert len(out.report.out_of_band_before) >= 1
+    ok = res["households"].between(LO, HI) | (res["flag"] == "indivisible_building")
+    assert ok.all(), res[~ok]
+    g = out.grids.to_crs(part.metric_crs)
+    whole = shapely.union_all(part.grids.to_crs(part.metric_crs).geometry.values)
+    assert abs(g.area.sum() - whole.area) / whole.area < 1e-6
+    assert (g.geom_type == "Polygon").all()
+    assert out.report.share_moved < 0.3

@@ -1,0 +1,298 @@
+"""The supervisor's grid rebalancing page: manual moves, splits, merges, proposals, history.
+
+Supervisors and admins only (403 for everyone else). On the map of one 社区
+the supervisor selects buildings (or a whole 小区) and moves them to an
+adjacent grid, splits a grid or merges two adjacent grids. Every change is
+checked live (``POST /rebalance/api/<社区>/preview`` runs the manual
+operation and returns per-grid totals and band/contiguity violations) and
+saved as a proposal; proposals are listed with their diff (moved buildings,
+households before/after, old and new boundaries on the map) and approved or
+rejected; the version history offers rollback. Every POST carries the CSRF
+token (form field or ``X-CSRFToken`` header).
+"""
+
+from __future__ import annotations
+
+import shapely
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from gridmgmt.domain import rebalancing as rb
+from gridmgmt.domain.errors import ConflictError, NotFoundError
+from gridmgmt.store.proposals import ProposalStore
+from webapp.auth import roles_required, store
+from webapp.geo import feature_collection
+from webapp.i18n import gettext as _
+
+bp = Blueprint("rebalance", __name__, url_prefix="/rebalance")
+
+ROLES = ("supervisor", "admin")
+ZOOM = 19  # geometries simplified to about half a pixel at zoom 19: visually exact
+GRID_COLUMNS = ["code", "kind", "households", "n_buildings", "flag"]
+BUILDING_COLUMNS = ["building_id", "name", "households", "grid_code", "compound_id"]
+
+
+def proposals() -> ProposalStore:
+    return ProposalStore(store())
+
+
+def _band() -> tuple[int, int]:
+    return 250, 500
+
+
+def _state(code: str) -> rb.CommunityState:
+    try:
+        return rb.load_community(store(), proposals(), code)
+    except NotFoundError:
+        abort(404)
+    except ValueError as err:
+        abort(409, description=str(err))
+
+
+def neighbours(grids) -> dict[str, list[str]]:
+    """Grid code -> codes of the grids sharing a boundary with it (not just a corner)."""
+    geoms = grids.geometry.values
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    out: dict[str, list[str]] = {c: [] for c in grids["code"]}
+    codes = grids["code"].to_numpy()
+    for i, j in zip(left, right, strict=True):
+        if i == j:
+            continue
+        shared = shapely.intersection(geoms[i].boundary, geoms[j].boundary)
+        if shared.length > 0:
+            out[codes[i]].append(str(codes[j]))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+@bp.get("/")
+@roles_required(*ROLES)
+def index():
+    communities = store().admin_areas("community")
+    code = request.args.get("community") or (
+        communities["code"].iloc[0] if len(communities) else None
+    )
+    context = {"communities": communities.to_dict("records"), "community": None}
+    if code:
+        try:
+            community = store().community(code)
+        except NotFoundError:
+            abort(404)
+        p = proposals()
+        context.update(
+            community={"code": community["code"], "name": community["name"]},
+            proposals=p.proposals(community["code"]),
+            versions=list(reversed(p.grid_versions(community["code"]))),
+            current_version=p.current_version(community["code"]),
+            shown=request.args.get("proposal", type=int),
+        )
+    return render_template("rebalance.html", band=_band(), **context)
+
+
+@bp.get("/api/<code>/state")
+@roles_required(*ROLES)
+def state(code: str):
+    s = _state(code)
+    return jsonify(
+        community={"code": s.code, "name": s.name},
+        version=s.version,
+        band=_band(),
+        grids=feature_collection(s.grids, GRID_COLUMNS, ZOOM),
+        buildings=feature_collection(s.buildings, BUILDING_COLUMNS, ZOOM),
+        neighbours=neighbours(s.grids),
+    )
+
+
+def _draft(s: rb.CommunityState, body: dict) -> rb.Draft:
+    op = body.get("op")
+    if op not in rb.MANUAL_KINDS:
+        abort(400, description=f"op must be one of {', '.join(rb.MANUAL_KINDS)}")
+    base = body.get("base_version")
+    if base is not None and int(base) != s.version:
+        raise ConflictError(
+            f"社区 {s.name} is now at grid version {s.version}, not {base}; reload the page"
+        )
+    lo, hi = _band()
+    return rb.draft_manual(
+        s,
+        op,
+        building_ids=[str(b) for b in body.get("building_ids") or []],
+        to_code=body.get("to_code"),
+        code=body.get("code"),
+        codes=[str(c) for c in body.get("codes") or []],
+        min_households=lo,
+        max_households=hi,
+    )
+
+
+def _draft_json(draft: rb.Draft) -> dict:
+    return {
+        "version": draft.state.version,
+        "violations": draft.violations,
+        "totals": draft.totals,
+        "moves": draft.moves.to_dict("records"),
+        "report": draft.report.get("text", ""),
+        "grids": feature_collection(draft.result.grids, GRID_COLUMNS, ZOOM),
+    }
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, description="expected a JSON object")
+    return body
+
+
+@bp.post("/api/<code>/preview")
+@roles_required(*ROLES)
+def preview(code: str):
+    """Run a manual operation without storing it: totals, violations, proposed grids."""
+    s = _state(code)
+    try:
+        return jsonify(_draft_json(_draft(s, _json_body())))
+    except ConflictError as err:
+        return jsonify(error=str(err)), 409
+    except ValueError as err:
+        return jsonify(error=str(err)), 400
+
+
+@bp.post("/api/<code>/proposals")
+@roles_required(*ROLES)
+def create_proposal(code: str):
+    """Store a manual operation (recomputed here, never taken from the client) as a proposal."""
+    s = _state(code)
+    try:
+        draft = _draft(s, _json_body())
+    except ConflictError as err:
+        return jsonify(error=str(err)), 409
+    except ValueError as err:
+        return jsonify(error=str(err)), 400
+    pid = rb.propose(proposals(), draft, author=current_user.username)
+    return jsonify(id=pid, url=url_for(".index", community=s.code, proposal=pid)), 201
+
+
+@bp.post("/<code>/auto")
+@roles_required(*ROLES)
+def auto(code: str):
+    """Run the automatic rebalance into a pending proposal."""
+    s = _state(code)
+    lo, hi = _band()
+    try:
+        draft = rb.draft_auto(s, min_households=lo, max_households=hi)
+    except ValueError as err:
+        flash(str(err))
+        return redirect(url_for(".index", community=s.code))
+    pid = rb.propose(proposals(), draft, author=current_user.username)
+    flash(_("已生成调整方案") + f" #{pid}")
+    return redirect(url_for(".index", community=s.code, proposal=pid))
+
+
+@bp.get("/api/proposals/<int:pid>")
+@roles_required(*ROLES)
+def proposal(pid: int):
+    """A proposal's diff: moves, totals, and its base and proposed grids."""
+    try:
+        p = proposals().proposal(pid)
+        base = proposals().grids_of_version(p["community_code"], p["base_version"])
+    except NotFoundError:
+        abort(404)
+    meta = {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in p.items()
+        if k not in ("grids", "moves")
+    }
+    changed = changed_codes(base, p["grids"])
+    return jsonify(
+        proposal=meta,
+        moves=p["moves"].to_dict("records"),
+        changed=changed,
+        grids=feature_collection(p["grids"][p["grids"]["code"].isin(changed)], GRID_COLUMNS, ZOOM),
+        base_grids=feature_collection(base[base["code"].isin(changed)], GRID_COLUMNS, ZOOM),
+    )
+
+
+def changed_codes(old, new) -> list[str]:
+    """Codes of grids added, retired or reshaped between two versions (only these are drawn)."""
+    before = dict(zip(old["code"], old.geometry, strict=True))
+    after = dict(zip(new["code"], new.geometry, strict=True))
+    return sorted(
+        c
+        for c in set(before) | set(after)
+        if c not in before or c not in after or not shapely.equals(before[c], after[c])
+    )
+
+
+def _community_of(pid: int) -> str:
+    try:
+        return proposals().proposal(pid)["community_code"]
+    except NotFoundError:
+        abort(404)
+
+
+@bp.post("/proposals/<int:pid>/approve")
+@roles_required(*ROLES)
+def approve(pid: int):
+    code = _community_of(pid)
+    try:
+        version = rb.approve_proposal(store(), proposals(), pid, decided_by=current_user.username)
+    except ConflictError as err:
+        flash(_("无法批准") + f": {err}")
+        return redirect(url_for(".index", community=code, proposal=pid))
+    flash(_("已批准，新网格版本") + f" {version}")
+    for grid, users in rb.retired_grid_workers(store(), proposals(), pid).items():
+        flash(_("以下账号仍绑定已撤销的网格") + f" {grid}: {', '.join(users)}")
+    return redirect(url_for(".index", community=code))
+
+
+@bp.post("/proposals/<int:pid>/reject")
+@roles_required(*ROLES)
+def reject(pid: int):
+    code = _community_of(pid)
+    try:
+        rb.reject_proposal(
+            proposals(), pid, decided_by=current_user.username, note=request.form.get("note")
+        )
+    except ConflictError as err:
+        flash(str(err))
+        return redirect(url_for(".index", community=code))
+    flash(_("已驳回方案") + f" #{pid}")
+    return redirect(url_for(".index", community=code))
+
+
+@bp.post("/proposals/<int:pid>/redo")
+@roles_required(*ROLES)
+def redo(pid: int):
+    """Make a superseded proposal again on the current grid version."""
+    code = _community_of(pid)
+    lo, hi = _band()
+    try:
+        new = rb.redo_proposal(
+            store(),
+            proposals(),
+            pid,
+            author=current_user.username,
+            min_households=lo,
+            max_households=hi,
+        )
+    except ValueError as err:
+        flash(str(err))
+        return redirect(url_for(".index", community=code))
+    flash(_("已按当前版本重做方案") + f" #{new}")
+    return redirect(url_for(".index", community=code, proposal=new))
+
+
+@bp.post("/<code>/rollback")
+@roles_required(*ROLES)
+def rollback(code: str):
+    to_version = request.form.get("to_version", type=int)
+    try:
+        _pid, version = rb.rollback(
+            store(), proposals(), code, author=current_user.username, to_version=to_version
+        )
+    except NotFoundError:
+        abort(404)
+    except (ConflictError, ValueError) as err:
+        flash(str(err))
+        return redirect(url_for(".index", community=code))
+    flash(_("已回退，新网格版本") + f" {version}")
+    return redirect(url_for(".index", community=code))
