@@ -199,6 +199,9 @@ def users_add(obj: Context, username, role, display_name, grid_codes, password):
     """Create an account."""
     from gridmgmt.domain.accounts import create_user
 
+    if grid_codes and role != "worker":
+        raise click.UsageError("only grid workers (--role worker) are bound to grids (--grid)")
+
     create_user(
         obj.store, username, password, role, display_name=display_name, grid_codes=grid_codes
     )
@@ -536,3 +539,27 @@ def incidents_kpi(obj: Context, start, end, by):
         shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1%}")
     shown["平均处置时长(h)"] = shown["平均处置时长(h)"].map(lambda v: "-" if v != v else f"{v:.1f}")
     click.echo(shown.to_string())
+
+
+# ------------------------------------------------ web: account maintenance
+@command(users, "reset")
+@click.argument("username")
+@click.option(
+    "--generate", is_flag=True, help="Generate a random password and print it (no prompt)."
+)
+@click.option("--password", help="The new password (asked for twice when neither is given).")
+def users_reset(obj: Context, username, generate, password):
+    """Give USERNAME a new password: prompted, given, or generated and printed once."""
+    from gridmgmt.domain.accounts import reset_password
+    from gridmgmt.store.accounts import AccountStore
+
+    if generate and password:
+        raise click.UsageError("give either --generate or --password, not both")
+    if obj.store.user(username=username) is None:
+        raise click.ClickException(f"no user {username!r} (see: gridmgmt users list)")
+    if not generate and password is None:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    new = reset_password(AccountStore(obj.store), username, None if generate else password)
+    click.echo(f"password of {username} reset")
+    if generate:
+        click.echo(f"new password: {new}")

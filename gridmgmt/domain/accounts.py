@@ -77,3 +77,23 @@ def api_key_client(repo, key: str | None) -> dict | None:
     if not key or not key.startswith("gm_"):
         return None
     return repo.api_key(hash_api_key(key))
+
+
+def generate_password(length: int = 14) -> str:
+    """A random password of letters and digits (no look-alikes such as 0/O, 1/l)."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def reset_password(repo, username: str, password: str | None = None) -> str:
+    """Give ``username`` a new password (generated when None) and return it.
+
+    ``repo`` needs ``set_password_hash(username, hash)``; raises ``ValueError``
+    for a password shorter than :data:`MIN_PASSWORD_LENGTH` and
+    ``NotFoundError`` for an unknown user.
+    """
+    password = generate_password() if password is None else password
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    repo.set_password_hash(username, generate_password_hash(password))
+    return password
