@@ -16,6 +16,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 
+from gridmgmt.domain.accounts import ROLES
 from gridmgmt.domain.incidents import desk as work
 from gridmgmt.domain.incidents import load_categories
 from webapp.auth import roles_required
@@ -103,6 +104,7 @@ def case(incident_id: int):
         names=_names(),
         state_label=work.state_label,
         transition_label=work.transition_label,
+        roles=ROLES,
     )
 
 
