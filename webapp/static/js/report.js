@@ -15,6 +15,7 @@
 
   // ---- map: grid outlines for context, a tap places the marker ----
   var map = L.map(mapEl, { zoomControl: true, preferCanvas: true, minZoom: 3, maxZoom: 20, tap: true }).setView([31, 117.8], 15);
+  map.createPane("pick").style.zIndex = 700;  // the chosen point stays above grid labels
   var grids = L.geoJSON(null, { interactive: false,
     style: function () { return { color: "#8e1b12", weight: 1.5, fillColor: "#fde0dc", fillOpacity: 0.25 }; } }).addTo(map);
   var buildings = L.geoJSON(null, { interactive: false,
@@ -42,7 +43,7 @@
     point = [lon, lat];
     var ll = L.latLng(lat, lon);
     if (marker) marker.setLatLng(ll);
-    else marker = L.circleMarker(ll, { radius: 9, color: "#fff", weight: 3, fillColor: "#c0392b", fillOpacity: 1 }).addTo(map);
+    else marker = L.circleMarker(ll, { pane: "pick", radius: 10, color: "#fff", weight: 3, fillColor: "#0b63c5", fillOpacity: 1 }).addTo(map);
     locText.textContent = t("已选位置") + " " + lon.toFixed(6) + ", " + lat.toFixed(6) + (how ? " (" + how + ")" : "");
     locText.className = "ok";
   }
@@ -158,7 +159,7 @@
     li.appendChild(el("div", "meta", t("网格") + " " + (inc.grid_code || t("待分配"))));
     li.appendChild(el("div", "desc", inc.description));
     list.insertBefore(li, list.firstChild);
-    form.reset(); preview.hidden = true; minor.disabled = true;
+    form.reset(); preview.hidden = true; minor.disabled = true; document.getElementById("photo-req").hidden = true;
     box.scrollIntoView({ behavior: "smooth", block: "start" });
   }
   window.reportPage = { map: map, setPoint: setPoint };
