@@ -23,7 +23,18 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     """
     from gridmgmt.config import resolve_settings
     from gridmgmt.store.repository import Store
-    from webapp import auth, desk, geo, i18n, incidents_api, mapview, open311, overview, report
+    from webapp import (
+        auth,
+        compression,
+        desk,
+        geo,
+        i18n,
+        incidents_api,
+        mapview,
+        open311,
+        overview,
+        report,
+    )
     from webapp.extensions import csrf, limiter, login_manager
 
     settings = resolve_settings(workdir)
@@ -57,6 +68,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(report.bp)  # grid worker: 上报事件, 我的任务
     app.register_blueprint(desk.bp)  # 调度台, case pages, 部门处置
     _security_headers(app)
+    compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app
 
 

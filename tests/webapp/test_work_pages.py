@@ -328,3 +328,24 @@ def test_pages_in_english(app):
     sup = client_as(app, "supervisor")
     html = sup.get("/desk?lang=en").get_data(as_text=True)
     assert "Dispatch desk" in html and "To register" in html and "调度台" not in html
+
+
+def test_text_responses_are_gzipped_when_accepted(app):
+    import gzip
+    import json
+
+    sup = client_as(app, "supervisor")
+    url = "/api/v1/geo/grids?bbox=117.80,30.93,117.83,30.95&zoom=16"
+    plain = sup.get(url)
+    packed = sup.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert "Content-Encoding" not in plain.headers
+    assert (
+        packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    )
+    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
+    assert len(packed.data) < len(plain.data)
+    js = sup.get("/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip"})
+    assert js.headers["Content-Encoding"] == "gzip" and js.headers["ETag"].endswith('-gzip"')
+    assert gzip.decompress(js.data).startswith(b"/*")
+    png = sup.get("/vendor/leaflet/images/layers.png", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in png.headers
