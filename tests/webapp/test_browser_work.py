@@ -84,3 +84,39 @@ def test_worker_reports_by_tapping_the_map_and_supervisor_dispatches(open_page, 
     wp.page.goto(case_url)
     wp.screenshot("case-phone")
     assert wp.page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_worker_verifies_a_task_on_the_phone_and_dept_page(app, open_page, tmp_path):
+    from tests.webapp.test_work_pages import make
+
+    folder = app.config["GRIDMGMT_SETTINGS"].uploads_dir / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "p.png").write_bytes(photo_png(tmp_path).read_bytes())
+    task = make(app, "handled", description="楼道堆物已清理")
+    held = make(app, "dispatched", description="路灯不亮")
+
+    rp = open_page(viewport=(390, 844), is_mobile=True, has_touch=True)
+    browser_login(rp, "worker", PASSWORD)
+    page = rp.page
+    page.goto(rp.base_url + "/tasks")
+    card = page.locator(f"#task-{task['id']}")
+    assert task["number"] in card.inner_text() and G1 in card.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    rp.screenshot("tasks-phone")
+    card.locator("input[name=photo]").set_input_files(str(photo_png(tmp_path)))
+    card.locator("button[value=verify_pass]").tap()
+    page.wait_for_load_state("networkidle")
+    assert f"#task-{task['id']}" not in page.content() and task["number"] in page.inner_text(
+        ".flash"
+    )
+    assert app.extensions["gridmgmt_store"].incident(task["id"])["state"] == "verified"
+    rp.screenshot("tasks-phone-verified")
+    assert rp.foreign_requests() == []
+
+    dp = open_page(viewport=(1280, 800))
+    browser_login(dp, "dept", PASSWORD)
+    dp.page.goto(dp.base_url + "/dept")
+    assert held["number"] in dp.page.inner_text("#dept-table")
+    assert task["number"] not in dp.page.inner_text("#dept-table")
+    dp.screenshot("dept-cases")
+    assert dp.foreign_requests() == []

@@ -16,8 +16,13 @@
   // ---- map: grid outlines for context, a tap places the marker ----
   var map = L.map(mapEl, { zoomControl: true, preferCanvas: true, minZoom: 3, maxZoom: 20, tap: true }).setView([31, 117.8], 15);
   map.createPane("pick").style.zIndex = 700;  // the chosen point stays above grid labels
+  var mine = JSON.parse(mapEl.dataset.mine || "[]");  // a worker's own grids stand out
   var grids = L.geoJSON(null, { interactive: false,
-    style: function () { return { color: "#8e1b12", weight: 1.5, fillColor: "#fde0dc", fillOpacity: 0.25 }; } }).addTo(map);
+    style: function (f) {
+      var own = !mine.length || mine.indexOf(f.properties.code) >= 0;
+      return own ? { color: "#8e1b12", weight: 2, fillColor: "#fde0dc", fillOpacity: 0.3 }
+                 : { color: "#9aa0a6", weight: 1, fillColor: "#e9ecef", fillOpacity: 0.2, dashArray: "4 3" };
+    } }).addTo(map);
   var buildings = L.geoJSON(null, { interactive: false,
     style: function () { return { color: "#777", weight: 0.6, fillColor: "#fff", fillOpacity: 0.8 }; } }).addTo(map);
   var labels = L.layerGroup().addTo(map);
