@@ -33,7 +33,7 @@ def test_worker_reports_by_tapping_the_map_and_supervisor_dispatches(open_page, 
         " return {x: p.x, y: p.y}; })()"
     )
     page.locator("#pick-map").tap(position=xy)
-    page.wait_for_function("document.getElementById('loc-text').className === 'ok'")
+    page.wait_for_selector("#loc-text.ok")
     page.select_option("#major", "11")
     page.select_option("#minor", "11001")
     page.fill("#description", "小区东门垃圾堆放<b>未清理</b>")
@@ -120,3 +120,23 @@ def test_worker_verifies_a_task_on_the_phone_and_dept_page(app, open_page, tmp_p
     assert task["number"] not in dp.page.inner_text("#dept-table")
     dp.screenshot("dept-cases")
     assert dp.foreign_requests() == []
+
+
+def test_report_location_from_the_phone_gps(open_page):
+    lat, lon = CENTRE_OF_G1
+    rp = open_page(
+        viewport=(390, 844),
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": lat, "longitude": lon, "accuracy": 8},
+        permissions=["geolocation"],
+    )
+    browser_login(rp, "worker", PASSWORD)
+    page = rp.page
+    page.goto(rp.base_url + "/report")
+    page.wait_for_function("window.reportPage")
+    page.tap("#gps")
+    page.wait_for_selector("#loc-text.ok")
+    text = page.inner_text("#loc-text")
+    assert "GPS ±8m" in text and f"{lon:.6f}" in text and f"{lat:.6f}" in text
+    assert rp.foreign_requests() == []

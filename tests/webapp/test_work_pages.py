@@ -319,6 +319,10 @@ def test_desk_queues_filters_and_due_highlighting(app):
     assert late["number"] in by_date and fresh["number"] not in by_date
     by_category = sup.get("/desk?category=12").get_data(as_text=True)
     assert "没有符合条件的事件" in by_category
+    lost = make(app, at=(X0 + 0.05, Y0))  # outside every grid: the unassigned queue
+    unassigned = sup.get("/desk?queue=unassigned").get_data(as_text=True)
+    assert lost["number"] in unassigned and fresh["number"] not in unassigned
+    assert re.search(r'id="queue-unassigned">[^<]*<b>1</b>', unassigned)
     assert sup.get("/desk?from=yesterday").status_code == 400
     assert sup.get("/desk?state=nonsense").status_code == 400
     assert sup.get("/desk?queue=nonsense").status_code == 400

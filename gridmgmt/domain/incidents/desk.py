@@ -120,7 +120,8 @@ def apply_filter(table: pd.DataFrame, f: IncidentFilter) -> pd.DataFrame:
 def desk_view(repo, f: IncidentFilter, queue: str | None = None, now: datetime | None = None):
     """The desk: filtered rows (newest first) and the count of every queue and flag.
 
-    ``queue`` is one of :data:`QUEUES`, ``overdue`` or ``near_due``; None
+    ``queue`` is one of :data:`QUEUES`, ``overdue``, ``near_due`` or
+    ``unassigned``; None
     shows what the filter matches. Returns ``(rows, counts)``.
     """
     table = annotate(repo.incidents(), now)
@@ -133,11 +134,14 @@ def desk_view(repo, f: IncidentFilter, queue: str | None = None, now: datetime |
     counts["open"] = len(open_rows)
     counts["overdue"] = int(open_rows["overdue"].sum())
     counts["near_due"] = int(open_rows["near_due"].sum())
+    counts["unassigned"] = int(open_rows["grid_code"].isna().sum())
     if queue in QUEUES:
         states = QUEUES[queue][1]
         table = open_rows if states is None else table[table["state"].isin(states)]
     elif queue in ("overdue", "near_due"):
         table = open_rows[open_rows[queue]]
+    elif queue == "unassigned":  # outside every grid or without location: the centre places them
+        table = open_rows[open_rows["grid_code"].isna()]
     elif queue is not None:
         raise ValueError(f"unknown queue {queue!r}")
     table = apply_filter(table, f)
