@@ -67,3 +67,26 @@ def test_users_reset_errors_leave_the_password(tmp_path):
     mismatch = run("users", "reset", "li", "--workdir", w, input="aaaaaaaa1\nbbbbbbbb2\n" * 1)
     assert mismatch.exit_code != 0
     assert stored_hash(tmp_path, "li") == before
+
+
+def test_users_department_binding(tmp_path):
+    w = str(tmp_path)
+    ok = run(
+        "users", "add", "li", "--role", "dept", "--department", "环卫所",
+        "--password", "pass-word-1", "--workdir", w,
+    )  # fmt: skip
+    assert ok.exit_code == 0 and "(环卫所)" in ok.output, ok.output
+    assert re.search(r"li\s+dept\s+.*环卫所", run("users", "list", "--workdir", w).output)
+    bad = run(
+        "users", "add", "wang", "--role", "worker", "--department", "环卫所",
+        "--password", "pass-word-1", "--workdir", w,
+    )  # fmt: skip
+    assert bad.exit_code == 2 and "only department handlers" in bad.output
+    moved = run("users", "department", "li", "城管执法中队", "--workdir", w)
+    assert moved.exit_code == 0 and "城管执法中队" in run("users", "list", "--workdir", w).output
+    cleared = run("users", "department", "li", "--clear", "--workdir", w)
+    assert (
+        cleared.exit_code == 0 and "城管执法中队" not in run("users", "list", "--workdir", w).output
+    )
+    assert run("users", "department", "li", "--workdir", w).exit_code == 2
+    assert run("users", "department", "nobody", "环卫所", "--workdir", w).exit_code == 1

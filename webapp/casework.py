@@ -2,7 +2,8 @@
 
 Every page goes through :func:`visible_incident`, which answers 404 for an
 incident outside the user's scope (grid workers: their grids; department
-handlers: dispatched cases), so ids cannot be probed.
+handlers: dispatched cases, of their own department when they are bound to
+one with ``gridmgmt users department``), so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ def photos_dir() -> Path:
     return Path(current_app.config["GRIDMGMT_SETTINGS"].uploads_dir) / "photos"
 
 
+def bound_department() -> str | None:
+    """The department the logged-in dept handler is bound to (None: unbound or another role)."""
+    if current_user.role != "dept" or not isinstance(current_user.id, int):
+        return None
+    from gridmgmt.store.accounts import AccountStore
+
+    return AccountStore(store()).department_of(current_user.id)
+
+
 def visible_incident(incident_id: int) -> dict:
     """The incident if the current user may see it; 404 otherwise (also for analysts' personal data)."""
     try:
@@ -37,8 +47,10 @@ def visible_incident(incident_id: int) -> dict:
         abort(404)
     if not current_user.can_see_grid(incident["grid_code"]):
         abort(404)
-    if current_user.role == "dept" and not dept_may_see(incident):
-        abort(404)
+    if current_user.role == "dept":
+        bound = bound_department()
+        if not dept_may_see(incident) or (bound and incident["department"] != bound):
+            abort(404)
     return incident
 
 

@@ -21,6 +21,7 @@ from gridmgmt.domain.incidents import desk as work
 from gridmgmt.domain.incidents import load_categories
 from webapp.auth import roles_required
 from webapp.casework import (
+    bound_department,
     incident_photo_ids,
     photos_dir,
     store,
@@ -75,12 +76,14 @@ def desk():
 @bp.get("/dept")
 @roles_required(*DEPT_ROLES)
 def dept():
-    department = request.args.get("department") or None
+    bound = bound_department()
+    department = bound or request.args.get("department") or None
     rows = work.department_cases(store(), department).to_dict("records")
     return render_template(
         "dept.html",
         rows=rows,
         department=department,
+        bound=bound,
         departments=_departments(),
         names=_names(),
         state_label=work.state_label,

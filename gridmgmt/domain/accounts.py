@@ -97,3 +97,20 @@ def reset_password(repo, username: str, password: str | None = None) -> str:
         raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     repo.set_password_hash(username, generate_password_hash(password))
     return password
+
+
+def bind_department(repo, username: str, role: str, department: str | None) -> None:
+    """Bind the department handler ``username`` to ``department`` (None unbinds).
+
+    ``repo`` needs ``set_department(username, department)``. Raises
+    ``ValueError`` when the account is not a ``dept`` account or the name is
+    empty or longer than 60 characters. An unbound handler sees the cases of
+    every department.
+    """
+    if department is not None:
+        if role != "dept":
+            raise ValueError(f"only department handlers (role dept) have a department, not {role}")
+        department = department.strip()
+        if not department or len(department) > 60:
+            raise ValueError("department must be 1-60 characters")
+    repo.set_department(username, department)

@@ -273,3 +273,7 @@ LAYER_MODELS = {
     "roads": Road,
     "facilities": Facility,
 }
+
+
+# feature tables declared on the same Base (imported so the metadata is complete)
+from gridmgmt.store import models_web  # noqa: E402, F401

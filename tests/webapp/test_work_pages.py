@@ -353,3 +353,27 @@ def test_text_responses_are_gzipped_when_accepted(app):
     assert gzip.decompress(js.data).startswith(b"/*")
     png = sup.get("/vendor/leaflet/images/layers.png", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in png.headers
+
+
+def test_bound_department_handler_sees_only_its_department(app):
+    from gridmgmt.domain.accounts import bind_department
+    from gridmgmt.store.accounts import AccountStore
+
+    store = store_of(app)
+    bind_department(AccountStore(store), "dept", "dept", "环卫所")
+    ours = make(app, "dispatched")  # 11001 goes to 环卫所 by default
+    theirs = make(app, "registered")
+    transition_incident(
+        store, theirs["id"], "dispatch", actor="s", role="supervisor", department="城管执法中队"
+    )
+    dept = client_as(app, "dept")
+    page = dept.get("/dept?department=城管执法中队").get_data(as_text=True)
+    assert ours["number"] in page and theirs["number"] not in page
+    assert 'id="bound-department"' in page
+    assert dept.get(f"/cases/{ours['id']}").status_code == 200
+    assert dept.get(f"/cases/{theirs['id']}").status_code == 404
+    r = dept.post(
+        f"/cases/{theirs['id']}/transition",
+        data={"transition": "accept", "expected_version": "3", "csrf_token": token(dept)},
+    )
+    assert r.status_code == 404 and store.incident(theirs["id"])["state"] == "dispatched"
