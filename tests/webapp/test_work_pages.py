@@ -377,3 +377,8 @@ def test_bound_department_handler_sees_only_its_department(app):
         data={"transition": "accept", "expected_version": "3", "csrf_token": token(dept)},
     )
     assert r.status_code == 404 and store.incident(theirs["id"])["state"] == "dispatched"
+    # the JSON API keeps the same scope
+    assert dept.get(f"/api/v1/incidents/{theirs['id']}").status_code == 404
+    assert dept.get(f"/api/v1/incidents/{ours['id']}").status_code == 200
+    listed = {r["id"] for r in dept.get("/api/v1/incidents").get_json()}
+    assert ours["id"] in listed and theirs["id"] not in listed
