@@ -103,6 +103,7 @@ def case(incident_id: int):
         history=incident["history"],
         photos=incident_photo_ids(incident),
         actions=work.actions(incident["state"], current_user.role),
+        limit=work.handle_limit_text(category, incident["urgent"], current_language()),
         departments=_departments(),
         names=_names(),
         state_label=work.state_label,

@@ -129,6 +129,7 @@ EN: dict[str, str] = {
     "街道网格化管理中心": "Supervisor",
     "职能部门": "Department handler",
     "分析员": "Analyst",
+    "处置时限": "Time to handle",
 }
 
 

@@ -246,6 +246,13 @@ def test_full_loop_through_the_pages(app):
     incident = make(app)
     i = incident["id"]
     assert post_form(sup, i, "register", 1).status_code == 302
+    page = sup.get(f"/cases/{i}").get_data(as_text=True)
+    category = store_of(app).category("11001")
+    limit = f"{category['handle_limit']} " + {
+        "working_days": "工作日",
+        "working_hours": "工作小时",
+    }.get(category["handle_unit"], "分钟")
+    assert re.search(rf'id="handle-limit">处置时限 {limit}<', page)
     r = post_form(sup, i, "dispatch", 2, department="城管执法中队", note="请今日处理")
     assert r.status_code == 302
     stored = store_of(app).incident(i)

@@ -197,3 +197,20 @@ def dept_may_see(incident: dict) -> bool:
     return incident["state"] in DEPT_STATES or any(
         h["transition"] == "dispatch" for h in incident.get("history", ())
     )
+
+
+UNITS = {
+    "minutes": ("分钟", "minutes"),
+    "working_hours": ("工作小时", "working hours"),
+    "working_days": ("工作日", "working days"),
+}
+
+
+def handle_limit_text(category: dict, urgent: bool, lang: str = "zh") -> str:
+    """The category's 处置 time limit at this urgency, e.g. ``2 工作日``."""
+    if not category:
+        return ""
+    prefix = "urgent_" if urgent else ""
+    amount, unit = category[prefix + "handle_limit"], category[prefix + "handle_unit"]
+    zh, en = UNITS.get(unit, (unit, unit))
+    return f"{amount} {en if lang == 'en' else zh}"
