@@ -65,6 +65,8 @@
   // ---- 大类 → 小类 ----
   function option(value, label) { var o = document.createElement("option"); o.value = value; o.textContent = label; return o; }
   tree.forEach(function (m) { major.appendChild(option(m.code, m.code + " " + m.name + " · " + m.family)); });
+  // a grid worker on patrol photographs what the category asks for (the API checks it too)
+  function needsPhoto(c) { return !!(c && c.photo && form.dataset.role === "worker"); }
   function selected() {
     var m = tree.filter(function (x) { return x.code === major.value; })[0];
     return m ? m.minors.filter(function (c) { return c.code === minor.value; })[0] : null;
@@ -78,7 +80,7 @@
     document.getElementById("photo-req").hidden = true;
   });
   minor.addEventListener("change", function () {
-    var c = selected(); document.getElementById("photo-req").hidden = !(c && c.photo);
+    var c = selected(); document.getElementById("photo-req").hidden = !needsPhoto(c);
   });
   photo.addEventListener("change", function () {
     var f = photo.files[0];
@@ -111,7 +113,7 @@
     if (!c) return fail(t("请选择小类"));
     if (!description) return fail(t("请填写问题描述"));
     var f = photo.files[0];
-    if (c.photo && !f) return fail(t("该类别需要现场照片"));
+    if (needsPhoto(c) && !f) return fail(t("该类别需要现场照片"));
     var button = document.getElementById("submit"); button.disabled = true;
     status.className = "status";
     var chain = Promise.resolve();
