@@ -35,8 +35,9 @@ def test_db_upgrade_and_current(tmp_path):
     head = head_revision()  # the newest migration, whichever feature added it
     result = run("db", "upgrade", "--workdir", str(tmp_path))
     assert result.exit_code == 0 and f"at revision {head}" in result.output
-    current = run("db", "current", "--workdir", str(tmp_path)).output
-    assert f"current: {head}  head: {head}" in current
+    assert (
+        f"current: {head}  head: {head}" in run("db", "current", "--workdir", str(tmp_path)).output
+    )
 
 
 def test_users_add_list_and_duplicate(tmp_path):

@@ -23,7 +23,18 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     """
     from gridmgmt.config import resolve_settings
     from gridmgmt.store.repository import Store
-    from webapp import auth, geo, i18n, incidents_api, mapview, open311, overview
+    from webapp import (
+        auth,
+        compression,
+        desk,
+        geo,
+        i18n,
+        incidents_api,
+        mapview,
+        open311,
+        overview,
+        report,
+    )
     from webapp.extensions import csrf, limiter, login_manager
     from webapp.rebalance import bp as rebalance_bp
 
@@ -55,8 +66,11 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.before_request(auth.csrf_unless_api_key)
     for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp, incidents_api.bp, open311.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(report.bp)  # grid worker: 上报事件, 我的任务
+    app.register_blueprint(desk.bp)  # 调度台, case pages, 部门处置
     app.register_blueprint(rebalance_bp)
     _security_headers(app)
+    compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app
 
 

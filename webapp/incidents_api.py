@@ -11,7 +11,8 @@
   concurrent change, 422 when the workflow refuses
 
 Grid workers see and act on incidents of their own grids only (404 for
-others, so ids cannot be probed); analysts get no reporter names.
+others, so ids cannot be probed), department handlers bound to a department
+on that department's; analysts get no reporter names.
 """
 
 from __future__ import annotations
@@ -76,7 +77,15 @@ def visible(incident: dict) -> dict:
     """The incident if the current user may see it, else 404."""
     if not current_user.can_see_grid(incident["grid_code"]):
         abort(404)
+    if (bound := _bound_department()) and incident["department"] != bound:
+        abort(404)
     return incident
+
+
+def _bound_department() -> str | None:
+    from webapp.casework import bound_department  # a dept handler's own department
+
+    return bound_department()
 
 
 @bp.post("/photos")
@@ -115,6 +124,8 @@ def list_incidents():
     )
     if grid_scope is not None:
         table = table[table["grid_code"].isin(grid_scope)]
+    if bound := _bound_department():
+        table = table[table["department"] == bound]
     rows = []
     for r in table.to_dict("records"):
         r.pop("idempotency_key", None)

@@ -77,3 +77,40 @@ def api_key_client(repo, key: str | None) -> dict | None:
     if not key or not key.startswith("gm_"):
         return None
     return repo.api_key(hash_api_key(key))
+
+
+def generate_password(length: int = 14) -> str:
+    """A random password of letters and digits (no look-alikes such as 0/O, 1/l)."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def reset_password(repo, username: str, password: str | None = None) -> str:
+    """Give ``username`` a new password (generated when None) and return it.
+
+    ``repo`` needs ``set_password_hash(username, hash)``; raises ``ValueError``
+    for a password shorter than :data:`MIN_PASSWORD_LENGTH` and
+    ``NotFoundError`` for an unknown user.
+    """
+    password = generate_password() if password is None else password
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    repo.set_password_hash(username, generate_password_hash(password))
+    return password
+
+
+def bind_department(repo, username: str, role: str, department: str | None) -> None:
+    """Bind the department handler ``username`` to ``department`` (None unbinds).
+
+    ``repo`` needs ``set_department(username, department)``. Raises
+    ``ValueError`` when the account is not a ``dept`` account or the name is
+    empty or longer than 60 characters. An unbound handler sees the cases of
+    every department.
+    """
+    if department is not None:
+        if role != "dept":
+            raise ValueError(f"only department handlers (role dept) have a department, not {role}")
+        department = department.strip()
+        if not department or len(department) > 60:
+            raise ValueError("department must be 1-60 characters")
+    repo.set_department(username, department)

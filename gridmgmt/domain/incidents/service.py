@@ -151,8 +151,13 @@ def transition_incident(
     lon: float | None = None,
     lat: float | None = None,
     now: datetime | None = None,
+    department: str | None = None,
 ) -> dict:
-    """Apply a workflow transition; raises TransitionError, ConflictError or NotFoundError."""
+    """Apply a workflow transition; raises TransitionError, ConflictError or NotFoundError.
+
+    A 派遣 (dispatch) may name the ``department`` it goes to (default: the
+    category's); the history note records it.
+    """
     incident = repo.incident(incident_id)  # NotFoundError when absent
     version = incident["version"] if expected_version is None else expected_version
     if version != incident["version"]:  # the caller acted on a stale view
@@ -160,6 +165,12 @@ def transition_incident(
             f"incident {incident_id} changed meanwhile (version {incident['version']}, expected {version}); reload it"
         )
     point = _point(lon, lat)
+    if department is not None:
+        department = department.strip()
+        if transition != "dispatch":
+            raise ValueError("only a dispatch (派遣) names a department")
+        if not department or len(department) > 60:
+            raise ValueError("department must be 1-60 characters")
     new_state = _WORKFLOW.apply(
         incident["state"], transition, role, note=note, photos=len(photo_ids), location=point
     )
@@ -179,6 +190,8 @@ def transition_incident(
             "handle",
             stage_deadline(category, "handle", base, urgent=incident["urgent"]),
         )
+    if department is not None:
+        note = f"派遣至{department}" + (f"：{note.strip()}" if note and note.strip() else "")
     history = {
         "deadline_stage": stage,
         "deadline_at": deadline,
@@ -198,6 +211,8 @@ def transition_incident(
         "deadline_stage": stage,
         "deadline_at": deadline,
     }
+    if department is not None:
+        changes["department"] = department
     return repo.apply_transition(incident_id, version, changes, history)
 
 

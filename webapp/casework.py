@@ -1,0 +1,120 @@
+"""Helpers shared by the worker, desk and department pages: scope checks, photos, form transitions.
+
+Every page goes through :func:`visible_incident`, which answers 404 for an
+incident outside the user's scope (grid workers: their grids; department
+handlers: dispatched cases, of their own department when they are bound to
+one with ``gridmgmt users department``), so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from flask import abort, current_app, flash
+from flask_login import current_user
+
+from gridmgmt.domain.errors import ConflictError, NotFoundError
+from gridmgmt.domain.incidents import TransitionError
+from gridmgmt.domain.incidents.desk import dept_may_see
+from gridmgmt.domain.incidents.service import transition_incident
+from webapp.i18n import gettext as _
+from webapp.incidents_api import MAX_PHOTO_BYTES, PHOTO_TYPES
+
+
+def store():
+    return current_app.extensions["gridmgmt_store"]
+
+
+def photos_dir() -> Path:
+    return Path(current_app.config["GRIDMGMT_SETTINGS"].uploads_dir) / "photos"
+
+
+def bound_department() -> str | None:
+    """The department the logged-in dept handler is bound to (None: unbound or another role)."""
+    if current_user.role != "dept" or not isinstance(current_user.id, int):
+        return None
+    from gridmgmt.store.accounts import AccountStore
+
+    return AccountStore(store()).department_of(current_user.id)
+
+
+def visible_incident(incident_id: int) -> dict:
+    """The incident if the current user may see it; 404 otherwise (also for analysts' personal data)."""
+    try:
+        incident = store().incident(incident_id)
+    except NotFoundError:
+        abort(404)
+    if not current_user.can_see_grid(incident["grid_code"]):
+        abort(404)
+    if current_user.role == "dept":
+        bound = bound_department()
+        if not dept_may_see(incident) or (bound and incident["department"] != bound):
+            abort(404)
+    return incident
+
+
+def save_photo(file) -> str:
+    """Store an uploaded JPEG/PNG and return its id; ``ValueError`` for anything else."""
+    data = file.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES:
+        raise ValueError(_("照片不能超过 10 MB"))
+    suffix = next((ext for magic, ext in PHOTO_TYPES.items() if data.startswith(magic)), None)
+    if suffix is None:
+        raise ValueError(_("照片必须是 JPEG 或 PNG 图片"))
+    photo_id = uuid.uuid4().hex + suffix
+    photos_dir().mkdir(parents=True, exist_ok=True)
+    (photos_dir() / photo_id).write_bytes(data)
+    return photo_id
+
+
+def incident_photo_ids(incident: dict) -> list[str]:
+    """Every photo id attached to the incident's history, in order."""
+    out: list[str] = []
+    for h in incident.get("history", ()):
+        out.extend(p for p in h.get("photo_ids") or () if p not in out)
+    return out
+
+
+def transition_from_form(incident_id: int, form, files) -> bool:
+    """Apply the transition a posted form asks for; flash the outcome and return success.
+
+    The form carries ``transition``, ``expected_version``, optional ``note``,
+    ``department`` (dispatch) and a ``photo`` file.
+    """
+    visible_incident(incident_id)
+    name = form.get("transition", "")
+    try:
+        version = int(form.get("expected_version", ""))
+    except ValueError:
+        abort(400, description="expected_version must be a whole number")
+    photo_ids = []
+    upload = files.get("photo")
+    try:
+        if upload is not None and upload.filename:
+            photo_ids.append(save_photo(upload))
+        department = (form.get("department") or "").strip() or None if name == "dispatch" else None
+        incident = transition_incident(
+            store(),
+            incident_id,
+            name,
+            actor=current_user.username,
+            role=current_user.role,
+            expected_version=version,
+            note=(form.get("note") or "").strip() or None,
+            photo_ids=photo_ids,
+            department=department,
+        )
+    except TransitionError as err:
+        if err.reason == "role":
+            abort(403)
+        flash(_("操作未完成") + "：" + str(err))
+        return False
+    except ConflictError:
+        flash(_("该事件已被他人处理，请刷新后重试"))
+        return False
+    except ValueError as err:
+        flash(_("操作未完成") + "：" + str(err))
+        return False
+    flash(_("已完成") + "：" + incident["number"])
+    return True

@@ -1,0 +1,131 @@
+"""The 街道 centre's dispatch desk, the case page, and the department handlers' page.
+
+- ``/desk``: queues (待立案, 待派遣, 延期申请, 待结案, 超期, 临期) and filters by
+  社区, grid, category, state, department and date (supervisor, admin);
+- ``/cases/<id>``: the case with its full history and photos, and the
+  actions the user's role may take now (every role but analysts, in scope);
+- ``/dept``: cases held by departments, 接收 / 处置完毕 / 回退 / 申请延期
+  as the workflow allows (dept, admin);
+- ``POST /cases/<id>/transition``: a form transition (CSRF token required).
+
+The lists and rules come from :mod:`gridmgmt.domain.incidents.desk`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, send_from_directory, url_for
+from flask_login import current_user
+
+from gridmgmt.domain.accounts import ROLES
+from gridmgmt.domain.incidents import desk as work
+from gridmgmt.domain.incidents import load_categories
+from webapp.auth import roles_required
+from webapp.casework import (
+    bound_department,
+    incident_photo_ids,
+    photos_dir,
+    store,
+    transition_from_form,
+    visible_incident,
+)
+from webapp.i18n import current_language
+
+bp = Blueprint("desk", __name__)
+
+DESK_ROLES = ("supervisor", "admin")
+DEPT_ROLES = ("dept", "admin")
+CASE_ROLES = ("admin", "supervisor", "dept", "worker")
+
+
+def _names() -> dict[str, str]:
+    lang = current_language()
+    return {c.code: (c.name_en if lang == "en" else c.name) for c in load_categories()}
+
+
+def _departments() -> list[str]:
+    return sorted({c.department for c in load_categories()})
+
+
+@bp.get("/desk")
+@roles_required(*DESK_ROLES)
+def desk():
+    try:
+        f = work.IncidentFilter.from_args(request.args)
+        queue = request.args.get("queue") or None
+        rows, counts = work.desk_view(store(), f, queue)
+    except ValueError as err:
+        abort(400, description=str(err))
+    catalog = load_categories()
+    return render_template(
+        "desk.html",
+        rows=rows.head(300).to_dict("records"),
+        total=len(rows),
+        counts=counts,
+        queue=queue,
+        queues=work.QUEUES,
+        f=f,
+        names=_names(),
+        majors=catalog.majors(),
+        states=work.WORKFLOW.states,
+        communities=store().admin_areas("community")[["code", "name"]].to_dict("records"),
+        departments=_departments(),
+        state_label=work.state_label,
+    )
+
+
+@bp.get("/dept")
+@roles_required(*DEPT_ROLES)
+def dept():
+    bound = bound_department()
+    department = bound or request.args.get("department") or None
+    rows = work.department_cases(store(), department).to_dict("records")
+    return render_template(
+        "dept.html",
+        rows=rows,
+        department=department,
+        bound=bound,
+        departments=_departments(),
+        names=_names(),
+        state_label=work.state_label,
+    )
+
+
+@bp.get("/cases/<int:incident_id>")
+@roles_required(*CASE_ROLES)
+def case(incident_id: int):
+    incident = visible_incident(incident_id)
+    incident = work.with_flags(incident)
+    category = store().category(incident["category_code"]) or {}
+    return render_template(
+        "case.html",
+        i=incident,
+        category=category,
+        history=incident["history"],
+        photos=incident_photo_ids(incident),
+        actions=work.actions(incident["state"], current_user.role),
+        limit=work.handle_limit_text(category, incident["urgent"], current_language()),
+        departments=_departments(),
+        names=_names(),
+        state_label=work.state_label,
+        transition_label=work.transition_label,
+        roles=ROLES,
+    )
+
+
+@bp.post("/cases/<int:incident_id>/transition")
+@roles_required(*CASE_ROLES)
+def transition(incident_id: int):
+    transition_from_form(incident_id, request.form, request.files)
+    back = request.form.get("back") or ""
+    if back.startswith("/") and not back.startswith("//") and "\\" not in back:
+        return redirect(back)
+    return redirect(url_for("desk.case", incident_id=incident_id))
+
+
+@bp.get("/cases/<int:incident_id>/photos/<photo_id>")
+@roles_required(*CASE_ROLES)
+def photo(incident_id: int, photo_id: str):
+    incident = visible_incident(incident_id)
+    if photo_id not in incident_photo_ids(incident):
+        abort(404)
+    return send_from_directory(photos_dir(), photo_id, max_age=3600)

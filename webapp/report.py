@@ -1,0 +1,91 @@
+"""Grid worker pages, mobile first: 上报事件 (report an incident) and 我的任务 (verification tasks).
+
+The report page is a form driven by ``static/js/report.js``: location from
+the phone's GPS or a tap on the map, 大类 → 小类 from the stored categories,
+a camera photo sent to ``POST /api/v1/photos``, then ``POST
+/api/v1/incidents`` with an idempotency key so a retried submission is not
+duplicated. 我的任务 lists incidents awaiting 核查 in the worker's grids with
+one-tap 核查通过 / 核查不通过 (photo and note where the workflow asks).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from gridmgmt.domain.incidents import desk as work
+from gridmgmt.domain.incidents import load_categories
+from webapp.auth import roles_required
+from webapp.casework import store, transition_from_form, visible_incident
+from webapp.i18n import current_language
+
+bp = Blueprint("report", __name__)
+
+REPORT_ROLES = ("worker", "supervisor", "admin")
+TASK_ROLES = ("worker", "supervisor", "admin")
+
+
+def category_tree(lang: str) -> list[dict]:
+    """大类 with their 小类 for the picker (names in ``lang``)."""
+    catalog = load_categories()
+    tree = []
+    for code, name in catalog.majors().items():
+        minors = catalog.minors(code)
+        tree.append(
+            {
+                "code": code,
+                "name": name,
+                "family": minors[0].family,
+                "minors": [
+                    {
+                        "code": c.code,
+                        "name": c.name_en if lang == "en" else c.name,
+                        "photo": c.photo_required,
+                    }
+                    for c in minors
+                ],
+            }
+        )
+    return tree
+
+
+@bp.get("/report")
+@roles_required(*REPORT_ROLES)
+def report_page():
+    mine = work.reported_by(store(), current_user.username).to_dict("records")
+    grids = store().current_grids()
+    if current_user.role == "worker" and grids["code"].isin(current_user.grid_codes).any():
+        grids = grids[grids["code"].isin(current_user.grid_codes)]
+    bbox = [round(float(v), 6) for v in grids.total_bounds] if len(grids) else None
+    return render_template(
+        "report.html",
+        bbox=bbox,
+        categories=category_tree(current_language()),
+        mine=mine,
+        state_label=work.state_label,
+    )
+
+
+def _scope():
+    return current_user.grid_codes if current_user.role == "worker" else None
+
+
+@bp.get("/tasks")
+@roles_required(*TASK_ROLES)
+def tasks():
+    rows = work.verification_tasks(store(), _scope()).to_dict("records")
+    names = {c.code: c.name for c in load_categories()}
+    verify = {t.name: t for t in work.actions("handled", current_user.role)}
+    return render_template(
+        "tasks.html", rows=rows, names=names, verify=verify, state_label=work.state_label
+    )
+
+
+@bp.post("/tasks/<int:incident_id>")
+@roles_required(*TASK_ROLES)
+def verify(incident_id: int):
+    visible_incident(incident_id)
+    if request.form.get("transition") not in ("verify_pass", "verify_fail"):
+        return {"error": "only 核查通过 / 核查不通过 here"}, 400
+    transition_from_form(incident_id, request.form, request.files)
+    return redirect(url_for("report.tasks"))

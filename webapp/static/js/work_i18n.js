@@ -1,0 +1,17 @@
+// UI strings of the worker pages (report.js): Chinese by default, English when the page is English.
+(function () {
+  "use strict";
+  var EN = {
+    "请选择": "Choose", "请先选择大类": "Choose a main category first", "定位中…": "Locating…",
+    "无法获取位置": "Could not get the location", "已选位置": "Location", "请先选择位置": "Choose the location first",
+    "请选择小类": "Choose a sub-category", "请填写问题描述": "Describe the problem", "该类别需要现场照片": "This category needs a photo",
+    "正在上传照片…": "Uploading photo…", "正在提交…": "Submitting…", "提交失败": "Submission failed",
+    "网络错误，请重试（不会重复上报）": "Network error; try again (it will not be reported twice)",
+    "上报成功": "Reported", "事件编号": "Incident number", "所在网格": "Grid",
+    "不在任何网格内，已进入待分配队列": "Outside every grid: sent to the unassigned queue",
+    "查看详情": "Details", "上报": "Reported", "网格": "Grid", "待分配": "Unassigned", "继续上报": "Report another",
+    "当前设备不支持定位": "This device cannot report its location"
+  };
+  var lang = document.documentElement.lang === "en" ? "en" : "zh";
+  window.tw = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };
+})();
