@@ -54,6 +54,10 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.before_request(auth.csrf_unless_api_key)
     for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp, incidents_api.bp, open311.bp):
         app.register_blueprint(blueprint)
+    from webapp import ogcapi, stats_api  # OGC API – Features and hot spots (issue #9)
+
+    app.register_blueprint(ogcapi.bp)
+    app.register_blueprint(stats_api.bp)
     _security_headers(app)
     return app
 
