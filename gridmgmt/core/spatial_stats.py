@@ -192,7 +192,7 @@ def hotspots(
     classes = [_gi_class(z, p) for z, p in zip(gi.Zs, gi.p_sim, strict=True)]
     idx = np.flatnonzero(tested)
     out.iloc[idx, out.columns.get_loc("gi_z")] = gi.Zs
-    out.iloc[idx, out.columns.get_loc("gi_p")] = gi.p_sim
+    out.iloc[idx, out.columns.get_loc("gi_p")] = np.round(gi.p_sim.astype(float), 6)
     out.iloc[idx, out.columns.get_loc("hotspot")] = classes
     return out, moran
 
