@@ -10,7 +10,12 @@
     "少于": "Fewer than", "多于": "More than", "户": "households",
     "放大查看建筑": "Zoom in to see buildings", "建筑": "Building", "设施": "Facility",
     "道路": "Road", "名称": "Name", "类别": "Category", "楼层": "Floors", "加载失败": "Failed to load",
-    "事件": "Incident", "状态": "State", "超期": "Overdue", "是": "yes"
+    "事件": "Incident", "状态": "State", "超期": "Overdue", "是": "yes",
+    // hot spots (issue #9)
+    "事件热点": "Incident hot spots", "事件率(每千户)": "Incidents per 1,000 households",
+    "热点 (99%)": "Hot spot (99%)", "热点 (95%)": "Hot spot (95%)", "热点 (90%)": "Hot spot (90%)",
+    "不显著": "Not significant", "冷点 (90%)": "Cold spot (90%)", "冷点 (95%)": "Cold spot (95%)",
+    "冷点 (99%)": "Cold spot (99%)", "无住户": "No households"
   };
   var lang = (document.getElementById("map") || document.body).dataset.lang || "zh";
   window.t = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };
