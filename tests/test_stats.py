@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from gridmgmt.cli import main
 from gridmgmt.core.spatial_stats import HOTSPOT_CLASSES
-from gridmgmt.domain.hotspots import area_hotspots
+from gridmgmt.domain.hotspots import area_hotspots, compare_area_periods
 from gridmgmt.domain.incidents import load_categories
 from gridmgmt.domain.incidents.service import report_incident
 from gridmgmt.store.repository import Store
@@ -138,3 +138,15 @@ def test_cli_refuses_a_reversed_period_and_unknown_format(filled, tmp_path):
         "火星社区",
     )
     assert unknown.exit_code == 1 and "火星社区" in unknown.output
+
+
+def test_compare_area_periods_and_seeded_moran(filled):
+    oct_ = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+    nov = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+    change = compare_area_periods(filled, oct_, nov, permutations=99).set_index("code")
+    assert change.loc[G1, "rate_change"] == pytest.approx(5 / 300 * 1000)
+    assert change.loc[G3, "rate_change"] == pytest.approx((1 - 4) / 260 * 1000)
+    assert change.loc[G4, "class_change"] == "unchanged"
+    a = area_hotspots(filled, *nov, seed=3).moran
+    b = area_hotspots(filled, *nov, seed=3).moran
+    assert a == b

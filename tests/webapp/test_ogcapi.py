@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gridmgmt.domain.accounts import create_api_key
+from gridmgmt.domain.incidents import load_categories
 from gridmgmt.domain.incidents.service import report_incident
 from tests.conftest import require
 from tests.store.test_store import X0, Y0
@@ -80,6 +81,7 @@ def check_exception(response, status):
 @pytest.fixture
 def data(app):
     store = app.extensions["gridmgmt_store"]
+    store.sync_categories(load_categories())  # the PostGIS store is not the app's default one
     for i, (when, dx) in enumerate(zip(WHEN, (0.0005, 0.0015, 0.0012), strict=True)):
         report_incident(
             store,
@@ -162,6 +164,7 @@ def test_items_paging_links_and_geojson_media_type(client, key):
     assert grid["properties"]["households"] == 420
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
 def test_bbox_and_datetime_filters(client, key):
     h = key("supervisor")
     items = "/ogcapi/collections/incidents/items"
@@ -224,6 +227,7 @@ def test_unknown_collection_or_feature_is_404_and_anonymous_is_401(client, key):
     assert client.get("/ogcapi", headers={"X-API-Key": "gm_wrong"}).status_code == 401
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
 def test_analyst_key_gets_no_personal_data(client, key):
     body = client.get("/ogcapi/collections/incidents/items", headers=key("analyst")).get_json()
     assert body["numberMatched"] == 3
