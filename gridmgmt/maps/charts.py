@@ -54,14 +54,15 @@ def cjk_font():
     """
     from matplotlib import font_manager
 
-    by_name: dict[str, str] = {}
-    for entry in font_manager.fontManager.ttflist:
-        if entry.weight in (400, "normal", "regular") or entry.name not in by_name:
-            by_name.setdefault(entry.name, entry.fname)
+    names = {entry.name for entry in font_manager.fontManager.ttflist}
     for family in CJK_FAMILIES:
-        path = by_name.get(family)
-        if path and has_glyphs(path, PROBE):
-            return font_manager.FontProperties(family=family, fname=path)
+        if family not in names:
+            continue
+        # by family, not file: a .ttc collection then opens at this family's face (SC, not JP)
+        props = font_manager.FontProperties(family=family)
+        path = font_manager.findfont(props, fallback_to_default=False)
+        if has_glyphs(path, PROBE):
+            return props
     raise FontNotFoundError(
         "no installed font can draw Chinese text (tried "
         + ", ".join(CJK_FAMILIES)
