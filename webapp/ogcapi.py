@@ -1,4 +1,6 @@
-"""OGC API – Features (Part 1: Core, GeoJSON) at ``/ogcapi`` for GIS clients (QGIS, GDAL, ArcGIS).
+"""OGC API – Features (Part 1: Core, GeoJSON, OpenAPI 3.0) at ``/ogcapi`` for QGIS, GDAL, ArcGIS.
+
+The API definition is served at ``/ogcapi/api`` (``service-desc``).
 
 Collections: ``grids`` (current 责任网格), ``buildings``, ``facilities``,
 ``incidents``. Coordinates are CRS84 (lon/lat, WGS84), as the standard's
@@ -46,7 +48,9 @@ GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 COLLECTIONS = {
     "grids": ("责任网格 Responsibility grids", "Current grids with households and incident counts"),
     "buildings": ("建筑 Buildings", "Building footprints with households and their grid"),
@@ -133,6 +137,7 @@ def landing():
             "description": "Grids, buildings, facilities and incidents of this deployment.",
             "links": [
                 _link(_url("ogcapi.landing"), "self", "application/json", "This document"),
+                _link(_url("ogcapi.openapi"), "service-desc", OPENAPI, "The API definition"),
                 _link(
                     _url("ogcapi.conformance"),
                     "conformance",
@@ -143,6 +148,12 @@ def landing():
             ],
         }
     )
+
+
+@bp.get("/api")
+@login_required
+def openapi():
+    return _json(openapi_document(), media_type=OPENAPI)
 
 
 @bp.get("/conformance")
@@ -253,6 +264,104 @@ def item(collection_id: str, feature_id: str):
         ),
     ]
     return _json(feature, media_type=GEOJSON)
+
+
+# ------------------------------------------------------------------ OpenAPI
+def openapi_document() -> dict:
+    """The OpenAPI 3.0 definition of this service (paths, parameters, responses)."""
+
+    def param(name, description, schema, where="query", required=False):
+        return {
+            "name": name,
+            "in": where,
+            "required": required or where == "path",
+            "description": description,
+            "schema": schema,
+            "style": "form" if where == "query" else "simple",
+            "explode": False,
+        }
+
+    collection_id = param(
+        "collectionId", "collection", {"type": "string", "enum": list(COLLECTIONS)}, "path"
+    )
+    items_params = [
+        collection_id,
+        param(
+            "limit",
+            f"page size (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        ),
+        param("offset", "features to skip", {"type": "integer", "minimum": 0, "default": 0}),
+        param(
+            "bbox",
+            "minx,miny,maxx,maxy in CRS84",
+            {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+        ),
+        param("datetime", "instant or interval (incidents: report time)", {"type": "string"}),
+        param("f", "format", {"type": "string", "enum": ["json"], "default": "json"}),
+    ]
+    exception = {
+        "description": "an exception",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["code"],
+                    "properties": {"code": {"type": "string"}, "description": {"type": "string"}},
+                }
+            }
+        },
+    }
+
+    def ok(media_type, description):
+        return {"description": description, "content": {media_type: {"schema": {"type": "object"}}}}
+
+    def get(op_id, summary, responses, parameters=()):
+        return {
+            "get": {
+                "operationId": op_id,
+                "summary": summary,
+                "parameters": list(parameters),
+                "responses": {**responses, "400": exception, "401": exception, "404": exception},
+            }
+        }
+
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "gridmgmt OGC API – Features", "version": "1.0.0"},
+        "servers": [{"url": _url("ogcapi.landing").rstrip("/")}],
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
+        },
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/": get("getLandingPage", "landing page", {"200": ok("application/json", "links")}),
+            "/conformance": get(
+                "getConformance", "conformance classes", {"200": ok("application/json", "classes")}
+            ),
+            "/collections": get(
+                "getCollections", "collections", {"200": ok("application/json", "collections")}
+            ),
+            "/collections/{collectionId}": get(
+                "describeCollection",
+                "one collection",
+                {"200": ok("application/json", "collection")},
+                [collection_id],
+            ),
+            "/collections/{collectionId}/items": get(
+                "getFeatures",
+                "features of a collection",
+                {"200": ok(GEOJSON, "a FeatureCollection")},
+                items_params,
+            ),
+            "/collections/{collectionId}/items/{featureId}": get(
+                "getFeature",
+                "one feature",
+                {"200": ok(GEOJSON, "a Feature")},
+                [collection_id, param("featureId", "feature id", {"type": "string"}, "path")],
+            ),
+        },
+    }
 
 
 # ----------------------------------------------------------------- helpers

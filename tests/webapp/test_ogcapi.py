@@ -111,9 +111,20 @@ def test_landing_conformance_collections_follow_the_standard(client, key):
     h = key("supervisor")
     landing = client.get("/ogcapi", headers=h)
     assert landing.status_code == 200 and landing.mimetype == "application/json"
-    check_links(landing.get_json()["links"], "self", "conformance", "data")
+    check_links(landing.get_json()["links"], "self", "service-desc", "conformance", "data")
+    api = client.get("/ogcapi/api", headers=h)
+    assert api.status_code == 200 and "openapi" in api.content_type
+    doc = api.get_json()
+    assert doc["openapi"].startswith("3.0")
+    assert "/collections/{collectionId}/items" in doc["paths"]
+    limit = next(
+        p
+        for p in doc["paths"]["/collections/{collectionId}/items"]["get"]["parameters"]
+        if p["name"] == "limit"
+    )
+    assert limit["schema"]["maximum"] == 1000 and limit["schema"]["default"] == 10
     conf = client.get("/ogcapi/conformance", headers=h).get_json()["conformsTo"]
-    assert CORE in conf and GEOJSON_CONF in conf
+    assert CORE in conf and GEOJSON_CONF in conf and any(c.endswith("/conf/oas30") for c in conf)
     body = client.get("/ogcapi/collections?f=json", headers=h).get_json()
     check_links(body["links"], "self")
     assert [c["id"] for c in body["collections"]] == [
