@@ -69,6 +69,11 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(report.bp)  # grid worker: 上报事件, 我的任务
     app.register_blueprint(desk.bp)  # 调度台, case pages, 部门处置
     app.register_blueprint(rebalance_bp)
+
+    from webapp import ogcapi, stats_api  # OGC API – Features and hot spots (issue #9)
+
+    app.register_blueprint(ogcapi.bp)
+    app.register_blueprint(stats_api.bp)
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app

@@ -19,7 +19,12 @@
     "点击要移动的建筑（或勾选“选中整个小区”后点击小区内任一建筑），再选择相邻网格":
       "Click the buildings to move (or tick “whole compound” and click any of its buildings), then choose an adjacent grid",
     "移动的建筑": "Moved buildings", "调整前": "Before", "调整后": "After", "超出范围": "out of band",
-    "基于版本": "Based on version"
+    "基于版本": "Based on version",
+    // hot spots (issue #9)
+    "事件热点": "Incident hot spots", "事件率(每千户)": "Incidents per 1,000 households",
+    "热点 (99%)": "Hot spot (99%)", "热点 (95%)": "Hot spot (95%)", "热点 (90%)": "Hot spot (90%)",
+    "不显著": "Not significant", "冷点 (90%)": "Cold spot (90%)", "冷点 (95%)": "Cold spot (95%)",
+    "冷点 (99%)": "Cold spot (99%)", "无住户": "No households"
   };
   var lang = (document.querySelector("[data-lang]") || document.body).dataset.lang || "zh";
   window.t = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };

@@ -127,6 +127,30 @@
   var overlays = {};
   overlays[t("社区")] = layers.communities; overlays[t("网格")] = layers.grids; overlays[t("道路")] = layers.roads;
   overlays[t("建筑")] = layers.buildings; overlays[t("设施")] = layers.facilities; overlays[t("事件")] = layers.incidents;
+  // ---- incident hot spots (Gi*, last 30 days), off until switched on in the layer control ----
+  var HOT = { hot_99: "#b2182b", hot_95: "#ef8a62", hot_90: "#fddbc7", not_significant: "#f0f0f0",
+    cold_90: "#d1e5f0", cold_95: "#67a9cf", cold_99: "#2166ac", no_households: "#bdbdbd" };
+  var HOT_LABEL = { hot_99: "热点 (99%)", hot_95: "热点 (95%)", hot_90: "热点 (90%)", not_significant: "不显著",
+    cold_90: "冷点 (90%)", cold_95: "冷点 (95%)", cold_99: "冷点 (99%)", no_households: "无住户" };
+  layers.hotspots = L.geoJSON(null, { coordsToLatLng: toMap,
+    style: function (f) { return { color: "#555", weight: 1, fillColor: HOT[f.properties.hotspot] || "#fff", fillOpacity: 0.7 }; },
+    onEachFeature: function (f, layer) {
+      layer.bindTooltip(function () {
+        var p = f.properties;
+        return tooltipNode([[t("网格编码"), p.code], [t("事件热点"), t(HOT_LABEL[p.hotspot] || p.hotspot)],
+          [t("事件率(每千户)"), p.rate === null ? "-" : p.rate.toFixed(1)]]);
+      }, { sticky: true });
+    } });
+  overlays[t("事件热点")] = layers.hotspots;
+  function isoDay(d) { return d.toISOString().slice(0, 10); }
+  map.on("overlayadd", function (e) {
+    if (e.layer !== layers.hotspots) return;
+    var to = new Date(Date.now() + 86400000), from = new Date(Date.now() - 30 * 86400000);
+    fetch("/api/v1/stats/hotspots?from=" + isoDay(from) + "&to=" + isoDay(to), { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (fc) { layers.hotspots.clearLayers(); layers.hotspots.addData(fc); layers.hotspots.bringToFront(); layers.incidents.bringToFront(); })
+      .catch(function (err) { console.warn(t("加载失败"), "hotspots", err); });
+  });
   L.control.layers(null, overlays, { collapsed: true }).addTo(map);
 
   function bboxParam() {

@@ -1,0 +1,567 @@
+"""OGC API – Features (Part 1: Core, GeoJSON, OpenAPI 3.0) at ``/ogcapi`` for QGIS, GDAL, ArcGIS.
+
+The API definition is served at ``/ogcapi/api`` (``service-desc``).
+
+Collections: ``grids`` (current 责任网格), ``buildings``, ``facilities``,
+``incidents``. Coordinates are CRS84 (lon/lat, WGS84), as the standard's
+default. Paging: ``limit`` (default 10, at most 1000; larger values are
+lowered to 1000 as the standard allows, 0 or less is a 400) and ``offset``
+(≥ 0) with ``next``/``prev`` links. ``bbox`` is ``minx,miny,maxx,maxy``
+(a 6-number 3D box is accepted, its heights ignored; boxes crossing the
+antimeridian are refused). ``datetime`` (an instant or an interval
+``start/end``, ``..`` or empty for an open end) filters incidents by their
+report time (``created_at``); the other collections have no time and ignore
+it. Only JSON is served (``f=json``, the default); unknown parameters are a
+400. Errors come as ``{"code": ..., "description": ...}``.
+
+Who sees what: clients send ``X-API-Key`` (``gridmgmt apikey add CLIENT
+--role ROLE``) or use their log-in session.
+
+- admin, supervisor, dept: everything;
+- worker: only their own grids and the buildings, facilities and incidents
+  in them (a worker key whose client name is a worker's username inherits
+  that worker's grids; any other worker key sees nothing);
+- analyst: no personal data: incidents without the reporter, description,
+  address, department and idempotency key, and with locations rounded to
+  0.001° (about 100 m), so a complaint cannot be traced to a door; grids
+  carry incident counts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from flask import Blueprint, Response, current_app, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException
+
+bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 1000
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+COLLECTIONS = {
+    "grids": ("责任网格 Responsibility grids", "Current grids with households and incident counts"),
+    "buildings": ("建筑 Buildings", "Building footprints with households and their grid"),
+    "facilities": ("设施 Facilities", "Schools, hospitals, markets and other facilities"),
+    "incidents": ("事件 Incidents", "Reported incidents (事件/部件) with their state"),
+}
+ID_COLUMN = {"grids": "code", "buildings": "building_id", "facilities": "facility_id"}
+ITEM_PARAMS = {"f", "limit", "offset", "bbox", "datetime", "api_key"}
+PRIVATE_INCIDENT_FIELDS = ("reporter", "description", "address", "department", "idempotency_key")
+ANALYST_PRECISION = 0.001
+INCIDENT_FIELDS = (
+    "number",
+    "category_code",
+    "state",
+    "grid_code",
+    "source",
+    "urgent",
+    "created_at",
+    "updated_at",
+    "deadline_at",
+    "unassigned_reason",
+) + PRIVATE_INCIDENT_FIELDS[:-1]
+
+
+class OgcError(Exception):
+    """A request the API refuses, with its HTTP status."""
+
+    def __init__(self, status: int, code: str, description: str):
+        super().__init__(description)
+        self.status, self.code, self.description = status, code, description
+
+
+def store():
+    return current_app.extensions["gridmgmt_store"]
+
+
+def _json(body, status: int = 200, media_type: str = "application/json") -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, default=_plain), status=status, mimetype=media_type
+    )
+
+
+def _plain(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@bp.errorhandler(OgcError)
+def _ogc_error(err: OgcError):
+    return _json({"code": err.code, "description": err.description}, err.status)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err: HTTPException):
+    return _json({"code": err.name.replace(" ", ""), "description": err.description}, err.code)
+
+
+@bp.before_request
+def _only_json():
+    fmt = request.args.get("f", "json")
+    if fmt != "json":
+        raise OgcError(400, "InvalidParameterValue", f"f={fmt!r}: only f=json is served")
+
+
+def _url(endpoint: str, **values) -> str:
+    return url_for(endpoint, _external=True, **values)
+
+
+def _link(href: str, rel: str, media_type: str, title: str) -> dict:
+    return {"href": href, "rel": rel, "type": media_type, "title": title}
+
+
+# --------------------------------------------------------------- resources
+@bp.get("")
+@bp.get("/")
+@login_required
+def landing():
+    return _json(
+        {
+            "title": "gridmgmt 网格化管理 OGC API – Features",
+            "description": "Grids, buildings, facilities and incidents of this deployment.",
+            "links": [
+                _link(_url("ogcapi.landing"), "self", "application/json", "This document"),
+                _link(_url("ogcapi.openapi"), "service-desc", OPENAPI, "The API definition"),
+                _link(
+                    _url("ogcapi.conformance"),
+                    "conformance",
+                    "application/json",
+                    "Conformance classes",
+                ),
+                _link(_url("ogcapi.collections"), "data", "application/json", "Collections"),
+            ],
+        }
+    )
+
+
+@bp.get("/api")
+@login_required
+def openapi():
+    return _json(openapi_document(), media_type=OPENAPI)
+
+
+@bp.get("/conformance")
+@login_required
+def conformance():
+    return _json({"conformsTo": CONFORMANCE})
+
+
+@bp.get("/collections")
+@login_required
+def collections():
+    return _json(
+        {
+            "links": [_link(_url("ogcapi.collections"), "self", "application/json", "Collections")],
+            "collections": [_collection(cid) for cid in COLLECTIONS],
+        }
+    )
+
+
+@bp.get("/collections/<collection_id>")
+@login_required
+def collection(collection_id: str):
+    _known(collection_id)
+    return _json(_collection(collection_id))
+
+
+@bp.get("/collections/<collection_id>/items")
+@login_required
+def items(collection_id: str):
+    _known(collection_id)
+    unknown = sorted(set(request.args) - ITEM_PARAMS)
+    if unknown:
+        raise OgcError(400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}")
+    limit = _int_param("limit", DEFAULT_LIMIT, minimum=1)
+    limit = min(limit, MAX_LIMIT)
+    offset = _int_param("offset", 0, minimum=0)
+    bbox = parse_bbox(request.args.get("bbox"))
+    interval = parse_datetime(request.args.get("datetime"))
+    frame = visible_frame(collection_id)
+    if bbox is not None and len(frame):
+        frame = frame[frame.intersects(shapely.box(*bbox))]
+    if interval is not None and collection_id == "incidents" and len(frame):
+        created = pd.to_datetime(frame["created_at"], utc=True)
+        start, end = interval
+        keep = pd.Series(True, index=frame.index)
+        if start is not None:
+            keep &= created >= start
+        if end is not None:
+            keep &= created <= end
+        frame = frame[keep]
+    matched = len(frame)
+    page = frame.iloc[offset : offset + limit]
+    links = [_link(_page_url(collection_id, offset, limit), "self", GEOJSON, "This page")]
+    if offset + len(page) < matched:
+        links.append(
+            _link(_page_url(collection_id, offset + limit, limit), "next", GEOJSON, "Next page")
+        )
+    if offset > 0:
+        links.append(
+            _link(
+                _page_url(collection_id, max(0, offset - limit), limit),
+                "prev",
+                GEOJSON,
+                "Previous page",
+            )
+        )
+    links.append(
+        _link(
+            _url("ogcapi.collection", collection_id=collection_id),
+            "collection",
+            "application/json",
+            "The collection",
+        )
+    )
+    body = {
+        "type": "FeatureCollection",
+        "features": [_feature(collection_id, row) for _, row in page.iterrows()],
+        "links": links,
+        "numberMatched": matched,
+        "numberReturned": len(page),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+    return _json(body, media_type=GEOJSON)
+
+
+@bp.get("/collections/<collection_id>/items/<path:feature_id>")
+@login_required
+def item(collection_id: str, feature_id: str):
+    _known(collection_id)
+    frame = visible_frame(collection_id)
+    column = ID_COLUMN.get(collection_id, "id")
+    hit = frame[frame[column].astype(str) == feature_id]
+    if hit.empty:
+        raise OgcError(404, "NotFound", f"no feature {feature_id!r} in {collection_id}")
+    feature = _feature(collection_id, hit.iloc[0])
+    feature["links"] = [
+        _link(
+            _url("ogcapi.item", collection_id=collection_id, feature_id=feature_id),
+            "self",
+            GEOJSON,
+            "This feature",
+        ),
+        _link(
+            _url("ogcapi.collection", collection_id=collection_id),
+            "collection",
+            "application/json",
+            "The collection",
+        ),
+    ]
+    return _json(feature, media_type=GEOJSON)
+
+
+# ------------------------------------------------------------------ OpenAPI
+def openapi_document() -> dict:
+    """The OpenAPI 3.0 definition of this service (paths, parameters, responses)."""
+
+    def param(name, description, schema, where="query", required=False):
+        return {
+            "name": name,
+            "in": where,
+            "required": required or where == "path",
+            "description": description,
+            "schema": schema,
+            "style": "form" if where == "query" else "simple",
+            "explode": False,
+        }
+
+    collection_id = param(
+        "collectionId", "collection", {"type": "string", "enum": list(COLLECTIONS)}, "path"
+    )
+    items_params = [
+        collection_id,
+        param(
+            "limit",
+            f"page size (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        ),
+        param("offset", "features to skip", {"type": "integer", "minimum": 0, "default": 0}),
+        param(
+            "bbox",
+            "minx,miny,maxx,maxy in CRS84",
+            {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+        ),
+        param("datetime", "instant or interval (incidents: report time)", {"type": "string"}),
+        param("f", "format", {"type": "string", "enum": ["json"], "default": "json"}),
+    ]
+    exception = {
+        "description": "an exception",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["code"],
+                    "properties": {"code": {"type": "string"}, "description": {"type": "string"}},
+                }
+            }
+        },
+    }
+
+    def ok(media_type, description):
+        return {"description": description, "content": {media_type: {"schema": {"type": "object"}}}}
+
+    def get(op_id, summary, responses, parameters=()):
+        return {
+            "get": {
+                "operationId": op_id,
+                "summary": summary,
+                "parameters": list(parameters),
+                "responses": {**responses, "400": exception, "401": exception, "404": exception},
+            }
+        }
+
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "gridmgmt OGC API – Features", "version": "1.0.0"},
+        "servers": [{"url": _url("ogcapi.landing").rstrip("/")}],
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
+        },
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/": get("getLandingPage", "landing page", {"200": ok("application/json", "links")}),
+            "/conformance": get(
+                "getConformance", "conformance classes", {"200": ok("application/json", "classes")}
+            ),
+            "/collections": get(
+                "getCollections", "collections", {"200": ok("application/json", "collections")}
+            ),
+            "/collections/{collectionId}": get(
+                "describeCollection",
+                "one collection",
+                {"200": ok("application/json", "collection")},
+                [collection_id],
+            ),
+            "/collections/{collectionId}/items": get(
+                "getFeatures",
+                "features of a collection",
+                {"200": ok(GEOJSON, "a FeatureCollection")},
+                items_params,
+            ),
+            "/collections/{collectionId}/items/{featureId}": get(
+                "getFeature",
+                "one feature",
+                {"200": ok(GEOJSON, "a Feature")},
+                [collection_id, param("featureId", "feature id", {"type": "string"}, "path")],
+            ),
+        },
+    }
+
+
+# ----------------------------------------------------------------- helpers
+def _known(collection_id: str) -> None:
+    if collection_id not in COLLECTIONS:
+        raise OgcError(
+            404,
+            "NotFound",
+            f"no collection {collection_id!r}; collections: {', '.join(COLLECTIONS)}",
+        )
+
+
+def _collection(cid: str) -> dict:
+    frame = visible_frame(cid)
+    bounds = frame.total_bounds if len(frame) and frame.geometry.notna().any() else None
+    extent = {
+        "spatial": {
+            "bbox": [[round(float(v), 7) for v in bounds]]
+            if bounds is not None and not any(math.isnan(v) for v in bounds)
+            else [[-180.0, -90.0, 180.0, 90.0]],
+            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        }
+    }
+    if cid == "incidents" and len(frame):
+        created = pd.to_datetime(frame["created_at"], utc=True)
+        extent["temporal"] = {
+            "interval": [[_iso(created.min()), _iso(created.max())]],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        }
+    title, description = COLLECTIONS[cid]
+    return {
+        "id": cid,
+        "title": title,
+        "description": description,
+        "itemType": "feature",
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "extent": extent,
+        "links": [
+            _link(_url("ogcapi.collection", collection_id=cid), "self", "application/json", title),
+            _link(_url("ogcapi.items", collection_id=cid), "items", GEOJSON, f"{title} items"),
+        ],
+    }
+
+
+def _iso(ts) -> str:
+    return ts.to_pydatetime().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _page_url(cid: str, offset: int, limit: int) -> str:
+    args = {k: v for k, v in request.args.items() if k not in ("offset", "limit", "api_key")}
+    return _url("ogcapi.items", collection_id=cid, **args, limit=limit, offset=offset)
+
+
+def _int_param(name: str, default: int, *, minimum: int) -> int:
+    text = request.args.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise OgcError(
+            400, "InvalidParameterValue", f"{name} must be an integer, got {text!r}"
+        ) from None
+    if value < minimum:
+        raise OgcError(
+            400, "InvalidParameterValue", f"{name} must be at least {minimum}, got {value}"
+        )
+    return value
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``minx,miny,maxx,maxy`` (or a 3D ``minx,miny,minz,maxx,maxy,maxz``) in CRS84."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise OgcError(
+            400, "InvalidParameterValue", f"bbox must be 4 or 6 numbers, got {text!r}"
+        ) from None
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise OgcError(400, "InvalidParameterValue", f"bbox must be 4 or 6 numbers, got {text!r}")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise OgcError(
+            400,
+            "InvalidParameterValue",
+            f"bbox {text!r} is outside lon/lat range or has miny > maxy",
+        )
+    if minx > maxx:
+        raise OgcError(
+            400,
+            "InvalidParameterValue",
+            f"bbox {text!r}: boxes crossing the antimeridian are not supported",
+        )
+    return minx, miny, maxx, maxy
+
+
+def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] | None:
+    """An RFC 3339 instant or interval (``..``/empty for open ends) as aware UTC bounds."""
+    if text is None:
+        return None
+    parts = text.split("/")
+    if len(parts) > 2:
+        raise OgcError(400, "InvalidParameterValue", f"datetime {text!r}: at most one '/'")
+    bounds = [_instant(p, text) for p in parts]
+    if len(bounds) == 1:
+        if bounds[0] is None:
+            raise OgcError(400, "InvalidParameterValue", "datetime instant must not be open")
+        return bounds[0], bounds[0]
+    start, end = bounds
+    if start is not None and end is not None and start > end:
+        raise OgcError(
+            400, "InvalidParameterValue", f"datetime interval {text!r} ends before it starts"
+        )
+    return start, end
+
+
+def _instant(part: str, whole: str) -> datetime | None:
+    if part in ("", ".."):
+        return None
+    try:
+        value = datetime.fromisoformat(part.replace("Z", "+00:00"))
+    except ValueError:
+        raise OgcError(
+            400, "InvalidParameterValue", f"datetime {whole!r}: {part!r} is not RFC 3339"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# -------------------------------------------------------------- visibility
+def grid_scope() -> tuple[str, ...] | None:
+    """The grids the current client may see (None: all)."""
+    if current_user.role != "worker":
+        return None
+    if current_user.grid_codes:
+        return current_user.grid_codes
+    if str(current_user.id).startswith("key:"):
+        row = store().user(username=current_user.username)
+        if row and row["role"] == "worker" and row["active"]:
+            return tuple(row.get("grid_codes", ()))
+    return ()
+
+
+def visible_frame(cid: str) -> gpd.GeoDataFrame:
+    """The rows of collection ``cid`` the current client may read, in a stable order."""
+    scope = grid_scope()
+    if cid == "grids":
+        frame = store().current_grids()
+        if scope is not None:
+            frame = frame[frame["code"].isin(scope)]
+        counts = store().incidents(grid_codes=list(frame["code"]))
+        per = counts.groupby("grid_code").size() if len(counts) else pd.Series(dtype=int)
+        frame = frame.assign(incidents=frame["code"].map(per).fillna(0).astype(int))
+        return frame.reset_index(drop=True)
+    if cid in ("buildings", "facilities"):
+        return store().read_layer(cid, grid_codes=scope).reset_index(drop=True)
+    return _incidents(scope)
+
+
+def _incidents(scope) -> gpd.GeoDataFrame:
+    table = store().incidents(grid_codes=scope)
+    points = store().incident_points(open_only=False)
+    geoms = dict(zip(points["id"], points.geometry, strict=True))
+    frame = gpd.GeoDataFrame(table, geometry=[geoms.get(i) for i in table["id"]], crs="EPSG:4326")
+    if current_user.role == "analyst":
+        frame = frame.drop(columns=[c for c in PRIVATE_INCIDENT_FIELDS if c in frame.columns])
+        frame = frame.set_geometry(
+            shapely.set_precision(frame.geometry.values, ANALYST_PRECISION, mode="pointwise")
+        )
+    return frame.reset_index(drop=True)
+
+
+def _feature(cid: str, row: pd.Series) -> dict:
+    geom = row.geometry
+    if cid == "incidents":
+        fields = [c for c in INCIDENT_FIELDS if c in row.index]
+        fid = int(row["id"])
+    else:
+        fields = [c for c in row.index if c not in ("geometry", "geom", "valid_to", "id")]
+        fid = str(row[ID_COLUMN[cid]])
+    return {
+        "type": "Feature",
+        "id": fid,
+        "geometry": None if geom is None or geom.is_empty else json.loads(shapely.to_geojson(geom)),
+        "properties": {c: _value(row[c]) for c in fields},
+    }
+
+
+def _value(value):
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value

@@ -1,0 +1,91 @@
+"""Incident hot spots as GeoJSON for the map: ``/api/v1/stats/hotspots?from=&to=[&community=]``.
+
+Dates are Asia/Shanghai calendar days (``to`` exclusive). Every logged-in
+role may ask; the statistic is computed over the whole area, and grid
+workers receive only the rows of their own grids.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+
+import shapely
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user, login_required
+
+from gridmgmt.domain.errors import NotFoundError
+from gridmgmt.domain.hotspots import area_hotspots
+
+bp = Blueprint("stats_api", __name__, url_prefix="/api/v1/stats")
+COLUMNS = ("code", "community_code", "households", "incidents", "rate", "gi_z", "gi_p", "hotspot")
+
+
+def _error(status: int, message: str):
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+def parse_day(name: str) -> datetime:
+    """A required ``YYYY-MM-DD`` argument as midnight Asia/Shanghai."""
+    from gridmgmt.domain.incidents.calendar import SHANGHAI
+
+    text = request.args.get(name)
+    if not text:
+        raise ValueError(f"{name} is required (YYYY-MM-DD)")
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@bp.get("/hotspots")
+@login_required
+def hotspots():
+    try:
+        start, end = parse_day("from"), parse_day("to")
+        report = area_hotspots(
+            current_app.extensions["gridmgmt_store"],
+            start,
+            end,
+            community=request.args.get("community") or None,
+            contiguity=request.args.get("contiguity", "queen"),
+        )
+    except NotFoundError as err:
+        return _error(404, str(err))
+    except ValueError as err:
+        return _error(400, str(err))
+    grids = report.grids
+    if current_user.role == "worker":
+        grids = grids[grids["code"].isin(current_user.grid_codes)]
+    features = [
+        {
+            "type": "Feature",
+            "id": row["code"],
+            "geometry": json.loads(shapely.to_geojson(row.geometry)),
+            "properties": {c: _clean(row[c]) for c in COLUMNS},
+        }
+        for _, row in grids.iterrows()
+    ]
+    moran = report.moran
+    return jsonify(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "period": {"from": start.date().isoformat(), "to": end.date().isoformat()},
+            "incidents": report.incidents,
+            "moran": None
+            if moran is None
+            else {"I": moran.I, "expected": moran.expected, "p_sim": moran.p_sim, "n": moran.n},
+        }
+    )
+
+
+def _clean(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
