@@ -65,7 +65,7 @@ def test_rebalance_community_prints_report_and_proposal_then_approves(tmp_path):
     store.write_layers({layer: getattr(street, layer) for layer in street.LAYERS}, source="t")
     (outcome,) = partition_communities(store, seed=0)
     w = ("--workdir", str(tmp_path))
-    band = ("--min", "340", "--max", "420")
+    band = ("--min", "300", "--max", "450")
 
     result = CliRunner().invoke(main, ["rebalance", "--community", outcome.name, *band, *w])
     assert result.exit_code == 0, result.output

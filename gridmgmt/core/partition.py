@@ -20,8 +20,12 @@ How (see :mod:`gridmgmt.core.atoms` for the atoms):
    the target is tried; cuts that leave either side disconnected are
    rejected, and among the rest the shortest cut (the most compact halves)
    wins. A region-growing fallback covers awkward shapes.
-4. Grids still outside the band (atoms are coarse) are repaired by moving
-   boundary atoms between neighbours while both stay connected.
+4. Grids still outside the band (atoms are coarse) are repaired: each is
+   re-split together with one to three neighbours (a few atoms are split
+   by enumerating every assignment, so exchanges are found); what is left
+   goes to the rebalancer (:mod:`gridmgmt.core.rebalance`), whose chains
+   of boundary moves reach grids two steps away. Compounds stay whole, so
+   a grid may stay out of band, flagged ``out_of_band``.
 5. Grid polygons are the unions of their atoms' regions, so they tile the
    社区 exactly; codes run west→east, north→south (:mod:`gridmgmt.core.codes`).
 
@@ -32,6 +36,7 @@ the directions tried.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -53,6 +58,8 @@ N_DIRECTIONS = 12
 CANDIDATES_PER_DIRECTION = 4
 #: how much a cut's distance from the balanced target weighs against its length
 BALANCE_WEIGHT = 2.0
+#: band repair enumerates every k-way assignment of at most this many atoms (k = 2, 3)
+EXACT_ATOMS = {2: 14, 3: 9}
 
 
 @dataclass
@@ -244,6 +251,63 @@ class _Bisector:
             or self._grow(nodes, lo, hi, target, strict=False)
         )
 
+    def exact(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
+        """The k-way split of a few atoms with every part in band, connected, least cut.
+
+        Every assignment of the atoms holding households to ``k`` parts is
+        enumerated (``k`` of 2 or 3 and at most :data:`EXACT_ATOMS` atoms);
+        atoms without households join the part they share most boundary
+        with. Finds the exchanges that ordered and tree cuts miss when atoms
+        are coarse (whole compounds). Returns None when there are too many
+        atoms to enumerate, ``[]`` when no split qualifies.
+        """
+        pos = nodes[self.hh[nodes] > 0]
+        zero = nodes[self.hh[nodes] == 0]
+        n = len(pos)
+        if k not in EXACT_ATOMS or n > EXACT_ATOMS[k] or n < k:
+            return None
+        digits = (np.arange(k**n)[:, None] // (k ** np.arange(n))[None, :]) % k
+        digits = digits[digits[:, 0] == 0]  # parts are unordered: the first atom is in part 0
+        ok = np.ones(len(digits), bool)
+        hh = self.hh[pos].astype(np.int64)
+        for part in range(k):
+            tot = (digits == part) @ hh
+            ok &= (tot >= self.lo) & (tot <= self.hi)
+        if not ok.any():
+            return []
+        digits = digits[ok]
+        in_set = np.zeros(self.g.n, bool)
+        in_set[pos] = True
+        ei, ej, ew = self.g.inner_edges(pos, in_set)
+        index = np.full(self.g.n, -1)
+        index[pos] = np.arange(n)
+        cut = (digits[:, index[ei]] != digits[:, index[ej]]) @ ew
+        for row in np.argsort(cut, kind="stable")[:50]:
+            side = np.full(self.g.n, -1)
+            side[pos] = digits[row]
+            self._attach_zero(zero, side)
+            parts = [nodes[side[nodes] == part] for part in range(k)]
+            if all(len(q) and self.g.connected(q) for q in parts):
+                return parts
+        return []
+
+    def _attach_zero(self, zero: np.ndarray, side: np.ndarray) -> None:
+        """Give each household-less atom the side of its strongest assigned neighbour."""
+        pending = list(zero.tolist())
+        while pending:
+            still = []
+            for z in pending:
+                r, c, w = self.g._incident(np.asarray([z]))
+                known = side[c] >= 0
+                if known.any():
+                    side[z] = side[c[known]][np.argmax(w[known])]
+                else:
+                    still.append(z)
+            if len(still) == len(pending):
+                side[still] = 0
+                break
+            pending = still
+
     def _allot(self, left: float, right: float, k: int, preferred: int) -> int:
         """Grids for the left part: the count that leaves both parts least out of band.
 
@@ -382,14 +446,30 @@ class _Bisector:
         return best
 
 
+def _repair_combos(g, near, label, groups, graph, in_band):
+    """Neighbour sets to re-split with an out-of-band grid ``g``, smallest first.
+
+    One to three of its nearest neighbours (by shared edges); then a
+    neighbour together with another out-of-band grid beyond it, so two
+    grids that are each short on either side of a full one can share it.
+    """
+    for size, first in ((1, 6), (2, 5), (3, 4)):
+        yield size, (list(c) for c in itertools.combinations(near[:first], size))
+    pairs = []
+    for h in near[:4]:
+        beyond = np.unique(label[graph.csr[groups[h]].indices])
+        pairs += [[h, int(b)] for b in beyond if b not in (g, h, -1) and not in_band(groups[b])]
+    yield 2, iter(pairs[:6])
+
+
 def _repair_band(
     groups: list[np.ndarray], graph: _Graph, bis: _Bisector, rounds: int = 8
 ) -> list[np.ndarray]:
     """Bring out-of-band grids into band by re-splitting them together with neighbours.
 
-    For a grid outside the band, the union with one neighbour (then two) is
-    split again into as many grids by the bisector; the change is kept when
-    every grid involved ends in band.
+    For a grid outside the band, its union with neighbouring grids (see
+    :func:`_repair_combos`) is split again into as many grids, or one fewer,
+    by the bisector; the change is kept when every grid involved ends in band.
     """
     hh, lo, hi = bis.hh, bis.lo, bis.hi
     groups = [g for g in groups if len(g)]
@@ -398,6 +478,7 @@ def _repair_band(
     def in_band(nodes):
         return lo <= hh[nodes].sum() <= hi
 
+    failed: set[bytes] = set()
     for _ in range(rounds):
         label = np.full(graph.n, -1)
         for g, nodes in enumerate(groups):
@@ -414,23 +495,27 @@ def _repair_band(
             shared = pd.Series(label[nbr]).value_counts()
             near = [int(h) for h in shared.index if h not in (g, -1)]
             done = False
-            for size in (1, 2):
-                combos = (
-                    ([h] for h in near)
-                    if size == 1
-                    else ([a, b] for a in near[:5] for b in near[:5] if a < b)
-                )
+            for size, combos in _repair_combos(g, near, label, groups, graph, in_band):
                 for combo in combos:
                     union = np.concatenate([nodes, *(groups[h] for h in combo)])
+                    key = np.sort(union).tobytes()
+                    if key in failed:  # tried in an earlier round, unchanged since
+                        continue
+                    failed.add(key)
                     total = hh[union].sum()
-                    for k in (size + 1, size):  # same number of grids, or one fewer
+                    for k in (size + 1, size, size + 2):  # as many grids, one fewer, one more
                         if not (k * lo <= total <= k * hi):
                             continue
-                        pieces = bis.split(union, k)
+                        pieces = bis.exact(union, k)
+                        if pieces is None:  # too many atoms to enumerate
+                            pieces = bis.split(union, k)
                         if len(pieces) == k and all(
                             in_band(p) and graph.connected(p) for p in pieces
                         ):
                             slots = [g, *combo]
+                            while len(slots) < len(pieces):  # one grid more
+                                groups.append(np.zeros(0, dtype=int))
+                                slots.append(len(groups) - 1)
                             for slot, piece in zip(slots, pieces, strict=False):
                                 groups[slot] = piece
                                 label[piece] = slot
@@ -462,6 +547,7 @@ def partition(
     unit_min_area_m2: float = 50_000,
     code_prefix: str | None = "000000000000",
     seed: int = 0,
+    repair: bool = True,
 ) -> PartitionResult:
     """Partition one 社区 into 责任网格.
 
@@ -491,6 +577,9 @@ def partition(
         社区, e.g. benchmarks; such codes cannot be stored).
     seed : int
         Makes tie-breaking reproducible.
+    repair : bool
+        Hand grids still out of band to the rebalancer's boundary moves
+        (default). ``False`` returns the bisection's grids as they are.
 
     Returns
     -------
@@ -553,7 +642,7 @@ def partition(
     )
     groups, kinds, flags = _group(atoms, area, zones, crs, min_households, max_households, seed)
     grids_metric = _assemble_polygons(atoms, groups)
-    return _assemble(
+    result = _assemble(
         buildings,
         ids,
         atoms,
@@ -568,6 +657,72 @@ def partition(
         min_households,
         max_households,
         started,
+    )
+    if repair and (result.grids["flag"] == "out_of_band").any():
+        result = _rebalanced(
+            result,
+            buildings,
+            ids,
+            (r, c, zones),
+            (min_households, max_households),
+            code_prefix,
+            seed,
+            started,
+        )
+    return result
+
+
+def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, seed, started):
+    """The partition with its out-of-band grids rebalanced, renumbered in reading order.
+
+    ``layers`` are the metric (roads, compounds, zones), ``band`` is (min, max).
+    Kept only when fewer grids end out of band.
+    """
+    from gridmgmt.core.rebalance import rebalance  # it builds on this module
+
+    roads, compounds, zones = layers
+    lo, hi = band
+    frame = gpd.GeoDataFrame(
+        {"id": ids, "households": buildings["households"].to_numpy(), "grid_code": result.labels},
+        geometry=buildings.geometry.values,
+        crs=buildings.crs,
+    )
+    for col in ("compound_id",):
+        if col in buildings.columns:
+            frame[col] = buildings[col].to_numpy()
+    fixed = rebalance(
+        result.grids,
+        frame,
+        roads=roads,
+        compounds=compounds,
+        zones=zones,
+        min_households=lo,
+        max_households=hi,
+        seed=seed,
+        local_repartition=False,
+    )
+    if len(fixed.report.out_of_band_after) >= len(fixed.report.out_of_band_before):
+        return result
+    grids = fixed.grids.to_crs(result.metric_crs)
+    c = shapely.centroid(grids.geometry.values)
+    codes = gc.assign_codes(
+        prefix, shapely.get_x(c), shapely.get_y(c), shapely.area(grids.geometry.values)
+    )
+    renumber = dict(zip(grids["code"], codes, strict=True))
+    grids["code"] = codes
+    grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
+    labels = pd.Series(
+        fixed.labels.reindex(ids).map(renumber).to_numpy(),
+        index=buildings.index,
+        name="grid_code",
+    )
+    report = _quality(grids, roads, compounds, lo, hi, result.atoms, started)
+    return PartitionResult(
+        grids=_to_wgs84(grids),
+        labels=labels,
+        report=report,
+        atoms=result.atoms,
+        metric_crs=result.metric_crs,
     )
 
 
@@ -748,6 +903,14 @@ def _assemble(
         atom_grid[nodes] = code
     labels = pd.Series(atom_grid[atoms.building_atom], index=buildings.index, name="grid_code")
 
+    report = _quality(grids, roads, compounds, lo, hi, atoms, started)
+    return PartitionResult(
+        grids=_to_wgs84(grids), labels=labels, report=report, atoms=atoms, metric_crs=crs
+    )
+
+
+def _quality(grids, roads, compounds, lo, hi, atoms: Atoms, started: float) -> QualityReport:
+    """The quality report of grids in a metric CRS."""
     res = grids[grids["kind"] == "residential"]
     hh = res["households"].to_numpy()
     edges = []
@@ -755,7 +918,7 @@ def _assemble(
         edges.extend(roads.geometry.values)
     if compounds is not None:
         edges.extend(shapely.boundary(compounds.geometry.values))
-    report = QualityReport(
+    return QualityReport(
         grids=len(grids),
         residential_grids=len(res),
         unit_grids=int((grids["kind"] == "unit").sum()),
@@ -766,17 +929,20 @@ def _assemble(
         mean_polsby_popper=float(polsby_popper(grids.geometry.values).mean()),
         road_aligned_share=road_aligned_share(grids.geometry.values, edges),
         compounds_split=atoms.compounds_split,
-        atoms=n_atoms,
+        atoms=len(atoms),
         runtime_s=time.perf_counter() - started,
         flags=grids["flag"].dropna().value_counts().to_dict(),
     )
+
+
+def _to_wgs84(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = grids.to_crs(WGS84)
     invalid = ~out.is_valid
     if invalid.any():  # reprojection can make a ring touch itself
         out.loc[invalid, "geometry"] = [
             _polygonal(shapely.make_valid(g)) for g in out.geometry[invalid]
         ]
-    return PartitionResult(grids=out, labels=labels, report=report, atoms=atoms, metric_crs=crs)
+    return out
 
 
 def _polygonal(geom):

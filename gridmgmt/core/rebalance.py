@@ -1357,6 +1357,7 @@ def rebalance(
     workload: pd.Series | None = None,
     used_codes: Iterable[str] = (),
     seed: int = 0,
+    local_repartition: bool = True,
 ) -> RebalanceResult:
     """Bring grids back into the household band, changing as little as possible.
 
@@ -1389,6 +1390,10 @@ def rebalance(
         Every code ever used in the 社区; new grids are numbered after them.
     seed : int
         Seed for the bisection's tie-breaking.
+    local_repartition : bool
+        As the last resort, re-partition a grid still out of band together
+        with rings of its neighbours (default). The partition's own repair
+        turns it off: it has just tried the same.
 
     Returns
     -------
@@ -1448,7 +1453,7 @@ def rebalance(
             else:
                 continue
             progress = True
-        if not progress:  # last resort: re-partition a grid with its neighbours
+        if not progress and local_repartition:  # last resort: a grid with its neighbours
             for v in viol:
                 around = (v, *sorted((g, int(state.ghh[g])) for g in state.neighbours(v)))
                 if failed.get(v) == around:

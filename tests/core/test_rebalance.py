@@ -16,10 +16,9 @@ LO, HI = 250, 500
 PREFIX = "340705001001"
 
 
-@pytest.fixture(scope="module")
-def base():
+def _partitioned(seed: int):
     """A synthetic 社区 partitioned into grids, buildings with their grid codes."""
-    s = generate_blocks(700, seed=4)
+    s = generate_blocks(700, seed=seed)
     area = s.boundaries[s.boundaries["level"] == "community"]
     part = partition(
         s.buildings, boundary=area, roads=s.roads, compounds=s.compounds, code_prefix=PREFIX
@@ -27,6 +26,21 @@ def base():
     b = s.buildings.rename(columns={"building_id": "id"}).copy()
     b["grid_code"] = part.labels.to_numpy()
     return s, part, b
+
+
+@pytest.fixture(scope="module")
+def base():
+    """A layout where the change below can be fixed with compounds whole.
+
+    Not every layout can: see test_a_grid_no_move_can_fix_is_reported.
+    """
+    return _partitioned(3)
+
+
+@pytest.fixture(scope="module")
+def edits():
+    """Another layout, for the workload pass and the manual edits."""
+    return _partitioned(4)
 
 
 def changed_households(b: gpd.GeoDataFrame, seed: int = 1) -> gpd.GeoDataFrame:
@@ -78,6 +92,18 @@ def test_every_grid_back_in_band(run):
     assert run.report.out_of_band_after == ()
     assert run.report.violations == ()
     assert run.report.reasons  # each change says why
+
+
+def test_a_grid_no_move_can_fix_is_reported(edits):
+    """Two whole compounds of 531 households between full grids: left out of band, with why."""
+    s, part, b = edits
+    out = rebalance(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
+    assert len(out.report.out_of_band_after) == 1
+    (left,) = out.report.out_of_band_after
+    assert any(r.startswith(left) and "still out of band" in r for r in out.report.reasons)
+    assert len(out.report.out_of_band_before) > 1  # the others were fixed
+    res = residential(out.grids)
+    assert (~res["households"].between(LO, HI)).sum() == 1
 
 
 def test_labels_and_counts_add_up(run, changed):
@@ -183,8 +209,8 @@ def test_locked_grids_untouched(base, changed, run):
     assert not set(locked) & set(out.moves["from_code"]) | set(out.moves["to_code"]) & set(locked)
 
 
-def test_nothing_to_do_changes_nothing(base):
-    s, part, b = base
+def test_nothing_to_do_changes_nothing(edits):
+    s, part, b = edits
     hh = b.groupby("grid_code")["households"].sum()
     ok = b[b["grid_code"].isin(hh[hh.between(LO, HI)].index)]
     grids = part.grids[part.grids["code"].isin(ok["grid_code"])]
@@ -194,11 +220,14 @@ def test_nothing_to_do_changes_nothing(base):
     assert out.labels.to_dict() == dict(zip(ok["id"], ok["grid_code"], strict=True))
 
 
-def test_workload_evens_neighbours(base):
-    s, part, b = base
+def test_workload_evens_neighbours(edits):
+    s, part, b = edits
     weight = pd.Series(1.0, index=b["id"])
-    busy = part.grids["code"].iloc[len(part.grids) // 2]
-    weight[b["id"][b["grid_code"] == busy].to_numpy()] = 6.0  # one grid with heavy caseload
+    # the heavy caseload sits in a mid-band grid of many buildings: it has
+    # households and boundary buildings to spare without leaving the band
+    mid = part.grids[part.grids["households"].between(350, 450)]
+    busy = mid.sort_values(["n_buildings", "code"])["code"].iloc[-1]
+    weight[b["id"][b["grid_code"] == busy].to_numpy()] = 6.0
     out = rebalance(part.grids, b, roads=s.roads, compounds=s.compounds, workload=weight)
     res = residential(out.grids)
     assert res["households"].between(LO, HI).all() or out.report.out_of_band_before
@@ -233,8 +262,8 @@ def _neighbour_pair(part, b, whole_compound=False):
     raise AssertionError("no adjacent grids")
 
 
-def test_move_buildings_reports_violations(base):
-    s, part, b = base
+def test_move_buildings_reports_violations(edits):
+    s, part, b = edits
     to, frm, bid = _neighbour_pair(part, b)
     out = move_buildings(part.grids, b, [bid], to, roads=s.roads, compounds=s.compounds)
     assert out.labels[bid] == to
@@ -248,16 +277,16 @@ def test_move_buildings_reports_violations(base):
     assert abs(g.area.sum() - part.grids.to_crs(part.metric_crs).area.sum()) < 1.0
 
 
-def test_move_that_splits_a_compound_is_flagged(base):
-    s, part, b = base
+def test_move_that_splits_a_compound_is_flagged(edits):
+    s, part, b = edits
     to, _, bid = _neighbour_pair(part, b, whole_compound=True)
     cid = b.set_index("id").loc[bid, "compound_id"]
     out = move_buildings(part.grids, b, [bid], to, roads=s.roads, compounds=s.compounds)
     assert any(f"compound {cid}" in v for v in out.report.violations)
 
 
-def test_move_errors(base):
-    s, part, b = base
+def test_move_errors(edits):
+    s, part, b = edits
     codes = part.grids["code"].tolist()
     with pytest.raises(ValueError, match="unknown grid code"):
         move_buildings(part.grids, b, [b["id"].iloc[0]], PREFIX + "999")
@@ -273,8 +302,8 @@ def test_move_errors(base):
         move_buildings(part.grids, b, [far["id"]], codes[0], locked=[codes[0]])
 
 
-def test_split_grid_keeps_code_on_larger_half(base):
-    s, part, b = base
+def test_split_grid_keeps_code_on_larger_half(edits):
+    s, part, b = edits
     hh = b.groupby("grid_code")["households"].sum()
     code = hh.idxmax()
     out = split_grid(
@@ -293,8 +322,8 @@ def test_split_grid_keeps_code_on_larger_half(base):
         split_grid(part.grids, b, "nope")
 
 
-def test_merge_grids_keeps_smallest_code(base):
-    s, part, b = base
+def test_merge_grids_keeps_smallest_code(edits):
+    s, part, b = edits
     a, c, _ = _neighbour_pair(part, b)
     out = merge_grids(part.grids, b, [c, a])
     keep, gone = min(a, c), max(a, c)
@@ -314,8 +343,8 @@ def test_merge_grids_keeps_smallest_code(base):
         merge_grids(part.grids, b, [a])
 
 
-def test_bad_input(base):
-    s, part, b = base
+def test_bad_input(edits):
+    s, part, b = edits
     with pytest.raises(ValueError, match="missing column households"):
         rebalance(part.grids, b.drop(columns="households"))
     with pytest.raises(ValueError, match="greater than max"):

@@ -26,7 +26,7 @@ def test_rebalance_stored_proposes_then_approves_a_new_version(partitioned):
     proposals = ProposalStore(store)
     before = store.current_grids(code)
     # a narrower band than the partition's puts grids out of band
-    pending = rebalance_stored(store, proposals, code, min_households=340, max_households=420)
+    pending = rebalance_stored(store, proposals, code, min_households=300, max_households=450)
     assert pending.version is None
     p = proposals.proposal(pending.proposal_id)
     assert p["status"] == "pending" and p["kind"] == "auto" and p["base_version"] == 1
@@ -34,7 +34,7 @@ def test_rebalance_stored_proposes_then_approves_a_new_version(partitioned):
     assert store.current_grids(code)["version"].unique().tolist() == [1]
 
     done = rebalance_stored(
-        store, proposals, code, approve=True, min_households=340, max_households=420
+        store, proposals, code, approve=True, min_households=300, max_households=450
     )
     assert done.version == 2
     assert proposals.proposal(pending.proposal_id)["status"] == "superseded"
