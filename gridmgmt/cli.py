@@ -692,6 +692,40 @@ def grids_rollback(obj: Context, community, to_version, author):
     click.echo(f"rolled back by proposal {pid}: grid version {version}")
 
 
+# -------------------------------------------------------------- households
+@main.group()
+def households():
+    """Household changes (户数变动) of stored buildings."""
+
+
+@command(households, "update")
+@click.argument("ledger", type=click.Path(dir_okay=False))
+@click.option("--min", "min_households", default=250, show_default=True, type=int)
+@click.option("--max", "max_households", default=500, show_default=True, type=int)
+def households_update(obj: Context, ledger, min_households, max_households):
+    """Write a household ledger (CSV/XLSX: building id, households[, population]).
+
+    Updates the buildings and their grids' totals, lists the grids whose
+    totals changed and those now out of band, with the command that
+    rebalances their 社区.
+    """
+    from gridmgmt.domain.households import apply_ledger
+    from gridmgmt.io.readers import read_ledger
+
+    outcome = apply_ledger(
+        obj.store,
+        read_ledger(ledger),
+        min_households=min_households,
+        max_households=max_households,
+    )
+    click.echo(f"{outcome.buildings} buildings updated; {len(outcome.grids)} grids changed")
+    for r in outcome.grids.itertuples():
+        mark = "  out of band" if r.flag == "out_of_band" else ""
+        click.echo(f"  {r.code}: {r.before} -> {r.after} households{mark}")
+    for community in sorted(set(outcome.out_of_band["community_code"])):
+        click.echo(f"rebalance with: gridmgmt rebalance --community {community}")
+
+
 # --------------------------------------------------------------- rebalance
 # Issue #7, part 1: ``gridmgmt rebalance`` (files); its stored branch
 # (--community) runs :func:`run_stored_rebalance` above.

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from gridmgmt.domain.accounts import create_user
 from gridmgmt.domain.importing import import_file
 
@@ -107,6 +109,8 @@ def _demo_rebalance_proposal(store, progress: Callable[[str], None]) -> None:
         return
     residential = grids[grids["kind"] == "residential"]
     out = residential[(residential["households"] < 250) | (residential["households"] > 500)]
+    if len(out) == 0:  # every grid in band: families move into the fullest grid's buildings
+        out = _demo_household_change(store, residential, progress)
     community = (out if len(out) else grids)["community_code"].value_counts().index[0]
     proposals = ProposalStore(store)
     try:
@@ -117,8 +121,28 @@ def _demo_rebalance_proposal(store, progress: Callable[[str], None]) -> None:
     pid = propose(proposals, draft, author="demo")
     progress(
         f"      pending rebalance proposal {pid} for {draft.state.name}: "
-        f"{len(draft.moves)} buildings would move (网格调整 page)"
+        f"{len(draft.moves)} building(s) would move (网格调整 page)"
     )
+
+
+def _demo_household_change(store, residential, progress: Callable[[str], None]):
+    """A ledger update that takes the fullest grid ~40 households over the band; its grid row."""
+    from gridmgmt.domain.households import apply_ledger
+
+    fullest = residential.sort_values(["households", "code"]).iloc[-1]
+    buildings = store.read_layer("buildings", grid_codes=[fullest["code"]])
+    top = buildings.sort_values(["households", "building_id"]).tail(2)
+    extra = 540 - int(fullest["households"])
+    added = [extra // 2, extra - extra // 2][: len(top)]
+    ledger = pd.DataFrame(
+        {"building_id": top["building_id"], "households": top["households"] + added}
+    )
+    outcome = apply_ledger(store, ledger)
+    for r in outcome.grids.itertuples():
+        progress(
+            f"      household change (ledger): grid {r.code} {r.before} -> {r.after} households"
+        )
+    return outcome.out_of_band
 
 
 def _indent(text: str, n: int) -> str:

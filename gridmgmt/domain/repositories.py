@@ -48,6 +48,10 @@ class GridRepository(Protocol):
 
     def set_grid_codes(self, layer: str, mapping: Mapping[str, str] | pd.Series) -> None: ...
 
+    def update_households(
+        self, ledger: pd.DataFrame, *, min_households: int = 250, max_households: int = 500
+    ) -> pd.DataFrame: ...
+
 
 class UserRepository(Protocol):
     """Accounts and their grid responsibilities."""

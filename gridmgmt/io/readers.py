@@ -776,8 +776,20 @@ def _finish_buildings(
     return gpd.GeoDataFrame(out[keep], geometry="geometry", crs=WGS84)
 
 
-def _apply_ledger(out: gpd.GeoDataFrame, path: Path, report) -> None:
-    """Replace estimates by the ledger's counts, matching on building id."""
+def read_ledger(path: str | Path) -> pd.DataFrame:
+    """A household ledger (户籍台账): building id, households and, if given, population.
+
+    CSV (UTF-8 or GBK), XLSX or any table :func:`gridmgmt.io.tabular.read_table`
+    reads, with a building id column (id/编号) and a households column
+    (households/户数); a population column (population/人口) is optional.
+
+    Raises
+    ------
+    InputError
+        Missing file or columns, missing or negative counts (row numbers
+        given), duplicate ids.
+    """
+    path = Path(path)
     if not path.exists():
         raise InputError.single(path, "ledger file not found")
     table = read_table(path)
@@ -806,11 +818,19 @@ def _apply_ledger(out: gpd.GeoDataFrame, path: Path, report) -> None:
             path,
             f"duplicate building id(s) in the ledger: {', '.join(sorted(set(ledger.loc[dup, 'building_id'])))}",
         )
+    out = pd.DataFrame({"building_id": ledger["building_id"], "households": households})
     pop_col = find_column(table, ALIASES["buildings"]["population"])
-    population = None
     if pop_col:
         ledger["population"] = table[pop_col]
-        population = _numbers(ledger, "population", path, integer=True)
+        out["population"] = _numbers(ledger, "population", path, integer=True)
+    return out.reset_index(drop=True)
+
+
+def _apply_ledger(out: gpd.GeoDataFrame, path: Path, report) -> None:
+    """Replace estimates by the ledger's counts, matching on building id."""
+    ledger = read_ledger(path)
+    households = ledger["households"]
+    population = ledger["population"] if "population" in ledger.columns else None
     by_id = pd.Series(households.to_numpy(), index=ledger["building_id"])
     hit = out["building_id"].isin(by_id.index).to_numpy()
     out.loc[hit, "households"] = (

@@ -388,6 +388,78 @@ class Store:
         with self.session() as s:
             self._set_grid_codes(s, model, mapping)
 
+    def update_households(
+        self, ledger: pd.DataFrame, *, min_households: int = 250, max_households: int = 500
+    ) -> pd.DataFrame:
+        """Write new household (and population) counts of stored buildings, in one transaction.
+
+        ``ledger`` has ``building_id``, ``households`` and ``population``.
+        Buildings get ``households_source = 'ledger'``; the current grids they
+        lie in get their new totals, and residential ones the flag
+        ``out_of_band`` when the totals leave ``[min_households,
+        max_households]`` (cleared when they come back). Returns one row per
+        grid whose total changed: ``code``, ``community_code``, ``kind``,
+        ``before``, ``after``, ``flag``.
+
+        Raises
+        ------
+        NotFoundError
+            Ids that match no stored building (listed); nothing is written.
+        """
+        ids = ledger["building_id"].astype(str).tolist()
+        b = m.Building
+        with self.session() as s:
+            found: dict[str, tuple[int, str | None]] = {}
+            for chunk in _chunks(ids, 500):
+                for row in s.execute(
+                    select(b.source_id, b.id, b.grid_code).where(b.source_id.in_(chunk))
+                ):
+                    found[row.source_id] = (row.id, row.grid_code)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+                raise NotFoundError(
+                    f"{len(missing)} building id(s) not stored: {', '.join(missing[:10])}{more}"
+                )
+            rows = [
+                {
+                    "id": found[i][0],
+                    "households": int(h),
+                    "population": int(p),
+                    "households_source": "ledger",
+                }
+                for i, h, p in zip(ids, ledger["households"], ledger["population"], strict=True)
+            ]
+            codes = sorted({found[i][1] for i in ids if found[i][1]})
+            g = m.Grid
+            current = s.execute(
+                select(g.id, g.code, g.kind, g.households, g.flag, m.Community.code)
+                .join(m.Community, g.community_id == m.Community.id)
+                .where(g.code.in_(codes), g.valid_to.is_(None))
+            ).all()
+            for chunk in _chunks(rows, 2000):
+                s.execute(update(b), chunk)
+            totals = dict(
+                s.execute(
+                    select(b.grid_code, func.coalesce(func.sum(b.households), 0))
+                    .where(b.grid_code.in_(codes))
+                    .group_by(b.grid_code)
+                ).all()
+            )
+            changed = []
+            for gid, code, kind, before, flag, community in current:
+                after = int(totals.get(code, 0))
+                if after == before:
+                    continue
+                if kind == "residential" and flag in (None, "out_of_band"):
+                    inside = min_households <= after <= max_households
+                    flag = None if inside else "out_of_band"
+                s.execute(update(g).where(g.id == gid).values(households=after, flag=flag))
+                changed.append((code, community, kind, int(before), after, flag))
+        return pd.DataFrame(
+            changed, columns=["code", "community_code", "kind", "before", "after", "flag"]
+        )
+
     def current_grids(self, community_code: str | None = None, *, bbox=None) -> gpd.GeoDataFrame:
         """Current grids (``valid_to IS NULL``), optionally of one 社区 or in a bbox."""
         return self.grids_at(None, community_code, bbox=bbox)
