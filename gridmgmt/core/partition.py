@@ -336,31 +336,44 @@ class _Bisector:
         ei, ej, ew = self.g.inner_edges(nodes, in_set)
         scored = []
         unit = max(per_grid, 1.0)
-        rank = np.empty(self.g.n, dtype=np.int64)
-        for theta in self.angles:
-            proj = self.xy[nodes, 0] * math.cos(theta) + self.xy[nodes, 1] * math.sin(theta)
-            order = nodes[np.argsort(proj, kind="stable")]
-            cum = np.cumsum(self.hh[order])[:-1]
-            cand = np.flatnonzero((cum >= lo) & (cum <= hi))
-            if len(cand) == 0:
-                continue
-            cand = cand[np.argsort(np.abs(cum[cand] - target), kind="stable")]
-            _, first = np.unique(cum[cand], return_index=True)
+        m = len(nodes)
+        # every direction at once: one row per direction
+        cos, sin = np.cos(self.angles), np.sin(self.angles)
+        proj = self.xy[nodes, 0][None, :] * cos[:, None] + self.xy[nodes, 1][None, :] * sin[:, None]
+        local = np.argsort(proj, axis=1, kind="stable")  # positions in ``nodes``, per direction
+        cum = np.cumsum(self.hh[nodes][local], axis=1)[:, :-1]
+        feasible = (cum >= lo) & (cum <= hi)
+        if not feasible.any():
+            return None
+        rank = np.empty_like(local)
+        np.put_along_axis(rank, local, np.arange(m)[None, :], axis=1)
+        index = np.full(self.g.n, -1)
+        index[nodes] = np.arange(m)
+        r1, r2 = rank[:, index[ei]], rank[:, index[ej]]
+        rows = len(self.angles)
+        shift = (np.arange(rows) * (m + 1))[:, None]
+        weights = np.tile(ew, rows)
+        size = rows * (m + 1)
+        diff = np.bincount((np.minimum(r1, r2) + shift).ravel(), weights, minlength=size)
+        diff -= np.bincount((np.maximum(r1, r2) + shift).ravel(), weights, minlength=size)
+        cut = np.cumsum(diff.reshape(rows, m + 1), axis=1)
+        for a in np.flatnonzero(feasible.any(axis=1)):
+            cand = np.flatnonzero(feasible[a])
+            cand = cand[np.argsort(np.abs(cum[a, cand] - target), kind="stable")]
+            _, first = np.unique(cum[a, cand], return_index=True)
             cand = cand[np.sort(first)][:CANDIDATES_PER_DIRECTION]
-            rank[order] = np.arange(len(order))
-            r1, r2 = rank[ei], rank[ej]
-            m = len(order)
-            diff = np.bincount(np.minimum(r1, r2), ew, minlength=m + 1)
-            diff -= np.bincount(np.maximum(r1, r2), ew, minlength=m + 1)
-            cut = np.cumsum(diff)
             for c in cand:
-                score = cut[c] * (1.0 + BALANCE_WEIGHT * abs(cum[c] - target) / unit)
-                scored.append((score, len(scored), order, int(c)))
+                score = cut[a, c] * (1.0 + BALANCE_WEIGHT * abs(cum[a, c] - target) / unit)
+                scored.append((score, len(scored), int(a), int(c)))
         scored.sort(key=lambda t: (t[0], t[1]))
-        for _, _, order, c in scored:
-            left, right = order[: c + 1], order[c + 1 :]
-            if self.g.connected(left) and self.g.connected(right):
-                return left, right
+        li, lj = index[ei], index[ej]
+        for _, _, a, c in scored:
+            # both halves connected <=> the edges not crossing the cut leave two components
+            keep = (rank[a, li] <= c) == (rank[a, lj] <= c)
+            within = sparse.coo_matrix((ew[keep] + 1.0, (li[keep], lj[keep])), shape=(m, m))
+            if connected_components(within, directed=False)[0] == 2:
+                order = nodes[local[a]]
+                return order[: c + 1], order[c + 1 :]
         return None
 
     def _tree_cut(self, nodes, lo, hi, target, tries: int = 12):
