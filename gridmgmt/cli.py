@@ -72,6 +72,26 @@ def command(group, *args, **kwargs):
     return decorate
 
 
+def parse_period(start: str | None, end: str | None):
+    """``--from``/``--to`` dates (Asia/Shanghai) as aware datetimes; (None, None) when both absent."""
+    from datetime import datetime
+
+    from gridmgmt.domain.incidents.calendar import SHANGHAI
+
+    if start is None and end is None:
+        return None, None
+    if start is None or end is None:
+        raise click.BadParameter("give both --from and --to")
+    try:
+        t0 = datetime.fromisoformat(start).replace(tzinfo=SHANGHAI)
+        t1 = datetime.fromisoformat(end).replace(tzinfo=SHANGHAI)
+    except ValueError as err:
+        raise click.BadParameter(f"dates must look like 2026-11-01 ({err})") from err
+    if t0 >= t1:
+        raise click.BadParameter(f"--from {start} is not before --to {end}")
+    return t0, t1
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gridmgmt")
 @workdir_option
@@ -517,16 +537,9 @@ def incidents_overdue(obj: Context):
 )
 def incidents_kpi(obj: Context, start, end, by):
     """KPIs of the incident loop for a period (formulas: gridmgmt.domain.incidents.kpi)."""
-    from datetime import datetime
-
-    from gridmgmt.domain.incidents.calendar import SHANGHAI
     from gridmgmt.domain.incidents.kpi import kpis
 
-    try:
-        t0 = datetime.fromisoformat(start).replace(tzinfo=SHANGHAI)
-        t1 = datetime.fromisoformat(end).replace(tzinfo=SHANGHAI)
-    except ValueError as err:
-        raise click.BadParameter(f"dates must look like 2026-11-01 ({err})") from err
+    t0, t1 = parse_period(start, end)
     table = kpis(obj.store.incidents(), obj.store.incident_history(), t0, t1, by=by)
     if table.empty:
         click.echo("no incidents in the period")
@@ -567,12 +580,20 @@ def run_stored_rebalance(
     min_households: int = 250,
     max_households: int = 500,
     seed: int = 0,
+    balance_workload: int | None = None,
 ) -> None:
-    """Rebalance a stored 社区 into a proposal; print its report and id (approve with ``approve``)."""
+    """Rebalance a stored 社区 into a proposal; print its report and id (approve with ``approve``).
+
+    ``balance_workload``: also even out the workload of the last that many days.
+    """
+    from datetime import datetime, timedelta
+
+    from gridmgmt.domain.incidents.calendar import SHANGHAI
     from gridmgmt.domain.rebalancing import rebalance_stored
     from gridmgmt.store.proposals import ProposalStore
 
     steps = iter(range(1, 10))
+    now = datetime.now(SHANGHAI)
     outcome = rebalance_stored(
         obj.store,
         ProposalStore(obj.store),
@@ -583,6 +604,7 @@ def run_stored_rebalance(
         min_households=min_households,
         max_households=max_households,
         seed=seed,
+        balance_workload=None if not balance_workload else (now - timedelta(balance_workload), now),
         progress=lambda msg: click.echo(f"[{next(steps)}] {msg}", err=True),
     )
     click.echo(outcome.draft.report.get("text", ""))
@@ -767,6 +789,14 @@ def households_update(obj: Context, ledger, min_households, max_households):
 )
 @click.option("--community", default=None, help="Rebalance a stored 社区 (name or code).")
 @click.option("--approve", is_flag=True, help="With --community: approve the proposal at once.")
+@click.option(
+    "--balance-workload",
+    "balance_workload",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="DAYS",
+    help="With --community: also even out the workload of the last DAYS days between neighbours.",
+)
 def rebalance_cmd(
     obj: Context,
     grids_path,
@@ -783,6 +813,7 @@ def rebalance_cmd(
     coords,
     community,
     approve,
+    balance_workload,
 ):
     """Bring grids back into the household band with minimal change: files (GRIDS --buildings
     --out) or a stored 社区 (--community, as a proposal)."""
@@ -795,8 +826,11 @@ def rebalance_cmd(
             min_households=min_households,
             max_households=max_households,
             seed=seed,
+            balance_workload=balance_workload,
         )
         return
+    if balance_workload:
+        raise click.UsageError("--balance-workload works on a stored 社区: give --community")
     if not (grids_path and buildings_path and out):
         raise click.UsageError("give GRIDS, --buildings and --out, or --community NAME")
     if not Path(grids_path).exists():
@@ -946,3 +980,155 @@ def stats_hotspots(obj: Context, start, end, community, contiguity, permutations
         from gridmgmt.maps.charts import hotspot_map_png
 
         click.echo(f"      {hotspot_map_png(grids, png, title=f'事件热点 {start} 至 {end}')}")
+
+
+# ------------------------------------------------------- reports and exports
+def area_options(func):
+    """--street/--community/--grid, the area of a report or export."""
+    func = click.option(
+        "--grid", "grid_codes", multiple=True, help="Grid code; repeatable (default: all grids)."
+    )(func)
+    func = click.option("--community", default=None, help="社区 name or 12-digit code.")(func)
+    return click.option("--street", default=None, help="街道 name or 9-digit code.")(func)
+
+
+def _area(street, community, grid_codes) -> dict:
+    return {"street": street, "community": community, "grids": list(grid_codes) or None}
+
+
+@command(main, "export")
+@click.option(
+    "--what",
+    required=True,
+    type=click.Choice(["grids", "buildings", "facilities", "incidents", "workload", "kpi", "all"]),
+)
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    type=click.Choice(["gpkg", "geojson", "shp", "csv", "xlsx"]),
+    help="Default: from the suffix of --out (.zip means shp).",
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--from", "start", default=None, help="Period start, e.g. 2026-11-01.")
+@click.option("--to", "end", default=None, help="Period end (exclusive).")
+@click.option(
+    "--by",
+    default="grid",
+    show_default=True,
+    type=click.Choice(["street", "community", "grid", "worker", "department"]),
+    help="Level of the KPI table (--what kpi).",
+)
+@area_options
+def export_cmd(obj: Context, what, fmt, out, start, end, by, street, community, grid_codes):
+    """Export layers, the workload report or the 考核 KPIs for GIS tools and offices."""
+    from tqdm import tqdm
+
+    from gridmgmt.domain.exporting import export_data
+
+    t0, t1 = parse_period(start, end)
+    with tqdm(unit=" rows", desc=f"export {what}", disable=None) as bar:
+
+        def progress(n):
+            bar.update(n - bar.n)
+
+        outcome = export_data(
+            obj.store,
+            what,
+            out,
+            fmt,
+            start=t0,
+            end=t1,
+            by=by,
+            progress=progress,
+            **_area(street, community, grid_codes),
+        )
+    rows = ", ".join(f"{name} {n}" for name, n in outcome.rows.items())
+    click.echo(f"written: {outcome.path} ({outcome.area.label}: {rows})")
+    if outcome.empty:
+        click.echo("note: nothing in this area and period; the file is valid but empty", err=True)
+
+
+@main.group()
+def report():
+    """Reports printed as tables: per-grid workload, 考核 assessment."""
+
+
+@command(report, "workload")
+@click.option("--from", "start", required=True, help="Period start, e.g. 2026-11-01.")
+@click.option("--to", "end", required=True, help="Period end (exclusive).")
+@click.option(
+    "--weight",
+    "weights",
+    multiple=True,
+    help="Index weight MEASURE=W (e.g. incidents=0.5); repeatable; replaces the defaults.",
+)
+@area_options
+def report_workload(obj: Context, start, end, weights, street, community, grid_codes):
+    """Per-grid workload: households, facilities, incidents, overdue, the workload index."""
+    from gridmgmt.domain.report_labels import label
+    from gridmgmt.domain.workload import area_workload
+
+    t0, t1 = parse_period(start, end)
+    chosen = None
+    if weights:
+        chosen = {}
+        for item in weights:
+            key, _, value = item.partition("=")
+            try:
+                chosen[key.strip()] = float(value)
+            except ValueError as err:
+                raise click.BadParameter(f"--weight {item}: expected MEASURE=NUMBER") from err
+    rep = area_workload(obj.store, t0, t1, weights=chosen, **_area(street, community, grid_codes))
+    table = rep.table
+    if table.empty:
+        click.echo(f"{rep.area.label}: no grids")
+        return
+    cols = ["code", "kind", "households", "population", "buildings", "facilities", "incidents"]
+    cols += ["incidents_per_1000", "overdue", "mean_handling_hours", "workload_index"]
+    cols += ["far_above_neighbours"]
+    shown = table[cols].copy()
+    shown["kind"] = shown["kind"].map({"residential": "居民区", "unit": "单位"})
+    for col in ("incidents_per_1000", "mean_handling_hours"):
+        shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1f}")
+    shown["far_above_neighbours"] = shown["far_above_neighbours"].map({True: "是", False: ""})
+    click.echo(f"{rep.area.label}, {start} – {end} (exclusive); weights {rep.weights}")
+    click.echo(shown.rename(columns=label).to_string(index=False))
+
+
+@command(report, "assessment")
+@click.option("--from", "start", required=True, help="Period start, e.g. 2026-11-01.")
+@click.option("--to", "end", required=True, help="Period end (exclusive).")
+@click.option(
+    "--by",
+    default="grid",
+    show_default=True,
+    type=click.Choice(["street", "community", "grid", "worker", "department"]),
+)
+@area_options
+def report_assessment(obj: Context, start, end, by, street, community, grid_codes):
+    """考核: KPIs ranked by score, with the change against the previous period."""
+    from gridmgmt.domain.assessment import area_assessment
+    from gridmgmt.domain.report_labels import RATES, label
+
+    t0, t1 = parse_period(start, end)
+    rep = area_assessment(obj.store, t0, t1, by=by, **_area(street, community, grid_codes))
+    if rep.table.empty:
+        click.echo(f"{rep.area.label}: no incidents in the period")
+        return
+    cols = ["rank", "score", "score_change", "reported", "due", "closed", "close_rate"]
+    cols += ["on_time_rate", "rework_rate", "overdue", "mean_handling_hours"]
+    shown = rep.table[cols].copy()
+    for col in [c for c in cols if c in RATES]:
+        shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1%}")
+    for col, pattern in (("score", "{:.1f}"), ("score_change", "{:+.1f}")):
+        shown[col] = shown[col].map(lambda v, p=pattern: "-" if v != v else p.format(v))
+    shown["mean_handling_hours"] = shown["mean_handling_hours"].map(
+        lambda v: "-" if v != v else f"{v:.1f}"
+    )
+    shown.index.name = label(by)
+    click.echo(
+        f"{rep.area.label}, {start} – {end} (exclusive), 环比 against "
+        f"{rep.previous_start:%Y-%m-%d} – {start}"
+    )
+    click.echo(shown.rename(columns=label).to_string())

@@ -70,9 +70,10 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(desk.bp)  # 调度台, case pages, 部门处置
     app.register_blueprint(rebalance_bp)
 
-    from webapp import ogcapi, stats_api  # OGC API – Features and hot spots (issue #9)
+    from webapp import ogcapi, reports, stats_api  # issue #9: OGC API, 报表, hot spots
 
     app.register_blueprint(ogcapi.bp)
+    app.register_blueprint(reports.bp)  # 报表: workload, 考核, downloads
     app.register_blueprint(stats_api.bp)
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones

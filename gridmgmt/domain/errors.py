@@ -11,3 +11,7 @@ class ConflictError(GridmgmtError):
 
 class NotFoundError(GridmgmtError, LookupError):
     """A named object (社区, grid, user...) does not exist."""
+
+
+class ForbiddenError(GridmgmtError, PermissionError):
+    """The role may not see or do this."""

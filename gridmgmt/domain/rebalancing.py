@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import geopandas as gpd
@@ -215,14 +216,20 @@ def draft_auto(
     max_households: int = 500,
     locked: Iterable[str] = (),
     seed: int = 0,
+    workload: pd.Series | None = None,
 ) -> Draft:
-    """Run the automatic rebalance on a loaded 社区 (nothing stored)."""
+    """Run the automatic rebalance on a loaded 社区 (nothing stored).
+
+    ``workload`` (per building id, e.g. :func:`workload_weights`) makes the
+    engine also even out the work between neighbouring grids.
+    """
     from gridmgmt.core.rebalance import rebalance
 
     result = rebalance(
         state.grids,
         state.buildings,
         seed=seed,
+        workload=workload,
         **_engine_kwargs(state, min_households, max_households, locked),
     )
     return draft_from_result(state, "auto", result)
@@ -563,11 +570,14 @@ def rebalance_stored(
     min_households: int = 250,
     max_households: int = 500,
     seed: int = 0,
+    balance_workload: tuple[datetime, datetime] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> StoredRebalance:
     """Rebalance a stored 社区 into a pending proposal, approved at once with ``approve``.
 
     Used by ``gridmgmt rebalance --community NAME [--approve] [--locked CODE]``.
+    ``balance_workload=(start, end)`` also evens out the workload of that
+    period between neighbouring grids (:func:`workload_weights`).
     """
     say = progress or (lambda _m: None)
     say(f"reading {name_or_code}")
@@ -579,12 +589,17 @@ def rebalance_stored(
         f"{state.name} ({state.code}): version {state.version}, {len(state.grids)} grids, "
         f"{len(state.buildings)} buildings; rebalancing"
     )
+    workload = None
+    if balance_workload is not None:
+        say("workload of {} – {}".format(*(f"{t:%Y-%m-%d}" for t in balance_workload)))
+        workload = workload_weights(repo, state, *balance_workload)
     draft = draft_auto(
         state,
         min_households=min_households,
         max_households=max_households,
         locked=locked,
         seed=seed,
+        workload=workload,
     )
     proposal_id = propose(proposals, draft, author=author)
     say(f"stored as proposal {proposal_id}")
@@ -593,3 +608,17 @@ def rebalance_stored(
         version = approve_proposal(repo, proposals, proposal_id, decided_by=author)
         say(f"approved: grid version {version}")
     return StoredRebalance(proposal_id, version, draft)
+
+
+def workload_weights(repo, state: CommunityState, start: datetime, end: datetime) -> pd.Series:
+    """Per-building workload of a loaded 社区 for a period (the engine's ``workload``).
+
+    Each grid's workload index (:mod:`gridmgmt.domain.workload`) is shared
+    among its buildings by households
+    (:func:`gridmgmt.core.workload.building_weights`).
+    """
+    from gridmgmt.core.workload import building_weights
+    from gridmgmt.domain.workload import area_workload
+
+    table = area_workload(repo, start, end, community=state.code).table
+    return building_weights(state.buildings, table)

@@ -1,0 +1,157 @@
+"""报表: per-grid workload and 考核 (assessment) tables for an area and period, with downloads.
+
+- ``GET /reports``: the tables for a 社区 (or all) and a period (default:
+  the last 30 days), assessment at a chosen level;
+- ``GET /reports/download?what=…&format=…``: the same data as GeoPackage,
+  GeoJSON, zipped Shapefile, CSV (UTF-8 BOM) or XLSX, written to a
+  temporary file in chunks and streamed from disk.
+
+Supervisors and admins see everything; analysts get aggregates only (no
+KPIs by worker, incidents without reporter and description).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from flask import Blueprint, abort, render_template, request, send_file
+from flask_login import current_user
+
+from gridmgmt.domain.assessment import area_assessment
+from gridmgmt.domain.errors import ForbiddenError, NotFoundError
+from gridmgmt.domain.exporting import WHAT, export_data
+from gridmgmt.domain.incidents.calendar import SHANGHAI
+from gridmgmt.domain.report_labels import label
+from gridmgmt.domain.workload import area_workload
+from gridmgmt.io.exports import FORMATS, SUFFIXES
+from webapp.auth import roles_required
+from webapp.casework import store
+
+bp = Blueprint("reports", __name__)
+
+REPORT_ROLES = ("supervisor", "admin", "analyst")
+LEVELS = ("street", "community", "grid", "department", "worker")
+WORKLOAD_COLUMNS = (
+    "code",
+    "kind",
+    "households",
+    "population",
+    "buildings",
+    "facilities",
+    "incidents",
+    "incidents_per_1000",
+    "overdue",
+    "mean_handling_hours",
+    "workload_index",
+    "far_above_neighbours",
+)
+KPI_COLUMNS = (
+    "rank",
+    "score",
+    "score_change",
+    "reported",
+    "due",
+    "closed",
+    "close_rate",
+    "on_time_rate",
+    "rework_rate",
+    "overdue",
+    "mean_handling_hours",
+)
+
+
+def _analyst() -> bool:
+    return current_user.role == "analyst"
+
+
+def _form() -> dict:
+    """Area, period and level from the query string, with defaults; 400 on bad values."""
+    args = request.args
+    today = datetime.now(SHANGHAI).date()
+    try:
+        first = date.fromisoformat(args["from"]) if args.get("from") else today - timedelta(30)
+        last = date.fromisoformat(args["to"]) if args.get("to") else today + timedelta(1)
+    except ValueError:
+        abort(400, description="dates must look like 2026-11-01")
+    if first >= last:
+        abort(400, description=f"period start {first} is not before its end {last}")
+    by = args.get("by") or "grid"
+    if by not in LEVELS or (by == "worker" and _analyst()):
+        abort(400, description=f"unknown or forbidden level {by!r}")
+    return {
+        "community": args.get("community") or None,
+        "from": first,
+        "to": last,
+        "by": by,
+        "start": datetime.combine(first, datetime.min.time(), SHANGHAI),
+        "end": datetime.combine(last, datetime.min.time(), SHANGHAI),
+    }
+
+
+@bp.get("/reports")
+@roles_required(*REPORT_ROLES)
+def index():
+    f = _form()
+    try:
+        workload = area_workload(store(), f["start"], f["end"], community=f["community"])
+        assessment = area_assessment(
+            store(), f["start"], f["end"], by=f["by"], community=f["community"]
+        )
+    except NotFoundError as err:
+        abort(404, description=str(err))
+    wl = workload.table
+    return render_template(
+        "reports.html",
+        f=f,
+        communities=store().admin_areas("community"),
+        levels=[lv for lv in LEVELS if not (lv == "worker" and _analyst())],
+        workload=wl[list(WORKLOAD_COLUMNS)].to_dict("records") if len(wl) else [],
+        workload_columns=WORKLOAD_COLUMNS,
+        weights=workload.weights,
+        kpi=assessment.table.reset_index().to_dict("records"),
+        kpi_columns=(f["by"], *KPI_COLUMNS),
+        label=label,
+        area=workload.area.label,
+        whats=[w for w in WHAT if w != "all"] + ["all"],
+        formats=FORMATS,
+    )
+
+
+@bp.get("/reports/download")
+@roles_required(*REPORT_ROLES)
+def download():
+    f = _form()
+    what, fmt = request.args.get("what", ""), request.args.get("format", "")
+    if what not in WHAT or fmt not in FORMATS:
+        abort(400, description=f"what must be one of {WHAT}, format one of {FORMATS}")
+    name = f"gridmgmt-{what}-{f['from']}-{f['to']}{SUFFIXES[fmt]}"
+    tmp = Path(tempfile.mkdtemp(prefix="gridmgmt-export-"))
+    path = tmp / name
+    try:
+        export_data(
+            store(),
+            what,
+            path,
+            fmt,
+            start=f["start"],
+            end=f["end"],
+            community=f["community"],
+            by=f["by"],
+            analyst=_analyst(),
+        )
+    except ForbiddenError as err:
+        abort(403, description=str(err))
+    except NotFoundError as err:
+        abort(404, description=str(err))
+    except ValueError as err:
+        abort(400, description=str(err))
+    response = send_file(path, as_attachment=True, download_name=name, conditional=False)
+
+    def cleanup():
+        path.unlink(missing_ok=True)
+        tmp.rmdir()
+
+    response.call_on_close(cleanup)
+    return response
