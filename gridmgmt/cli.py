@@ -1132,3 +1132,78 @@ def report_assessment(obj: Context, start, end, by, street, community, grid_code
         f"{rep.previous_start:%Y-%m-%d} – {start}"
     )
     click.echo(shown.rename(columns=label).to_string())
+
+
+# ------------------------------------------------------------------ patrol
+@main.group()
+def patrol():
+    """Patrols (巡查): import tracks, the patrol report."""
+
+
+@command(patrol, "import")
+@click.argument("track", type=click.Path(dir_okay=False))
+@click.option("--worker", required=True, help="The grid worker's username.")
+def patrol_import(obj: Context, track, worker):
+    """Import a GPX or GeoJSON track as a finished patrol of WORKER, and print its measures."""
+    from gridmgmt.domain.patrols import import_track
+    from gridmgmt.store.patrols import PatrolStore
+
+    pid, m = import_track(obj.store, PatrolStore(obj.store), track, worker)
+    click.echo(
+        f"patrol {pid} of {worker}: {m['points']} points, {m['duration_min']:.0f} min, "
+        f"{m['length_m'] / 1000:.2f} km, {m['inside_share']:.0%} of the time in own grids, "
+        f"buildings passed {m['buildings_passed']}/{m['buildings_total']}, "
+        f"roads covered {(m['road_share'] or 0):.0%}"
+    )
+    if m["anomalies"]:
+        click.echo(f"anomalies: {m['anomalies']}")
+
+
+@command(patrol, "report")
+@click.option("--grid", default=None, help="Grid code (default: every residential grid).")
+@click.option("--from", "start", required=True, help="First day, e.g. 2026-11-01.")
+@click.option("--to", "end", required=True, help="Last day (included).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write .csv (UTF-8 BOM) or .xlsx (grids, patrols, daily compliance).",
+)
+def patrol_report_cmd(obj: Context, grid, start, end, out):
+    """Per grid: patrol days, compliance, coverage, anomalies, diary entries, incidents found."""
+    from datetime import date
+
+    from gridmgmt.domain.patrols import daily_compliance, patrol_report
+    from gridmgmt.domain.report_labels import label
+    from gridmgmt.io.exports import export_tables
+    from gridmgmt.store.patrols import PatrolStore
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as err:
+        raise click.BadParameter(f"dates must look like 2026-11-01 ({err})") from err
+    if out and Path(out).suffix.lower() not in (".csv", ".xlsx"):
+        raise click.BadParameter(f"--out {out}: expected a .csv or .xlsx file")
+    repo = PatrolStore(obj.store)
+    rep = patrol_report(obj.store, repo, first, last, grid=grid)
+    table = rep.table
+    if out:
+        tables = {"grids": table}
+        if Path(out).suffix.lower() == ".xlsx":
+            tables["patrols"] = rep.patrol_rows()
+            daily = daily_compliance(obj.store, repo, first, last)
+            tables["daily"] = daily.assign(grid_codes=daily["grid_codes"].map(",".join))
+        path = export_tables(tables, out, labels=label)
+        click.echo(f"written: {path}")
+    if table.empty:
+        click.echo("no grids")
+        return
+    shown = table[
+        ["code", "workers", "working_days", "patrol_days", "compliance", "patrols"]
+        + ["mean_building_share", "mean_road_share", "anomalies", "diary_entries"]
+        + ["incidents_on_patrol"]
+    ].copy()
+    for col in ("compliance", "mean_building_share", "mean_road_share"):
+        shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.0%}")
+    click.echo(f"{first} – {last}")
+    click.echo(shown.rename(columns=label).to_string(index=False))

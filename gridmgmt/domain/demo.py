@@ -18,8 +18,12 @@ DEMO_ACCOUNTS = {
     "supervisor": ("supervisor", "值班长 王芳"),
     "dept": ("dept", "城管科 李强"),
     "worker": ("worker", "网格员 张伟"),
+    "worker2": ("worker", "网格员 刘洋"),
+    "worker3": ("worker", "网格员 赵敏"),
     "analyst": ("analyst", "分析员 陈静"),
 }
+#: grids per demo grid worker (each its own, in code order, one 社区 after another)
+GRIDS_PER_WORKER = 3
 DEMO_LAYERS = ("boundaries", "compounds", "buildings", "roads", "facilities")
 
 
@@ -90,6 +94,14 @@ def build_demo(
 
         made = generate_incident_month(store, seed=seed)
         progress(f"      {made} demo incidents over the last 30 days, run through the workflow")
+        from gridmgmt.domain.demo_patrols import generate_patrol_month
+        from gridmgmt.store.patrols import PatrolStore
+
+        patrols = generate_patrol_month(store, PatrolStore(store), seed=seed)
+        progress(
+            f"      {patrols['patrols']} demo patrols ({patrols['missed_days']} working days "
+            f"missed, one spoofed track), {patrols['diary']} 民情日记 entries"
+        )
 
     if not reused:
         _demo_rebalance_proposal(store, progress)
@@ -152,17 +164,21 @@ def _indent(text: str, n: int) -> str:
 def _demo_accounts(store) -> dict[str, str]:
     existing = set(store.users()["username"])
     grids = store.current_grids()
-    worker_grids = grids[grids["kind"] == "residential"]["code"].head(3).tolist()
-    made = {}
+    residential = grids[grids["kind"] == "residential"].sort_values("code")
+    # one worker per 社区: the first grids of each
+    firsts = [
+        frame["code"].head(GRIDS_PER_WORKER).tolist()
+        for _, frame in residential.groupby("community_code", sort=True)
+    ]
+    made, k = {}, 0
     for username, (role, display) in DEMO_ACCOUNTS.items():
+        codes: list[str] = []
+        if role == "worker":
+            codes = firsts[k % len(firsts)] if firsts else []
+            k += 1
         if username not in existing:
             create_user(
-                store,
-                username,
-                DEMO_PASSWORD,
-                role,
-                display_name=display,
-                grid_codes=worker_grids if role == "worker" else (),
+                store, username, DEMO_PASSWORD, role, display_name=display, grid_codes=codes
             )
         made[username] = role
     return made

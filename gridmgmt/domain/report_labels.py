@@ -66,6 +66,30 @@ LABELS = {
     "workload_index": "工作量指数",
     "neighbour_index": "相邻网格平均指数",
     "far_above_neighbours": "远高于相邻网格",
+    # patrols (gridmgmt.domain.patrols)
+    "workers": "网格员",
+    "working_days": "工作日",
+    "patrol_days": "巡查天数",
+    "compliance": "巡查达标率",
+    "patrols": "巡查次数",
+    "valid_patrols": "有效巡查",
+    "mean_building_share": "平均建筑覆盖率",
+    "mean_road_share": "平均道路覆盖率",
+    "mean_duration_min": "平均时长(分钟)",
+    "anomalies": "异常",
+    "diary_entries": "民情日记",
+    "incidents_on_patrol": "巡查发现事件",
+    "patrolled": "已巡查",
+    "day": "日期",
+    "duration_min": "时长(分钟)",
+    "length_m": "里程(米)",
+    "inside_share": "网格内时间占比",
+    "building_share": "建筑覆盖率",
+    "road_share": "道路覆盖率",
+    "jumps": "轨迹跳变",
+    "stationary_min": "最长停留(分钟)",
+    "started_at": "开始时间",
+    "ended_at": "结束时间",
     # KPIs (gridmgmt.domain.incidents.kpi)
     "reported": "上报数",
     "registered": "立案数",
@@ -114,6 +138,8 @@ def label(column: str) -> str:
     if column.startswith("incidents_"):
         key = column.removeprefix("incidents_")
         return f"事件·{categories.get(key, key)}"
+    if column.startswith("diary_"):
+        return f"民情日记·{column.removeprefix('diary_')}"
     if column.startswith("state_"):
         key = column.removeprefix("state_")
         return f"状态·{states.get(key, key)}"

@@ -276,4 +276,4 @@ LAYER_MODELS = {
 
 
 # Feature tables declared in their own modules register on the same Base here.
-from gridmgmt.store import models_proposals, models_web  # noqa: E402,F401
+from gridmgmt.store import models_patrol, models_proposals, models_web  # noqa: E402,F401
