@@ -75,6 +75,9 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(ogcapi.bp)
     app.register_blueprint(reports.bp)  # 报表: workload, 考核, downloads
     app.register_blueprint(stats_api.bp)
+    from webapp import patrol  # 巡查, 民情日记, patrol report (issue #8)
+
+    app.register_blueprint(patrol.bp)
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app

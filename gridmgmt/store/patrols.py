@@ -131,6 +131,15 @@ class PatrolStore:
         frame["t"] = pd.to_datetime(frame["t"], utc=True)
         return frame
 
+    def lines(self, patrol_ids: Iterable[int]) -> list[dict]:
+        """``id``, ``worker``, ``measures`` and ``geom`` of the patrols that have a line."""
+        ids = [int(i) for i in patrol_ids]
+        stmt = select(Patrol.id, Patrol.worker, Patrol.measures, Patrol.geom).where(
+            Patrol.id.in_(ids), Patrol.geom.is_not(None)
+        )
+        with self.store.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt.order_by(Patrol.id)).mappings()]
+
     def link_incident(self, patrol_id: int, incident_id: int) -> None:
         with self.store.session() as s:
             if s.get(PatrolIncident, (patrol_id, incident_id)) is None:

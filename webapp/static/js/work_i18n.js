@@ -10,7 +10,11 @@
     "上报成功": "Reported", "事件编号": "Incident number", "所在网格": "Grid",
     "不在任何网格内，已进入待分配队列": "Outside every grid: sent to the unassigned queue",
     "查看详情": "Details", "上报": "Reported", "网格": "Grid", "待分配": "Unassigned", "继续上报": "Report another",
-    "当前设备不支持定位": "This device cannot report its location"
+    "当前设备不支持定位": "This device cannot report its location",
+    "在线": "online", "离线，位置暂存在手机上": "offline: positions wait on the phone",
+    "正在结束巡查…": "Finishing the patrol…", "巡查中": "Patrolling", "巡查已结束": "Patrol finished",
+    "分钟": "min", "网格内": "in own grids", "经过建筑": "buildings passed", "异常": "anomalies",
+    "未在巡查": "Not patrolling", "无法开始巡查": "Could not start the patrol"
   };
   var lang = document.documentElement.lang === "en" ? "en" : "zh";
   window.tw = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };

@@ -1,0 +1,146 @@
+"""巡查 pages and API: roles, own patrols only, idempotent batches, diary, report and downloads."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from gridmgmt.store.patrols import PatrolStore
+from tests.store.test_store import X0, Y0
+from tests.webapp.conftest import G1, csrf_token, login
+
+
+def fixes(n, seq0=0, start=None):
+    start = start or datetime.now(UTC) - timedelta(minutes=30)
+    return [
+        {
+            "seq": seq0 + i,
+            "t": (start + timedelta(seconds=30 * i)).isoformat(),
+            "lon": X0 + 0.0001 + 0.00002 * (i % 40),
+            "lat": Y0 + 0.0005 + 0.00002 * (i // 40),
+            "accuracy": 8,
+        }
+        for i in range(n)
+    ]
+
+
+def api(client, path, body=None):
+    token = csrf_token(client, "/patrol")
+    return client.post(path, json=body or {}, headers={"X-CSRFToken": token})
+
+
+@pytest.mark.parametrize("role,status", [("worker", 200), ("supervisor", 403), ("analyst", 403)])
+def test_patrol_page_is_for_workers(client, role, status):
+    login(client, role)
+    assert client.get("/patrol").status_code == status
+
+
+@pytest.mark.parametrize(
+    "role,status",
+    [("supervisor", 200), ("admin", 200), ("analyst", 200), ("worker", 403), ("dept", 403)],
+)
+def test_report_roles(client, role, status):
+    login(client, role)
+    assert client.get("/patrols/report").status_code == status
+
+
+def test_record_replay_stop_and_report(client, app):
+    login(client, "worker")
+    r = api(client, "/api/v1/patrols")
+    assert r.status_code == 201
+    pid = r.get_json()["id"]
+    batch = fixes(40)
+    assert (
+        api(client, f"/api/v1/patrols/{pid}/points", {"points": batch[:25]}).get_json()["new"] == 25
+    )
+    # the offline queue resends: only the 15 new fixes are stored
+    r = api(client, f"/api/v1/patrols/{pid}/points", {"points": batch})
+    assert r.get_json() == {"new": 15, "received": 40}
+    r = api(client, f"/api/v1/patrols/{pid}/stop")
+    m = r.get_json()["measures"]
+    assert (
+        m["points"] == 40 and m["inside_share"] == 1.0 and m["duration_min"] == pytest.approx(19.5)
+    )
+    store = app.extensions["gridmgmt_store"]
+    assert len(PatrolStore(store).points([pid])) == 40
+    # bad batches
+    assert api(client, f"/api/v1/patrols/{pid}/points", {"points": "x"}).status_code == 400
+    future = fixes(2, seq0=100, start=datetime.now(UTC) + timedelta(days=1))
+    r = api(client, f"/api/v1/patrols/{pid}/points", {"points": future})
+    assert r.status_code == 400 and "future" in r.get_json()["error"]
+    assert api(client, "/api/v1/patrols/9999/stop").status_code == 404
+    # without the CSRF header
+    assert client.post(f"/api/v1/patrols/{pid}/stop", json={}).status_code == 400
+
+    client.get("/logout")
+    login(client, "supervisor")
+    html = client.get("/patrols/report").get_data(as_text=True)
+    assert G1 in html and 'id="patrol-table"' in html and '"type": "LineString"' in html
+    r = client.get("/patrols/report", query_string={"format": "xlsx"})
+    wb = load_workbook(io.BytesIO(r.data))
+    assert wb.sheetnames == ["grids", "patrols", "daily"] and wb["patrols"].max_row == 2
+    r = client.get("/patrols/report", query_string={"format": "csv", "grid": G1})
+    assert r.data.startswith(b"\xef\xbb\xbf") and G1 in r.data.decode("utf-8-sig")
+    assert (
+        client.get(
+            "/patrols/report", query_string={"from": "2026-11-20", "to": "2026-11-01"}
+        ).status_code
+        == 400
+    )
+    assert client.get("/patrols/report", query_string={"grid": "000"}).status_code == 404
+
+
+def test_someone_elses_patrol_is_refused(client, app):
+    from gridmgmt.domain.accounts import create_user
+    from tests.webapp.conftest import G2, PASSWORD
+
+    store = app.extensions["gridmgmt_store"]
+    create_user(store, "w2", PASSWORD, "worker", grid_codes=[G2])
+    login(client, "worker")
+    pid = api(client, "/api/v1/patrols").get_json()["id"]
+    client.get("/logout")
+    login(client, "w2")
+    assert api(client, f"/api/v1/patrols/{pid}/points", {"points": fixes(2)}).status_code == 403
+    assert api(client, f"/api/v1/patrols/{pid}/stop").status_code == 403
+
+
+def test_diary_form(client, app):
+    login(client, "worker")
+    token = csrf_token(client, "/patrol")
+    day = datetime.now(UTC).date().isoformat()
+    r = client.post(
+        "/patrol/diary",
+        data={
+            "csrf_token": token,
+            "day": day,
+            "grid_code": G1,
+            "kind": "调解",
+            "text": "调解<b>纠纷</b>",
+        },
+    )
+    assert r.status_code == 302
+    html = client.get("/patrol").get_data(as_text=True)
+    assert "调解&lt;b&gt;纠纷&lt;/b&gt;" in html  # escaped
+    r = client.post(
+        "/patrol/diary",
+        data={
+            "csrf_token": token,
+            "day": day,
+            "grid_code": "340705001001002",
+            "kind": "走访",
+            "text": "x",
+        },
+    )
+    assert r.status_code == 403
+    r = client.post(
+        "/patrol/diary",
+        data={"csrf_token": token, "day": day, "grid_code": G1, "kind": "聊天", "text": "x"},
+    )
+    assert r.status_code == 302 and "unknown diary type" in client.get("/patrol").get_data(
+        as_text=True
+    )
+    store = app.extensions["gridmgmt_store"]
+    assert len(PatrolStore(store).diary()) == 1
