@@ -83,10 +83,11 @@ class _Track:
         pts = points.copy()
         pts["t"] = pd.to_datetime(pts["t"], utc=True)
         pts = pts.sort_values(["patrol_id", "t"], kind="stable").reset_index(drop=True)
-        xy = gpd.GeoSeries(
-            shapely.points(pts["lon"].to_numpy(), pts["lat"].to_numpy()), crs=4326
-        ).to_crs(crs)
-        x, y = xy.x.to_numpy(), xy.y.to_numpy()
+        from pyproj import Transformer
+
+        to_metric = Transformer.from_crs(4326, crs, always_xy=True)
+        x, y = to_metric.transform(pts["lon"].to_numpy(float), pts["lat"].to_numpy(float))
+        x, y = np.asarray(x), np.asarray(y)
         pid = pts["patrol_id"].to_numpy()
         seconds = (pts["t"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
         same = pid[1:] == pid[:-1]
@@ -184,7 +185,7 @@ def patrol_measures(
     for p, poly in area.items():
         sel = rows_of.get(p)
         if sel is not None and not poly.is_empty:
-            inside[sel] = shapely.covers(poly, shapely.points(x[sel], y[sel]))
+            inside[sel] = shapely.intersects_xy(poly, x[sel], y[sel])  # the edge counts
     interval = np.r_[np.where(same, dt, 0.0), 0.0]
 
     seg, seg_pid, single = tr.segments()
@@ -303,11 +304,14 @@ def _road_pieces(roads, grids_metric: gpd.GeoDataFrame, crs, step: float):
 
 def _longest_stationary(x, y, seconds, radius: float) -> float:
     """Minutes of the longest run of fixes all within ``radius`` m of the run's first fix."""
-    best, start = 0.0, 0
-    for i in range(1, len(x)):
-        if np.hypot(x[i] - x[start], y[i] - y[start]) > radius:
-            best = max(best, seconds[i - 1] - seconds[start])
-            start = i
-    if len(x):
-        best = max(best, seconds[-1] - seconds[start])
+    xs, ys, ts = x.tolist(), y.tolist(), seconds.tolist()  # plain floats: a fast Python loop
+    best, start, r2 = 0.0, 0, radius * radius
+    x0, y0 = (xs[0], ys[0]) if xs else (0.0, 0.0)
+    for i in range(1, len(xs)):
+        dx, dy = xs[i] - x0, ys[i] - y0
+        if dx * dx + dy * dy > r2:
+            best = max(best, ts[i - 1] - ts[start])
+            start, x0, y0 = i, xs[i], ys[i]
+    if xs:
+        best = max(best, ts[-1] - ts[start])
     return float(best) / 60
