@@ -49,7 +49,7 @@ def evaluate(units: gpd.GeoDataFrame, labels: np.ndarray, edges) -> dict:
     hh = dissolved["households"].to_numpy()
     return {
         "grids": len(dissolved),
-        "in_band": f"{((hh >= LO) & (hh <= HI)).mean():.0%}",
+        "in_band": f"{((hh >= LO) & (hh <= HI)).mean():.1%}",
         "pp": f"{polsby_popper(dissolved.geometry.values).mean():.3f}",
         "roads": f"{road_aligned_share(dissolved.geometry.values, edges):.0%}",
     }
@@ -125,7 +125,7 @@ def case(name, buildings, boundary_frame, roads, compounds, peers, limits, rows)
             "method": "gridmgmt",
             "time_s": f"{t_ours:.2f}",
             "grids": rep.grids,
-            "in_band": f"{rep.share_in_band:.0%}",
+            "in_band": f"{rep.share_in_band:.1%}",
             "pp": f"{rep.mean_polsby_popper:.3f}",
             "roads": f"{rep.road_aligned_share:.0%}",
         }
