@@ -1025,6 +1025,7 @@ def export_cmd(obj: Context, what, fmt, out, start, end, by, street, community, 
     from tqdm import tqdm
 
     from gridmgmt.domain.exporting import export_data
+    from gridmgmt.store.patrols import PatrolStore
 
     t0, t1 = parse_period(start, end)
     with tqdm(unit=" rows", desc=f"export {what}", disable=None) as bar:
@@ -1041,6 +1042,7 @@ def export_cmd(obj: Context, what, fmt, out, start, end, by, street, community, 
             end=t1,
             by=by,
             progress=progress,
+            patrols=PatrolStore(obj.store),
             **_area(street, community, grid_codes),
         )
     rows = ", ".join(f"{name} {n}" for name, n in outcome.rows.items())
@@ -1068,6 +1070,7 @@ def report_workload(obj: Context, start, end, weights, street, community, grid_c
     """Per-grid workload: households, facilities, incidents, overdue, the workload index."""
     from gridmgmt.domain.report_labels import label
     from gridmgmt.domain.workload import area_workload
+    from gridmgmt.store.patrols import PatrolStore
 
     t0, t1 = parse_period(start, end)
     chosen = None
@@ -1079,15 +1082,24 @@ def report_workload(obj: Context, start, end, weights, street, community, grid_c
                 chosen[key.strip()] = float(value)
             except ValueError as err:
                 raise click.BadParameter(f"--weight {item}: expected MEASURE=NUMBER") from err
-    rep = area_workload(obj.store, t0, t1, weights=chosen, **_area(street, community, grid_codes))
+    rep = area_workload(
+        obj.store,
+        t0,
+        t1,
+        weights=chosen,
+        patrols=PatrolStore(obj.store),
+        **_area(street, community, grid_codes),
+    )
     table = rep.table
     if table.empty:
         click.echo(f"{rep.area.label}: no grids")
         return
     cols = ["code", "kind", "households", "population", "buildings", "facilities", "incidents"]
     cols += ["incidents_per_1000", "overdue", "mean_handling_hours", "workload_index"]
-    cols += ["far_above_neighbours"]
+    cols += ["far_above_neighbours", "compliance", "diary_entries"]
     shown = table[cols].copy()
+    shown["compliance"] = shown["compliance"].map(lambda v: "-" if v != v else f"{v:.0%}")
+    shown["diary_entries"] = shown["diary_entries"].map(lambda v: "-" if v != v else f"{v:.0f}")
     shown["kind"] = shown["kind"].map({"residential": "居民区", "unit": "单位"})
     for col in ("incidents_per_1000", "mean_handling_hours"):
         shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1f}")

@@ -26,6 +26,7 @@ from gridmgmt.domain.incidents.calendar import SHANGHAI
 from gridmgmt.domain.report_labels import label
 from gridmgmt.domain.workload import area_workload
 from gridmgmt.io.exports import FORMATS, SUFFIXES
+from gridmgmt.store.patrols import PatrolStore
 from webapp.auth import roles_required
 from webapp.casework import store
 
@@ -46,6 +47,9 @@ WORKLOAD_COLUMNS = (
     "mean_handling_hours",
     "workload_index",
     "far_above_neighbours",
+    "compliance",
+    "mean_building_share",
+    "diary_entries",
 )
 KPI_COLUMNS = (
     "rank",
@@ -95,7 +99,9 @@ def _form() -> dict:
 def index():
     f = _form()
     try:
-        workload = area_workload(store(), f["start"], f["end"], community=f["community"])
+        workload = area_workload(
+            store(), f["start"], f["end"], community=f["community"], patrols=PatrolStore(store())
+        )
         assessment = area_assessment(
             store(), f["start"], f["end"], by=f["by"], community=f["community"]
         )
@@ -140,6 +146,7 @@ def download():
             community=f["community"],
             by=f["by"],
             analyst=_analyst(),
+            patrols=PatrolStore(store()),
         )
     except ForbiddenError as err:
         abort(403, description=str(err))

@@ -59,6 +59,7 @@ def collect(
     grids: Iterable[str] | None = None,
     by: str = "grid",
     analyst: bool = False,
+    patrols=None,
 ) -> tuple[Area, dict[str, pd.DataFrame]]:
     """The tables of an export (name -> frame) and the area they cover.
 
@@ -66,7 +67,8 @@ def collect(
     otherwise); ``workload`` and ``kpi`` need a period; ``all`` is every
     layer (with workload and KPIs when a period is given). ``analyst``
     leaves out what names people (incident reporters and texts, KPIs by
-    worker).
+    worker). With ``patrols`` (the patrol repository) the workload has the
+    patrol columns.
 
     Raises
     ------
@@ -103,7 +105,7 @@ def collect(
         elif name == "workload":
             from gridmgmt.domain.workload import area_workload
 
-            tables[name] = area_workload(store, start, end, grids=codes).table
+            tables[name] = area_workload(store, start, end, grids=codes, patrols=patrols).table
         elif name == "kpi":
             from gridmgmt.domain.assessment import area_assessment
 

@@ -62,6 +62,7 @@ def area_workload(
     weights: Mapping[str, float] | None = None,
     ratio: float = 1.5,
     providers: Iterable[Provider] = (),
+    patrols=None,
 ) -> WorkloadReport:
     """The workload of every current grid in the area for ``[start, end)``.
 
@@ -82,6 +83,10 @@ def area_workload(
         A grid at ``ratio`` times its neighbours' mean index is flagged.
     providers : iterable of callables
         Extra per-grid columns, joined on the grid code.
+    patrols : PatrolRepository, optional
+        With the patrol repository, the patrol columns join in: patrol
+        days, compliance, mean building and road coverage, 民情日记 entries,
+        incidents found on patrol (:func:`patrol_columns`).
 
     Returns
     -------
@@ -99,6 +104,9 @@ def area_workload(
     facilities = store.read_layer("facilities", grid_codes=codes)
     facts = period_facts(store, codes, start, end)
     table = grid_counts(base, buildings, facilities, facts)
+    providers = list(providers)
+    if patrols is not None:
+        providers.append(patrol_columns(store, patrols))
     for provide in providers:
         extra = provide(area, start, end)
         table = table.join(extra, on="code")
@@ -115,3 +123,35 @@ def area_workload(
     from gridmgmt.core.workload import DEFAULT_WEIGHTS
 
     return WorkloadReport(area, start, end, table, chosen or dict(DEFAULT_WEIGHTS))
+
+
+PATROL_COLUMNS = [
+    "patrol_days",
+    "compliance",
+    "mean_building_share",
+    "mean_road_share",
+    "diary_entries",
+    "incidents_on_patrol",
+]
+
+
+def patrol_columns(store, patrols) -> Provider:
+    """A provider of the patrol report's per-grid figures for the workload period.
+
+    Days are those of the period in Asia/Shanghai (its last day is the one
+    before ``end``).
+    """
+    from datetime import timedelta
+
+    from gridmgmt.domain.incidents.calendar import SHANGHAI
+    from gridmgmt.domain.patrols import patrol_report
+
+    def provide(area: Area, start: datetime, end: datetime) -> pd.DataFrame:
+        first = start.astimezone(SHANGHAI).date()
+        last = (end.astimezone(SHANGHAI) - timedelta(microseconds=1)).date()
+        table = patrol_report(store, patrols, first, last).table
+        if table.empty:
+            return pd.DataFrame(columns=PATROL_COLUMNS, index=pd.Index([], name="code"))
+        return table.set_index("code")[PATROL_COLUMNS]
+
+    return provide

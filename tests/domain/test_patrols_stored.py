@@ -228,6 +228,20 @@ def test_report_diary_unvisited_and_cli(world, tmp_path):
     assert row["diary_entries"] == 2 and row["diary_走访"] == 1 and row["diary_调解"] == 1
     assert 0 < row["mean_building_share"] <= 1
 
+    # the workload report carries the patrol columns
+    from gridmgmt.domain.incidents.calendar import SHANGHAI
+    from gridmgmt.domain.workload import area_workload
+
+    wl = area_workload(
+        store,
+        datetime(2026, 9, 28, tzinfo=SHANGHAI),
+        datetime(2026, 10, 1, tzinfo=SHANGHAI),
+        grids=[code],
+        patrols=repo,
+    ).table.set_index("code")
+    assert wl.loc[code, "compliance"] == pytest.approx(1 / 3)
+    assert wl.loc[code, "diary_entries"] == 2 and wl.loc[code, "patrol_days"] == 1
+
     unvisited = unvisited_buildings(store, repo, [code], days=7, now=T0 + timedelta(days=1))
     everything = store.read_layer("buildings", grid_codes=[code])
     assert len(unvisited) == len(everything) - round(row["mean_building_share"] * len(everything))
