@@ -92,6 +92,19 @@ def parse_period(start: str | None, end: str | None):
     return t0, t1
 
 
+def _formatted(table):
+    """A KPI-like table with rates as percentages, hours to one decimal and Chinese headers."""
+    from gridmgmt.domain.report_labels import RATES, label
+
+    shown = table.copy()
+    for col in shown.columns:
+        if col in RATES:
+            shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1%}")
+        elif col == "mean_handling_hours":
+            shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1f}")
+    return shown.rename(columns=label)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gridmgmt")
 @workdir_option
@@ -544,24 +557,10 @@ def incidents_kpi(obj: Context, start, end, by):
     if table.empty:
         click.echo("no incidents in the period")
         return
-    headers = {
-        "reported": "上报数",
-        "registered": "立案数",
-        "register_rate": "立案率",
-        "due": "应结案数",
-        "closed": "结案数",
-        "close_rate": "结案率",
-        "closed_on_time": "按期结案数",
-        "on_time_rate": "按期结案率",
-        "rework_rate": "返工率",
-        "mean_handling_hours": "平均处置时长(h)",
-        "overdue": "超期数",
-        "suspended": "挂账数",
-    }
-    shown = table[list(headers)].rename(columns=headers)
-    for col in ("立案率", "结案率", "按期结案率", "返工率"):
-        shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1%}")
-    shown["平均处置时长(h)"] = shown["平均处置时长(h)"].map(lambda v: "-" if v != v else f"{v:.1f}")
+    cols = ["reported", "registered", "register_rate", "due", "closed", "close_rate"]
+    cols += ["closed_on_time", "on_time_rate", "rework_rate", "mean_handling_hours"]
+    cols += ["overdue", "suspended"]
+    shown = _formatted(table[cols])
     click.echo(shown.to_string())
 
 
@@ -1121,7 +1120,7 @@ def report_workload(obj: Context, start, end, weights, street, community, grid_c
 def report_assessment(obj: Context, start, end, by, street, community, grid_codes):
     """考核: KPIs ranked by score, with the change against the previous period."""
     from gridmgmt.domain.assessment import area_assessment
-    from gridmgmt.domain.report_labels import RATES, label
+    from gridmgmt.domain.report_labels import label
 
     t0, t1 = parse_period(start, end)
     rep = area_assessment(obj.store, t0, t1, by=by, **_area(street, community, grid_codes))
@@ -1131,19 +1130,15 @@ def report_assessment(obj: Context, start, end, by, street, community, grid_code
     cols = ["rank", "score", "score_change", "reported", "due", "closed", "close_rate"]
     cols += ["on_time_rate", "rework_rate", "overdue", "mean_handling_hours"]
     shown = rep.table[cols].copy()
-    for col in [c for c in cols if c in RATES]:
-        shown[col] = shown[col].map(lambda v: "-" if v != v else f"{v:.1%}")
     for col, pattern in (("score", "{:.1f}"), ("score_change", "{:+.1f}")):
         shown[col] = shown[col].map(lambda v, p=pattern: "-" if v != v else p.format(v))
-    shown["mean_handling_hours"] = shown["mean_handling_hours"].map(
-        lambda v: "-" if v != v else f"{v:.1f}"
-    )
+    shown = _formatted(shown)
     shown.index.name = label(by)
     click.echo(
         f"{rep.area.label}, {start} – {end} (exclusive), 环比 against "
         f"{rep.previous_start:%Y-%m-%d} – {start}"
     )
-    click.echo(shown.rename(columns=label).to_string())
+    click.echo(shown.to_string())
 
 
 # ------------------------------------------------------------------ patrol
