@@ -163,7 +163,9 @@ def patrol_measures(
         ``ended``, ``duration_min``, ``length_m``, ``inside_share``,
         ``buildings_total``, ``buildings_passed``, ``building_share``,
         ``road_m``, ``road_covered_m``, ``road_share``, ``jumps``,
-        ``max_speed_kmh``, ``stationary_min``, ``anomalies`` (comma list).
+        ``max_speed_kmh``, ``stationary_min``, ``anomalies`` (comma list),
+        ``grid_shares`` (own grid code -> its ``building_share`` and
+        ``road_share``, None where the grid has no buildings or roads).
     """
     rules = rules or PatrolRules()
     crs = metric_crs(grids if len(grids) else gpd.GeoDataFrame(geometry=[], crs=4326))
@@ -262,9 +264,31 @@ def patrol_measures(
                 "max_speed_kmh": float(finite.max()) if len(finite) else 0.0,
                 "stationary_min": stationary,
                 "anomalies": ",".join(flags),
+                "grid_shares": _grid_shares(
+                    sorted(codes),
+                    b_grid[passed_b],
+                    b_grid[mine_b],
+                    piece_grid[passed_r],
+                    piece_grid[mine_r],
+                    piece_len[passed_r],
+                    piece_len[mine_r],
+                ),
             }
         )
     return pd.DataFrame(rows).set_index("patrol_id").sort_index()
+
+
+def _grid_shares(codes, passed_b, all_b, passed_r, all_r, passed_len, all_len) -> dict:
+    """Per own grid: shares of its buildings passed and of its road length covered."""
+    out = {}
+    for code in codes:
+        nb = int((all_b == code).sum())
+        road = float(all_len[all_r == code].sum()) if len(all_r) else 0.0
+        out[code] = {
+            "building_share": float((passed_b == code).sum()) / nb if nb else None,
+            "road_share": float(passed_len[passed_r == code].sum()) / road if road else None,
+        }
+    return out
 
 
 def _empty_row(p) -> dict:

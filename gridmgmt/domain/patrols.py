@@ -380,6 +380,9 @@ def patrol_report(
 ) -> PatrolReport:
     """Per grid: patrol days, compliance, mean coverage, anomalies, diary entries, incidents found.
 
+    Coverage is that of the grid itself: a worker with three grids who walks
+    one of them fully scores 100% there and 0% in the others that day.
+
     Raises
     ------
     NotFoundError
@@ -401,7 +404,7 @@ def patrol_report(
     rows = []
     for code in grids["code"]:
         mine = done[done["grid_codes"].map(lambda cs, c=code: c in cs)] if len(done) else done
-        measures = pd.DataFrame(list(mine["measures"])) if len(mine) else pd.DataFrame()
+        measures = pd.DataFrame([_of_grid(m, code) for m in mine["measures"]])
         days = daily[daily["grid_codes"].map(lambda cs, c=code: c in cs)]
         per_day = days.groupby("day")["patrolled"].any() if len(days) else pd.Series(dtype=bool)
         entries = diary[diary["grid_code"] == code]
@@ -426,6 +429,12 @@ def patrol_report(
             row[f"diary_{kind}"] = int((entries["kind"] == kind).sum())
         rows.append(row)
     return PatrolReport(first, last, pd.DataFrame(rows), done)
+
+
+def _of_grid(measures: dict, code: str) -> dict:
+    """A patrol's measures with the coverage of one of its grids (where it was recorded)."""
+    shares = (measures or {}).get("grid_shares") or {}
+    return {**(measures or {}), **{k: v for k, v in shares.get(code, {}).items() if v is not None}}
 
 
 def _mean(measures: pd.DataFrame, col: str) -> float:

@@ -118,3 +118,16 @@ def test_many_patrols_at_once_and_bad_input(world):
         measure(shuffled, world)
     with pytest.raises(ValueError, match="missing column"):
         measure(a.drop(columns="lat"), world)
+
+
+def test_coverage_per_own_grid(world):
+    """A walk along the road in G1 only: G1's buildings are covered, G2's not."""
+    xs = np.arange(10, 191, 20.0)
+    m = measure(track(xs, np.full(len(xs), 100.0)), world, codes=("G1", "G2")).loc["p1"]
+    shares = m["grid_shares"]
+    assert shares["G1"]["building_share"] == pytest.approx(2 / 3)
+    assert shares["G2"]["building_share"] == 0.0
+    assert shares["G1"]["road_share"] == pytest.approx(0.5, abs=0.01)
+    # the walk ends 10 m short of G2: its first 20 m road piece is within 30 m
+    assert shares["G2"]["road_share"] == pytest.approx(20 / 200, abs=0.01)
+    assert m["building_share"] == pytest.approx(2 / 4)  # over both grids
