@@ -20,10 +20,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.patrol import patrol_measures
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.incidents.calendar import SHANGHAI, WorkingCalendar
@@ -78,17 +80,12 @@ def _check_near(store, codes: list[str], fixes: pd.DataFrame, source) -> None:
     grids = grids[grids["code"].isin(codes)]
     if grids.empty:
         raise ValueError(f"grids {', '.join(codes)} are not current grids")
-    from gridmgmt.core.crs import metric_crs
-
     crs = metric_crs(grids)
     area = shapely.union_all(grids.to_crs(crs).geometry.values)
-    pts = pd.DataFrame(fixes).pipe(
-        lambda f: shapely.points(f["lon"].to_numpy(), f["lat"].to_numpy())
-    )
-    import geopandas as gpd
-
-    metric = gpd.GeoSeries(pts, crs=4326).to_crs(crs)
-    nearest = float(np.min(shapely.distance(area, metric.values)))
+    points = gpd.GeoSeries(
+        shapely.points(fixes["lon"].to_numpy(), fixes["lat"].to_numpy()), crs=4326
+    ).to_crs(crs)
+    nearest = float(np.min(shapely.distance(area, points.values)))
     if nearest > MAX_DISTANCE_M:
         raise InputError.single(
             source,
