@@ -1180,7 +1180,7 @@ def patrol_report_cmd(obj: Context, grid, start, end, out):
     """Per grid: patrol days, compliance, coverage, anomalies, diary entries, incidents found."""
     from datetime import date
 
-    from gridmgmt.domain.patrols import daily_compliance, patrol_report
+    from gridmgmt.domain.patrols import patrol_report
     from gridmgmt.domain.report_labels import label
     from gridmgmt.io.exports import export_tables
     from gridmgmt.store.patrols import PatrolStore
@@ -1198,8 +1198,7 @@ def patrol_report_cmd(obj: Context, grid, start, end, out):
         tables = {"grids": table}
         if Path(out).suffix.lower() == ".xlsx":
             tables["patrols"] = rep.patrol_rows()
-            daily = daily_compliance(obj.store, repo, first, last)
-            tables["daily"] = daily.assign(grid_codes=daily["grid_codes"].map(",".join))
+            tables["daily"] = rep.daily_rows()
         path = export_tables(tables, out, labels=label)
         click.echo(f"written: {path}")
     if table.empty:

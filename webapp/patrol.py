@@ -30,7 +30,6 @@ from gridmgmt.domain.incidents.calendar import SHANGHAI
 from gridmgmt.domain.patrols import (
     DIARY_KINDS,
     add_diary_entry,
-    daily_compliance,
     patrol_report,
     record_points,
     start_patrol,
@@ -193,8 +192,7 @@ def report():
         tables = {"grids": rep.table}
         if fmt == "xlsx":
             tables["patrols"] = rep.patrol_rows()
-            daily = daily_compliance(store(), repo(), first, last)
-            tables["daily"] = daily.assign(grid_codes=daily["grid_codes"].map(",".join))
+            tables["daily"] = rep.daily_rows()
         tmp = Path(tempfile.mkdtemp(prefix="gridmgmt-patrol-"))
         path = export_tables(tables, tmp / f"patrol-{first}-{last}.{fmt}", labels=label)
         response = send_file(path, as_attachment=True, download_name=path.name)

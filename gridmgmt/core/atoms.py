@@ -123,6 +123,15 @@ def _split_group(members, hh, xy, rep, poly, internal_tree, ceiling) -> list[np.
     return [p for p in out if len(p)]
 
 
+def road_classes(roads) -> np.ndarray | None:
+    """``road_class`` of each road (``residential`` where the layer has none), or None."""
+    if roads is None:
+        return None
+    if "road_class" in roads.columns:
+        return roads["road_class"].to_numpy(dtype=object)
+    return np.full(len(roads), "residential", dtype=object)
+
+
 def build_atoms(
     boundary,
     buildings_geom: np.ndarray,

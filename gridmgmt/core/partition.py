@@ -49,7 +49,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
 
 from gridmgmt.core import codes as gc
-from gridmgmt.core.atoms import Atoms, adjacency, build_atoms
+from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
 from gridmgmt.core.quality import QualityReport, polsby_popper, road_aligned_share
@@ -638,13 +638,7 @@ def partition(
         hh_all,
         building_compound,
         roads_geom=None if r is None else r.geometry.values,
-        road_class=None
-        if r is None
-        else (
-            r["road_class"].to_numpy(dtype=object)
-            if "road_class" in r.columns
-            else np.full(len(r), "residential", dtype=object)
-        ),
+        road_class=road_classes(r),
         compounds=c,
         min_households=min_households,
         max_households=max_households,

@@ -53,7 +53,7 @@ import pandas as pd
 import shapely
 
 from gridmgmt.core import codes as gc
-from gridmgmt.core.atoms import adjacency, build_atoms
+from gridmgmt.core.atoms import adjacency, build_atoms, road_classes
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
 from gridmgmt.core.partition import (
@@ -358,13 +358,7 @@ class _Nodes:
             p.hh[self.bsel],
             building_compound,
             roads_geom=None if roads is None else roads.geometry.values,
-            road_class=None
-            if roads is None
-            else (
-                roads["road_class"].to_numpy(dtype=object)
-                if "road_class" in roads.columns
-                else np.full(len(roads), "residential", dtype=object)
-            ),
+            road_class=road_classes(roads),
             compounds=comps,
             min_households=p.lo,
             max_households=0 if fine else p.hi,

@@ -50,7 +50,9 @@ class PatrolRepository(Protocol):
 
     def patrol(self, patrol_id: int) -> dict: ...
 
-    def patrols(self, *, worker=None, start=None, end=None, status=None) -> pd.DataFrame: ...
+    def patrols(
+        self, *, worker=None, start=None, end=None, status=None, ids=None
+    ) -> pd.DataFrame: ...
 
     def points(self, patrol_ids: Iterable[int]) -> pd.DataFrame: ...
 
@@ -94,19 +96,17 @@ def _check_near(store, codes: list[str], fixes: pd.DataFrame, source) -> None:
         )
 
 
-def _measure(store, repo: PatrolRepository, patrol_ids: list[int], rules=None) -> pd.DataFrame:
-    """Measures of stored patrols (core.patrol) against the current grids, buildings and roads."""
-    patrols = pd.DataFrame([repo.patrol(i) for i in patrol_ids])
-    patrols = patrols.rename(columns={"id": "patrol_id"})
-    points = repo.points(patrol_ids)
+def _measure(store, repo: PatrolRepository, points: pd.DataFrame) -> pd.DataFrame:
+    """Measures (core.patrol) of the patrols whose fixes are ``points``, against the current
+    grids of their workers, the grids' buildings and the roads around them."""
+    ids = sorted(set(points["patrol_id"]))
+    patrols = repo.patrols(ids=ids).rename(columns={"id": "patrol_id"})
     codes = sorted({c for cs in patrols["grid_codes"] for c in cs})
     grids = store.current_grids()
     grids = grids[grids["code"].isin(codes)]
     buildings = store.read_layer("buildings", grid_codes=codes)
     roads = store.read_layer("roads", bbox=tuple(grids.total_bounds)) if len(grids) else None
-    return patrol_measures(
-        points, patrols[["patrol_id", "grid_codes"]], grids, buildings, roads, rules
-    )
+    return patrol_measures(points, patrols[["patrol_id", "grid_codes"]], grids, buildings, roads)
 
 
 def _json_measures(row: pd.Series) -> dict:
@@ -177,17 +177,15 @@ def _finish(store, repo: PatrolRepository, patrol_id: int, ended_at: datetime) -
 
 def finish_patrols(store, repo: PatrolRepository, ends: dict[int, datetime]) -> dict[int, dict]:
     """Measure patrols (all at once) and mark them done at their end times; their measures."""
-    ids = list(ends)
-    points = repo.points(ids)
-    with_points = sorted(set(points["patrol_id"]))
-    table = _measure(store, repo, with_points) if with_points else pd.DataFrame()
+    points = repo.points(list(ends))  # read once: measured, then drawn as lines
+    table = _measure(store, repo, points) if len(points) else pd.DataFrame()
+    by_patrol = dict(tuple(points.groupby("patrol_id")))
     out = {}
-    for pid in ids:
-        mine = points[points["patrol_id"] == pid]
+    for pid, ended in ends.items():
         measures = (
             _json_measures(table.loc[pid]) if pid in table.index else {"points": 0, "anomalies": ""}
         )
-        repo.finish(pid, ends[pid], measures, _line(mine))
+        repo.finish(pid, ended, measures, _line(by_patrol.get(pid, points.iloc[:0])))
         out[pid] = measures
     return out
 
@@ -354,6 +352,11 @@ class PatrolReport:
     last: date
     table: pd.DataFrame  # one row per grid
     patrols: pd.DataFrame  # the patrols of the period with their measures
+    daily: pd.DataFrame  # daily_compliance of the period
+
+    def daily_rows(self) -> pd.DataFrame:
+        """Daily compliance with the grid codes as text (for a spreadsheet)."""
+        return self.daily.assign(grid_codes=self.daily["grid_codes"].map(",".join))
 
     def patrol_rows(self) -> pd.DataFrame:
         """The patrols with their measures as columns (for a spreadsheet)."""
@@ -425,7 +428,7 @@ def patrol_report(
         for kind in DIARY_KINDS:
             row[f"diary_{kind}"] = int((entries["kind"] == kind).sum())
         rows.append(row)
-    return PatrolReport(first, last, pd.DataFrame(rows), done)
+    return PatrolReport(first, last, pd.DataFrame(rows), done, daily)
 
 
 def _of_grid(measures: dict, code: str) -> dict:

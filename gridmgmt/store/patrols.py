@@ -97,8 +97,9 @@ class PatrolStore:
         start: datetime | None = None,
         end: datetime | None = None,
         status: str | None = None,
+        ids: Iterable[int] | None = None,
     ) -> pd.DataFrame:
-        """Patrols started in ``[start, end)``, optionally of one worker or status, oldest first."""
+        """Patrols started in ``[start, end)``, optionally of one worker, status or id list, oldest first."""
         stmt = select(*(getattr(Patrol, c) for c in PATROL_COLUMNS)).order_by(
             Patrol.started_at, Patrol.id
         )
@@ -110,6 +111,8 @@ class PatrolStore:
             stmt = stmt.where(Patrol.started_at < end)
         if status is not None:
             stmt = stmt.where(Patrol.status == status)
+        if ids is not None:
+            stmt = stmt.where(Patrol.id.in_([int(i) for i in ids]))
         with self.store.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
         return pd.DataFrame([dict(r) for r in rows], columns=PATROL_COLUMNS)

@@ -146,19 +146,7 @@ class ProposalStore:
         )
         stmt = (
             select(
-                p.id,
-                p.base_version,
-                p.author,
-                p.created_at,
-                p.kind,
-                p.status,
-                p.summary,
-                p.decided_by,
-                p.decided_at,
-                p.decision_note,
-                p.result_version,
-                m.Community.code.label("community_code"),
-                m.Community.name.label("community_name"),
+                *_proposal_columns(),
                 func.coalesce(moved.c.buildings_moved, 0).label("buildings_moved"),
                 func.coalesce(moved.c.households_moved, 0).label("households_moved"),
             )
@@ -217,21 +205,7 @@ class ProposalStore:
     def _proposal_rows(self, proposal_id: int) -> list[dict]:
         p = GridProposal
         stmt = (
-            select(
-                p.id,
-                p.base_version,
-                p.author,
-                p.created_at,
-                p.kind,
-                p.status,
-                p.summary,
-                p.decided_by,
-                p.decided_at,
-                p.decision_note,
-                p.result_version,
-                m.Community.code.label("community_code"),
-                m.Community.name.label("community_name"),
-            )
+            select(*_proposal_columns())
             .join(m.Community, p.community_id == m.Community.id)
             .where(p.id == int(proposal_id))
         )
@@ -479,3 +453,23 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _proposal_columns() -> tuple:
+    """The columns of a proposal row with its 社区's code and name (listing and single reads)."""
+    p = GridProposal
+    return (
+        p.id,
+        p.base_version,
+        p.author,
+        p.created_at,
+        p.kind,
+        p.status,
+        p.summary,
+        p.decided_by,
+        p.decided_at,
+        p.decision_note,
+        p.result_version,
+        m.Community.code.label("community_code"),
+        m.Community.name.label("community_name"),
+    )
