@@ -34,6 +34,7 @@ import shapely
 
 from gridmgmt.core.tessellation import (
     BLOCK_ROAD_CLASSES,
+    clean_coverage,
     densify_points,
     street_blocks,
     voronoi_shares,
@@ -121,6 +122,54 @@ def _split_group(members, hh, xy, rep, poly, internal_tree, ceiling) -> list[np.
     for piece in pieces:
         out.extend(_bisect(piece, hh, xy, ceiling) if hh[piece].sum() > ceiling else [piece])
     return [p for p in out if len(p)]
+
+
+def _wall_seeds(comp_geom, atom_comp, atom_members, buildings_geom):
+    """Points just inside every compound wall, labelled with the atom of the nearest member building.
+
+    One nearest-building query for all points; where the nearest building
+    lies outside the point's compound, distances to the compound's members
+    decide, in one vectorised call.
+    """
+    comp_atoms: dict = {}
+    for a, cid in enumerate(atom_comp):
+        if cid is not None:
+            comp_atoms.setdefault(cid, []).append(a)
+    cids = [cid for cid in comp_geom if cid in comp_atoms]
+    if not cids:
+        return np.zeros((0, 2)), np.zeros(0, dtype=int)
+    walls = shapely.buffer(np.asarray([comp_geom[c] for c in cids], dtype=object), -0.5)
+    xy, which = densify_points(walls, WALL_SPACING)
+    if len(xy) == 0:
+        return np.zeros((0, 2)), np.zeros(0, dtype=int)
+    members = [np.concatenate([atom_members[a] for a in comp_atoms[c]]) for c in cids]
+    building_atom = np.full(len(buildings_geom), -1)
+    for c in cids:
+        for a in comp_atoms[c]:
+            building_atom[atom_members[a]] = a
+    label = np.asarray([comp_atoms[c][0] for c in cids])[which]  # compounds without buildings
+    sizes = np.asarray([len(m) for m in members])
+    points = shapely.points(xy)
+    # the nearest building, kept when it is a member of the point's compound ...
+    building_comp = np.full(len(buildings_geom), -1)
+    for k, m in enumerate(members):
+        building_comp[m] = k
+    nearest = shapely.STRtree(buildings_geom).nearest(points)
+    own = building_comp[nearest] == which
+    label[own] = building_atom[nearest[own]]
+    # ... else the nearest member, by distances to every member of the compound
+    rest = np.flatnonzero(~own & (sizes[which] > 0))
+    if len(rest):
+        starts = np.r_[0, np.cumsum(sizes)[:-1]]
+        counts = sizes[which[rest]]
+        point_of = np.repeat(np.arange(len(rest)), counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        cand = np.concatenate(members)[np.repeat(starts[which[rest]], counts) + offsets]
+        dist = shapely.distance(points[rest][point_of], buildings_geom[cand])
+        order = np.lexsort((dist, point_of))
+        first = np.r_[0, np.flatnonzero(np.diff(point_of[order])) + 1]
+        label[rest] = building_atom[cand[order[first]]]
+    return xy, label
 
 
 def road_classes(roads) -> np.ndarray | None:
@@ -273,22 +322,9 @@ def build_atoms(
     b_coords, b_index = densify_points(buildings_geom, 40.0)
     seed_xy = [b_coords, xy]
     seed_atom = [building_atom[b_index], building_atom]
-    for cid, geom in comp_geom.items():
-        in_comp = np.flatnonzero(np.asarray([c == cid for c in atom_comp]))
-        if len(in_comp) == 0:
-            continue
-        wall, _ = densify_points([geom.buffer(-0.5)], WALL_SPACING)
-        if len(wall) == 0:
-            continue
-        wall_pts = shapely.points(wall)
-        members = np.concatenate([atom_members[a] for a in in_comp])
-        if len(members):
-            near = shapely.STRtree(buildings_geom[members]).nearest(wall_pts)
-            labels = building_atom[members[near]]
-        else:
-            labels = np.full(len(wall), in_comp[0])
-        seed_xy.append(wall)
-        seed_atom.append(labels)
+    wall_xy, wall_atom = _wall_seeds(comp_geom, atom_comp, atom_members, buildings_geom)
+    seed_xy.append(wall_xy)
+    seed_atom.append(wall_atom)
     for a in range(n):  # building-less unit atoms: seed with their enclosure
         if len(atom_members[a]) == 0:
             pts, _ = densify_points([comp_geom[atom_unit[a]]], WALL_SPACING)
@@ -296,11 +332,12 @@ def build_atoms(
             seed_atom.append(np.full(len(pts), a))
     seed_xy = np.vstack(seed_xy)
     seed_atom = np.concatenate(seed_atom)
-    seed_block_idx, seed_blk = btree.query(shapely.points(seed_xy), predicate="intersects")
-    seed_block = np.full(len(seed_xy), -1)
-    seed_block[seed_block_idx] = seed_blk
-    # a seed counts only in the block of its atom
-    keep = (seed_atom >= 0) & (seed_block == atom_block[np.maximum(seed_atom, 0)])
+    # seeds by the block of their atom (stable: duplicates keep their first label)
+    labelled = seed_atom >= 0
+    seed_xy, seed_atom = seed_xy[labelled], seed_atom[labelled]
+    order = np.argsort(atom_block[seed_atom], kind="stable")
+    seed_xy, seed_atom = seed_xy[order], seed_atom[order]
+    block_start = np.searchsorted(atom_block[seed_atom], np.arange(len(blocks) + 1))
 
     region = np.empty(n, dtype=object)
     empty = []
@@ -313,8 +350,11 @@ def build_atoms(
         if len(atoms_here) == 1:
             region[atoms_here[0]] = blocks[block]
             continue
-        mask = keep & (seed_block == block)
-        shares = voronoi_shares(blocks[block], seed_xy[mask], seed_atom[mask])
+        here = slice(block_start[block], block_start[block + 1])
+        xy_here, atom_here = seed_xy[here], seed_atom[here]
+        shapely.prepare(blocks[block])
+        inside = shapely.intersects_xy(blocks[block], xy_here[:, 0], xy_here[:, 1])
+        shares = voronoi_shares(blocks[block], xy_here[inside], atom_here[inside])
         for a in atoms_here:
             region[a] = shares.get(a)
     missing = [a for a in range(n) if region[a] is None or region[a].is_empty]
@@ -325,6 +365,8 @@ def build_atoms(
             else shapely.Point(0, 0).buffer(0)
         )
 
+    cleaned = clean_coverage(np.concatenate([region, np.asarray(empty, dtype=object)]))
+    region, empty = cleaned[:n], cleaned[n:]
     return Atoms(
         region=region,
         households=np.asarray([hh[m].sum() for m in atom_members], dtype=np.int64),
@@ -334,23 +376,65 @@ def build_atoms(
         compound_id=np.asarray(atom_comp, dtype=object),
         flag=np.asarray(atom_flag, dtype=object),
         building_atom=building_atom,
-        empty_regions=np.asarray(empty, dtype=object),
+        empty_regions=empty,
         compounds_split=compounds_split,
     )
 
 
 def adjacency(
-    regions: np.ndarray, min_shared: float = 0.5
+    regions: np.ndarray, min_shared: float = 0.5, grid_size: float | None = 0.01
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs ``(i, j)`` (i < j) of regions sharing a boundary longer than ``min_shared`` m, and its length."""
+    """Pairs ``(i, j)`` (i < j) of regions sharing a boundary longer than ``min_shared`` m, and its length.
+
+    Regions cut from different blocks share edges whose vertices differ by
+    nanometres (Voronoi shares add vertices along a block edge that its
+    neighbour across the road does not have); a plain intersection of such
+    boundaries is a few points, not a line, and the contact would be lost.
+    Boundaries are therefore compared on a ``grid_size`` m precision grid.
+    ``None`` is for a clean coverage such as atoms' regions
+    (:func:`~gridmgmt.core.tessellation.clean_coverage`), whose neighbours
+    share identical edges: those are matched segment by segment, with no
+    overlay at all.
+    """
+    regions = np.asarray(regions, dtype=object)
+    if grid_size is None:
+        return _shared_segments(regions, min_shared)
     tree = shapely.STRtree(regions)
-    i, j = tree.query(regions, predicate="intersects")
+    i, j = tree.query(regions, predicate="dwithin", distance=grid_size)
     keep = i < j
     i, j = i[keep], j[keep]
     if len(i) == 0:
         return i, j, np.zeros(0)
-    shared = shapely.length(
-        shapely.intersection(shapely.boundary(regions[i]), shapely.boundary(regions[j]))
-    )
+    bounds = shapely.boundary(regions)
+    shared = shapely.length(shapely.intersection(bounds[i], bounds[j], grid_size=grid_size))
     ok = shared > min_shared
     return i[ok], j[ok], shared[ok]
+
+
+def _shared_segments(regions: np.ndarray, min_shared: float):
+    """:func:`adjacency` of a clean coverage: ring segments found in exactly two regions."""
+    empty = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0))
+    rings, owner = shapely.get_rings(regions, return_index=True)
+    if len(rings) == 0:
+        return empty
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[1:] == ring[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    region = owner[ring[:-1][same]]
+    # a segment and its reverse are the same edge: order its ends
+    flip = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    lo = np.where(flip[:, None], b, a)
+    hi = np.where(flip[:, None], a, b)
+    key = np.column_stack([lo, hi])
+    order = np.lexsort(key.T[::-1])
+    key, region = key[order], region[order]
+    twin = np.flatnonzero((key[1:] == key[:-1]).all(axis=1) & (region[1:] != region[:-1]))
+    if len(twin) == 0:
+        return empty
+    i = np.minimum(region[twin], region[twin + 1])
+    j = np.maximum(region[twin], region[twin + 1])
+    length = np.hypot(key[twin, 2] - key[twin, 0], key[twin, 3] - key[twin, 1])
+    pair, inverse = np.unique(np.column_stack([i, j]), axis=0, return_inverse=True)
+    shared = np.bincount(inverse.ravel(), weights=length, minlength=len(pair))
+    ok = shared > min_shared
+    return pair[ok, 0], pair[ok, 1], shared[ok]

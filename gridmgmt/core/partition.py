@@ -53,6 +53,7 @@ from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
 from gridmgmt.core.quality import QualityReport, polsby_popper, road_aligned_share
+from gridmgmt.core.tessellation import grid_polygon
 
 N_DIRECTIONS = 12
 CANDIDATES_PER_DIRECTION = 4
@@ -138,6 +139,25 @@ def _ids(buildings) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ compute
+def _count_components(n: int, a: np.ndarray, b: np.ndarray) -> int:
+    """Connected components of nodes ``0..n-1`` with edges ``(a, b)``.
+
+    Minimum-label propagation with pointer jumping, all in numpy: for the
+    small graphs of one bisection step several times faster than building a
+    sparse matrix for scipy's ``connected_components``.
+    """
+    label = np.arange(n)
+    while True:
+        low = np.minimum(label[a], label[b])
+        new = label.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, label):
+            return int(np.count_nonzero(label == np.arange(n)))
+        label = new
+
+
 class _Graph:
     """Atom adjacency with weights (shared boundary length), for subset queries."""
 
@@ -334,7 +354,6 @@ class _Bisector:
         in_set = np.zeros(self.g.n, bool)
         in_set[nodes] = True
         ei, ej, ew = self.g.inner_edges(nodes, in_set)
-        scored = []
         unit = max(per_grid, 1.0)
         m = len(nodes)
         # every direction at once: one row per direction
@@ -357,21 +376,24 @@ class _Bisector:
         diff = np.bincount((np.minimum(r1, r2) + shift).ravel(), weights, minlength=size)
         diff -= np.bincount((np.maximum(r1, r2) + shift).ravel(), weights, minlength=size)
         cut = np.cumsum(diff.reshape(rows, m + 1), axis=1)
-        for a in np.flatnonzero(feasible.any(axis=1)):
-            cand = np.flatnonzero(feasible[a])
-            cand = cand[np.argsort(np.abs(cum[a, cand] - target), kind="stable")]
-            _, first = np.unique(cum[a, cand], return_index=True)
-            cand = cand[np.sort(first)][:CANDIDATES_PER_DIRECTION]
-            for c in cand:
-                score = cut[a, c] * (1.0 + BALANCE_WEIGHT * abs(cum[a, c] - target) / unit)
-                scored.append((score, len(scored), int(a), int(c)))
-        scored.sort(key=lambda t: (t[0], t[1]))
+        # per direction, the CANDIDATES_PER_DIRECTION feasible prefixes nearest the target,
+        # one per household total (cum is non-decreasing: equal totals form runs, keep the first)
+        gap = np.abs(cum - target)
+        first_of_run = np.ones_like(feasible)
+        first_of_run[:, 1:] = cum[:, 1:] != cum[:, :-1]
+        gap_or_inf = np.where(feasible & first_of_run, gap, np.inf)
+        nearest = np.argsort(gap_or_inf, axis=1, kind="stable")[:, :CANDIDATES_PER_DIRECTION]
+        rows_c = np.repeat(np.arange(rows), nearest.shape[1])
+        cols_c = nearest.ravel()
+        ok = np.isfinite(gap_or_inf[rows_c, cols_c])
+        rows_c, cols_c = rows_c[ok], cols_c[ok]
+        score = cut[rows_c, cols_c] * (1.0 + BALANCE_WEIGHT * gap[rows_c, cols_c] / unit)
+        scored = np.lexsort((np.arange(len(score)), score))  # by score, then direction order
         li, lj = index[ei], index[ej]
-        for _, _, a, c in scored:
+        for a, c in zip(rows_c[scored].tolist(), cols_c[scored].tolist(), strict=True):
             # both halves connected <=> the edges not crossing the cut leave two components
             keep = (rank[a, li] <= c) == (rank[a, lj] <= c)
-            within = sparse.coo_matrix((ew[keep] + 1.0, (li[keep], lj[keep])), shape=(m, m))
-            if connected_components(within, directed=False)[0] == 2:
+            if _count_components(m, li[keep], lj[keep]) == 2:
                 order = nodes[local[a]]
                 return order[: c + 1], order[c + 1 :]
         return None
@@ -649,6 +671,7 @@ def partition(
     )
     groups, kinds, flags = _group(atoms, area, zones, crs, min_households, max_households, seed)
     grids_metric = _assemble_polygons(atoms, groups)
+    needs_repair = repair and "out_of_band" in flags
     result = _assemble(
         buildings,
         ids,
@@ -658,19 +681,19 @@ def partition(
         flags,
         grids_metric,
         crs,
-        r,
-        c,
+        (r, c, area),
         code_prefix,
         min_households,
         max_households,
         started,
+        with_report=not needs_repair,  # else reported once, after the repair
     )
-    if repair and (result.grids["flag"] == "out_of_band").any():
+    if needs_repair:
         result = _rebalanced(
             result,
             buildings,
             ids,
-            (r, c, zones),
+            (r, c, zones, area),
             (min_households, max_households),
             code_prefix,
             seed,
@@ -682,12 +705,12 @@ def partition(
 def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, seed, started):
     """The partition with its out-of-band grids rebalanced, renumbered in reading order.
 
-    ``layers`` are the metric (roads, compounds, zones), ``band`` is (min, max).
+    ``layers`` are the metric (roads, compounds, zones, 社区 polygon), ``band`` is (min, max).
     Kept only when fewer grids end out of band.
     """
     from gridmgmt.core.rebalance import rebalance  # it builds on this module
 
-    roads, compounds, zones = layers
+    roads, compounds, zones, area = layers
     lo, hi = band
     frame = gpd.GeoDataFrame(
         {"id": ids, "households": buildings["households"].to_numpy(), "grid_code": result.labels},
@@ -709,6 +732,8 @@ def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, s
         local_repartition=False,
     )
     if len(fixed.report.out_of_band_after) >= len(fixed.report.out_of_band_before):
+        grids = result.grids.to_crs(result.metric_crs)
+        result.report = _quality(grids, (roads, compounds, area), lo, hi, result.atoms, started)
         return result
     grids = fixed.grids.to_crs(result.metric_crs)
     c = shapely.centroid(grids.geometry.values)
@@ -723,7 +748,7 @@ def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, s
         index=buildings.index,
         name="grid_code",
     )
-    report = _quality(grids, roads, compounds, lo, hi, result.atoms, started)
+    report = _quality(grids, (roads, compounds, area), lo, hi, result.atoms, started)
     return PartitionResult(
         grids=_to_wgs84(grids),
         labels=labels,
@@ -768,8 +793,9 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
     kind = np.concatenate([atoms.kind, np.full(len(empty), "residential", dtype=object)])
     flag = np.concatenate([atoms.flag, np.full(len(empty), "", dtype=object)])
     c = shapely.centroid(regions)
-    xy = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
-    i, j, w = adjacency(regions)
+    # to the millimetre: regular layouts have exact ties, which float noise must not decide
+    xy = np.round(np.column_stack([shapely.get_x(c), shapely.get_y(c)]), 3)
+    i, j, w = adjacency(regions, grid_size=None)  # atoms' regions are a clean coverage
     full_graph = _Graph(total_n, i, j, w)
 
     if hh.sum() < lo:  # the whole 社区 is one grid
@@ -851,14 +877,7 @@ def _assemble_polygons(atoms: Atoms, groups) -> list:
         if len(atoms.empty_regions)
         else atoms.region
     )
-    polys = []
-    for nodes in groups:
-        poly = shapely.union_all(regions[nodes], grid_size=None)
-        poly = shapely.make_valid(poly)
-        parts = [p for p in shapely.get_parts(poly) if p.geom_type == "Polygon" and p.area > 0.01]
-        poly = shapely.union_all(parts) if parts else poly
-        polys.append(poly)
-    return polys
+    return [grid_polygon(regions[nodes]) for nodes in groups]
 
 
 def _assemble(
@@ -870,13 +889,18 @@ def _assemble(
     flags,
     polys,
     crs,
-    roads,
-    compounds,
+    layers,
     prefix,
     lo,
     hi,
     started,
+    *,
+    with_report: bool = True,
 ):
+    """The result of a run; ``layers`` are the metric (roads, compounds, 社区 polygon).
+
+    ``with_report=False`` leaves the report None, for a caller that reports later.
+    """
     n_atoms = len(atoms)
     hh_atoms = np.concatenate(
         [atoms.households, np.zeros(len(atoms.empty_regions), dtype=np.int64)]
@@ -910,14 +934,15 @@ def _assemble(
         atom_grid[nodes] = code
     labels = pd.Series(atom_grid[atoms.building_atom], index=buildings.index, name="grid_code")
 
-    report = _quality(grids, roads, compounds, lo, hi, atoms, started)
+    report = _quality(grids, layers, lo, hi, atoms, started) if with_report else None
     return PartitionResult(
         grids=_to_wgs84(grids), labels=labels, report=report, atoms=atoms, metric_crs=crs
     )
 
 
-def _quality(grids, roads, compounds, lo, hi, atoms: Atoms, started: float) -> QualityReport:
-    """The quality report of grids in a metric CRS."""
+def _quality(grids, layers, lo, hi, atoms: Atoms, started: float) -> QualityReport:
+    """The quality report of grids in a metric CRS; ``layers`` as for :func:`_assemble`."""
+    roads, compounds, area = layers
     res = grids[grids["kind"] == "residential"]
     hh = res["households"].to_numpy()
     edges = []
@@ -934,7 +959,7 @@ def _quality(grids, roads, compounds, lo, hi, atoms: Atoms, started: float) -> Q
         households_max=int(hh.max()) if len(hh) else 0,
         share_in_band=float(((hh >= lo) & (hh <= hi)).mean()) if len(hh) else 1.0,
         mean_polsby_popper=float(polsby_popper(grids.geometry.values).mean()),
-        road_aligned_share=road_aligned_share(grids.geometry.values, edges),
+        road_aligned_share=road_aligned_share(grids.geometry.values, edges, outline=area),
         compounds_split=atoms.compounds_split,
         atoms=len(atoms),
         runtime_s=time.perf_counter() - started,
@@ -953,6 +978,6 @@ def _to_wgs84(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _polygonal(geom):
-    """The polygon of a repaired geometry (its largest polygon if it fell apart)."""
+    """The polygonal part of a repaired geometry (lines and points a repair leaves are dropped)."""
     parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
-    return max(parts, key=lambda p: p.area) if parts else geom
+    return shapely.union_all(parts) if parts else geom

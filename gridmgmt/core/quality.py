@@ -48,25 +48,40 @@ def polsby_popper(polygons) -> np.ndarray:
         return np.where(perimeter > 0, 4 * np.pi * area / perimeter**2, 0.0)
 
 
-def road_aligned_share(polygons, edges, tolerance: float = 5.0, spacing: float = 10.0) -> float:
+def road_aligned_share(
+    polygons, edges, tolerance: float = 5.0, spacing: float = 5.0, outline=None
+) -> float:
     """Share of internal grid boundary length lying within ``tolerance`` m of ``edges`` (lines).
 
     Internal boundaries (shared by two grids, not on the outer edge of their
-    union) are sampled every ``spacing`` m; the share is the fraction of
-    samples within ``tolerance`` of a road centre line or compound wall.
+    union) are cut into pieces of at most ``spacing`` m; a piece counts with
+    its length when its midpoint lies within ``tolerance`` of a road centre
+    line or compound wall. ``outline``, the polygon the grids tile when it
+    is known, finds the internal pieces by one point-in-polygon test
+    instead of a query per grid.
     """
     polygons = np.asarray(polygons, dtype=object)
     if len(polygons) < 2:
         return 1.0
-    coords = shapely.get_coordinates(shapely.segmentize(shapely.boundary(polygons), spacing))
-    points = shapely.points(coords)
-    # a sample on an internal boundary touches two grids, one on the outer edge only its own
-    touching = shapely.STRtree(polygons).query(points, predicate="dwithin", distance=0.05)[0]
-    internal = points[np.bincount(touching, minlength=len(points)) >= 2]
-    if len(internal) == 0:
+    rings = shapely.segmentize(shapely.get_rings(polygons), spacing)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    piece = ring[1:] == ring[:-1]
+    mid = (xy[:-1][piece] + xy[1:][piece]) / 2.0
+    length = np.hypot(*(xy[1:][piece] - xy[:-1][piece]).T)
+    if outline is not None:
+        rim = shapely.buffer(shapely.boundary(outline), 0.05)
+        shapely.prepare(rim)
+        inner = ~shapely.intersects_xy(rim, mid[:, 0], mid[:, 1])
+    else:  # a piece of an internal boundary touches two grids, one on the outer edge its own
+        touching = shapely.STRtree(polygons).query(
+            shapely.points(mid), predicate="dwithin", distance=0.05
+        )[0]
+        inner = np.bincount(touching, minlength=len(mid)) >= 2
+    mid, length = mid[inner], length[inner]
+    if length.sum() <= 0:
         return 1.0
     if edges is None or len(edges) == 0:
         return 0.0
     tree = shapely.STRtree(np.asarray(edges, dtype=object))
-    hit = np.unique(tree.query(internal, predicate="dwithin", distance=tolerance)[0])
-    return float(len(hit) / len(internal))
+    hit = np.unique(tree.query(shapely.points(mid), predicate="dwithin", distance=tolerance)[0])
+    return float(length[hit].sum() / length.sum())

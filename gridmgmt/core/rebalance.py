@@ -63,6 +63,7 @@ from gridmgmt.core.partition import (
     _polygonal,
     _repair_band,
 )
+from gridmgmt.core.tessellation import grid_polygon
 
 #: how many grids deep a chain of moves may reach
 MAX_DEPTH = 3
@@ -412,7 +413,7 @@ class _Nodes:
         self.lab0 = lab
         c = shapely.centroid(self.region)
         self.xy = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
-        i, j, w = _adjacency(self.region)
+        i, j, w = adjacency(self.region, grid_size=None)  # atoms: a clean coverage
         if p.zones is not None:
             zt = shapely.STRtree(p.zones.geometry.values)
             zi, zz = zt.query(pos, predicate="within")
@@ -478,27 +479,6 @@ def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
     if not keep.any():
         return None
     return gpd.GeoDataFrame({"road_class": classes}, geometry=list(segs), crs=roads.crs)
-
-
-def _adjacency(regions: np.ndarray, min_shared: float = 0.5):
-    """Like :func:`gridmgmt.core.atoms.adjacency`, robust to edges split at slightly different points.
-
-    Regions cut from different blocks share edges whose vertices differ by
-    nanometres; their boundaries are compared on a 1 cm grid.
-    """
-    tree = shapely.STRtree(regions)
-    i, j = tree.query(regions, predicate="dwithin", distance=0.01)
-    keep = i < j
-    i, j = i[keep], j[keep]
-    if len(i) == 0:
-        return i, j, np.zeros(0)
-    shared = shapely.length(
-        shapely.intersection(
-            shapely.boundary(regions[i]), shapely.boundary(regions[j]), grid_size=0.01
-        )
-    )
-    ok = shared > min_shared
-    return i[ok], j[ok], shared[ok]
 
 
 def _clip(frame, area):
@@ -1329,9 +1309,7 @@ def _state_result(p: _Problem, state: _State, reasons, extra=()) -> RebalanceRes
         if not nodes:
             geoms[g] = shapely.Polygon()
             continue
-        poly = shapely.make_valid(shapely.union_all(nd.region[nodes]))
-        parts = [q for q in shapely.get_parts(poly) if q.geom_type == "Polygon" and q.area > 0.01]
-        geoms[g] = shapely.union_all(parts) if parts else poly
+        geoms[g] = grid_polygon(nd.region[nodes])
     alive = {g for g, m in state.members.items() if m}
     return _finish(p, alive, label, geoms, state.n_grids, list(reasons), list(extra))
 
@@ -1699,10 +1677,10 @@ def merge_grids(
     keep = idx[0]  # wanted is sorted: the smallest code
     label = p.label0.copy()
     label[np.isin(label, idx)] = keep
-    poly = shapely.make_valid(shapely.union_all(p.geom[idx]))
-    parts = [q for q in shapely.get_parts(poly) if q.geom_type == "Polygon" and q.area > 0.01]
-    poly = shapely.union_all(parts) if parts else poly
-    geoms = {keep: poly, **{g: shapely.Polygon() for g in idx[1:]}}
+    geoms = {
+        keep: grid_polygon(p.geom[idx], coverage=False),
+        **{g: shapely.Polygon() for g in idx[1:]},
+    }
     total = int(p.hh[label == keep].sum())
     reasons = [f"manual: {', '.join(wanted)} merged into {p.codes[keep]} ({total} households)"]
     return _finish(p, {keep}, label, geoms, p.n_grids, reasons, [])

@@ -79,20 +79,21 @@ def voronoi_shares(region, seeds_xy: np.ndarray, labels: np.ndarray) -> dict[int
     labels = labels[first]
     points = shapely.multipoints(xy)
     cells = shapely.get_parts(shapely.voronoi_polygons(points, extend_to=region, ordered=True))
-    shapely.prepare(region)
-    inside = shapely.contains_properly(region, cells)
-    cells = np.where(inside, cells, shapely.intersection(np.where(inside, None, cells), region))
-    odd = np.flatnonzero(~np.isin(shapely.get_type_id(cells), [3, 6]))
-    for k in odd:  # a cell touching the region only along an edge: keep its polygonal part
-        parts = [p for p in shapely.get_parts(cells[k]) if p.geom_type == "Polygon"]
-        cells[k] = shapely.union_all(parts) if parts else shapely.Polygon()
+    # the cells are an exact coverage: dissolve them per label first, then clip the few
+    # label unions to the region (one intersection per label, not one per cell)
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    chunks = np.split(order, bounds)
+    merged = np.asarray([_dissolve(cells[chunk]) for chunk in chunks], dtype=object)
+    shapely.prepare(region)
+    inside = shapely.contains_properly(region, merged)
+    merged = np.where(inside, merged, shapely.intersection(np.where(inside, None, merged), region))
     out = {}
-    for chunk in np.split(order, bounds):
-        parts = cells[chunk]
-        merged = _dissolve(parts)
-        out[int(labels[chunk[0]])] = merged
+    for chunk, share in zip(chunks, merged, strict=True):
+        if shapely.get_type_id(share) not in (3, 6):  # touching only along an edge: its polygons
+            parts = [p for p in shapely.get_parts(share) if p.geom_type == "Polygon"]
+            share = shapely.union_all(parts) if parts else shapely.Polygon()
+        out[int(labels[chunk[0]])] = share
     return _reattach_strays(out)
 
 
@@ -105,6 +106,35 @@ def _dissolve(parts: np.ndarray):
         return shapely.coverage_union_all(parts)
     except shapely.errors.GEOSException:
         return shapely.union_all(parts)
+
+
+def grid_polygon(regions: np.ndarray, *, coverage: bool = True, min_area: float = 0.01):
+    """The polygon of a grid from its regions: their union, polygonal parts over ``min_area`` m².
+
+    Regions of one clean coverage (``coverage=True``: atoms) are dissolved
+    exactly and fast; others (grids read from a file) by a full union.
+    """
+    regions = np.asarray(regions, dtype=object)
+    union = _dissolve(regions) if coverage else shapely.union_all(regions)
+    poly = shapely.make_valid(union)
+    parts = [p for p in shapely.get_parts(poly) if p.geom_type == "Polygon" and p.area > min_area]
+    return shapely.union_all(parts) if parts else poly
+
+
+def clean_coverage(regions: np.ndarray) -> np.ndarray:
+    """The regions with every shared edge made identical (GEOS CoverageCleaner).
+
+    Shares cut from different blocks meet along block edges whose vertices
+    differ by nanometres; cleaned, neighbours share exact edges, so shared
+    lengths are plain intersections and unions are coverage unions.
+    Empty regions stay empty.
+    """
+    regions = np.asarray(regions, dtype=object)
+    filled = ~shapely.is_empty(regions)
+    out = regions.copy()
+    if filled.sum() > 1:
+        out[filled] = np.asarray(shapely.coverage_clean(regions[filled]), dtype=object)
+    return out
 
 
 def _reattach_strays(shares: dict[int, object]) -> dict[int, object]:
