@@ -386,19 +386,24 @@ def adjacency(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs ``(i, j)`` (i < j) of regions sharing a boundary longer than ``min_shared`` m, and its length.
 
-    Regions cut from different blocks share edges whose vertices differ by
-    nanometres (Voronoi shares add vertices along a block edge that its
-    neighbour across the road does not have); a plain intersection of such
+    Neighbouring regions often share edges whose vertices differ by
+    nanometres (Voronoi shares add vertices along a block edge that the
+    block across the road does not have); a plain intersection of such
     boundaries is a few points, not a line, and the contact would be lost.
-    Boundaries are therefore compared on a ``grid_size`` m precision grid.
-    ``None`` is for a clean coverage such as atoms' regions
-    (:func:`~gridmgmt.core.tessellation.clean_coverage`), whose neighbours
-    share identical edges: those are matched segment by segment, with no
-    overlay at all.
+    So the regions are first cleaned into an exact coverage
+    (:func:`~gridmgmt.core.tessellation.clean_coverage`) and shared ring
+    segments are matched, with no overlay at all; where GEOS cannot clean
+    them, boundaries are intersected on a ``grid_size`` m precision grid.
+    ``grid_size=None`` skips the cleaning, for regions that already are a
+    clean coverage (atoms).
     """
     regions = np.asarray(regions, dtype=object)
     if grid_size is None:
         return _shared_segments(regions, min_shared)
+    try:  # cleaned into an exact coverage, neighbours share identical segments
+        return _shared_segments(clean_coverage(regions), min_shared)
+    except shapely.errors.GEOSException:  # not a coverage GEOS can clean: compare on a grid
+        pass
     tree = shapely.STRtree(regions)
     i, j = tree.query(regions, predicate="dwithin", distance=grid_size)
     keep = i < j

@@ -508,7 +508,7 @@ def _repair_band(
     """
     hh, lo, hi = bis.hh, bis.lo, bis.hi
     groups = [g for g in groups if len(g)]
-    bis.tree_tries = 3  # many small re-splits: fewer random trees each
+    tries, bis.tree_tries = bis.tree_tries, 3  # many small re-splits: fewer random trees each
 
     def in_band(nodes):
         return lo <= hh[nodes].sum() <= hi
@@ -565,7 +565,7 @@ def _repair_band(
         groups = [grp for grp in groups if len(grp)]
         if not changed:
             break
-    bis.tree_tries = 12
+    bis.tree_tries = tries
     return groups
 
 

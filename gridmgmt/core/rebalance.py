@@ -73,6 +73,11 @@ ACTIVE_DEPTH = 2
 LOOSE_FRACTION = 6
 #: rings of neighbours a last-resort local re-partition may take in
 CLUSTER_RINGS = 2
+#: its effort: random trees per cut, band-repair rounds, grid counts tried per ring
+#: (more found nothing more on the benchmark and test layouts, and took twice as long)
+CLUSTER_TREE_TRIES = 12
+CLUSTER_REPAIR_ROUNDS = 2
+CLUSTER_COUNTS = 2
 #: pairs of grids with at most this many atoms are redrawn by enumeration
 PAIR_LIMIT = 13
 #: and triples with at most this many
@@ -456,7 +461,11 @@ def _inside_own_grid(p: _Problem, bsel: np.ndarray) -> np.ndarray:
 
 
 def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
-    """Road pieces (about 10 m long) farther than ``tolerance`` from ``lines``."""
+    """The parts of roads farther than ``tolerance`` from ``lines`` (decided per ~10 m piece).
+
+    Consecutive kept pieces of one road are joined again, so the block
+    builder nodes a few hundred lines, not tens of thousands of pieces.
+    """
     xy, idx = shapely.get_coordinates(
         shapely.segmentize(np.asarray(roads.geometry.values, dtype=object), 10.0),
         return_index=True,
@@ -464,20 +473,27 @@ def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
     same = idx[:-1] == idx[1:]
     a, b = xy[:-1][same], xy[1:][same]
     owner = idx[:-1][same]
-    mid = shapely.points((a + b) / 2.0)
-    close = np.zeros(len(mid), bool)
-    if len(lines) and len(mid):
+    close = np.zeros(len(a), bool)
+    if len(lines) and len(a):
+        mid = shapely.points((a + b) / 2.0)
         hit = shapely.STRtree(lines).query(mid, predicate="dwithin", distance=tolerance)[0]
         close[hit] = True
-    keep = ~close
-    segs = shapely.linestrings(np.stack([a[keep], b[keep]], axis=1))
-    classes = (
-        roads["road_class"].to_numpy(dtype=object)[owner[keep]]
-        if "road_class" in roads.columns
-        else np.full(keep.sum(), "residential", dtype=object)
-    )
-    if not keep.any():
+    keep = np.flatnonzero(~close)
+    if len(keep) == 0:
         return None
+    # runs of kept pieces: a new run where the previous piece was dropped or another road's
+    starts = np.r_[True, (np.diff(keep) != 1) | (owner[keep[1:]] != owner[keep[:-1]])]
+    run = np.cumsum(starts) - 1
+    ends = np.r_[starts[1:], True]
+    coords = np.concatenate([a[keep], b[keep[ends]]])
+    which = np.concatenate([run, run[ends]])
+    order = np.lexsort((np.r_[np.arange(len(keep)), np.full(ends.sum(), len(keep))], which))
+    segs = shapely.linestrings(coords[order], indices=which[order])
+    classes = (
+        roads["road_class"].to_numpy(dtype=object)[owner[keep[starts]]]
+        if "road_class" in roads.columns
+        else np.full(starts.sum(), "residential", dtype=object)
+    )
     return gpd.GeoDataFrame({"road_class": classes}, geometry=list(segs), crs=roads.crs)
 
 
@@ -839,11 +855,11 @@ def _cluster(state: _State, v: int, bis: _Bisector):
         if not feasible:
             continue
         kmin, kmax = math.ceil(total / p.hi), math.floor(total / p.lo)
-        for count in sorted(range(kmin, kmax + 1), key=lambda c: (abs(c - k), c))[:3]:
-            tries, bis.tree_tries = bis.tree_tries, 12
+        for count in sorted(range(kmin, kmax + 1), key=lambda c: (abs(c - k), c))[:CLUSTER_COUNTS]:
+            tries, bis.tree_tries = bis.tree_tries, CLUSTER_TREE_TRIES
             pieces = bis.split(union, count)
             if len(pieces) > 1:
-                pieces = _repair_band(pieces, bis.g, bis)
+                pieces = _repair_band(pieces, bis.g, bis, rounds=CLUSTER_REPAIR_ROUNDS)
             bis.tree_tries = tries
             if all(
                 p.lo <= int(hh[q].sum()) <= p.hi and state.components(set(q.tolist())) == 1
