@@ -336,13 +336,14 @@ class _Bisector:
         instead of forcing, say, two grids onto 460 households.
         """
 
-        def excess(households, grids):
-            return max(0.0, grids * self.lo - households) + max(0.0, households - grids * self.hi)
-
-        options = range(1, k)
-        return min(
-            options, key=lambda j: (excess(left, j) + excess(right, k - j), abs(j - preferred))
+        j = np.arange(1, k)
+        out = (
+            np.maximum(0.0, j * self.lo - left)
+            + np.maximum(0.0, left - j * self.hi)
+            + np.maximum(0.0, (k - j) * self.lo - right)
+            + np.maximum(0.0, right - (k - j) * self.hi)
         )
+        return int(j[np.lexsort((j, np.abs(j - preferred), out))[0]])
 
     def _directional(self, nodes, lo, hi, target, per_grid):
         """Best connected prefix cut over all directions: scored first, checked in score order.
@@ -410,10 +411,13 @@ class _Bisector:
             return None
         rng = np.random.default_rng(self.seed * 7919 + len(nodes))
         weights = self.hh[nodes].astype(float)
+        # the sparse structure once; each try only draws new weights (in the entries' order)
+        w = sparse.csr_matrix((np.arange(1.0, sub.nnz + 1), (sub.row, sub.col)), shape=sub.shape)
+        entry = w.data.astype(np.intp) - 1
         best, best_gap = None, math.inf
         for _ in range(tries):
-            w = sparse.coo_matrix((rng.random(sub.nnz) + 0.1, (sub.row, sub.col)), shape=sub.shape)
-            tree = minimum_spanning_tree(w.tocsr())
+            w.data = (rng.random(sub.nnz) + 0.1)[entry]
+            tree = minimum_spanning_tree(w)
             order, pred = breadth_first_order(tree, 0, directed=False, return_predecessors=True)
             if len(order) < len(nodes):
                 return None  # not connected

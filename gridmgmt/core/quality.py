@@ -83,5 +83,6 @@ def road_aligned_share(
     if edges is None or len(edges) == 0:
         return 0.0
     tree = shapely.STRtree(np.asarray(edges, dtype=object))
-    hit = np.unique(tree.query(shapely.points(mid), predicate="dwithin", distance=tolerance)[0])
-    return float(length[hit].sum() / length.sum())
+    near = np.zeros(len(mid), bool)
+    near[tree.query(shapely.points(mid), predicate="dwithin", distance=tolerance)[0]] = True
+    return float(length[near].sum() / length.sum())
