@@ -580,6 +580,7 @@ def run_stored_rebalance(
     max_households: int = 500,
     seed: int = 0,
     balance_workload: int | None = None,
+    keep_compounds: bool = False,
 ) -> None:
     """Rebalance a stored 社区 into a proposal; print its report and id (approve with ``approve``).
 
@@ -605,6 +606,7 @@ def run_stored_rebalance(
         seed=seed,
         balance_workload=None if not balance_workload else (now - timedelta(balance_workload), now),
         progress=lambda msg: click.echo(f"[{next(steps)}] {msg}", err=True),
+        split_compounds=not keep_compounds,
     )
     click.echo(outcome.draft.report.get("text", ""))
     moved = outcome.draft.moves
@@ -796,6 +798,12 @@ def households_update(obj: Context, ledger, min_households, max_households):
     metavar="DAYS",
     help="With --community: also even out the workload of the last DAYS days between neighbours.",
 )
+@click.option(
+    "--keep-compounds",
+    is_flag=True,
+    help="Never divide a compound that fits one grid, even if a grid then stays out of band "
+    "(default: divided as the last resort, listed in the report).",
+)
 def rebalance_cmd(
     obj: Context,
     grids_path,
@@ -813,6 +821,7 @@ def rebalance_cmd(
     community,
     approve,
     balance_workload,
+    keep_compounds,
 ):
     """Bring grids back into the household band with minimal change: files (GRIDS --buildings
     --out) or a stored 社区 (--community, as a proposal)."""
@@ -826,6 +835,7 @@ def rebalance_cmd(
             max_households=max_households,
             seed=seed,
             balance_workload=balance_workload,
+            keep_compounds=keep_compounds,
         )
         return
     if balance_workload:
@@ -850,6 +860,7 @@ def rebalance_cmd(
         used_codes=used_codes,
         seed=seed,
         coords=coords,
+        split_compounds=not keep_compounds,
     )
     click.echo(str(result.report))
     click.echo(f"written: {out} (layers grids, buildings, moves)")

@@ -74,3 +74,33 @@ def test_rebalance_usage(tmp_path):
         workdir=tmp_path,
     )
     assert done.exit_code != 0 and "does not exist" in done.output
+
+
+def test_keep_compounds_flag(tmp_path):
+    """A change only a divided compound can fix: divided by default, kept whole on request."""
+    from tests.core.test_rebalance import _partitioned, changed_households
+
+    s, part, b = _partitioned(3)  # the layout test_rebalance calls ``stuck``
+    grids = tmp_path / "grids.gpkg"  # as ``gridmgmt partition`` writes it
+    part.grids.to_file(grids, layer="grids", driver="GPKG")
+    b[["id", "households", "grid_code", "geometry"]].to_file(grids, layer="buildings")
+    s.roads.to_file(tmp_path / "roads.gpkg", driver="GPKG")
+    s.compounds.to_file(tmp_path / "compounds.gpkg", driver="GPKG")
+    extra = ["--roads", tmp_path / "roads.gpkg", "--compounds", tmp_path / "compounds.gpkg"]
+    updated = changed_households(b).rename(columns={"id": "building_id"})
+    upd = tmp_path / "updated.gpkg"
+    updated.drop(columns=["grid_code"]).to_file(upd, driver="GPKG")
+
+    outputs = {}
+    for flag in ([], ["--keep-compounds"]):
+        out = tmp_path / f"new{len(flag)}.gpkg"
+        done = invoke(
+            "rebalance", grids, "--buildings", upd, "--out", out, *flag, *extra, workdir=tmp_path
+        )
+        assert done.exit_code == 0, done.output
+        outputs[bool(flag)] = (done.output, pyogrio.read_dataframe(out, layer="grids"))
+    text, new = outputs[False]
+    assert new["households"].between(250, 500).all()
+    kept_text, kept = outputs[True]
+    assert "may be divided" not in kept_text
+    assert (~kept["households"].between(250, 500)).sum() == 1, kept_text

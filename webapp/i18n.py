@@ -72,6 +72,7 @@ EN: dict[str, str] = {
     "保存为方案": "Save as proposal",
     "清除选择": "Clear selection",
     "自动平衡（生成方案）": "Auto-rebalance (as a proposal)",
+    "不拆分小区（可能留有超出范围的网格）": "Keep compounds whole (grids may stay out of band)",
     "调整方案": "Proposals",
     "暂无方案": "No proposals yet",
     "状态": "Status",

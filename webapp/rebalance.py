@@ -178,7 +178,12 @@ def auto(code: str):
     s = _state(code)
     lo, hi = _band()
     try:
-        draft = rb.draft_auto(s, min_households=lo, max_households=hi)
+        draft = rb.draft_auto(
+            s,
+            min_households=lo,
+            max_households=hi,
+            split_compounds=not request.form.get("keep_compounds"),
+        )
     except ValueError as err:
         flash(str(err))
         return redirect(url_for(".index", community=s.code))

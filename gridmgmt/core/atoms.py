@@ -199,6 +199,7 @@ def build_atoms(
     unit_min_area_m2: float = 50_000.0,
     cut_lines: np.ndarray | None = None,
     loose_ceiling: int | None = None,
+    divisible: frozenset = frozenset(),
 ) -> Atoms:
     """Build the atoms of one 社区 (see the module docstring).
 
@@ -222,6 +223,11 @@ def build_atoms(
         Buildings outside any compound are grouped in pieces of at most this
         many households (default: like compounds, whole up to the ceiling).
         Rebalancing uses it to move loose buildings in small steps.
+    divisible : frozenset, optional
+        Compound ids divided like loose buildings (pieces of at most
+        ``loose_ceiling``, else a third of the ceiling) although they fit
+        under the ceiling: rebalancing's last resort when no arrangement of
+        whole compounds brings a grid into the band.
     """
     hh = np.asarray(households, dtype=np.int64)
     rep = shapely.point_on_surface(buildings_geom)
@@ -282,6 +288,11 @@ def build_atoms(
             pieces = _split_group(
                 members, hh, xy, rep, blocks[block], internal_tree, max(1, loose_ceiling)
             )
+        elif cid in divisible and not is_unit and len(members) > 1:
+            poly = shapely.intersection(comp_geom[cid], blocks[block])
+            ceiling = loose_ceiling or max_households // SPLIT_FRACTION
+            pieces = _split_group(members, hh, xy, rep, poly, internal_tree, max(1, ceiling))
+            compounds_split += len(pieces) > 1
         elif is_unit or hh[members].sum() <= max_households:
             pieces = [members]
         else:

@@ -734,6 +734,7 @@ def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, s
         max_households=hi,
         seed=seed,
         local_repartition=False,
+        split_compounds=False,  # the partition keeps compounds that fit whole
     )
     if len(fixed.report.out_of_band_after) >= len(fixed.report.out_of_band_before):
         grids = result.grids.to_crs(result.metric_crs)

@@ -329,9 +329,12 @@ def _code_scheme(codes: list[str], used_codes: Iterable[str]) -> tuple[str | Non
 class _Nodes:
     """Atoms (and building-less regions) of some grids, with their graph and current grid."""
 
-    def __init__(self, p: _Problem, active: list[int], *, fine: bool = False):
+    def __init__(
+        self, p: _Problem, active: list[int], *, fine: bool = False, divisible=frozenset()
+    ):
         self.p = p
         active = sorted(set(active))
+        self.grids = active
         polys = p.geom[active]
         area = shapely.make_valid(shapely.union_all(polys))
         self.bsel = np.flatnonzero(np.isin(p.label0, active))
@@ -371,6 +374,7 @@ class _Nodes:
             loose_ceiling=None if fine else max(1, p.hi // LOOSE_FRACTION),
             unit_min_area_m2=math.inf,
             cut_lines=np.asarray(cut, dtype=object),
+            divisible=divisible,
         )
         empty = np.asarray([r for r in atoms.empty_regions if r.area > 0.01], dtype=object).reshape(
             -1
@@ -1346,6 +1350,7 @@ def rebalance(
     used_codes: Iterable[str] = (),
     seed: int = 0,
     local_repartition: bool = True,
+    split_compounds: bool = True,
 ) -> RebalanceResult:
     """Bring grids back into the household band, changing as little as possible.
 
@@ -1382,6 +1387,11 @@ def rebalance(
         As the last resort, re-partition a grid still out of band together
         with rings of its neighbours (default). The partition's own repair
         turns it off: it has just tried the same.
+    split_compounds : bool
+        When no arrangement of whole compounds brings a grid into band,
+        divide the compounds of that grid and its neighbours between
+        buildings and try again (default). Every compound so divided is
+        listed in ``report.violations``; False leaves such grids out of band.
 
     Returns
     -------
@@ -1412,8 +1422,49 @@ def rebalance(
         return _finish(p, None, p.label0.copy(), {}, p.n_grids, reasons, [])
     active = _neighbourhood(p, bad, ACTIVE_DEPTH) if p.workload is None else range(p.n_grids)
     active = [g for g in active if p.movable(g)]
-    nodes = _Nodes(p, active)
-    state = _State(p, nodes)
+    state = _State(p, _Nodes(p, active))
+    # dividing a compound moves a few households; a local re-partition redraws
+    # rings of grids: with both allowed, the division is tried first
+    _repair(state, reasons, local_repartition and not split_compounds)
+    stuck = _stuck(state)
+    if stuck and split_compounds:
+        divided = _divide_compounds(state, stuck)
+        if divided is not None:
+            state, ids = divided
+            reasons.append(
+                f"{', '.join(_name(p, g) for g in stuck)}: no arrangement of whole compounds "
+                f"brings {'it' if len(stuck) == 1 else 'them'} into band: "
+                f"compounds {', '.join(sorted(map(str, ids)))} may be divided"
+            )
+        _repair(state, reasons, local_repartition)
+    for g in _stuck(state):
+        reasons.append(
+            f"{_name(p, g)}: {int(state.ghh[g])} households, still out of band: no move, exchange, "
+            "split, merge or local re-partition"
+            + ("" if split_compounds else " that keeps compounds whole")
+            + " brings it into band"
+        )
+    _revert_pass(state, reasons)
+    _workload_pass(state, reasons)
+    extra = [
+        f"{p.codes[g]}: locked, {p.grid_hh0[g]} households, out of the band"
+        for g in sorted(p.locked)
+        if p.residential(g) and not p.lo <= p.grid_hh0[g] <= p.hi
+    ]
+    return _state_result(p, state, reasons, extra)
+
+
+def _stuck(state: _State) -> list[int]:
+    """Grids still out of band, by name."""
+    return sorted(
+        (g for g in state.active if state.movable(g) and state.dev(g) > 0),
+        key=lambda g: _name(state.p, g),
+    )
+
+
+def _repair(state: _State, reasons: list[str], local_repartition: bool) -> None:
+    """Rounds of chains, exchanges, splits and merges (and local re-partitions) until no progress."""
+    p = state.p
     bis = _bisector(state)
     bis.tree_tries = 4
     failed: dict[int, tuple] = {}
@@ -1454,22 +1505,47 @@ def rebalance(
                 failed[v] = around
         if not progress:
             break
-    for g in sorted(
-        (g for g in state.active if state.movable(g) and state.dev(g) > 0),
-        key=lambda g: _name(p, g),
-    ):
-        reasons.append(
-            f"{_name(p, g)}: {int(state.ghh[g])} households, still out of band: no move, exchange, "
-            "split, merge or local re-partition that keeps compounds whole brings it into band"
-        )
-    _revert_pass(state, reasons)
-    _workload_pass(state, reasons)
-    extra = [
-        f"{p.codes[g]}: locked, {p.grid_hh0[g]} households, out of the band"
-        for g in sorted(p.locked)
-        if p.residential(g) and not p.lo <= p.grid_hh0[g] <= p.hi
-    ]
-    return _state_result(p, state, reasons, extra)
+
+
+def _divide_compounds(state: _State, stuck: list[int]):
+    """The state on atoms where the compounds of ``stuck`` grids and their neighbours are divided.
+
+    The last resort when no arrangement of whole compounds brings a grid
+    into band. Atoms are rebuilt with those compounds cut into pieces (as
+    loose buildings are); every new atom lies in one old atom, so the
+    changes made so far carry over. Returns ``(state, compound ids)`` or
+    None when there is no compound of several buildings to divide.
+    """
+    p, nd = state.p, state.nd
+    around = set(stuck) | {u for g in stuck for u in state.neighbours(g) if state.movable(u)}
+    ids = {
+        nd.compound_id[u]
+        for g in around
+        for u in state.members.get(g, ())
+        if nd.compound_id[u] is not None and nd.hh[u] > 0
+    }
+    several = pd.Series(nd.building_node).map(pd.Series(nd.compound_id)).value_counts()
+    ids = frozenset(c for c in ids if several.get(c, 0) > 1)
+    if not ids:
+        return None
+    fine = _Nodes(p, nd.grids, divisible=ids)
+    old_of = np.full(fine.n, -1, dtype=np.int64)
+    old_of[fine.building_node] = nd.building_node
+    bare = np.flatnonzero(old_of < 0)
+    if len(bare):
+        tree = shapely.STRtree(nd.region)
+        pos = shapely.point_on_surface(fine.region[bare])
+        bi, oi = tree.query(pos, predicate="within")
+        old_of[bare[bi]] = oi
+        lost = bare[old_of[bare] < 0]
+        if len(lost):
+            old_of[lost] = tree.nearest(shapely.point_on_surface(fine.region[lost]))
+    out = _State(p, fine)
+    while out.n_grids < state.n_grids:
+        out.new_grid()
+    for u in np.flatnonzero(state.lab[old_of] != out.lab).tolist():
+        out.move(u, int(state.lab[old_of[u]]))
+    return out, ids
 
 
 def _chain_reason(p: _Problem, state: _State, v: int, before: int, chain: _Chain) -> str:

@@ -43,6 +43,7 @@ def rebalance_files(
     used_codes: Iterable[str] = (),
     seed: int = 0,
     coords: str = "wgs84",
+    split_compounds: bool = True,
 ):
     """Rebalance the grids of a partition output for updated buildings; write a new GeoPackage.
 
@@ -59,6 +60,9 @@ def rebalance_files(
         households, grid_code) and ``moves``.
     roads, compounds, zones : path-like, optional
         Extra layers, as for ``gridmgmt partition``.
+    split_compounds : bool
+        False keeps every compound that fits a grid whole, even when a grid
+        then stays out of band (see :func:`gridmgmt.core.rebalance.rebalance`).
 
     Returns
     -------
@@ -96,6 +100,7 @@ def rebalance_files(
         locked=tuple(locked),
         used_codes=tuple(used_codes),
         seed=seed,
+        split_compounds=split_compounds,
     )
     out = Path(out_path)
     if out.exists():

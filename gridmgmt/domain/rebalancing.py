@@ -217,11 +217,14 @@ def draft_auto(
     locked: Iterable[str] = (),
     seed: int = 0,
     workload: pd.Series | None = None,
+    split_compounds: bool = True,
 ) -> Draft:
     """Run the automatic rebalance on a loaded 社区 (nothing stored).
 
     ``workload`` (per building id, e.g. :func:`workload_weights`) makes the
     engine also even out the work between neighbouring grids.
+    ``split_compounds=False`` keeps every compound that fits a grid whole,
+    even when a grid then stays out of band.
     """
     from gridmgmt.core.rebalance import rebalance
 
@@ -230,6 +233,7 @@ def draft_auto(
         state.buildings,
         seed=seed,
         workload=workload,
+        split_compounds=split_compounds,
         **_engine_kwargs(state, min_households, max_households, locked),
     )
     return draft_from_result(state, "auto", result)
@@ -572,12 +576,15 @@ def rebalance_stored(
     seed: int = 0,
     balance_workload: tuple[datetime, datetime] | None = None,
     progress: Callable[[str], None] | None = None,
+    split_compounds: bool = True,
 ) -> StoredRebalance:
     """Rebalance a stored 社区 into a pending proposal, approved at once with ``approve``.
 
     Used by ``gridmgmt rebalance --community NAME [--approve] [--locked CODE]``.
     ``balance_workload=(start, end)`` also evens out the workload of that
     period between neighbouring grids (:func:`workload_weights`).
+    ``split_compounds=False``: compounds that fit a grid stay whole (see
+    :func:`draft_auto`).
     """
     say = progress or (lambda _m: None)
     say(f"reading {name_or_code}")
@@ -600,6 +607,7 @@ def rebalance_stored(
         locked=locked,
         seed=seed,
         workload=workload,
+        split_compounds=split_compounds,
     )
     proposal_id = propose(proposals, draft, author=author)
     say(f"stored as proposal {proposal_id}")

@@ -100,16 +100,50 @@ def test_every_grid_back_in_band(run):
     assert run.report.reasons  # each change says why
 
 
-def test_a_grid_no_move_can_fix_is_reported(stuck):
-    """Whole compounds between full grids: one grid left out of band, with why."""
+@pytest.fixture(scope="module")
+def stuck_runs(stuck):
+    """The stuck layout rebalanced keeping compounds whole, and allowing them divided."""
     s, part, b = stuck
-    out = rebalance(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
+    after = changed_households(b)
+    kw = dict(roads=s.roads, compounds=s.compounds)
+    whole = rebalance(part.grids, after, split_compounds=False, **kw)
+    divided = rebalance(part.grids, after, **kw)
+    return after, whole, divided
+
+
+def test_a_grid_no_move_can_fix_is_reported(stuck_runs):
+    """Whole compounds between full grids: one grid left out of band, with why."""
+    _, out, _ = stuck_runs
     assert len(out.report.out_of_band_after) == 1
     (left,) = out.report.out_of_band_after
     assert any(r.startswith(left) and "still out of band" in r for r in out.report.reasons)
     assert len(out.report.out_of_band_before) > 1  # the others were fixed
     res = residential(out.grids)
     assert (~res["households"].between(LO, HI)).sum() == 1
+    assert not any("split between" in v for v in out.report.violations)
+
+
+def test_compounds_divided_only_as_the_last_resort(stuck_runs):
+    """By default the stuck grid's compounds are divided, said in reasons and violations."""
+    after, whole, out = stuck_runs
+    res = residential(out.grids)
+    assert res["households"].between(LO, HI).all(), res[~res["households"].between(LO, HI)]
+    (left,) = whole.report.out_of_band_after
+    (note,) = [r for r in out.report.reasons if "may be divided" in r]
+    assert note.startswith(left)
+    named = set(note.split("compounds ")[1].split(" may")[0].split(", "))
+    assert named
+    # compounds that were whole and fit one grid stay whole unless named
+    before = after.dropna(subset=["grid_code"]).groupby("compound_id")["grid_code"].nunique()
+    frame = after.assign(grid=out.labels.loc[after["id"]].to_numpy())
+    now = frame.groupby("compound_id")["grid"].nunique()
+    size = frame.groupby("compound_id")["households"].sum()
+    kept = (before.reindex(now.index) == 1) & (size <= HI) & ~now.index.isin(named)
+    assert (now[kept] == 1).all()
+    for v in out.report.violations:
+        assert "split between" in v and v.split()[1] in named
+    # the fix costs little more than keeping compounds whole
+    assert out.report.share_moved < whole.report.share_moved + 0.05
 
 
 def test_labels_and_counts_add_up(run, changed):

@@ -126,12 +126,14 @@ def test_reject(app, client, as_role):
     )
 
 
-def test_auto_rebalance_becomes_a_pending_proposal(app, as_role):
+@pytest.mark.parametrize("keep", [False, True])
+def test_auto_rebalance_becomes_a_pending_proposal(app, as_role, keep):
     client = as_role("supervisor")
     token = csrf_token(client, "/map")
-    response = client.post(
-        f"/rebalance/{COMMUNITY}/auto", data={"csrf_token": token}, follow_redirects=True
-    )
+    page = client.get(f"/rebalance/?community={COMMUNITY}").get_data(as_text=True)
+    assert 'name="keep_compounds"' in page and "不拆分小区" in page
+    data = {"csrf_token": token, **({"keep_compounds": "1"} if keep else {})}
+    response = client.post(f"/rebalance/{COMMUNITY}/auto", data=data, follow_redirects=True)
     assert response.status_code == 200 and "已生成调整方案" in response.get_data(as_text=True)
     (p,) = ProposalStore(store_of(app)).proposals(COMMUNITY)
     assert p["kind"] == "auto" and p["status"] == "pending" and p["author"] == "supervisor"
