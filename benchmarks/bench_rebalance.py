@@ -16,9 +16,10 @@ total grows by 10% at random buildings. Three ways back into the band:
   band, ``--recom-steps`` steps or ``--recom-seconds`` (the number of
   grids is fixed).
 
-Printed per method: time, share of residential grids in band, share of
-households moved, grids, and the time ratio to ours. Goals for ours: 100%
-in band, at most 5% of households moved, at most 1 s.
+Ours runs once untimed first (imports, first calls). Printed per method:
+time, share of residential grids in band, share of households moved,
+grids, and the time ratio to ours. Goals for ours: 100% in band, at most 5%
+of households moved, at most 1 s.
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ def main():
         f"{len(base.grids)} grids, in band {base.report.share_in_band:.0%}",
         flush=True,
     )
+    # one untimed run first: imports and first calls are not counted (the partition just ran)
+    rebalance(base.grids, perturb(b0, 999), roads=s.roads, compounds=s.compounds)
     rows = []
     for seed in args.seeds:
         b = perturb(b0, seed)

@@ -423,18 +423,79 @@ class _Nodes:
         c = shapely.centroid(self.region)
         self.xy = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
         i, j, w = adjacency(self.region, grid_size=None)  # atoms: a clean coverage
-        if p.zones is not None:
-            zt = shapely.STRtree(p.zones.geometry.values)
-            zi, zz = zt.query(pos, predicate="within")
-            zone = np.full(self.n, -1)
-            zone[zi] = zz
-            keep = zone[i] == zone[j]
-            i, j, w = i[keep], j[keep], w[keep]
+        self._set_graph(*_within_zones(p, self.region, i, j, w))
+
+    def _set_graph(self, i: np.ndarray, j: np.ndarray, w: np.ndarray) -> None:
         self.graph = _Graph(self.n, i, j, w)
         self.adj: list[dict[int, float]] = [dict() for _ in range(self.n)]
         for a, b, length in zip(i.tolist(), j.tolist(), w.tolist(), strict=True):
             self.adj[a][b] = self.adj[a].get(b, 0.0) + length
             self.adj[b][a] = self.adj[b].get(a, 0.0) + length
+
+    @classmethod
+    def spliced(cls, old: _Nodes, fine: _Nodes) -> _Nodes | None:
+        """``old`` with the nodes of ``fine.grids`` replaced by ``fine``'s (rebuilt there).
+
+        Rebuilding the atoms of a few grids is much cheaper than of all; the
+        contacts across their outline are found again (coverage-cleaned, so
+        independently cleaned edges still match). None when buildings do not
+        sit on one side consistently (then rebuild everything).
+        """
+        p = old.p
+        inner = np.isin(old.lab0, fine.grids)
+        keep = np.flatnonzero(~inner)
+        in_fine = np.isin(p.label0[old.bsel], fine.grids)
+        if not np.array_equal(fine.bsel, old.bsel[in_fine]):
+            return None
+        if (inner[old.building_node] != in_fine).any():
+            return None  # a building whose atom lies in the other part
+        new_of_old = np.full(old.n, -1, dtype=np.int64)
+        new_of_old[keep] = np.arange(len(keep))
+        out = cls.__new__(cls)
+        out.p, out.grids, out.bsel = p, old.grids, old.bsel
+        out.region = np.concatenate([old.region[keep], fine.region])
+        out.n = len(out.region)
+        out.hh = np.concatenate([old.hh[keep], fine.hh])
+        node = new_of_old[old.building_node]
+        node[in_fine] = len(keep) + fine.building_node
+        out.building_node = node
+        out.compound_id = np.concatenate([old.compound_id[keep], fine.compound_id])
+        out.wl = (
+            np.bincount(node, weights=p.workload[old.bsel], minlength=out.n)
+            if p.workload is not None
+            else None
+        )
+        out.lab0 = np.concatenate([old.lab0[keep], fine.lab0])
+        out.xy = np.concatenate([old.xy[keep], fine.xy])
+        oi, oj, ow = old.graph.i, old.graph.j, old.graph.w
+        both = ~inner[oi] & ~inner[oj]
+        edges = [
+            (new_of_old[oi[both]], new_of_old[oj[both]], ow[both]),
+            (fine.graph.i + len(keep), fine.graph.j + len(keep), fine.graph.w),
+        ]
+        # contacts across the outline: kept nodes that touched a replaced one, and the new nodes
+        rim = np.unique(np.r_[oi[inner[oj] & ~inner[oi]], oj[inner[oi] & ~inner[oj]]])
+        if len(rim):
+            ends = np.r_[new_of_old[rim], len(keep) + np.arange(fine.n)]
+            ci, cj, cw = adjacency(out.region[ends], grid_size=0.01)
+            ci, cj = ends[ci], ends[cj]
+            cross = (ci < len(keep)) != (cj < len(keep))
+            edges.append(_within_zones(p, out.region, ci[cross], cj[cross], cw[cross]))
+        i, j, w = (np.concatenate(parts) for parts in zip(*edges, strict=True))
+        out._set_graph(i.astype(np.int64), j.astype(np.int64), w.astype(float))
+        return out
+
+
+def _within_zones(p: _Problem, region: np.ndarray, i, j, w):
+    """The contacts ``(i, j, w)`` between nodes in the same zone (all when there are no zones)."""
+    if p.zones is None:
+        return i, j, w
+    pos = shapely.point_on_surface(region)
+    zi, zz = shapely.STRtree(p.zones.geometry.values).query(pos, predicate="within")
+    zone = np.full(len(region), -1)
+    zone[zi] = zz
+    keep = zone[i] == zone[j]
+    return i[keep], j[keep], w[keep]
 
 
 def _inside_own_grid(p: _Problem, bsel: np.ndarray) -> np.ndarray:
@@ -1528,7 +1589,13 @@ def _divide_compounds(state: _State, stuck: list[int]):
     ids = frozenset(c for c in ids if several.get(c, 0) > 1)
     if not ids:
         return None
-    fine = _Nodes(p, nd.grids, divisible=ids)
+    # rebuild the grids these atoms came from, when that is a small part of all
+    origin = {int(nd.lab0[u]) for g in around for u in state.members.get(g, ())}
+    fine = None
+    if len(origin) < len(nd.grids) // 2:
+        fine = _Nodes.spliced(nd, _Nodes(p, sorted(origin), divisible=ids))
+    if fine is None:
+        fine = _Nodes(p, nd.grids, divisible=ids)
     old_of = np.full(fine.n, -1, dtype=np.int64)
     old_of[fine.building_node] = nd.building_node
     bare = np.flatnonzero(old_of < 0)

@@ -426,3 +426,40 @@ def test_real_osm_extract(realdata):
     assert abs(g.area.sum() - whole.area) / whole.area < 1e-6
     assert (g.geom_type == "Polygon").all()
     assert out.report.share_moved < 0.3
+
+
+def test_atoms_rebuilt_in_a_few_grids_match_a_full_rebuild(stuck):
+    """Splicing re-built atoms into the rest gives the same atoms and contacts as rebuilding all."""
+    from gridmgmt.core.rebalance import _Nodes, _Problem
+
+    s, part, b = stuck
+    p = _Problem(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
+    every = list(range(p.n_grids))
+    few = every[10:16]
+    inside = pd.Series(np.isin(p.label0, few)).groupby(pd.Series(p.compound)).all()
+    divisible = frozenset(inside.index[inside])  # compounds wholly in those grids
+    assert divisible
+    old = _Nodes(p, every)
+    spliced = _Nodes.spliced(old, _Nodes(p, few, divisible=divisible))
+    full = _Nodes(p, every, divisible=divisible)
+    assert spliced is not None
+    # the same atoms with buildings, matched by their buildings (building-less
+    # specks of ~10 m² along the outline may differ)
+    match = np.full(spliced.n, -1)
+    match[spliced.building_node] = full.building_node
+    built = np.flatnonzero(match >= 0)
+    assert sorted(match[built].tolist()) == np.unique(full.building_node).tolist()
+    assert (spliced.hh[built] == full.hh[match[built]]).all()
+    assert (spliced.lab0[built] == full.lab0[match[built]]).all()
+    # tiling the same ground without overlaps
+    union = shapely.union_all(full.region)
+    assert shapely.symmetric_difference(shapely.union_all(spliced.region), union).area < 1.0
+    assert abs(shapely.area(spliced.region).sum() - union.area) < 1.0
+    # and the same contacts between them
+    g, h = spliced.graph, full.graph
+    sb, fb = match >= 0, np.isin(np.arange(full.n), full.building_node)
+    pairs = lambda i, j: {tuple(sorted(e)) for e in zip(i.tolist(), j.tolist(), strict=True)}  # noqa: E731
+    both = sb[g.i] & sb[g.j]
+    assert pairs(match[g.i[both]], match[g.j[both]]) == pairs(
+        h.i[fb[h.i] & fb[h.j]], h.j[fb[h.i] & fb[h.j]]
+    )
