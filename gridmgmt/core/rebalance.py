@@ -23,7 +23,10 @@ workers. :func:`rebalance` changes only what it must:
    enumerated: exchanges), an over-full grid is **split** by the partition
    engine's balanced bisection, or an under-full grid is **merged** with a
    neighbour (and the union re-split if it is too large); the cheapest in
-   households moved wins. As a last resort a grid and one to three rings of
+   households moved wins. If no arrangement of whole compounds brings a
+   grid into band, the compounds of that grid and its neighbours are
+   divided between buildings (``split_compounds``, reported) and the same
+   steps run again; as the very last resort a grid and one or two rings of
    neighbours are re-partitioned locally. Moves no longer needed are then
    undone.
 4. Changed grids get the union of their atoms' regions as polygon (so the
