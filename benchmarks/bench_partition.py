@@ -10,8 +10,9 @@ GerryChain runs with epsilon chosen so its balance window is 250–500; MaxP
 with floor 250 (it has no ceiling) and only up to N = 1,000. A peer that took
 more than --peer-limit seconds at some size is skipped at larger sizes.
 Ours and GerryChain first run once, untimed, on a small layout (imports and
-first calls are not counted for either). Printed: time, ratio of the peer's time to ours, share of grids in band,
-mean Polsby-Popper, share of internal boundary along roads/compound walls.
+first calls are not counted for either). Printed: time, ratio of the peer's
+time to ours, share of grids in band, mean Polsby-Popper, share of internal
+boundary along roads/compound walls.
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ def _split_group(members, hh, xy, rep, poly, internal_tree, ceiling) -> list[np.
     return [p for p in out if len(p)]
 
 
-def _wall_seeds(comp_geom, atom_comp, atom_members, buildings_geom):
+def _wall_seeds(comp_geom, atom_comp, atom_members, building_atom, buildings_geom):
     """Points just inside every compound wall, labelled with the atom of the nearest member building.
 
     One nearest-building query for all points; where the nearest building
@@ -147,10 +147,6 @@ def _wall_seeds(comp_geom, atom_comp, atom_members, buildings_geom):
     if len(xy) == 0:
         return np.zeros((0, 2)), np.zeros(0, dtype=int)
     members = [np.concatenate([atom_members[a] for a in comp_atoms[c]]) for c in cids]
-    building_atom = np.full(len(buildings_geom), -1)
-    for c in cids:
-        for a in comp_atoms[c]:
-            building_atom[atom_members[a]] = a
     label = np.asarray([comp_atoms[c][0] for c in cids])[which]  # compounds without buildings
     sizes = np.asarray([len(m) for m in members])
     points = shapely.points(xy)
@@ -339,7 +335,9 @@ def build_atoms(
     bare = np.bincount(b_index, minlength=len(xy)) == 0
     seed_xy = [b_coords, xy[bare]]
     seed_atom = [building_atom[b_index], building_atom[bare]]
-    wall_xy, wall_atom = _wall_seeds(comp_geom, atom_comp, atom_members, buildings_geom)
+    wall_xy, wall_atom = _wall_seeds(
+        comp_geom, atom_comp, atom_members, building_atom, buildings_geom
+    )
     seed_xy.append(wall_xy)
     seed_atom.append(wall_atom)
     for a in range(n):  # building-less unit atoms: seed with their enclosure

@@ -53,7 +53,7 @@ from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
 from gridmgmt.core.quality import QualityReport, polsby_popper, road_aligned_share
-from gridmgmt.core.tessellation import grid_polygon
+from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 
 N_DIRECTIONS = 12
 CANDIDATES_PER_DIRECTION = 4
@@ -977,12 +977,6 @@ def _to_wgs84(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     invalid = ~out.is_valid
     if invalid.any():  # reprojection can make a ring touch itself
         out.loc[invalid, "geometry"] = [
-            _polygonal(shapely.make_valid(g)) for g in out.geometry[invalid]
+            polygonal_part(shapely.make_valid(g)) for g in out.geometry[invalid]
         ]
     return out
-
-
-def _polygonal(geom):
-    """The polygonal part of a repaired geometry (lines and points a repair leaves are dropped)."""
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
-    return shapely.union_all(parts) if parts else geom

@@ -63,10 +63,9 @@ from gridmgmt.core.partition import (
     _Bisector,
     _building_compounds,
     _Graph,
-    _polygonal,
     _repair_band,
 )
-from gridmgmt.core.tessellation import grid_polygon
+from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 
 #: how many grids deep a chain of moves may reach
 MAX_DEPTH = 3
@@ -1272,7 +1271,7 @@ def _finish(
         if g in converted:
             geom = converted[g]
             if not geom.is_valid:
-                geom = _polygonal(shapely.make_valid(geom))
+                geom = polygonal_part(shapely.make_valid(geom))
             out_geoms.append(geom)
         else:
             out_geoms.append(p.geom_out[g])
@@ -1500,7 +1499,8 @@ def rebalance(
                 f"brings {'it' if len(stuck) == 1 else 'them'} into band: "
                 f"compounds {', '.join(sorted(map(str, ids)))} may be divided"
             )
-        _repair(state, reasons, local_repartition)
+        if divided is not None or local_repartition:  # else nothing new to try
+            _repair(state, reasons, local_repartition)
     for g in _stuck(state):
         reasons.append(
             f"{_name(p, g)}: {int(state.ghh[g])} households, still out of band: no move, exchange, "
@@ -1533,10 +1533,7 @@ def _repair(state: _State, reasons: list[str], local_repartition: bool) -> None:
     bis.tree_tries = 4
     failed: dict[int, tuple] = {}
     for _ in range(MAX_ROUNDS):
-        viol = sorted(
-            (g for g in state.active if state.movable(g) and state.dev(g) > 0),
-            key=lambda g: (-state.dev(g), _name(p, g)),
-        )
+        viol = sorted(_stuck(state), key=lambda g: (-state.dev(g), _name(p, g)))
         if not viol:
             break
         progress = False

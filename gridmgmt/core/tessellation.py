@@ -91,8 +91,7 @@ def voronoi_shares(region, seeds_xy: np.ndarray, labels: np.ndarray) -> dict[int
     out = {}
     for chunk, share in zip(chunks, merged, strict=True):
         if shapely.get_type_id(share) not in (3, 6):  # touching only along an edge: its polygons
-            parts = [p for p in shapely.get_parts(share) if p.geom_type == "Polygon"]
-            share = shapely.union_all(parts) if parts else shapely.Polygon()
+            share = polygonal_part(share, otherwise=shapely.Polygon())
         out[int(labels[chunk[0]])] = share
     return _reattach_strays(out)
 
@@ -116,9 +115,18 @@ def grid_polygon(regions: np.ndarray, *, coverage: bool = True, min_area: float 
     """
     regions = np.asarray(regions, dtype=object)
     union = _dissolve(regions) if coverage else shapely.union_all(regions)
-    poly = shapely.make_valid(union)
-    parts = [p for p in shapely.get_parts(poly) if p.geom_type == "Polygon" and p.area > min_area]
-    return shapely.union_all(parts) if parts else poly
+    return polygonal_part(shapely.make_valid(union), min_area=min_area)
+
+
+def polygonal_part(geom, *, min_area: float = 0.0, otherwise=None):
+    """The union of the polygons of ``geom`` over ``min_area`` m² (lines and points dropped).
+
+    ``otherwise`` (default: ``geom`` itself) when it has no such polygon.
+    """
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > min_area]
+    if parts:
+        return shapely.union_all(parts)
+    return geom if otherwise is None else otherwise
 
 
 def clean_coverage(regions: np.ndarray) -> np.ndarray:
