@@ -1,0 +1,73 @@
+"""The exact fewest-moves program on small atom graphs whose answers can be worked out by hand."""
+
+import numpy as np
+import pytest
+
+from gridmgmt.core.min_moves import min_moves
+
+
+def solve(edges, households, start, lo, hi, lengths=None):
+    i, j = (np.asarray(x) for x in zip(*edges, strict=True))
+    w = np.ones(len(i)) if lengths is None else np.asarray(lengths, dtype=float)
+    return min_moves(i, j, w, np.asarray(households), np.asarray(start), lo=lo, hi=hi)
+
+
+def test_the_cheapest_boundary_atom_moves():
+    # grid 0: a0 - a1 - a2 (a2 on the boundary with grid 1: b0)
+    sol = solve([(0, 1), (1, 2), (2, 3)], [100, 100, 80, 100], [0, 0, 0, 1], lo=150, hi=250)
+    assert sol.status == "optimal"
+    assert sol.labels.tolist() == [0, 0, 1, 1]
+    assert sol.moved == 80
+
+
+def test_a_chain_passes_the_surplus_on():
+    # a path a0 a1 | b0 b1 | c0: grid 0 is over and can only give a1 to grid 1, which
+    # then has to pass b1 on to grid 2
+    edges = [(0, 1), (1, 2), (2, 3), (3, 4)]
+    sol = solve(edges, [200, 90, 160, 80, 170], [0, 0, 1, 1, 2], lo=150, hi=250)
+    assert sol.labels.tolist() == [0, 1, 1, 2, 2]
+    assert sol.moved == 90 + 80
+
+
+def test_a_grid_is_never_left_in_pieces():
+    # grid 0 is the path a0 - a1 - a2; b0 touches a1 and a2. Moving a1 (60) would be
+    # cheapest but leaves a0 and a2 apart: a2 (200) has to go instead.
+    edges = [(0, 1), (1, 2), (1, 3), (2, 3)]
+    sol = solve(edges, [100, 60, 200, 100], [0, 0, 0, 1], lo=150, hi=310)
+    assert sol.labels.tolist() == [0, 0, 1, 1]
+    assert sol.moved == 200
+    assert sol.rounds >= 2  # the disconnected answer was found first, then cut off
+
+
+def test_building_less_regions_go_with_their_atom():
+    # z (no households) touches a1 more than a0: it follows a1 into grid 1
+    edges = [(0, 1), (1, 2), (0, 3), (1, 3)]
+    sol = solve(
+        edges, [150, 80, 100, 0], [0, 0, 1, 0], lo=100, hi=200, lengths=[5.0, 5.0, 1.0, 9.0]
+    )
+    assert sol.labels.tolist() == [0, 1, 1, 1]
+    assert sol.moved == 80
+
+
+def test_islands_stay_as_they_are():
+    # atom 2 touches nothing: grid 0 cannot be joined up, and is not asked to be
+    sol = solve([(0, 1)], [120, 120, 50], [0, 1, 0], lo=100, hi=200)
+    assert sol.status == "optimal"
+    assert sol.moved == 0
+    assert sol.labels.tolist() == [0, 1, 0]
+
+
+def test_no_arrangement_is_reported_infeasible():
+    # one atom alone is over the ceiling
+    sol = solve([(0, 1)], [600, 100], [0, 1], lo=100, hi=500)
+    assert sol.status == "infeasible"
+    assert sol.labels is None
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="greater"):
+        solve([(0, 1)], [1, 1], [0, 1], lo=5, hi=1)
+    with pytest.raises(ValueError, match="same lengths"):
+        min_moves(
+            np.array([0]), np.array([1]), np.ones(1), np.array([1, 1]), np.array([0]), lo=0, hi=5
+        )
