@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,9 @@ sys.path.insert(0, str(REPO))
 
 
 def timed(func, *args, **kwargs):
-    """(result, seconds) of one call."""
+    """(result, seconds) of one call, after a garbage collection (so no method pays for
+    the garbage an earlier one left)."""
+    gc.collect()
     start = time.perf_counter()
     out = func(*args, **kwargs)
     return out, time.perf_counter() - start

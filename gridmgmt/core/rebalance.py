@@ -29,7 +29,14 @@ workers. :func:`rebalance` changes only what it must:
    steps run again; as the very last resort a grid and one or two rings of
    neighbours are re-partitioned locally. Moves no longer needed are then
    undone.
-4. Changed grids get the union of their atoms' regions as polygon (so the
+4. Separately, the same atoms are moved between the same grids by an
+   **exact program** (:func:`gridmgmt.core.min_moves.min_moves`): the
+   fewest households that bring every grid into band with compounds whole
+   and no grid opened or emptied, when moves alone can do it. Of the two
+   answers the one with fewer grids out of band wins, then fewer compounds
+   divided, fewer households moved, fewer grids added. :func:`fewest_moves`
+   gives that floor over the whole 社区 as a yardstick.
+5. Changed grids get the union of their atoms' regions as polygon (so the
    grids still tile the 社区 and follow roads and walls); unchanged grids keep
    their polygons and codes. New grids get the next sequence numbers after
    every code ever used (``used_codes``): retired codes are never reused.
@@ -40,11 +47,13 @@ that breaks the band: ``report.violations`` lists what is wrong (out of
 band, not contiguous, compound split) so the UI can show it live. They do
 raise ``ValueError`` for impossible input.
 
-Everything is deterministic for a given ``seed``.
+Everything is deterministic for a given ``seed``, unless the exact program
+runs out of its time (``EXACT_SECONDS``): then the search's answer stands alone.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Iterable
@@ -59,6 +68,7 @@ from gridmgmt.core import codes as gc
 from gridmgmt.core.atoms import adjacency, build_atoms, road_classes
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
+from gridmgmt.core.min_moves import MoveSolution, min_moves
 from gridmgmt.core.partition import (
     _Bisector,
     _building_compounds,
@@ -71,6 +81,9 @@ from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 MAX_DEPTH = 3
 #: atoms are rebuilt for grids this many steps from a grid out of band
 ACTIVE_DEPTH = 2
+#: seconds the exact program may take; past that the search's answer stands alone (so
+#: only a program this hard makes the answer depend on the machine's speed)
+EXACT_SECONDS = 0.5
 #: buildings outside compounds move in groups of at most max_households / LOOSE_FRACTION
 LOOSE_FRACTION = 6
 #: rings of neighbours a last-resort local re-partition may take in
@@ -216,6 +229,7 @@ class _Problem:
         self.geom_out = np.asarray(g.to_crs(WGS84).geometry.values, dtype=object)
         self.geom = np.asarray(g.to_crs(self.crs).geometry.values, dtype=object)
         self.n_grids = len(g)
+        self._coverage: bool | None = None  # grids tile exactly (decided when first needed)
         self.prefix, self.width, self.next_seq = _code_scheme(self.codes, used_codes)
 
         unknown_locked = sorted(set(map(str, locked)) - set(self.codes))
@@ -296,6 +310,18 @@ class _Problem:
             given[missing] = placed
         return np.asarray([self.code_index[v] for v in given], dtype=np.int64)
 
+    def union(self, grids) -> object:
+        """The ground of ``grids``: a fast coverage union when the grids tile exactly (they
+        do when they come from the partition), else a full union."""
+        polys = self.geom[np.asarray(grids, dtype=np.int64)]
+        if self._coverage is None:
+            try:
+                self._coverage = bool(shapely.coverage_is_valid(self.geom))
+            except shapely.errors.GEOSException:
+                self._coverage = False
+        union = shapely.coverage_union_all(polys) if self._coverage else shapely.union_all(polys)
+        return shapely.make_valid(union)
+
     def residential(self, g: int) -> bool:
         return g >= self.n_grids or self.kind[g] != "unit"
 
@@ -338,7 +364,7 @@ class _Nodes:
         active = sorted(set(active))
         self.grids = active
         polys = p.geom[active]
-        area = shapely.make_valid(shapely.union_all(polys))
+        area = p.union(active)
         self.bsel = np.flatnonzero(np.isin(p.label0, active))
         cut = list(shapely.boundary(polys))
         if p.zones is not None:
@@ -530,21 +556,33 @@ def _inside_own_grid(p: _Problem, bsel: np.ndarray) -> np.ndarray:
 def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
     """The parts of roads farther than ``tolerance`` from ``lines`` (decided per ~10 m piece).
 
-    Consecutive kept pieces of one road are joined again, so the block
-    builder nodes a few hundred lines, not tens of thousands of pieces.
+    Only road segments passing near a line are cut into pieces and tested
+    piece by piece. Consecutive kept pieces of one road are joined again, so
+    the block builder nodes a few hundred lines, not tens of thousands of pieces.
     """
-    xy, idx = shapely.get_coordinates(
-        shapely.segmentize(np.asarray(roads.geometry.values, dtype=object), 10.0),
-        return_index=True,
-    )
-    same = idx[:-1] == idx[1:]
-    a, b = xy[:-1][same], xy[1:][same]
-    owner = idx[:-1][same]
+    a, b, owner = _segments(np.asarray(roads.geometry.values, dtype=object))
+    la, lb, _ = _segments(shapely.get_parts(np.asarray(lines, dtype=object)))
+    near = np.zeros(len(a), bool)
+    tree = None
+    if len(la) and len(a):
+        tree = shapely.STRtree(shapely.linestrings(np.stack([la, lb], axis=1)))
+        hit = tree.query(
+            shapely.linestrings(np.stack([a, b], axis=1)), predicate="dwithin", distance=tolerance
+        )[0]
+        near[hit] = True
+    # near segments in pieces of at most 10 m, in order along the road
+    count = np.where(near, np.maximum(1, np.ceil(np.hypot(*(b - a).T) / 10.0)), 1).astype(np.int64)
+    seg = np.repeat(np.arange(len(a)), count)
+    step = np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count)
+    t0 = (step / count[seg])[:, None]
+    t1 = ((step + 1) / count[seg])[:, None]
+    d = (b - a)[seg]
+    a, b, owner = a[seg] + d * t0, a[seg] + d * t1, owner[seg]
     close = np.zeros(len(a), bool)
-    if len(lines) and len(a):
-        mid = shapely.points((a + b) / 2.0)
-        hit = shapely.STRtree(lines).query(mid, predicate="dwithin", distance=tolerance)[0]
-        close[hit] = True
+    test = np.flatnonzero(near[seg])
+    if tree is not None and len(test):
+        mid = shapely.points((a[test] + b[test]) / 2.0)
+        close[test[tree.query(mid, predicate="dwithin", distance=tolerance)[0]]] = True
     keep = np.flatnonzero(~close)
     if len(keep) == 0:
         return None
@@ -562,6 +600,13 @@ def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
         else np.full(starts.sum(), "residential", dtype=object)
     )
     return gpd.GeoDataFrame({"road_class": classes}, geometry=list(segs), crs=roads.crs)
+
+
+def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start and end points of every segment of ``lines``, and the line each belongs to."""
+    xy, idx = shapely.get_coordinates(lines, return_index=True)
+    same = idx[:-1] == idx[1:]
+    return xy[:-1][same], xy[1:][same], idx[:-1][same]
 
 
 def _clip(frame, area):
@@ -1027,10 +1072,10 @@ def _exact(state: _State, grids: list[int], limit: int):
     hh = nd.hh[pos].astype(np.int64)
     lab0 = nd.lab0[pos]
     now = state.lab[pos]
-    digits = (np.arange(m**n)[:, None] // (m ** np.arange(n))[None, :]) % m
+    digits, sides = _assignments(m, n)
     ok = np.ones(len(digits), bool)
-    for j in range(m):
-        tot = (digits == j) @ hh
+    for side_of in sides:
+        tot = side_of @ hh
         ok &= (tot >= p.lo) & (tot <= p.hi)
     if not ok.any():
         return None
@@ -1061,6 +1106,17 @@ def _exact(state: _State, grids: list[int], limit: int):
         if all(parts[g] and state.components(parts[g]) == 1 for g in grids):
             return [(g, np.asarray(sorted(parts[g]), dtype=np.int64)) for g in grids]
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _assignments(m: int, n: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Every assignment of ``n`` atoms to ``m`` grids (rows of digits), and per grid its 0/1 mask."""
+    digits = (np.arange(m**n)[:, None] // (m ** np.arange(n))[None, :]) % m
+    digits.setflags(write=False)
+    sides = tuple((digits == j).astype(np.int64) for j in range(m))
+    for side in sides:
+        side.setflags(write=False)
+    return digits, sides
 
 
 def _valid(state: _State, plan) -> bool:
@@ -1485,7 +1541,30 @@ def rebalance(
         return _finish(p, None, p.label0.copy(), {}, p.n_grids, reasons, [])
     active = _neighbourhood(p, bad, ACTIVE_DEPTH) if p.workload is None else range(p.n_grids)
     active = [g for g in active if p.movable(g)]
-    state = _State(p, _Nodes(p, active))
+    nodes = _Nodes(p, active)
+    searched = _searched(p, _State(p, nodes), reasons, local_repartition, split_compounds)
+    # the same atoms moved between the same grids, solved exactly: the fewest households
+    # when moves alone can do it; it wins unless the search did better by the same rules
+    exact_reasons: list[str] = []
+    exact = _State(p, nodes)
+    if not _exact_moves(exact, exact_reasons):
+        return searched
+    _workload_pass(exact, exact_reasons)
+    solved = _state_result(p, exact, exact_reasons, _locked_out_of_band(p))
+    return min((solved, searched), key=_preference)
+
+
+def _preference(result: RebalanceResult) -> tuple:
+    """Fewest grids out of band, then compounds divided, households moved, grids added."""
+    r = result.report
+    divided = sum(1 for v in r.violations if "split between" in v)
+    return (len(r.out_of_band_after), divided, r.households_moved, len(r.grids_added))
+
+
+def _searched(
+    p: _Problem, state: _State, reasons: list[str], local_repartition: bool, split_compounds: bool
+) -> RebalanceResult:
+    """Chains, exchanges, splits and merges; compounds divided and local re-partitions last."""
     # dividing a compound moves a few households; a local re-partition redraws
     # rings of grids: with both allowed, the division is tried first
     _repair(state, reasons, local_repartition and not split_compounds)
@@ -1510,12 +1589,114 @@ def rebalance(
         )
     _revert_pass(state, reasons)
     _workload_pass(state, reasons)
-    extra = [
+    return _state_result(p, state, reasons, _locked_out_of_band(p))
+
+
+def _locked_out_of_band(p: _Problem) -> list[str]:
+    return [
         f"{p.codes[g]}: locked, {p.grid_hh0[g]} households, out of the band"
         for g in sorted(p.locked)
         if p.residential(g) and not p.lo <= p.grid_hh0[g] <= p.hi
     ]
-    return _state_result(p, state, reasons, extra)
+
+
+def _exact_moves(state: _State, reasons: list[str]) -> bool:
+    """Bring every grid into band by the fewest households moved between the same grids.
+
+    Solved exactly (:func:`gridmgmt.core.min_moves.min_moves`) over the
+    active atoms; applied and explained when it succeeds. False (nothing
+    changed) when moves alone cannot do it or the program runs out of time.
+    """
+    p, nd = state.p, state.nd
+    began = time.perf_counter()
+    g = nd.graph
+    sol = min_moves(g.i, g.j, g.w, nd.hh, state.lab, lo=p.lo, hi=p.hi, time_limit=EXACT_SECONDS)
+    if sol.labels is None:
+        return False
+    before = state.ghh.copy()
+    flows: dict[tuple[int, int], int] = {}
+    for u in np.flatnonzero(sol.labels != state.lab).tolist():
+        src, dst = int(state.lab[u]), int(sol.labels[u])
+        flows[src, dst] = flows.get((src, dst), 0) + int(nd.hh[u])
+        state.move(u, dst)
+    # one reason per set of grids the moves join up
+    link = {x: x for pair in flows for x in pair}
+
+    def root(x):
+        while link[x] != x:
+            x = link[x]
+        return x
+
+    for a, b in flows:
+        link[root(a)] = root(b)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for pair in flows:
+        groups.setdefault(root(pair[0]), []).append(pair)
+    for pairs in sorted(groups.values(), key=lambda ps: min(_name(p, x) for pr in ps for x in pr)):
+        grids = sorted({x for pr in pairs for x in pr}, key=lambda x: _name(p, x))
+        bad = [x for x in grids if not p.lo <= before[x] <= p.hi]
+        why = "; ".join(
+            f"{_name(p, x)}: {int(before[x])} households, "
+            + (f"over {p.hi}" if before[x] > p.hi else f"under {p.lo}")
+            for x in bad
+        )
+        hops = "; ".join(
+            f"{_name(p, a)} → {_name(p, b)} {flows[a, b]}"
+            for a, b in sorted(pairs, key=lambda pr: (_name(p, pr[0]), _name(p, pr[1])))
+            if flows[a, b] > 0
+        )
+        if hops:
+            reasons.append(f"{why or 'building-less ground'}: moved {hops}")
+    took = time.perf_counter() - began
+    reasons.append(
+        f"moves between the same grids suffice: {sol.moved} households is the fewest "
+        "that brings every grid into band with compounds whole"
+        if sol.status == "optimal"
+        else f"moves between the same grids suffice: {sol.moved} households, the fewest "
+        f"found in {took:.1f} s"
+    )
+    return True
+
+
+def fewest_moves(
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    min_households: int = 250,
+    max_households: int = 500,
+    locked: Iterable[str] = (),
+    time_limit: float = 60.0,
+) -> MoveSolution:
+    """The fewest households any rearrangement of whole atoms among the existing grids moves.
+
+    A yardstick for :func:`rebalance`: the same atoms (whole compounds,
+    building groups) over every grid that may change, solved exactly by
+    :func:`gridmgmt.core.min_moves.min_moves`. No grid is opened or emptied
+    and no compound divided, so when :func:`rebalance` needs a split, a
+    merge or a divided compound this answers ``infeasible``. Slower than
+    :func:`rebalance`; parameters as there.
+
+    Returns
+    -------
+    MoveSolution
+        ``moved`` households and ``status``; ``labels`` are per atom.
+    """
+    p = _Problem(
+        grids,
+        buildings,
+        roads=roads,
+        compounds=compounds,
+        zones=zones,
+        min_households=min_households,
+        max_households=max_households,
+        locked=locked,
+    )
+    nd = _Nodes(p, [g for g in range(p.n_grids) if p.movable(g)])
+    g = nd.graph
+    return min_moves(g.i, g.j, g.w, nd.hh, nd.lab0, lo=p.lo, hi=p.hi, time_limit=time_limit)
 
 
 def _stuck(state: _State) -> list[int]:

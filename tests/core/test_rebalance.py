@@ -9,7 +9,13 @@ import pytest
 import shapely
 
 from gridmgmt.core.partition import partition
-from gridmgmt.core.rebalance import merge_grids, move_buildings, rebalance, split_grid
+from gridmgmt.core.rebalance import (
+    fewest_moves,
+    merge_grids,
+    move_buildings,
+    rebalance,
+    split_grid,
+)
 from gridmgmt.synthetic import generate_blocks
 
 LO, HI = 250, 500
@@ -144,6 +150,40 @@ def test_compounds_divided_only_as_the_last_resort(stuck_runs):
         assert "split between" in v and v.split()[1] in named
     # the fix costs little more than keeping compounds whole
     assert out.report.share_moved < whole.report.share_moved + 0.05
+
+
+def test_opening_grids_wins_when_it_moves_fewer(base, changed, run):
+    """Moves alone could do it here, but two new grids move fewer households: the search wins."""
+    s, part, _ = base
+    floor = fewest_moves(part.grids, changed, roads=s.roads, compounds=s.compounds)
+    assert floor.status == "optimal"  # the fewest by moves alone, over every grid
+    assert len(run.report.grids_added) == 2
+    assert run.report.households_moved < floor.moved
+
+
+def test_whole_compounds_moved_rather_than_divided(base):
+    """One grid a few households over: the search alone would divide a compound to shed
+    them; moving whole compounds (exactly, fewest households) is preferred."""
+    s, part, b = base
+    top = part.grids.sort_values("households").iloc[-1]
+    b = b.copy()
+    b.loc[b.index[b["grid_code"] == top["code"]][0], "households"] += HI - top["households"] + 5
+    out = rebalance(part.grids, b, roads=s.roads, compounds=s.compounds)
+    assert out.report.out_of_band_after == ()
+    assert not any("split between" in v for v in out.report.violations)
+    assert any("moves between the same grids suffice" in r for r in out.report.reasons)
+    assert out.report.grids_added == ()
+    floor = fewest_moves(part.grids, b, roads=s.roads, compounds=s.compounds)
+    assert floor.moved <= out.report.households_moved
+
+
+def test_the_exact_floor_says_when_whole_atoms_cannot_do(stuck, stuck_runs):
+    s, part, _ = stuck
+    after, whole, _ = stuck_runs
+    assert whole.report.out_of_band_after  # the search with splits and merges could not either
+    floor = fewest_moves(part.grids, after, roads=s.roads, compounds=s.compounds)
+    assert floor.status == "infeasible"
+    assert floor.labels is None
 
 
 def test_labels_and_counts_add_up(run, changed):
