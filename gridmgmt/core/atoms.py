@@ -40,6 +40,7 @@ from gridmgmt.core.tessellation import (
     BLOCK_ROAD_CLASSES,
     clean_coverage,
     densify_points,
+    segments,
     street_blocks,
     voronoi_shares,
 )
@@ -437,10 +438,8 @@ def _shared_segments(regions: np.ndarray, min_shared: float):
     rings, owner = shapely.get_rings(regions, return_index=True)
     if len(rings) == 0:
         return empty
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    same = ring[1:] == ring[:-1]
-    a, b = xy[:-1][same], xy[1:][same]
-    region = owner[ring[:-1][same]]
+    a, b, ring = segments(rings)
+    region = owner[ring]
     # a segment and its reverse are the same edge: order its ends
     flip = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
     lo = np.where(flip[:, None], b, a)

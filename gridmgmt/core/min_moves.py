@@ -177,7 +177,8 @@ def _hosts(i, j, w, hh, start) -> np.ndarray:
         loaded[src[first]] = True
 
 
-def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+def component_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Connected component of each of ``n`` nodes joined by the contacts ``(i, j)``."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
@@ -191,7 +192,7 @@ class _Model:
     def __init__(self, i, j, hh, start, lo, hi):
         self.i, self.j, self.hh, self.start, self.lo, self.hi = i, j, hh, start, lo, hi
         n = self.n = len(hh)
-        self.island = _components(n, i, j)
+        self.island = component_labels(n, i, j)
         self.adj: list[list[int]] = [[] for _ in range(n)]
         for a, b in zip(i.tolist(), j.tolist(), strict=True):
             self.adj[a].append(b)
@@ -265,7 +266,7 @@ class _Model:
     def contiguity_cuts(self, labels: np.ndarray):
         """Separator cuts for every detached piece of every grid (none: all grids connected)."""
         same = labels[self.i] == labels[self.j]
-        comp = _components(self.n, self.i[same], self.j[same])
+        comp = component_labels(self.n, self.i[same], self.j[same])
         cuts = []
         for g in np.unique(labels).tolist():
             nodes = np.flatnonzero(labels == g)

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import shapely
 
+from gridmgmt.core.tessellation import segments
+
 
 @dataclass
 class QualityReport:
@@ -64,10 +66,9 @@ def road_aligned_share(
     if len(polygons) < 2:
         return 1.0
     rings = shapely.segmentize(shapely.get_rings(polygons), spacing)
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    piece = ring[1:] == ring[:-1]
-    mid = (xy[:-1][piece] + xy[1:][piece]) / 2.0
-    length = np.hypot(*(xy[1:][piece] - xy[:-1][piece]).T)
+    a, b, _ = segments(rings)
+    mid = (a + b) / 2.0
+    length = np.hypot(*(b - a).T)
     if outline is not None:
         rim = shapely.buffer(shapely.boundary(outline), 0.05)
         shapely.prepare(rim)

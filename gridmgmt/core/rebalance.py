@@ -68,14 +68,14 @@ from gridmgmt.core import codes as gc
 from gridmgmt.core.atoms import adjacency, build_atoms, road_classes
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
-from gridmgmt.core.min_moves import MoveSolution, min_moves
+from gridmgmt.core.min_moves import MoveSolution, component_labels, min_moves
 from gridmgmt.core.partition import (
     _Bisector,
     _building_compounds,
     _Graph,
     _repair_band,
 )
-from gridmgmt.core.tessellation import grid_polygon, polygonal_part
+from gridmgmt.core.tessellation import grid_polygon, polygonal_part, segments
 
 #: how many grids deep a chain of moves may reach
 MAX_DEPTH = 3
@@ -560,8 +560,8 @@ def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
     piece by piece. Consecutive kept pieces of one road are joined again, so
     the block builder nodes a few hundred lines, not tens of thousands of pieces.
     """
-    a, b, owner = _segments(np.asarray(roads.geometry.values, dtype=object))
-    la, lb, _ = _segments(shapely.get_parts(np.asarray(lines, dtype=object)))
+    a, b, owner = segments(roads.geometry.values)
+    la, lb, _ = segments(shapely.get_parts(np.asarray(lines, dtype=object)))
     near = np.zeros(len(a), bool)
     tree = None
     if len(la) and len(a):
@@ -600,13 +600,6 @@ def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
         else np.full(starts.sum(), "residential", dtype=object)
     )
     return gpd.GeoDataFrame({"road_class": classes}, geometry=list(segs), crs=roads.crs)
-
-
-def _segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start and end points of every segment of ``lines``, and the line each belongs to."""
-    xy, idx = shapely.get_coordinates(lines, return_index=True)
-    same = idx[:-1] == idx[1:]
-    return xy[:-1][same], xy[1:][same], idx[:-1][same]
 
 
 def _clip(frame, area):
@@ -1432,10 +1425,21 @@ def _compound_splits(p: _Problem, label: np.ndarray, codes: list[str]) -> list[s
     return out
 
 
+def _building_labels(p: _Problem, state: _State) -> np.ndarray:
+    """Grid per building: its node's, or as it was outside the nodes."""
+    label = p.label0.copy()
+    label[state.nd.bsel] = state.lab[state.nd.building_node]
+    return label
+
+
+def _households_moved(p: _Problem, state: _State) -> int:
+    """Households whose grid the state changes, as the report counts them."""
+    return int(p.hh[_building_labels(p, state) != p.label0].sum())
+
+
 def _state_result(p: _Problem, state: _State, reasons, extra=()) -> RebalanceResult:
     nd = state.nd
-    label = p.label0.copy()
-    label[nd.bsel] = state.lab[nd.building_node]
+    label = _building_labels(p, state)
     changed = {
         g
         for g in state.members
@@ -1550,8 +1554,12 @@ def rebalance(
     if not _exact_moves(exact, exact_reasons):
         return searched
     _workload_pass(exact, exact_reasons)
-    solved = _state_result(p, exact, exact_reasons, _locked_out_of_band(p))
-    return min((solved, searched), key=_preference)
+    locked_out = _locked_out_of_band(p)
+    # every grid it may change ends in band, no compound divided, no grid added: its
+    # result (polygons and all) is only built when it wins
+    if _preference(searched) < (len(locked_out), 0, _households_moved(p, exact), 0):
+        return searched
+    return _state_result(p, exact, exact_reasons, locked_out)
 
 
 def _preference(result: RebalanceResult) -> tuple:
@@ -1620,18 +1628,13 @@ def _exact_moves(state: _State, reasons: list[str]) -> bool:
         flows[src, dst] = flows.get((src, dst), 0) + int(nd.hh[u])
         state.move(u, dst)
     # one reason per set of grids the moves join up
-    link = {x: x for pair in flows for x in pair}
-
-    def root(x):
-        while link[x] != x:
-            x = link[x]
-        return x
-
-    for a, b in flows:
-        link[root(a)] = root(b)
+    ends = np.asarray(list(flows), dtype=np.int64).reshape(-1, 2)
+    grid_ids, pair_ends = np.unique(ends, return_inverse=True)
+    pair_ends = pair_ends.reshape(-1, 2)
+    group = component_labels(len(grid_ids), pair_ends[:, 0], pair_ends[:, 1])
     groups: dict[int, list[tuple[int, int]]] = {}
-    for pair in flows:
-        groups.setdefault(root(pair[0]), []).append(pair)
+    for pair, k in zip(flows, group[pair_ends[:, 0]].tolist(), strict=True):
+        groups.setdefault(k, []).append(pair)
     for pairs in sorted(groups.values(), key=lambda ps: min(_name(p, x) for pr in ps for x in pr)):
         grids = sorted({x for pr in pairs for x in pr}, key=lambda x: _name(p, x))
         bad = [x for x in grids if not p.lo <= before[x] <= p.hi]

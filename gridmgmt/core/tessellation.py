@@ -57,6 +57,13 @@ def street_blocks(boundary, road_lines) -> np.ndarray:
     return faces if len(faces) else np.asarray([boundary], dtype=object)
 
 
+def segments(lines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start and end points of every segment of ``lines`` (or rings), and the index of its line."""
+    xy, idx = shapely.get_coordinates(np.asarray(lines, dtype=object), return_index=True)
+    same = idx[:-1] == idx[1:]
+    return xy[:-1][same], xy[1:][same], idx[:-1][same]
+
+
 def densify_points(geoms, spacing: float) -> tuple[np.ndarray, np.ndarray]:
     """Points along the boundaries of ``geoms`` every ``spacing`` m, with the index of their geometry."""
     geoms = np.asarray(geoms, dtype=object)
