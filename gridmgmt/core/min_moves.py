@@ -45,7 +45,7 @@ class MoveSolution:
     labels : ndarray or None
         New grid per atom; None when there is no answer (see ``status``).
     moved : int
-        Households whose grid changed.
+        Households whose grid changed (counted by ``cost``).
     status : str
         ``optimal`` (proved fewest), ``feasible`` (best found in the time
         allowed), ``infeasible`` (no arrangement of these atoms brings every
@@ -69,6 +69,7 @@ def min_moves(
     *,
     lo: int,
     hi: int,
+    cost: np.ndarray | None = None,
     time_limit: float = 1.0,
 ) -> MoveSolution:
     """Move atoms between grids: every grid in band and connected, fewest households moved.
@@ -86,6 +87,10 @@ def min_moves(
         Current grid per atom.
     lo, hi : int
         The band (inclusive).
+    cost : ndarray of int, optional
+        Households counted as moved when the atom changes grid (default
+        ``households``; less when some are new and have no grid to leave).
+        Atoms that cost nothing still stay put unless moving them helps.
     time_limit : float
         Seconds for all solves together.
 
@@ -103,12 +108,15 @@ def min_moves(
     began = time.perf_counter()
     hh = np.asarray(households, dtype=np.int64)
     start = np.asarray(start, dtype=np.int64)
+    cost = hh if cost is None else np.asarray(cost, dtype=np.int64)
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
     if lo > hi:
         raise ValueError(f"lo ({lo}) is greater than hi ({hi})")
-    if len(start) != len(hh) or len(i) != len(j) or len(w) != len(i):
-        raise ValueError("households and start, and i, j and w, must have the same lengths")
+    if len(start) != len(hh) or len(cost) != len(hh) or len(i) != len(j) or len(w) != len(i):
+        raise ValueError("households, start and cost, and i, j and w, must have the same lengths")
+    if (cost < 0).any() or (cost > hh).any():
+        raise ValueError("cost must lie between 0 and the atom's households")
     if len(hh) == 0:
         return MoveSolution(start.copy(), 0, "optimal", 0)
     # building-less regions travel with a host: solve on the hosts
@@ -120,6 +128,7 @@ def min_moves(
         pair[:, 0],
         pair[:, 1],
         np.bincount(rep, weights=hh, minlength=len(keep)).astype(np.int64),
+        np.bincount(rep, weights=cost, minlength=len(keep)).astype(np.int64),
         start[keep],
         lo,
         hi,
@@ -145,7 +154,7 @@ def min_moves(
         new_cuts = model.contiguity_cuts(labels)
         if not new_cuts:
             labels = labels[rep]
-            moved = int(hh[labels != start].sum())
+            moved = int(cost[labels != start].sum())
             return MoveSolution(labels, moved, "optimal" if res.status == 0 else "feasible", rounds)
         cuts.extend(new_cuts)
     return MoveSolution(None, 0, "timeout", MAX_ROUNDS)
@@ -189,7 +198,7 @@ def component_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 class _Model:
     """Variables ``x[u, g]`` (atom ``u`` in grid ``g``) and the constraints on them."""
 
-    def __init__(self, i, j, hh, start, lo, hi):
+    def __init__(self, i, j, hh, cost, start, lo, hi):
         self.i, self.j, self.hh, self.start, self.lo, self.hi = i, j, hh, start, lo, hi
         n = self.n = len(hh)
         self.island = component_labels(n, i, j)
@@ -204,10 +213,11 @@ class _Model:
         ]
         self.var = {pg: k for k, pg in enumerate(self.pairs)}
         self.nvar = len(self.pairs)
-        # cost: households moved; building-less regions left on their own a little (all < 1)
+        # cost: households moved; atoms that cost nothing (building-less regions, new
+        # buildings) a little, so they stay put unless moving them helps (all together < 1)
         eps = 0.5 / n
         self.cost = np.asarray(
-            [0.0 if g == st[u] else float(hh[u]) or eps for u, g in self.pairs], dtype=float
+            [0.0 if g == st[u] else float(cost[u]) or eps for u, g in self.pairs], dtype=float
         )
         self._static = self._static_rows()
 

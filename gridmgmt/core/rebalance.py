@@ -21,15 +21,16 @@ workers. :func:`rebalance` changes only what it must:
 3. Where that is costly or impossible, the boundaries among two or three
    grids are **redrawn exactly** (all assignments of their atoms
    enumerated: exchanges), an over-full grid is **split** by the partition
-   engine's balanced bisection, or an under-full grid is **merged** with a
-   neighbour (and the union re-split if it is too large); the cheapest in
-   households moved wins. If no arrangement of whole compounds brings a
+   engine's balanced bisection or a new grid is **carved** around its new
+   buildings, or an under-full grid is **merged** with a neighbour (and the
+   union re-split if it is too large); the cheapest in households moved wins. If no arrangement of whole compounds brings a
    grid into band, the compounds of that grid and its neighbours are
    divided between buildings (``split_compounds``, reported) and the same
    steps run again; as the very last resort a grid and one or two rings of
    neighbours are re-partitioned locally. Moves no longer needed are then
    undone.
-4. Separately, the same atoms are moved between the same grids by an
+4. Separately (in a second thread, while the search runs: HiGHS releases
+   the GIL), the same atoms are moved between the same grids by an
    **exact program** (:func:`gridmgmt.core.min_moves.min_moves`): the
    fewest households that bring every grid into band with compounds whole
    and no grid opened or emptied, when moves alone can do it. Of the two
@@ -40,6 +41,11 @@ workers. :func:`rebalance` changes only what it must:
    grids still tile the 社区 and follow roads and walls); unchanged grids keep
    their polygons and codes. New grids get the next sequence numbers after
    every code ever used (``used_codes``): retired codes are never reused.
+
+"Households moved" counts families whose grid (and so 网格员) changes. New
+buildings (given with an empty ``grid_code``) have none yet: they are
+*placed*, free, wherever that helps (a new block of flats often becomes a
+grid of its own), and reported apart.
 
 :func:`move_buildings`, :func:`split_grid` and :func:`merge_grids` are the
 manual edits behind the supervisor's editor. They never refuse a result
@@ -57,7 +63,8 @@ import functools
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -108,11 +115,18 @@ COMPOUND_COLUMNS = ("compound", "compound_source_id", "compound_id")
 # ------------------------------------------------------------------ results
 @dataclass(frozen=True)
 class RebalanceReport:
-    """What a rebalancing (or a manual edit) changed, and why."""
+    """What a rebalancing (or a manual edit) changed, and why.
+
+    ``households_moved`` counts families whose grid (and so 网格员) changes;
+    ``share_moved`` is that share of all households now. New buildings
+    (given without a grid) are *placed*, not moved: ``households_placed``.
+    """
 
     households_moved: int
     share_moved: float
     buildings_moved: int
+    households_placed: int
+    buildings_placed: int
     grids_changed: tuple[str, ...]
     grids_added: tuple[str, ...]
     grids_retired: tuple[str, ...]
@@ -125,7 +139,14 @@ class RebalanceReport:
     def __str__(self) -> str:
         lines = [
             f"households moved {self.households_moved} ({self.share_moved:.1%}) "
-            f"in {self.buildings_moved} building(s); runtime {self.runtime_s:.2f} s",
+            f"in {self.buildings_moved} building(s)"
+            + (
+                f"; new buildings placed {self.buildings_placed} "
+                f"({self.households_placed} households)"
+                if self.buildings_placed
+                else ""
+            )
+            + f"; runtime {self.runtime_s:.2f} s",
             f"out of band: {len(self.out_of_band_before)} before, {len(self.out_of_band_after)} after"
             + (f" ({', '.join(self.out_of_band_after)})" if self.out_of_band_after else ""),
             f"grids changed {len(self.grids_changed)}, added {len(self.grids_added)}"
@@ -244,7 +265,10 @@ class _Problem:
         self.bm = buildings.to_crs(self.crs)
         self.bgeom = np.asarray(self.bm.geometry.values, dtype=object)
         self.rep = shapely.point_on_surface(self.bgeom)
-        self.label0 = self._current_labels(buildings)
+        self.label0, self.placed = self._current_labels(buildings)
+        # new buildings (no grid yet) are placed, not moved: their families have no
+        # 网格员 to change, so placing them anywhere costs nothing
+        self.move_cost = np.where(self.placed, 0, self.hh)
         self.compound = _compound_of(buildings)
         if workload is not None:
             w = pd.Series(workload)
@@ -280,7 +304,8 @@ class _Problem:
         if codes.duplicated().any():
             raise ValueError(f"grids: duplicate codes {sorted(set(codes[codes.duplicated()]))}")
 
-    def _current_labels(self, buildings) -> np.ndarray:
+    def _current_labels(self, buildings) -> tuple[np.ndarray, np.ndarray]:
+        """Grid per building, and which buildings had none given (located by where they lie)."""
         given = (
             buildings["grid_code"].to_numpy(dtype=object)
             if "grid_code" in buildings.columns
@@ -293,22 +318,26 @@ class _Problem:
         bad = sorted({v for v in given if v is not None and v not in self.code_index})
         if bad:
             raise ValueError(f"buildings: grid_code not among the grids: {bad[:10]}")
-        missing = np.flatnonzero(np.asarray([v is None for v in given]))
+        missing = np.flatnonzero(np.asarray([v is None for v in given], dtype=bool))
+        # an empty code in a given column marks a new building; no column: none is new
+        placed = np.zeros(len(given), dtype=bool)
+        if "grid_code" in buildings.columns:
+            placed[missing] = True
         if len(missing):
             from gridmgmt.core.assignment import assign, prepare_grids
 
             frame = gpd.GeoDataFrame({"code": self.codes}, geometry=list(self.geom), crs=self.crs)
             prepared = prepare_grids(frame, validate=False)
-            placed = assign(self.bm.iloc[missing].geometry, prepared)["grid_code"].to_numpy(
+            located = assign(self.bm.iloc[missing].geometry, prepared)["grid_code"].to_numpy(
                 dtype=object
             )
-            outside = [self.ids[missing[k]] for k, c in enumerate(placed) if c is None]
+            outside = [self.ids[missing[k]] for k, c in enumerate(located) if c is None]
             if outside:
                 raise ValueError(
                     f"{len(outside)} building(s) lie outside every grid: {', '.join(outside[:10])}"
                 )
-            given[missing] = placed
-        return np.asarray([self.code_index[v] for v in given], dtype=np.int64)
+            given[missing] = located
+        return np.asarray([self.code_index[v] for v in given], dtype=np.int64), placed
 
     def union(self, grids) -> object:
         """The ground of ``grids``: a fast coverage union when the grids tile exactly (they
@@ -412,6 +441,10 @@ class _Nodes:
         n_atoms = len(atoms.region)
         self.hh = np.concatenate([atoms.households, np.zeros(len(empty), dtype=np.int64)])
         self.building_node = atoms.building_atom  # per building of bsel
+        # households moved when the node changes grid (new buildings' count nothing)
+        self.cost = np.bincount(
+            self.building_node, weights=p.move_cost[self.bsel], minlength=self.n
+        ).astype(np.int64)
         self.compound_id = np.concatenate(
             [atoms.compound_id, np.full(len(empty), None, dtype=object)]
         )
@@ -484,6 +517,7 @@ class _Nodes:
         out.region = np.concatenate([old.region[keep], fine.region])
         out.n = len(out.region)
         out.hh = np.concatenate([old.hh[keep], fine.hh])
+        out.cost = np.concatenate([old.cost[keep], fine.cost])
         node = new_of_old[old.building_node]
         node[in_fine] = len(keep) + fine.building_node
         out.building_node = node
@@ -663,7 +697,7 @@ class _State:
         frm = int(self.lab[u])
         h = int(self.nd.hh[u])
         l0 = int(self.nd.lab0[u])
-        self.cost += h * (int(to != l0) - int(frm != l0))
+        self.cost += int(self.nd.cost[u]) * (int(to != l0) - int(frm != l0))
         self.lab[u] = to
         self.members[frm].discard(u)
         self.members.setdefault(to, set()).add(u)
@@ -924,8 +958,11 @@ def _resplit(state: _State, grids: list[int], k: int, bis: _Bisector):
 
 
 def _match(state: _State, grids: list[int], pieces: list[np.ndarray]):
-    """Pair pieces with grids, most shared households first; unmatched pieces become new grids."""
-    hh = state.nd.hh
+    """Pair pieces with grids, most shared households first; unmatched pieces become new grids.
+
+    Households in new buildings are not counted: they have no grid to keep.
+    """
+    hh = state.nd.cost
     pairs = []
     for g in grids:
         mine = np.asarray(sorted(state.members[g]), dtype=np.int64)
@@ -977,7 +1014,7 @@ def _cluster(state: _State, v: int, bis: _Bisector):
 
 def _plan_cost(state: _State, plan) -> int:
     lab0 = state.nd.lab0
-    hh = state.nd.hh
+    hh = state.nd.cost
     cost = 0
     for owner, piece in plan:
         for u in piece.tolist():
@@ -990,14 +1027,15 @@ def _structural(state: _State, v: int, bis: _Bisector, bound: float = math.inf):
     """Best exchange, split or merge (re-split if needed) for grid ``v``.
 
     ``bound`` is the cost of a known fix: cuts that open a new grid (which
-    moves at least ``min_households``) are not tried when it is below that.
-    Returns ``(cost, kind, grids, plan)`` with every piece in band and
-    connected, or None.
+    moves at least ``min_households``, less those in new buildings) are not
+    tried when it is below that. Returns ``(cost, kind, grids, plan)`` with
+    every piece in band and connected, or None.
     """
     p = state.p
     hh = state.nd.hh
     options = []
     total_v = int(state.ghh[v])
+    opening = _opening_cost(state, [v])
     near = sorted(
         (u for u in state.neighbours(v) if state.movable(u)), key=lambda g: (state.ghh[g], g)
     )
@@ -1017,8 +1055,11 @@ def _structural(state: _State, v: int, bis: _Bisector, bound: float = math.inf):
     for _kind, _grids, plan in options:
         if _valid(state, plan):
             bound = min(bound, _plan_cost(state, plan))
-    if total_v > p.hi and bound >= p.lo:
+    if total_v > p.hi and bound >= opening:
         k, feasible = bis.count(total_v)
+        plan = _carve(state, v)  # first: of equal costs, the first option found wins
+        if plan:
+            options.append(("carve", [v], plan))
         if feasible and k > 1:
             plan = _resplit(state, [v], k, bis)
             if plan:
@@ -1026,7 +1067,11 @@ def _structural(state: _State, v: int, bis: _Bisector, bound: float = math.inf):
     for u in near[:BRANCHING]:
         total = total_v + int(state.ghh[u])
         k, feasible = bis.count(total)
-        if not feasible or (k == 2 and u in enumerated) or (k > 2 and bound < p.lo):
+        if (
+            not feasible
+            or (k == 2 and u in enumerated)
+            or (k > 2 and bound < _opening_cost(state, [v, u]))
+        ):
             continue
         plan = _resplit(state, [v, u], k, bis)
         if plan and k == 1:  # a merge keeps the smallest code
@@ -1042,6 +1087,72 @@ def _structural(state: _State, v: int, bis: _Bisector, bound: float = math.inf):
         return None
     cost, _, kind, grids, plan = min(scored, key=lambda s: (s[0], s[1], s[3]))
     return cost, kind, grids, plan
+
+
+def _opening_cost(state: _State, grids: list[int]) -> int:
+    """The fewest households a new grid cut from ``grids`` can move: ``min_households``
+    less the households of new buildings there (they have no grid to leave)."""
+    nd = state.nd
+    nodes = list(set().union(*(state.members.get(g, ()) for g in grids)))
+    free = int((nd.hh[nodes] - nd.cost[nodes]).sum()) if nodes else 0
+    return max(0, state.p.lo - free)
+
+
+def _carve(state: _State, v: int):
+    """A new grid grown around the new buildings of over-full ``v``, taking from ``v`` only
+    the households it needs to reach the band, those moving fewest families first.
+
+    A new block of flats is usually a grid of its own: this moves far fewer
+    households than a balanced split. Returns a plan ``[(v, rest), (None,
+    new)]`` with both in band and connected, or None.
+    """
+    p, nd = state.p, state.nd
+    hh, cost = nd.hh, nd.cost
+    members = state.members.get(v, set())
+    total = int(state.ghh[v])
+    if total <= p.hi or total < 2 * p.lo:
+        return None
+    seeds = sorted((u for u in members if hh[u] > cost[u]), key=lambda u: (cost[u] - hh[u], u))
+    best = None
+    for seed in seeds[:3]:
+        rest = set(members)
+        take = state.detach(rest, seed)
+        if take is None:
+            continue
+        grown = set(take)
+        rest -= take
+        size = int(hh[list(grown)].sum())
+        while size < p.lo:
+            options = []
+            for u in {b for a in grown for b in nd.adj[a]} & rest:
+                more = state.detach(rest, u)
+                if more is None:
+                    continue
+                h = int(hh[list(more)].sum())
+                c = int(cost[list(more)].sum())
+                if h > 0 and size + h <= p.hi and total - size - h >= p.lo:
+                    options.append((size + h >= p.lo, c, h, u, more))
+            if not options:
+                break
+            completing = [o for o in options if o[0]]
+            if completing:  # the cheapest that completes the grid
+                pick = min(completing, key=lambda o: (o[1], o[2], o[3]))
+            else:  # else the most households per family moved
+                pick = min(options, key=lambda o: (o[1] / o[2], -o[2], o[3]))
+            grown |= pick[4]
+            rest -= pick[4]
+            size += pick[2]
+        if not p.lo <= size <= p.hi:
+            continue
+        plan = [
+            (v, np.asarray(sorted(rest), dtype=np.int64)),
+            (None, np.asarray(sorted(grown), dtype=np.int64)),
+        ]
+        if _valid(state, plan):
+            c = _plan_cost(state, plan)
+            if best is None or c < best[0]:
+                best = (c, plan)
+    return None if best is None else best[1]
 
 
 def _exact(state: _State, grids: list[int], limit: int):
@@ -1063,6 +1174,7 @@ def _exact(state: _State, grids: list[int], limit: int):
     if n > limit or n < m:
         return None
     hh = nd.hh[pos].astype(np.int64)
+    mc = nd.cost[pos].astype(np.int64)
     lab0 = nd.lab0[pos]
     now = state.lab[pos]
     digits, sides = _assignments(m, n)
@@ -1074,7 +1186,7 @@ def _exact(state: _State, grids: list[int], limit: int):
         return None
     gid = np.asarray(grids)
     moved = gid[digits[ok]] != lab0[None, :]
-    cost = moved @ hh - int((hh * (now != lab0)).sum())
+    cost = moved @ mc - int((mc * (now != lab0)).sum())
     cand = np.flatnonzero(ok)[np.argsort(cost, kind="stable")]
     for row in cand[:200]:
         side = {x: grids[d] for x, d in zip(pos, digits[row].tolist(), strict=True)}
@@ -1133,7 +1245,13 @@ def _apply_structural(state: _State, v: int, option, reasons: list[str]) -> None
             if state.lab[u] != g:
                 state.move(u, g)
     names = ", ".join(_name(p, g) for g in grids)
-    if kind == "split":
+    if kind == "carve":
+        fresh = int((state.nd.hh[plan[1][1]] - state.nd.cost[plan[1][1]]).sum())
+        reasons.append(
+            f"{names}: {total_v} households over {p.hi}, {fresh} of them in new buildings: "
+            f"a new grid formed around those ({cost} households moved)"
+        )
+    elif kind == "split":
         reasons.append(
             f"{names}: {total_v} households over {p.hi} and no neighbour could take the surplus: "
             f"split into {len(plan)} grids ({cost} households moved)"
@@ -1196,7 +1314,9 @@ def _revert_pass(state: _State, reasons: list[str]) -> None:
             h = int(hh[list(take)].sum())
             if not (p.lo <= state.ghh[g] + h <= p.hi and p.lo <= state.ghh[a] - h <= p.hi):
                 continue
-            delta = sum(int(hh[x]) * (int(g != nd.lab0[x]) - int(a != nd.lab0[x])) for x in take)
+            delta = sum(
+                int(nd.cost[x]) * (int(g != nd.lab0[x]) - int(a != nd.lab0[x])) for x in take
+            )
             if delta >= 0:
                 continue
             for x in sorted(take):
@@ -1351,15 +1471,17 @@ def _finish(
     label_codes = np.asarray([codes[g] for g in label], dtype=object)
     labels = pd.Series(label_codes, index=pd.Index(p.ids, name="building_id"), name="grid_code")
 
-    moved = np.flatnonzero(label != p.label0)
+    shifted = np.flatnonzero(label != p.label0)  # includes new buildings placed elsewhere
+    moved = np.flatnonzero((label != p.label0) & ~p.placed)
+    listed = np.flatnonzero((label != p.label0) | p.placed)
     moves = gpd.GeoDataFrame(
         {
-            "building_id": p.ids[moved],
-            "households": p.hh[moved],
-            "from_code": [p.codes[g] for g in p.label0[moved]],
-            "to_code": label_codes[moved],
+            "building_id": p.ids[listed],
+            "households": p.hh[listed],
+            "from_code": [None if p.placed[b] else p.codes[p.label0[b]] for b in listed],
+            "to_code": label_codes[listed],
         },
-        geometry=list(p.buildings.to_crs(WGS84).geometry.values[moved]),
+        geometry=list(p.buildings.to_crs(WGS84).geometry.values[listed]),
         crs=WGS84,
     )
     total = int(p.hh.sum())
@@ -1374,7 +1496,7 @@ def _finish(
     changed = tuple(
         sorted(
             p.codes[g]
-            for g in set(geoms) | set(p.label0[moved].tolist()) | set(label[moved].tolist())
+            for g in set(geoms) | set(p.label0[shifted].tolist()) | set(label[shifted].tolist())
             if g < p.n_grids and g in alive
         )
     )
@@ -1393,6 +1515,8 @@ def _finish(
         households_moved=hh_moved,
         share_moved=hh_moved / total if total else 0.0,
         buildings_moved=len(moved),
+        households_placed=int(p.hh[p.placed].sum()),
+        buildings_placed=int(p.placed.sum()),
         grids_changed=changed,
         grids_added=tuple(sorted(codes[g] for g in new)),
         grids_retired=tuple(p.codes[g] for g in retired),
@@ -1434,7 +1558,7 @@ def _building_labels(p: _Problem, state: _State) -> np.ndarray:
 
 def _households_moved(p: _Problem, state: _State) -> int:
     """Households whose grid the state changes, as the report counts them."""
-    return int(p.hh[_building_labels(p, state) != p.label0].sum())
+    return int(p.move_cost[_building_labels(p, state) != p.label0].sum())
 
 
 def _state_result(p: _Problem, state: _State, reasons, extra=()) -> RebalanceResult:
@@ -1486,8 +1610,10 @@ def rebalance(
         Current buildings: an id (``id``, ``source_id`` or ``building_id``,
         else the index), ``households`` (updated figures), optionally a
         compound id (``compound``, ``compound_source_id``, ``compound_id``)
-        and ``grid_code`` (the current assignment; missing codes are found
-        with :func:`gridmgmt.core.assignment.assign`).
+        and ``grid_code`` (the current assignment). Without that column every
+        building is in the grid it lies in; with it, a building whose code is
+        empty is new (no 网格员 yet): it is placed wherever helps, and its
+        households do not count as moved.
     boundary : geometry, optional
         Accepted for symmetry with :func:`~gridmgmt.core.partition.partition`;
         the 社区 is the union of the grids.
@@ -1546,20 +1672,25 @@ def rebalance(
     active = _neighbourhood(p, bad, ACTIVE_DEPTH) if p.workload is None else range(p.n_grids)
     active = [g for g in active if p.movable(g)]
     nodes = _Nodes(p, active)
-    searched = _searched(p, _State(p, nodes), reasons, local_repartition, split_compounds)
     # the same atoms moved between the same grids, solved exactly: the fewest households
-    # when moves alone can do it; it wins unless the search did better by the same rules
+    # when moves alone can do it; it wins unless the search did better by the same rules.
+    # HiGHS releases the GIL, so the program is solved while the search runs.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        solving = pool.submit(_exact_solution, nodes, nodes.lab0)
+        searched = _searched(p, _State(p, nodes), reasons, local_repartition, split_compounds)
+        solution = solving.result()
     exact_reasons: list[str] = []
     exact = _State(p, nodes)
-    if not _exact_moves(exact, exact_reasons):
-        return searched
-    _workload_pass(exact, exact_reasons)
-    locked_out = _locked_out_of_band(p)
-    # every grid it may change ends in band, no compound divided, no grid added: its
-    # result (polygons and all) is only built when it wins
-    if _preference(searched) < (len(locked_out), 0, _households_moved(p, exact), 0):
-        return searched
-    return _state_result(p, exact, exact_reasons, locked_out)
+    if _apply_exact(exact, solution, exact_reasons):
+        _workload_pass(exact, exact_reasons)
+        locked_out = _locked_out_of_band(p)
+        # every grid it may change ends in band, no compound divided, no grid added: its
+        # result (polygons and all) is only built when it wins
+        if _preference(searched) >= (len(locked_out), 0, _households_moved(p, exact), 0):
+            return _state_result(p, exact, exact_reasons, locked_out)
+    # the search's report was written before the exact program was done: the time is all
+    report = replace(searched.report, runtime_s=time.perf_counter() - p.started)
+    return replace(searched, report=report)
 
 
 def _preference(result: RebalanceResult) -> tuple:
@@ -1608,17 +1739,26 @@ def _locked_out_of_band(p: _Problem) -> list[str]:
     ]
 
 
-def _exact_moves(state: _State, reasons: list[str]) -> bool:
-    """Bring every grid into band by the fewest households moved between the same grids.
+def _exact_solution(nd: _Nodes, start: np.ndarray) -> tuple[MoveSolution, float]:
+    """The fewest households moved between the same grids that brings every grid into band.
 
     Solved exactly (:func:`gridmgmt.core.min_moves.min_moves`) over the
-    active atoms; applied and explained when it succeeds. False (nothing
-    changed) when moves alone cannot do it or the program runs out of time.
+    nodes, from the labels ``start``, within ``EXACT_SECONDS``; with the
+    seconds it took.
     """
-    p, nd = state.p, state.nd
     began = time.perf_counter()
     g = nd.graph
-    sol = min_moves(g.i, g.j, g.w, nd.hh, state.lab, lo=p.lo, hi=p.hi, time_limit=EXACT_SECONDS)
+    sol = min_moves(
+        g.i, g.j, g.w, nd.hh, start, lo=nd.p.lo, hi=nd.p.hi, cost=nd.cost, time_limit=EXACT_SECONDS
+    )
+    return sol, time.perf_counter() - began
+
+
+def _apply_exact(state: _State, solved: tuple[MoveSolution, float], reasons: list[str]) -> bool:
+    """Apply and explain :func:`_exact_solution`'s answer; False (nothing changed) when moves
+    alone cannot do it or the program ran out of time."""
+    p, nd = state.p, state.nd
+    sol, took = solved
     if sol.labels is None:
         return False
     before = state.ghh.copy()
@@ -1650,7 +1790,6 @@ def _exact_moves(state: _State, reasons: list[str]) -> bool:
         )
         if hops:
             reasons.append(f"{why or 'building-less ground'}: moved {hops}")
-    took = time.perf_counter() - began
     reasons.append(
         f"moves between the same grids suffice: {sol.moved} households is the fewest "
         "that brings every grid into band with compounds whole"
@@ -1699,7 +1838,9 @@ def fewest_moves(
     )
     nd = _Nodes(p, [g for g in range(p.n_grids) if p.movable(g)])
     g = nd.graph
-    return min_moves(g.i, g.j, g.w, nd.hh, nd.lab0, lo=p.lo, hi=p.hi, time_limit=time_limit)
+    return min_moves(
+        g.i, g.j, g.w, nd.hh, nd.lab0, lo=p.lo, hi=p.hi, cost=nd.cost, time_limit=time_limit
+    )
 
 
 def _stuck(state: _State) -> list[int]:
@@ -1726,7 +1867,9 @@ def _repair(state: _State, reasons: list[str], local_repartition: bool) -> None:
                 continue
             before = int(state.ghh[v])
             chain = _search(state, v)
-            cheap = chain is not None and chain.full and chain.cost <= p.lo // 2
+            cheap = (
+                chain is not None and chain.full and chain.cost <= _opening_cost(state, [v]) // 2
+            )
             bound = chain.cost if chain is not None and chain.full else math.inf
             option = None if cheap else _structural(state, v, bis, bound)
             if option is not None and (chain is None or not chain.full or option[0] < chain.cost):

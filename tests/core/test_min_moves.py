@@ -57,6 +57,37 @@ def test_islands_stay_as_they_are():
     assert sol.labels.tolist() == [0, 1, 0]
 
 
+def test_new_buildings_move_first_as_they_move_no_family():
+    # grid 0: a0 with a1 (a new tower: 80 households, none with a grid yet) and a2 (70);
+    # both touch b0 of grid 1. Shedding a2 moves 70 households, placing a1 there none.
+    edges = [(0, 1), (1, 3), (0, 2), (2, 3)]
+    hh = np.array([100, 80, 70, 100])
+    start = np.array([0, 0, 0, 1])
+    i, j = (np.asarray(x) for x in zip(*edges, strict=True))
+    by_households = min_moves(i, j, np.ones(4), hh, start, lo=100, hi=200)
+    assert by_households.labels.tolist() == [0, 0, 1, 1] and by_households.moved == 70
+    placed = min_moves(
+        i, j, np.ones(4), hh, start, lo=100, hi=200, cost=np.array([100, 0, 70, 100])
+    )
+    assert placed.status == "optimal"
+    assert placed.labels.tolist() == [0, 1, 0, 1] and placed.moved == 0
+
+
+def test_free_atoms_stay_unless_moving_them_helps():
+    # nothing is out of band: the new tower (cost 0) stays where it lies
+    sol = min_moves(
+        np.array([0]),
+        np.array([1]),
+        np.ones(1),
+        np.array([150, 150]),
+        np.array([0, 1]),
+        lo=100,
+        hi=200,
+        cost=np.array([0, 150]),
+    )
+    assert sol.labels.tolist() == [0, 1] and sol.moved == 0
+
+
 def test_no_arrangement_is_reported_infeasible():
     # one atom alone is over the ceiling
     sol = solve([(0, 1)], [600, 100], [0, 1], lo=100, hi=500)
@@ -70,4 +101,15 @@ def test_bad_input():
     with pytest.raises(ValueError, match="same lengths"):
         min_moves(
             np.array([0]), np.array([1]), np.ones(1), np.array([1, 1]), np.array([0]), lo=0, hi=5
+        )
+    with pytest.raises(ValueError, match="cost must lie"):
+        min_moves(
+            np.array([0]),
+            np.array([1]),
+            np.ones(1),
+            np.array([1, 1]),
+            np.array([0, 1]),
+            lo=0,
+            hi=5,
+            cost=np.array([2, 1]),
         )

@@ -177,6 +177,74 @@ def test_whole_compounds_moved_rather_than_divided(base):
     assert floor.moved <= out.report.households_moved
 
 
+def test_new_buildings_are_placed_free(base, changed, run):
+    """The same change with the towers on record in the grid they lie in: moving them then
+    moves families, so the rebalancer cannot do better than with them new."""
+    s, part, _ = base
+    recorded = changed.copy()
+    new = recorded["grid_code"].isna()
+    pts = gpd.GeoDataFrame(geometry=recorded.loc[new].representative_point(), crs=4326)
+    hit = gpd.sjoin(pts, part.grids[["code", "geometry"]], predicate="within")
+    recorded.loc[hit.index, "grid_code"] = hit["code"]
+    assert recorded["grid_code"].notna().all()
+    on_record = rebalance(part.grids, recorded, roads=s.roads, compounds=s.compounds)
+    assert on_record.report.buildings_placed == 0
+    assert run.report.buildings_placed == 2
+    assert run.report.households_moved <= on_record.report.households_moved
+    # a building moved off its recorded grid is counted; a placed one is not
+    towers = on_record.moves[on_record.moves["building_id"].isin(["T1", "T2"])]
+    assert towers["from_code"].notna().all()
+
+
+def test_without_grid_codes_every_building_is_where_it_lies(base, changed):
+    """No grid_code column: each building is in the grid it lies in, none is new."""
+    s, part, _ = base
+    out = rebalance(part.grids, changed.drop(columns="grid_code"), roads=s.roads)
+    assert out.report.buildings_placed == 0 and out.report.households_placed == 0
+    assert out.moves["from_code"].notna().all()
+    assert out.report.households_moved == int(out.moves["households"].sum()) > 0
+
+
+def _redeveloped(b, n_compounds=2):
+    """One of the ``n_compounds`` compounds of a grid rebuilt: its buildings new (no grid yet), 300
+    households in all; the other compound alone is in band, so the grid is far over."""
+    frame = b.assign(grid=b["grid_code"])
+    per = frame.groupby("compound_id").agg(grids=("grid", "nunique"), grid=("grid", "first"))
+    totals = frame.groupby("grid")["households"].sum()
+    compounds = frame.groupby("grid")["compound_id"].nunique()
+    for cid, row in per[per["grids"] == 1].iterrows():
+        members = frame["compound_id"] == cid
+        rest = int(totals[row["grid"]] - frame.loc[members, "households"].sum())
+        if (
+            members.sum() >= 2
+            and compounds[row["grid"]] == n_compounds
+            and LO + 20 <= rest <= HI - 20
+        ):
+            out = b.copy()
+            out.loc[members, "grid_code"] = None
+            k = int(members.sum())
+            out.loc[members, "households"] = [300 // k + (i < 300 % k) for i in range(k)]
+            return out, cid, row["grid"]
+    raise AssertionError("no compound to redevelop in this layout")
+
+
+def test_a_rebuilt_compound_becomes_a_grid_of_its_own(edits):
+    """Over 2 x min households with 300 of them new: a new grid around the new buildings
+    moves no family, where a balanced split would move dozens."""
+    s, part, b = edits
+    after, cid, code = _redeveloped(b, n_compounds=4)
+    out = rebalance(part.grids, after, roads=s.roads, compounds=s.compounds)
+    assert out.report.out_of_band_after == ()
+    assert len(out.report.grids_added) == 1
+    (added,) = out.report.grids_added
+    members = after.loc[after["compound_id"] == cid, "id"]
+    assert (out.labels.loc[members] == added).all()
+    assert out.report.households_moved == 0
+    assert out.report.households_placed == 300
+    assert any(r.startswith(code) and "new grid formed around" in r for r in out.report.reasons)
+    assert code in set(out.grids["code"])  # the old grid keeps its code
+
+
 def test_the_exact_floor_says_when_whole_atoms_cannot_do(stuck, stuck_runs):
     s, part, _ = stuck
     after, whole, _ = stuck_runs
@@ -238,10 +306,14 @@ def test_minimal_change_and_moves_layer(run, changed):
     assert rep.share_moved == pytest.approx(rep.households_moved / changed["households"].sum())
     moves = run.moves
     assert list(moves.columns) == ["building_id", "households", "from_code", "to_code", "geometry"]
-    assert (
-        len(moves) == rep.buildings_moved and int(moves["households"].sum()) == rep.households_moved
-    )
-    assert (moves["from_code"] != moves["to_code"]).all()
+    # the two new towers are listed as placed (no grid before), not as moved
+    placed = moves[moves["from_code"].isna()]
+    moved = moves[moves["from_code"].notna()]
+    assert sorted(placed["building_id"]) == ["T1", "T2"]
+    assert rep.buildings_placed == 2 and rep.households_placed == int(placed["households"].sum())
+    assert len(moved) == rep.buildings_moved
+    assert int(moved["households"].sum()) == rep.households_moved
+    assert (moved["from_code"] != moved["to_code"]).all()
     assert (run.labels.loc[moves["building_id"]].to_numpy() == moves["to_code"].to_numpy()).all()
     # most grids are left exactly as they were
     assert len(rep.grids_changed) < 0.6 * len(run.grids)
