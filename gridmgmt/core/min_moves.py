@@ -8,7 +8,10 @@ opened or emptied (splits and merges are the caller's next step when this
 finds no answer).
 
 An atom may stay or move to a grid it touches, and a moved atom must touch
-an atom that ends in its new grid. A chain of moves (A gives to B, B passes
+an atom that ends in its new grid. Optionally, given sets of atoms may
+instead leave together as a new grid (``openings``: a block of new
+buildings with what it needs to reach the band); the program opens those
+that lower the households moved. A chain of moves (A gives to B, B passes
 its surplus on to C) or an exchange is a set of such one-hop moves, so one
 program finds the cheapest combination for all grids together, where a
 search grid by grid takes the first fix for one grid and pays for it in the
@@ -28,6 +31,7 @@ Solved with HiGHS through :func:`scipy.optimize.milp`.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,12 +56,15 @@ class MoveSolution:
         grid into band) or ``timeout`` (none found in the time allowed).
     rounds : int
         Solves: one plus the contiguity rounds.
+    opened : tuple of int
+        Labels of the ``openings`` taken (their atoms carry that label).
     """
 
     labels: np.ndarray | None
     moved: int
     status: str
     rounds: int
+    opened: tuple[int, ...] = ()
 
 
 def min_moves(
@@ -70,6 +77,7 @@ def min_moves(
     lo: int,
     hi: int,
     cost: np.ndarray | None = None,
+    openings: Sequence[tuple[int, np.ndarray]] = (),
     time_limit: float = 1.0,
 ) -> MoveSolution:
     """Move atoms between grids: every grid in band and connected, fewest households moved.
@@ -91,6 +99,12 @@ def min_moves(
         Households counted as moved when the atom changes grid (default
         ``households``; less when some are new and have no grid to leave).
         Atoms that cost nothing still stay put unless moving them helps.
+    openings : sequence of (int, ndarray of int)
+        ``(label, atoms)``: these atoms may together leave their grids as a
+        new grid labelled ``label`` (not a label of ``start``), at the cost
+        of their households. Each must hold ``lo`` to ``hi`` households and be
+        connected; the building-less regions travelling with an atom go
+        along. An opening whose atoms are not connected that way is ignored.
     time_limit : float
         Seconds for all solves together.
 
@@ -101,7 +115,8 @@ def min_moves(
     Raises
     ------
     ValueError
-        ``lo > hi`` or arrays of different lengths.
+        ``lo > hi``, arrays of different lengths, an opening out of band or
+        labelled like a current grid.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -132,6 +147,7 @@ def min_moves(
         start[keep],
         lo,
         hi,
+        _openings(openings, hh, start, rep, lo, hi),
     )
     cuts: list[tuple[dict[int, float], float]] = []
     for rounds in range(1, MAX_ROUNDS + 1):
@@ -155,9 +171,27 @@ def min_moves(
         if not new_cuts:
             labels = labels[rep]
             moved = int(cost[labels != start].sum())
-            return MoveSolution(labels, moved, "optimal" if res.status == 0 else "feasible", rounds)
+            status = "optimal" if res.status == 0 else "feasible"
+            return MoveSolution(labels, moved, status, rounds, model.opened(res.x))
         cuts.extend(new_cuts)
     return MoveSolution(None, 0, "timeout", MAX_ROUNDS)
+
+
+def _openings(openings, hh, start, rep, lo, hi) -> list[tuple[int, np.ndarray]]:
+    """Openings as ``(label, host atoms)``, checked; the disconnected ones dropped later."""
+    out = []
+    labels = set(np.unique(start).tolist())
+    for label, atoms in openings:
+        atoms = np.asarray(atoms, dtype=np.int64)
+        if int(label) in labels:
+            raise ValueError(f"opening label {label} is a current grid's")
+        if len(atoms) == 0 or atoms.min() < 0 or atoms.max() >= len(hh):
+            raise ValueError(f"opening {label}: atoms missing or out of range")
+        total = int(hh[atoms].sum())
+        if not lo <= total <= hi:
+            raise ValueError(f"opening {label}: {total} households, outside {lo}–{hi}")
+        out.append((int(label), np.unique(rep[atoms[hh[atoms] > 0]])))
+    return out
 
 
 def _hosts(i, j, w, hh, start) -> np.ndarray:
@@ -198,7 +232,7 @@ def component_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 class _Model:
     """Variables ``x[u, g]`` (atom ``u`` in grid ``g``) and the constraints on them."""
 
-    def __init__(self, i, j, hh, cost, start, lo, hi):
+    def __init__(self, i, j, hh, cost, start, lo, hi, openings=()):
         self.i, self.j, self.hh, self.start, self.lo, self.hi = i, j, hh, start, lo, hi
         n = self.n = len(hh)
         self.island = component_labels(n, i, j)
@@ -212,12 +246,18 @@ class _Model:
             (u, g) for u in range(n) for g in sorted({st[u], *(st[x] for x in self.adj[u])})
         ]
         self.var = {pg: k for k, pg in enumerate(self.pairs)}
-        self.nvar = len(self.pairs)
+        # openings: one 0/1 variable each, after the pairs (connected ones only)
+        self.openings = [
+            (g, nodes) for g, nodes in openings if len(nodes) and self._connected(nodes)
+        ]
+        self.nvar = len(self.pairs) + len(self.openings)
         # cost: households moved; atoms that cost nothing (building-less regions, new
         # buildings) a little, so they stay put unless moving them helps (all together < 1)
         eps = 0.5 / n
         self.cost = np.asarray(
-            [0.0 if g == st[u] else float(cost[u]) or eps for u, g in self.pairs], dtype=float
+            [0.0 if g == st[u] else float(cost[u]) or eps for u, g in self.pairs]
+            + [float(cost[nodes].sum()) or eps for _, nodes in self.openings],
+            dtype=float,
         )
         self._static = self._static_rows()
 
@@ -241,7 +281,10 @@ class _Model:
         for k, (u, g) in enumerate(self.pairs):
             by_node[u].append(k)
             by_grid.setdefault(g, []).append(k)
-        for ks in by_node:  # one grid per atom
+        for k, (_, nodes) in enumerate(self.openings, start=len(self.pairs)):
+            for u in nodes.tolist():
+                by_node[u].append(k)
+        for ks in by_node:  # one grid per atom (or one opening it leaves with)
             row([(k, 1.0) for k in ks], 1.0, 1.0)
         for ks in by_grid.values():  # the band
             row([(k, float(self.hh[self.pairs[k][0]])) for k in ks], self.lo, self.hi)
@@ -268,17 +311,37 @@ class _Model:
 
     def labels(self, x: np.ndarray) -> np.ndarray:
         out = self.start.copy()
-        for k in np.flatnonzero(x > 0.5).tolist():
+        for k in np.flatnonzero(x[: len(self.pairs)] > 0.5).tolist():
             u, g = self.pairs[k]
             out[u] = g
+        for k, (g, nodes) in enumerate(self.openings, start=len(self.pairs)):
+            if x[k] > 0.5:
+                out[nodes] = g
         return out
+
+    def opened(self, x: np.ndarray) -> tuple[int, ...]:
+        first = len(self.pairs)
+        return tuple(g for k, (g, _) in enumerate(self.openings, start=first) if x[k] > 0.5)
+
+    def _connected(self, nodes: np.ndarray) -> bool:
+        inside = set(nodes.tolist())
+        seen, stack = {int(nodes[0])}, [int(nodes[0])]
+        while stack:
+            for b in self.adj[stack.pop()]:
+                if b in inside and b not in seen:
+                    seen.add(b)
+                    stack.append(b)
+        return len(seen) == len(inside)
 
     def contiguity_cuts(self, labels: np.ndarray):
         """Separator cuts for every detached piece of every grid (none: all grids connected)."""
         same = labels[self.i] == labels[self.j]
         comp = component_labels(self.n, self.i[same], self.j[same])
         cuts = []
+        new = {g for g, _ in self.openings}  # opened grids are connected as given
         for g in np.unique(labels).tolist():
+            if g in new:
+                continue
             nodes = np.flatnonzero(labels == g)
             if len(np.unique(comp[nodes])) < 2:
                 continue

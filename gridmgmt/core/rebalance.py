@@ -23,17 +23,18 @@ workers. :func:`rebalance` changes only what it must:
    enumerated: exchanges), an over-full grid is **split** by the partition
    engine's balanced bisection or a new grid is **carved** around its new
    buildings, or an under-full grid is **merged** with a neighbour (and the
-   union re-split if it is too large); the cheapest in households moved wins. If no arrangement of whole compounds brings a
-   grid into band, the compounds of that grid and its neighbours are
-   divided between buildings (``split_compounds``, reported) and the same
-   steps run again; as the very last resort a grid and one or two rings of
-   neighbours are re-partitioned locally. Moves no longer needed are then
-   undone.
+   union re-split if it is too large); the cheapest in households moved
+   wins. If no arrangement of whole compounds brings a grid into band, the
+   compounds of that grid and its neighbours are divided between buildings
+   (``split_compounds``, reported) and the same steps run again; as the
+   very last resort a grid and one or two rings of neighbours are
+   re-partitioned locally. Moves no longer needed are then undone.
 4. Separately (in a second thread, while the search runs: HiGHS releases
    the GIL), the same atoms are moved between the same grids by an
    **exact program** (:func:`gridmgmt.core.min_moves.min_moves`): the
    fewest households that bring every grid into band with compounds whole
-   and no grid opened or emptied, when moves alone can do it. Of the two
+   and no grid emptied, when moves (and the new grids step 3 would carve
+   around new buildings, taken or not as they pay) can do it. Of the two
    answers the one with fewer grids out of band wins, then fewer compounds
    divided, fewer households moved, fewer grids added. :func:`fewest_moves`
    gives that floor over the whole 社区 as a yardstick.
@@ -1024,7 +1025,7 @@ def _plan_cost(state: _State, plan) -> int:
 
 
 def _structural(state: _State, v: int, bis: _Bisector, bound: float = math.inf):
-    """Best exchange, split or merge (re-split if needed) for grid ``v``.
+    """Best exchange, split, carve or merge (re-split if needed) for grid ``v``.
 
     ``bound`` is the cost of a known fix: cuts that open a new grid (which
     moves at least ``min_households``, less those in new buildings) are not
@@ -1676,7 +1677,7 @@ def rebalance(
     # when moves alone can do it; it wins unless the search did better by the same rules.
     # HiGHS releases the GIL, so the program is solved while the search runs.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        solving = pool.submit(_exact_solution, nodes, nodes.lab0)
+        solving = pool.submit(_exact_solution, nodes, nodes.lab0, _openings(p, nodes))
         searched = _searched(p, _State(p, nodes), reasons, local_repartition, split_compounds)
         solution = solving.result()
     exact_reasons: list[str] = []
@@ -1684,9 +1685,10 @@ def rebalance(
     if _apply_exact(exact, solution, exact_reasons):
         _workload_pass(exact, exact_reasons)
         locked_out = _locked_out_of_band(p)
-        # every grid it may change ends in band, no compound divided, no grid added: its
-        # result (polygons and all) is only built when it wins
-        if _preference(searched) >= (len(locked_out), 0, _households_moved(p, exact), 0):
+        # every grid it may change ends in band and no compound is divided: its result
+        # (polygons and all) is only built when it wins
+        key = (len(locked_out), 0, _households_moved(p, exact), len(solution[0].opened))
+        if _preference(searched) >= key:
             return _state_result(p, exact, exact_reasons, locked_out)
     # the search's report was written before the exact program was done: the time is all
     report = replace(searched.report, runtime_s=time.perf_counter() - p.started)
@@ -1739,8 +1741,24 @@ def _locked_out_of_band(p: _Problem) -> list[str]:
     ]
 
 
-def _exact_solution(nd: _Nodes, start: np.ndarray) -> tuple[MoveSolution, float]:
-    """The fewest households moved between the same grids that brings every grid into band.
+def _openings(p: _Problem, nodes: _Nodes) -> list[tuple[int, np.ndarray]]:
+    """New grids the exact program may open: for each over-full grid with new buildings,
+    the grid :func:`_carve` would cut around them (labelled after the current grids)."""
+    if not p.placed.any():
+        return []
+    state = _State(p, nodes)
+    out = []
+    for v in sorted(state.active):
+        if state.movable(v) and state.ghh[v] > p.hi:
+            plan = _carve(state, v)
+            if plan:
+                out.append((p.n_grids + len(out), plan[1][1]))
+    return out
+
+
+def _exact_solution(nd: _Nodes, start: np.ndarray, openings=()) -> tuple[MoveSolution, float]:
+    """The fewest households moved that brings every grid into band: atoms moved between
+    the same grids, and new grids opened from ``openings`` (see :func:`_openings`).
 
     Solved exactly (:func:`gridmgmt.core.min_moves.min_moves`) over the
     nodes, from the labels ``start``, within ``EXACT_SECONDS``; with the
@@ -1749,7 +1767,16 @@ def _exact_solution(nd: _Nodes, start: np.ndarray) -> tuple[MoveSolution, float]
     began = time.perf_counter()
     g = nd.graph
     sol = min_moves(
-        g.i, g.j, g.w, nd.hh, start, lo=nd.p.lo, hi=nd.p.hi, cost=nd.cost, time_limit=EXACT_SECONDS
+        g.i,
+        g.j,
+        g.w,
+        nd.hh,
+        start,
+        lo=nd.p.lo,
+        hi=nd.p.hi,
+        cost=nd.cost,
+        openings=openings,
+        time_limit=EXACT_SECONDS,
     )
     return sol, time.perf_counter() - began
 
@@ -1761,12 +1788,25 @@ def _apply_exact(state: _State, solved: tuple[MoveSolution, float], reasons: lis
     sol, took = solved
     if sol.labels is None:
         return False
+    new = {label: state.new_grid() for label in sorted(sol.opened)}
     before = state.ghh.copy()
     flows: dict[tuple[int, int], int] = {}
     for u in np.flatnonzero(sol.labels != state.lab).tolist():
         src, dst = int(state.lab[u]), int(sol.labels[u])
+        if dst in new:  # an opening: said below, as a carve is
+            state.move(u, new[dst])
+            continue
         flows[src, dst] = flows.get((src, dst), 0) + int(nd.hh[u])
         state.move(u, dst)
+    for g in new.values():
+        nodes = np.asarray(sorted(state.members[g]), dtype=np.int64)
+        v = int(nd.lab0[nodes[0]])
+        fresh = int((nd.hh[nodes] - nd.cost[nodes]).sum())
+        reasons.append(
+            f"{_name(p, v)}: {int(before[v])} households over {p.hi}, {fresh} of them in new "
+            f"buildings: a new grid formed around those ({int(nd.cost[nodes].sum())} "
+            "households moved)"
+        )
     # one reason per set of grids the moves join up
     ends = np.asarray(list(flows), dtype=np.int64).reshape(-1, 2)
     grid_ids, pair_ends = np.unique(ends, return_inverse=True)
@@ -1790,12 +1830,16 @@ def _apply_exact(state: _State, solved: tuple[MoveSolution, float], reasons: lis
         )
         if hops:
             reasons.append(f"{why or 'building-less ground'}: moved {hops}")
+    how = (
+        f"moves and {len(new)} new grid(s) around new buildings suffice"
+        if new
+        else "moves between the same grids suffice"
+    )
     reasons.append(
-        f"moves between the same grids suffice: {sol.moved} households is the fewest "
-        "that brings every grid into band with compounds whole"
+        f"{how}: {sol.moved} households is the fewest that brings every grid into band "
+        "with compounds whole" + (" and no other grid opened" if new else "")
         if sol.status == "optimal"
-        else f"moves between the same grids suffice: {sol.moved} households, the fewest "
-        f"found in {took:.1f} s"
+        else f"{how}: {sol.moved} households, the fewest found in {took:.1f} s"
     )
     return True
 

@@ -88,6 +88,56 @@ def test_free_atoms_stay_unless_moving_them_helps():
     assert sol.labels.tolist() == [0, 1] and sol.moved == 0
 
 
+def _graph(edges):
+    i, j = (np.asarray(x) for x in zip(*edges, strict=True))
+    return i, j, np.ones(len(i))
+
+
+def test_a_new_block_opens_a_grid_when_moves_cannot_do():
+    # grid 0: a0 (300) and a1 (260 new households); grid 1: b0 (400) touching both.
+    # Neither atom fits in grid 1; a1 alone as a new grid moves no family.
+    i, j, w = _graph([(0, 1), (0, 2), (1, 2)])
+    hh, start, cost = np.array([300, 260, 400]), np.array([0, 0, 1]), np.array([300, 0, 400])
+    assert min_moves(i, j, w, hh, start, lo=250, hi=500, cost=cost).status == "infeasible"
+    sol = min_moves(i, j, w, hh, start, lo=250, hi=500, cost=cost, openings=[(7, np.array([1]))])
+    assert sol.status == "optimal" and sol.opened == (7,)
+    assert sol.labels.tolist() == [0, 7, 1] and sol.moved == 0
+
+
+def test_an_opening_dearer_than_moves_stays_shut():
+    # grid 0: a0 (300) - a1 (180 new) - a2 (70); a2 touches b0 (420) of grid 1.
+    # Moving a2 costs 70; opening {a0, a1} would move a0's 300.
+    i, j, w = _graph([(0, 1), (1, 2), (2, 3)])
+    hh, start, cost = (
+        np.array([300, 180, 70, 420]),
+        np.array([0, 0, 0, 1]),
+        np.array([300, 0, 70, 420]),
+    )
+    sol = min_moves(i, j, w, hh, start, lo=250, hi=500, cost=cost, openings=[(9, np.array([0, 1]))])
+    assert sol.opened == () and sol.labels.tolist() == [0, 0, 1, 1] and sol.moved == 70
+
+
+def test_openings_checked():
+    i, j, w = _graph([(0, 1), (1, 2)])
+    hh, start = np.array([300, 260, 400]), np.array([0, 0, 1])
+    with pytest.raises(ValueError, match="current grid"):
+        min_moves(i, j, w, hh, start, lo=250, hi=500, openings=[(1, np.array([1]))])
+    with pytest.raises(ValueError, match="outside 250"):
+        min_moves(i, j, w, hh, start, lo=250, hi=500, openings=[(5, np.array([0, 1]))])
+    # atoms 0 and 2 do not touch: that opening is ignored (moves alone cannot do it)
+    sol = min_moves(
+        i,
+        j,
+        w,
+        np.array([130, 300, 130]),
+        np.array([0, 0, 0]),
+        lo=250,
+        hi=500,
+        openings=[(5, np.array([0, 2]))],
+    )
+    assert sol.status == "infeasible" and sol.opened == ()
+
+
 def test_no_arrangement_is_reported_infeasible():
     # one atom alone is over the ceiling
     sol = solve([(0, 1)], [600, 100], [0, 1], lo=100, hi=500)

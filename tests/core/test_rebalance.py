@@ -242,6 +242,10 @@ def test_a_rebuilt_compound_becomes_a_grid_of_its_own(edits):
     assert out.report.households_moved == 0
     assert out.report.households_placed == 300
     assert any(r.startswith(code) and "new grid formed around" in r for r in out.report.reasons)
+    # the exact program weighed the same new grid against moves alone, and proved it best
+    assert any(
+        "1 new grid(s) around new buildings suffice: 0 households" in r for r in out.report.reasons
+    )
     assert code in set(out.grids["code"])  # the old grid keeps its code
 
 
