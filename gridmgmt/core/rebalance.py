@@ -1673,8 +1673,9 @@ def rebalance(
     active = _neighbourhood(p, bad, ACTIVE_DEPTH) if p.workload is None else range(p.n_grids)
     active = [g for g in active if p.movable(g)]
     nodes = _Nodes(p, active)
-    # the same atoms moved between the same grids, solved exactly: the fewest households
-    # when moves alone can do it; it wins unless the search did better by the same rules.
+    # the same atoms moved between the same grids (or into new grids around new buildings),
+    # solved exactly: the fewest households when that can do it; it wins unless the search
+    # did better by the same rules.
     # HiGHS releases the GIL, so the program is solved while the search runs.
     with ThreadPoolExecutor(max_workers=1) as pool:
         solving = pool.submit(_exact_solution, nodes, nodes.lab0, _openings(p, nodes))
