@@ -4,8 +4,8 @@ Atoms (nodes carrying households, with contacts between them) each lie in
 one grid. :func:`min_moves` gives every atom a grid so that every grid
 holds between ``lo`` and ``hi`` households and stays connected, moving as
 few households as possible. The grids stay the same grids: no grid is
-opened or emptied (splits and merges are the caller's next step when this
-finds no answer).
+emptied, and none is opened but the ``openings`` given (splits and merges
+are the caller's next step when this finds no answer).
 
 An atom may stay or move to a grid it touches, and a moved atom must touch
 an atom that ends in its new grid. Optionally, given sets of atoms may
