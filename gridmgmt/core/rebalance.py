@@ -963,14 +963,14 @@ def _match(state: _State, grids: list[int], pieces: list[np.ndarray]):
 
     Households in new buildings are not counted: they have no grid to keep.
     """
-    hh = state.nd.cost
+    kept = state.nd.cost  # households that keep their grid when a piece goes to it
     pairs = []
     for g in grids:
         mine = np.asarray(sorted(state.members[g]), dtype=np.int64)
         for idx, piece in enumerate(pieces):
             common = np.intersect1d(piece, mine)
             if len(common):
-                pairs.append((-int(hh[common].sum()), -len(common), g, idx))
+                pairs.append((-int(kept[common].sum()), -len(common), g, idx))
     owners: list[int | None] = [None] * len(pieces)
     taken = set()
     for _, _, g, idx in sorted(pairs):
@@ -1014,13 +1014,14 @@ def _cluster(state: _State, v: int, bis: _Bisector):
 
 
 def _plan_cost(state: _State, plan) -> int:
+    """Households the plan moves, beyond those the state has moved already."""
     lab0 = state.nd.lab0
-    hh = state.nd.cost
+    moving = state.nd.cost
     cost = 0
     for owner, piece in plan:
         for u in piece.tolist():
             now = owner if owner is not None else -1
-            cost += int(hh[u]) * (int(now != lab0[u]) - int(state.lab[u] != lab0[u]))
+            cost += int(moving[u]) * (int(now != lab0[u]) - int(state.lab[u] != lab0[u]))
     return cost
 
 
@@ -1090,13 +1091,26 @@ def _structural(state: _State, v: int, bis: _Bisector, bound: float = math.inf):
     return cost, kind, grids, plan
 
 
+def _new_households(nd: _Nodes, nodes) -> int:
+    """Households of new buildings (placed, never moved) among ``nodes``."""
+    nodes = np.asarray(list(nodes), dtype=np.int64)
+    return int((nd.hh[nodes] - nd.cost[nodes]).sum())
+
+
 def _opening_cost(state: _State, grids: list[int]) -> int:
     """The fewest households a new grid cut from ``grids`` can move: ``min_households``
     less the households of new buildings there (they have no grid to leave)."""
-    nd = state.nd
-    nodes = list(set().union(*(state.members.get(g, ()) for g in grids)))
-    free = int((nd.hh[nodes] - nd.cost[nodes]).sum()) if nodes else 0
-    return max(0, state.p.lo - free)
+    nodes = set().union(*(state.members.get(g, ()) for g in grids))
+    return max(0, state.p.lo - _new_households(state.nd, nodes))
+
+
+def _carve_reason(state: _State, v: int, before: int, nodes: np.ndarray, moved: int) -> str:
+    """Why grid ``v`` (``before`` households) lost ``nodes`` to a new grid around new buildings."""
+    p = state.p
+    return (
+        f"{_name(p, v)}: {before} households over {p.hi}, {_new_households(state.nd, nodes)} "
+        f"of them in new buildings: a new grid formed around those ({moved} households moved)"
+    )
 
 
 def _carve(state: _State, v: int):
@@ -1247,11 +1261,7 @@ def _apply_structural(state: _State, v: int, option, reasons: list[str]) -> None
                 state.move(u, g)
     names = ", ".join(_name(p, g) for g in grids)
     if kind == "carve":
-        fresh = int((state.nd.hh[plan[1][1]] - state.nd.cost[plan[1][1]]).sum())
-        reasons.append(
-            f"{names}: {total_v} households over {p.hi}, {fresh} of them in new buildings: "
-            f"a new grid formed around those ({cost} households moved)"
-        )
+        reasons.append(_carve_reason(state, v, total_v, plan[1][1], cost))
     elif kind == "split":
         reasons.append(
             f"{names}: {total_v} households over {p.hi} and no neighbour could take the surplus: "
@@ -1472,9 +1482,10 @@ def _finish(
     label_codes = np.asarray([codes[g] for g in label], dtype=object)
     labels = pd.Series(label_codes, index=pd.Index(p.ids, name="building_id"), name="grid_code")
 
-    shifted = np.flatnonzero(label != p.label0)  # includes new buildings placed elsewhere
-    moved = np.flatnonzero((label != p.label0) & ~p.placed)
-    listed = np.flatnonzero((label != p.label0) | p.placed)
+    other = label != p.label0  # new buildings included: placed elsewhere than they lie
+    shifted = np.flatnonzero(other)
+    moved = np.flatnonzero(other & ~p.placed)
+    listed = np.flatnonzero(other | p.placed)
     moves = gpd.GeoDataFrame(
         {
             "building_id": p.ids[listed],
@@ -1757,13 +1768,15 @@ def _openings(p: _Problem, nodes: _Nodes) -> list[tuple[int, np.ndarray]]:
     return out
 
 
-def _exact_solution(nd: _Nodes, start: np.ndarray, openings=()) -> tuple[MoveSolution, float]:
+def _exact_solution(
+    nd: _Nodes, start: np.ndarray, openings=(), time_limit: float = EXACT_SECONDS
+) -> tuple[MoveSolution, float]:
     """The fewest households moved that brings every grid into band: atoms moved between
     the same grids, and new grids opened from ``openings`` (see :func:`_openings`).
 
     Solved exactly (:func:`gridmgmt.core.min_moves.min_moves`) over the
-    nodes, from the labels ``start``, within ``EXACT_SECONDS``; with the
-    seconds it took.
+    nodes, from the labels ``start``, within ``time_limit`` seconds; with
+    the seconds it took.
     """
     began = time.perf_counter()
     g = nd.graph
@@ -1777,7 +1790,7 @@ def _exact_solution(nd: _Nodes, start: np.ndarray, openings=()) -> tuple[MoveSol
         hi=nd.p.hi,
         cost=nd.cost,
         openings=openings,
-        time_limit=EXACT_SECONDS,
+        time_limit=time_limit,
     )
     return sol, time.perf_counter() - began
 
@@ -1801,13 +1814,9 @@ def _apply_exact(state: _State, solved: tuple[MoveSolution, float], reasons: lis
         state.move(u, dst)
     for g in new.values():
         nodes = np.asarray(sorted(state.members[g]), dtype=np.int64)
-        v = int(nd.lab0[nodes[0]])
-        fresh = int((nd.hh[nodes] - nd.cost[nodes]).sum())
-        reasons.append(
-            f"{_name(p, v)}: {int(before[v])} households over {p.hi}, {fresh} of them in new "
-            f"buildings: a new grid formed around those ({int(nd.cost[nodes].sum())} "
-            "households moved)"
-        )
+        v = int(nd.lab0[nodes[0]])  # an opening is cut from one grid
+        moved = int(nd.cost[nodes].sum())  # from the grids as they were
+        reasons.append(_carve_reason(state, v, int(before[v]), nodes, moved))
     # one reason per set of grids the moves join up
     ends = np.asarray(list(flows), dtype=np.int64).reshape(-1, 2)
     grid_ids, pair_ends = np.unique(ends, return_inverse=True)
@@ -1882,10 +1891,7 @@ def fewest_moves(
         locked=locked,
     )
     nd = _Nodes(p, [g for g in range(p.n_grids) if p.movable(g)])
-    g = nd.graph
-    return min_moves(
-        g.i, g.j, g.w, nd.hh, nd.lab0, lo=p.lo, hi=p.hi, cost=nd.cost, time_limit=time_limit
-    )
+    return _exact_solution(nd, nd.lab0, time_limit=time_limit)[0]
 
 
 def _stuck(state: _State) -> list[int]:
