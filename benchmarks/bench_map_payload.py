@@ -32,7 +32,7 @@ CHROMIUM = os.environ.get("GRIDMGMT_CHROMIUM", "/usr/bin/chromium")
 
 def build(workdir: Path, seed: int):
     from gridmgmt.config import resolve_settings
-    from gridmgmt.domain.demo import build_demo
+    from gridmgmt.demo import build_demo
     from gridmgmt.store.repository import Store
 
     settings = resolve_settings(str(workdir))
@@ -79,7 +79,7 @@ def initial_view(base: str) -> list[dict]:
     """Requests of the map's initial view as Chromium made them, with transferred bytes."""
     from playwright.sync_api import sync_playwright
 
-    from gridmgmt.domain.demo import DEMO_PASSWORD
+    from gridmgmt.demo import DEMO_PASSWORD
 
     with sync_playwright() as p:
         browser = p.chromium.launch(

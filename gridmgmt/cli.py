@@ -294,7 +294,7 @@ def _serve(obj: Context, host: str, port: int, threads: int = 8) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(obj: Context, seed, serve, host, port):
     """Build a demo 街道 end to end, write maps/demo.html and serve the web app."""
-    from gridmgmt.domain.demo import DEMO_PASSWORD, build_demo
+    from gridmgmt.demo import DEMO_PASSWORD, build_demo
 
     settings = obj.settings
     click.echo(f"instance: {settings.instance_dir}")

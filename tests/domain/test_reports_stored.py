@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from gridmgmt.cli import main
 from gridmgmt.domain.assessment import area_assessment
-from gridmgmt.domain.demo_incidents import generate_incident_month
+from gridmgmt.demo.incidents import generate_incident_month
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.exporting import collect, export_data
 from gridmgmt.domain.incidents import load_categories

@@ -1,4 +1,4 @@
-"""Use case: the demo 街道, built end to end through the same paths real data takes."""
+"""The demo 街道, built end to end through the same paths real data takes."""
 
 from __future__ import annotations
 
@@ -90,11 +90,11 @@ def build_demo(
 
     store.sync_categories(load_categories())
     if not reused and not len(store.incidents()):
-        from gridmgmt.domain.demo_incidents import generate_incident_month
+        from gridmgmt.demo.incidents import generate_incident_month
 
         made = generate_incident_month(store, seed=seed)
         progress(f"      {made} demo incidents over the last 30 days, run through the workflow")
-        from gridmgmt.domain.demo_patrols import generate_patrol_month
+        from gridmgmt.demo.patrols import generate_patrol_month
         from gridmgmt.store.patrols import PatrolStore
 
         patrols = generate_patrol_month(store, PatrolStore(store), seed=seed)
