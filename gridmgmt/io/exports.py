@@ -6,9 +6,12 @@ chunks of ``chunk_size`` rows, so a large table is never serialised whole:
 - **gpkg**: one layer per table (attribute-only tables too), English field
   names;
 - **geojson**: one table, RFC 7946 (EPSG:4326), written feature by feature;
-- **shp**: a zip with one Shapefile per spatial table, ``.cpg`` = UTF-8,
-  field names cut to 10 characters (made unique) and a
-  ``<table>_fields.csv`` giving short name, full name and Chinese header;
+- **shp**: a zip with one Shapefile per spatial table (a table mixing
+  points, lines and polygons, as facilities do, gives one Shapefile per
+  kind: ``<table>_point.shp``, ``<table>_line.shp``, ``<table>_polygon.shp``,
+  since a Shapefile holds one geometry type), ``.cpg`` = UTF-8, field
+  names cut to 10 characters (made unique) and a ``<table>_fields.csv``
+  giving short name, full name and Chinese header;
 - **csv**: one table, UTF-8 with BOM (Excel opens the Chinese correctly),
   Chinese headers;
 - **xlsx**: one sheet per table (openpyxl write-only), Chinese headers,
@@ -16,6 +19,11 @@ chunks of ``chunk_size`` rows, so a large table is never serialised whole:
 
 Times are written in Asia/Shanghai. An empty table gives a valid file with
 the columns and no rows.
+
+Text that a spreadsheet would run as a formula (a cell beginning with
+``=``, ``+``, ``-``, ``@``, tab or carriage return: the OWASP CSV-injection
+rule) never runs: CSV cells get a leading apostrophe, XLSX cells are typed
+as strings, whatever residents or imported files wrote.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ FORMATS = ("gpkg", "geojson", "shp", "csv", "xlsx")
 SPATIAL_ONLY = ("geojson", "shp")
 SINGLE_TABLE = ("geojson", "csv")
 TIMEZONE = "Asia/Shanghai"
+#: first characters that make a spreadsheet read a cell as a formula (OWASP)
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "csv": ".csv", "xlsx": ".xlsx"}
 
 Progress = Callable[[int], None]
@@ -174,11 +184,35 @@ def _geometry_type(frame: gpd.GeoDataFrame) -> str:
         return "Unknown"
     if types <= {"Polygon", "MultiPolygon"}:
         return "MultiPolygon" if "MultiPolygon" in types else "Polygon"
-    if types <= {"Point"}:
-        return "Point"
+    if types <= {"Point", "MultiPoint"}:
+        return "MultiPoint" if "MultiPoint" in types else "Point"
     if types <= {"LineString", "MultiLineString"}:
         return "MultiLineString" if "MultiLineString" in types else "LineString"
     return "Unknown"
+
+
+#: geometry families a Shapefile can hold, one per file
+SHAPEFILE_FAMILIES = {
+    "point": ("Point", "MultiPoint"),
+    "line": ("LineString", "MultiLineString"),
+    "polygon": ("Polygon", "MultiPolygon"),
+}
+
+
+def _by_family(name: str, table: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """``table`` as one (file name, rows) per geometry family it holds; unmixed tables whole.
+
+    Rows without a geometry go with the first family, so no row is left out.
+    """
+    kinds = table.geom_type.to_numpy()
+    family = np.full(len(table), "", dtype=object)
+    for f, types in SHAPEFILE_FAMILIES.items():
+        family[np.isin(kinds, types)] = f
+    present = [f for f in SHAPEFILE_FAMILIES if (family == f).any()]
+    if len(present) <= 1:
+        return [(name, table)]
+    family[family == ""] = present[0]
+    return [(f"{name}_{f}", table[family == f]) for f in present]
 
 
 def _ogr_chunks(frame, size):
@@ -274,21 +308,23 @@ def _shapefile_zip(tables, out: Path, labels, size, progress) -> None:
                     table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M:%S")
             names = _short_names([c for c in table.columns if c != "geometry"])
             table = table.rename(columns=names)
-            shp = Path(tmp) / f"{name}.shp"
-            kind = _geometry_type(table)
-            for k, chunk in enumerate(_ogr_chunks(table, size)):
-                pyogrio.write_dataframe(
-                    chunk,
-                    shp,
-                    driver="ESRI Shapefile",
-                    encoding="UTF-8",
-                    append=k > 0,
-                    geometry_type=kind,
-                )
-                written += len(chunk)
-                progress(written)
-            for part in sorted(Path(tmp).glob(f"{name}.*")):
-                zf.write(part, part.name)
+            for file_name, part in _by_family(name, table):
+                shp = Path(tmp) / f"{file_name}.shp"
+                kind = _geometry_type(part)
+                for k, chunk in enumerate(_ogr_chunks(part, size)):
+                    pyogrio.write_dataframe(
+                        chunk,
+                        shp,
+                        driver="ESRI Shapefile",
+                        encoding="UTF-8",
+                        append=k > 0,
+                        geometry_type=kind,
+                    )
+                    written += len(chunk)
+                    progress(written)
+                for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+                    if (path := shp.with_suffix(suffix)).exists():
+                        zf.write(path, path.name)
             mapping = "\n".join(
                 ["short,column,header"] + [f"{s},{c},{labels(c)}" for c, s in names.items()]
             )
@@ -305,7 +341,7 @@ def _csv(tables, out: Path, labels, size, progress) -> None:
         writer.writerow([labels(c) for c in table.columns])
         for chunk in _chunks(table, size):
             for row in chunk.itertuples(index=False):
-                writer.writerow(["" if _missing(v) else _cell(v) for v in row])
+                writer.writerow(["" if _missing(v) else _inert(_cell(v)) for v in row])
             written += len(chunk)
             progress(written)
 
@@ -315,6 +351,28 @@ def _missing(v) -> bool:
         return bool(pd.isna(v))
     except (TypeError, ValueError):
         return False
+
+
+def _inert(v):
+    """A CSV cell a spreadsheet will not run: text that starts like a formula gets a ``'``."""
+    if isinstance(v, str) and v.startswith(FORMULA_TRIGGERS):
+        return "'" + v
+    return v
+
+
+def _xlsx_row(ws, values: list) -> list:
+    """Cells for a write-only sheet: every text cell typed as a string, never a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    row = []
+    for v in values:
+        if isinstance(v, str):
+            cell = WriteOnlyCell(ws, value=v)
+            cell.data_type = "s"  # openpyxl reads a leading "=" as a formula otherwise
+            row.append(cell)
+        else:
+            row.append(v)
+    return row
 
 
 def _cell(v):
@@ -339,10 +397,10 @@ def _xlsx(tables, out: Path, labels, size, progress) -> None:
         for k, header in enumerate(headers, start=1):
             width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(header)) + 2
             ws.column_dimensions[get_column_letter(k)].width = max(10, min(width, 40))
-        ws.append(headers)
+        ws.append(_xlsx_row(ws, headers))
         for chunk in _chunks(table, size):
             for row in chunk.itertuples(index=False):
-                ws.append([None if _missing(v) else _cell(v) for v in row])
+                ws.append(_xlsx_row(ws, [None if _missing(v) else _cell(v) for v in row]))
             written += len(chunk)
             progress(written)
     wb.save(out)
