@@ -36,10 +36,12 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         report,
     )
     from webapp.extensions import csrf, limiter, login_manager
+    from webapp.json_provider import StrictJSONProvider
     from webapp.rebalance import bp as rebalance_bp
 
     settings = resolve_settings(workdir)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.json = StrictJSONProvider(app)  # null for NaN/NaT, never NaN or Infinity
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("GRIDMGMT_SECRET_KEY") or os.urandom(32),
         GRIDMGMT_SETTINGS=settings,

@@ -273,8 +273,12 @@ def gettext(text: str) -> str:
 
 
 def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Format an aware datetime in Asia/Shanghai (naive values are taken as UTC)."""
-    if value is None:
+    """Format an aware datetime in Asia/Shanghai (naive values are taken as UTC); "" for none.
+
+    Tables from the store mark a missing time (a closed case without a
+    deadline) as NaT, which is not None but not equal to itself either.
+    """
+    if value is None or value != value:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo("UTC"))

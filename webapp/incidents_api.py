@@ -26,6 +26,7 @@ from flask_login import current_user, login_required
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.domain.incidents import TransitionError
 from gridmgmt.domain.incidents.service import SOURCES, report_incident, transition_incident
+from webapp.json_provider import iso
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api/v1")
 
@@ -50,15 +51,14 @@ def public(incident: dict, *, with_history: bool = False) -> dict:
     geom = incident.get("geom")
     out["lon"], out["lat"] = (geom.x, geom.y) if geom is not None else (None, None)
     for key in ("created_at", "updated_at", "deadline_at"):
-        if out.get(key) is not None:
-            out[key] = out[key].isoformat()
+        out[key] = iso(out.get(key))
     if current_user.role == "analyst":
         out.pop("reporter", None)
     if with_history:
         out["history"] = [
             {
                 "seq": h["seq"],
-                "at": h["at"].isoformat(),
+                "at": iso(h["at"]),
                 "actor": None if current_user.role == "analyst" else h["actor"],
                 "role": h["role"],
                 "transition": h["transition"],
@@ -66,7 +66,7 @@ def public(incident: dict, *, with_history: bool = False) -> dict:
                 "to_state": h["to_state"],
                 "note": h["note"],
                 "photo_ids": h["photo_ids"],
-                "deadline_at": h["deadline_at"].isoformat() if h.get("deadline_at") else None,
+                "deadline_at": iso(h.get("deadline_at")),
             }
             for h in incident["history"]
         ]
@@ -132,7 +132,7 @@ def list_incidents():
         if current_user.role == "analyst":
             r.pop("reporter", None)
         for key in ("created_at", "updated_at", "deadline_at"):
-            r[key] = r[key].isoformat() if r.get(key) is not None else None
+            r[key] = iso(r.get(key))
         rows.append(r)
     return jsonify(rows)
 

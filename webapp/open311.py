@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from gridmgmt.domain.errors import NotFoundError
 from gridmgmt.domain.incidents import load_categories, load_workflow
 from gridmgmt.domain.incidents.service import report_incident
+from webapp.json_provider import iso
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 _WORKFLOW = load_workflow()
@@ -43,11 +44,9 @@ def _request_json(incident: dict, services: dict) -> dict:
         "service_code": incident["category_code"],
         "description": incident["description"],
         "agency_responsible": incident.get("department"),
-        "requested_datetime": incident["created_at"].isoformat(),
-        "updated_datetime": incident["updated_at"].isoformat(),
-        "expected_datetime": incident["deadline_at"].isoformat()
-        if incident.get("deadline_at")
-        else None,
+        "requested_datetime": iso(incident["created_at"]),
+        "updated_datetime": iso(incident["updated_at"]),
+        "expected_datetime": iso(incident.get("deadline_at")),
         "address": incident.get("address"),
         "lat": geom.y if geom is not None else None,
         "long": geom.x if geom is not None else None,

@@ -23,6 +23,7 @@ from gridmgmt.store.proposals import ProposalStore
 from webapp.auth import roles_required, store
 from webapp.geo import feature_collection
 from webapp.i18n import gettext as _
+from webapp.json_provider import iso
 
 bp = Blueprint("rebalance", __name__, url_prefix="/rebalance")
 
@@ -202,7 +203,7 @@ def proposal(pid: int):
     except NotFoundError:
         abort(404)
     meta = {
-        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        k: (iso(v) if hasattr(v, "isoformat") else v)
         for k, v in p.items()
         if k not in ("grids", "moves")
     }
