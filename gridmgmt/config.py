@@ -11,6 +11,10 @@ and generated maps. It is, in order of precedence:
 The database is ``sqlite:///<instance>/gridmgmt.db`` unless
 ``GRIDMGMT_DATABASE_URL`` names another, e.g.
 ``postgresql+psycopg://user:pass@host/db`` for PostGIS.
+
+The household band of a residential grid (250–500 by the policy texts) is
+``GRIDMGMT_MIN_HOUSEHOLDS`` / ``GRIDMGMT_MAX_HOUSEHOLDS`` where a city
+sets another; the web app's maps, editor and checks all read it from here.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from pathlib import Path
 
 ENV_HOME = "GRIDMGMT_HOME"
 ENV_DATABASE_URL = "GRIDMGMT_DATABASE_URL"
+ENV_MIN_HOUSEHOLDS = "GRIDMGMT_MIN_HOUSEHOLDS"
+ENV_MAX_HOUSEHOLDS = "GRIDMGMT_MAX_HOUSEHOLDS"
 DATABASE_FILENAME = "gridmgmt.db"
+#: households per residential grid, by the policy texts (250 < households <= 500)
+DEFAULT_BAND = (250, 500)
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class Settings:
 
     instance_dir: Path
     database_url: str
+    band: tuple[int, int] = DEFAULT_BAND
 
     @property
     def uploads_dir(self) -> Path:
@@ -68,4 +77,28 @@ def resolve_settings(workdir: str | os.PathLike | None = None) -> Settings:
         instance = default_instance_dir()
     instance = instance.expanduser().resolve()
     url = os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{instance / DATABASE_FILENAME}"
-    return Settings(instance_dir=instance, database_url=url)
+    return Settings(instance_dir=instance, database_url=url, band=household_band())
+
+
+def household_band() -> tuple[int, int]:
+    """The (min, max) households of a residential grid from the environment, else 250–500.
+
+    Raises
+    ------
+    ValueError
+        A value that is not a positive whole number, or a minimum not below the maximum.
+    """
+    values = []
+    for name, default in zip((ENV_MIN_HOUSEHOLDS, ENV_MAX_HOUSEHOLDS), DEFAULT_BAND, strict=True):
+        text = os.environ.get(name, "").strip()
+        try:
+            value = int(text) if text else default
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number of households, not {text!r}") from None
+        if value <= 0:
+            raise ValueError(f"{name} must be positive, not {value}")
+        values.append(value)
+    lo, hi = values
+    if lo >= hi:
+        raise ValueError(f"{ENV_MIN_HOUSEHOLDS} ({lo}) must be below {ENV_MAX_HOUSEHOLDS} ({hi})")
+    return lo, hi

@@ -42,4 +42,5 @@ def index():
         "crs": os.environ.get("GRIDMGMT_TILE_CRS", "wgs84"),
         "attribution": os.environ.get("GRIDMGMT_TILE_ATTRIBUTION", ""),
     }
-    return render_template("map.html", tiles=tiles)
+    band = current_app.config["GRIDMGMT_SETTINGS"].band
+    return render_template("map.html", tiles=tiles, band=band)

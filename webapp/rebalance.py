@@ -14,7 +14,17 @@ token (form field or ``X-CSRFToken`` header).
 from __future__ import annotations
 
 import shapely
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from gridmgmt.domain import rebalancing as rb
@@ -38,7 +48,7 @@ def proposals() -> ProposalStore:
 
 
 def _band() -> tuple[int, int]:
-    return 250, 500
+    return current_app.config["GRIDMGMT_SETTINGS"].band
 
 
 def _state(code: str) -> rb.CommunityState:

@@ -4,7 +4,7 @@
   "use strict";
   var el = document.getElementById("map");
   var t = window.t;
-  var BAND = [250, 500];
+  var BAND = [Number(el.dataset.bandMin), Number(el.dataset.bandMax)];  // from the server's settings
 
   // ---- coordinate shift for GCJ-02 base maps (our data is WGS84) ----
   function outOfChina(lng, lat) { return lng < 72.004 || lng > 137.8347 || lat < 0.8293 || lat > 55.8271; }

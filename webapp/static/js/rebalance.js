@@ -29,6 +29,8 @@
     return n;
   }
   function hh(n) { var u = t("户"); return (n || 0) + (u === "户" ? "" : " ") + u; }
+  // Text from data (building names, codes) goes into tooltips as a text node, never as HTML.
+  function textNode(text) { var span = document.createElement("span"); span.textContent = text; return span; }
   function inBand(h) { return h >= BAND[0] && h <= BAND[1]; }
   function colour(p) {
     if (p.kind === "unit") return "#9e9ac8";
@@ -63,7 +65,7 @@
       },
       onEachFeature: function (f, layer) {
         gridPaths[f.properties.code] = layer;
-        layer.bindTooltip(f.properties.code.slice(-3) + " · " + hh(f.properties.households),
+        layer.bindTooltip(textNode(f.properties.code.slice(-3) + " · " + hh(f.properties.households)),
           { permanent: true, direction: "center", className: "rb-label" });
         layer.on("click", function () { onGridClick(f.properties.code); });
         layer.on("add", function () { mark(layer, "grid", f.properties.code); });
@@ -73,7 +75,7 @@
       style: function () { return { color: "#444", weight: 1, fillColor: "#bdbdbd", fillOpacity: 0.9 }; },
       onEachFeature: function (f, layer) {
         buildingPaths[f.properties.building_id] = layer;
-        layer.bindTooltip((f.properties.name || f.properties.building_id) + " · " + hh(f.properties.households));
+        layer.bindTooltip(textNode((f.properties.name || f.properties.building_id) + " · " + hh(f.properties.households)));
         layer.on("click", function (e) { L.DomEvent.stopPropagation(e); onBuildingClick(f.properties); });
         layer.on("add", function () { mark(layer, "building", f.properties.building_id); });
       }

@@ -28,12 +28,14 @@
   var labels = L.layerGroup().addTo(map);
   function load() {
     var b = map.getBounds();
+    // codes come from data: a text node, never HTML
+    function textNode(text) { var span = document.createElement("span"); span.textContent = text; return span; }
     var q = "?bbox=" + [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",") + "&zoom=" + map.getZoom();
     fetch("/api/v1/geo/grids" + q, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (fc) {
       grids.clearLayers(); grids.addData(fc); labels.clearLayers();
       if (map.getZoom() >= 16) grids.eachLayer(function (l) {
         labels.addLayer(L.tooltip({ permanent: true, direction: "center", className: "gridlabel" })
-          .setLatLng(l.getBounds().getCenter()).setContent(String(l.feature.properties.code).slice(-3)));
+          .setLatLng(l.getBounds().getCenter()).setContent(textNode(String(l.feature.properties.code).slice(-3))));
       });
     });
     fetch("/api/v1/geo/buildings" + q, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (fc) {
