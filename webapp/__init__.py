@@ -27,6 +27,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         auth,
         compression,
         desk,
+        errors,
         geo,
         i18n,
         incidents_api,
@@ -65,6 +66,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
+    errors.init_app(app)  # 4xx/5xx inside the app's frame, JSON for the APIs
     app.before_request(auth.csrf_unless_api_key)
     for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp, incidents_api.bp, open311.bp):
         app.register_blueprint(blueprint)

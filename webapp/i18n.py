@@ -250,6 +250,16 @@ EN: dict[str, str] = {
     "平均道路覆盖率": "Mean road coverage",
     "异常": "Anomalies",
     "巡查发现事件": "Incidents found on patrol",
+    # error pages
+    "请求有误": "Bad request",
+    "不支持此操作": "Method not allowed",
+    "数据已被他人修改": "Changed meanwhile by someone else",
+    "上传内容过大": "Upload too large",
+    "不支持的文件类型": "Unsupported file type",
+    "请求过于频繁，请稍后再试": "Too many requests; try again later",
+    "服务器出错": "Server error",
+    "返回": "Back",
+    "表单已失效，请刷新页面后重试": "The form has expired; reload the page and try again",
 }
 
 

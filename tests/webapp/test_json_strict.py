@@ -66,4 +66,4 @@ def test_deeply_nested_body_is_a_400_not_a_500(app, as_role, depth):
         headers={"X-CSRFToken": token},
     )
     assert answer.status_code == 400
-    assert "嵌套" in answer.get_data(as_text=True)
+    assert "嵌套" in answer.get_json()["error"]
