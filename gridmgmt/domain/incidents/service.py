@@ -8,6 +8,7 @@ centre can place it: nothing is dropped. Every change is one history row.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import UTC, datetime
 
@@ -28,6 +29,31 @@ _WORKFLOW = load_workflow()
 _CALENDAR = WorkingCalendar()
 #: states in which no deadline runs
 _NO_DEADLINE = {"closed", "rejected", "cancelled", "suspended"}
+#: longest accepted text per field, in characters (the address column holds 200)
+TEXT_LIMITS = {"description": 2000, "address": 200, "note": 1000, "idempotency_key": 100}
+
+
+def check_length(field: str, text: str | None) -> None:
+    """Raise ValueError when ``text`` is not text or longer than :data:`TEXT_LIMITS` allows."""
+    if text is None:
+        return
+    if not isinstance(text, str):
+        raise ValueError(f"{field} must be text, not {type(text).__name__}")
+    if len(text) > TEXT_LIMITS[field]:
+        raise ValueError(
+            f"{field} is {len(text):,} characters long; at most {TEXT_LIMITS[field]:,} are accepted"
+        )
+
+
+def scoped_key(reporter: str, key: str | None) -> str | None:
+    """The stored form of a client's idempotency key: one reporter's keys never meet another's.
+
+    A replay with the same key by the same reporter finds the first
+    incident; the same key sent by someone else is a different key.
+    """
+    if key is None:
+        return None
+    return hashlib.sha256(f"{reporter}\x1f{key}".encode()).hexdigest()
 
 
 def stage_deadline(
@@ -90,6 +116,9 @@ def report_incident(
         raise ValueError(f"unknown incident category {category_code!r}")
     if not description or not description.strip():
         raise ValueError("description must not be empty")
+    check_length("description", description.strip())
+    check_length("address", address)
+    check_length("idempotency_key", idempotency_key)
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     if (
@@ -115,7 +144,7 @@ def report_incident(
         "reporter": reporter,
         "department": category["department"],
         "address": address,
-        "idempotency_key": idempotency_key,
+        "idempotency_key": scoped_key(reporter, idempotency_key),
         "created_at": now,
         "updated_at": now,
         "geom": point,
@@ -164,6 +193,7 @@ def transition_incident(
         raise ConflictError(
             f"incident {incident_id} changed meanwhile (version {incident['version']}, expected {version}); reload it"
         )
+    check_length("note", note)
     point = _point(lon, lat)
     if department is not None:
         department = department.strip()
