@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gridmgmt.core.layers import WGS84
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
-from gridmgmt.store.models_proposals import (
+from gridmgmt.store.models import (
     PROPOSAL_KINDS,
     GridProposal,
     GridProposalGrid,
