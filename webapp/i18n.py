@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from flask import g, request
 
+from gridmgmt.core.periods import SHANGHAI
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 COOKIE = "lang"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 EN: dict[str, str] = {
     "网格化管理平台": "Grid Management Platform",
