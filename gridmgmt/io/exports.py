@@ -42,10 +42,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmgmt.core.periods import TIMEZONE_NAME
+
 FORMATS = ("gpkg", "geojson", "shp", "csv", "xlsx")
 SPATIAL_ONLY = ("geojson", "shp")
 SINGLE_TABLE = ("geojson", "csv")
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = TIMEZONE_NAME
 #: first characters that make a spreadsheet read a cell as a formula (OWASP)
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SUFFIXES = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "csv": ".csv", "xlsx": ".xlsx"}
