@@ -31,9 +31,13 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         i18n,
         incidents_api,
         mapview,
+        ogcapi,
         open311,
         overview,
-        report,
+        patrol,
+        report_tables,
+        stats_api,
+        worker_pages,
     )
     from webapp.extensions import csrf, limiter, login_manager
     from webapp.rebalance import bp as rebalance_bp
@@ -66,18 +70,13 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.before_request(auth.csrf_unless_api_key)
     for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp, incidents_api.bp, open311.bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(report.bp)  # grid worker: 上报事件, 我的任务
+    app.register_blueprint(worker_pages.bp)  # grid worker: 上报事件, 我的任务
     app.register_blueprint(desk.bp)  # 调度台, case pages, 部门处置
-    app.register_blueprint(rebalance_bp)
-
-    from webapp import ogcapi, reports, stats_api  # issue #9: OGC API, 报表, hot spots
-
-    app.register_blueprint(ogcapi.bp)
-    app.register_blueprint(reports.bp)  # 报表: workload, 考核, downloads
-    app.register_blueprint(stats_api.bp)
-    from webapp import patrol  # 巡查, 民情日记, patrol report (issue #8)
-
-    app.register_blueprint(patrol.bp)
+    app.register_blueprint(rebalance_bp)  # grid rebalancing: proposals, approval, history
+    app.register_blueprint(ogcapi.bp)  # OGC API - Features
+    app.register_blueprint(report_tables.bp)  # 报表: workload, 考核, downloads
+    app.register_blueprint(stats_api.bp)  # hot spots
+    app.register_blueprint(patrol.bp)  # 巡查, 民情日记, patrol report
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app

@@ -14,7 +14,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from gridmgmt.domain.accounts import api_key_client, verify_password
-from webapp.extensions import csrf, limiter, login_manager
+from gridmgmt.store.accounts import AccountStore
+from webapp.extensions import csrf, limiter, login_manager, store
 from webapp.i18n import gettext as _
 
 bp = Blueprint("auth", __name__)
@@ -44,8 +45,11 @@ class Account(UserMixin):
         return code is not None and code in self.grid_codes
 
 
-def store():
-    return current_app.extensions["gridmgmt_store"]
+def bound_department() -> str | None:
+    """The department the logged-in dept handler is bound to (None: unbound or another role)."""
+    if current_user.role != "dept" or not isinstance(current_user.id, int):
+        return None
+    return AccountStore(store()).department_of(current_user.id)
 
 
 @login_manager.user_loader

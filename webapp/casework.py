@@ -1,4 +1,4 @@
-"""Helpers shared by the worker, desk and department pages: scope checks, photos, form transitions.
+"""Helpers shared by the worker, desk and department pages: scope checks, photo forms, transitions.
 
 Every page goes through :func:`visible_incident`, which answers 404 for an
 incident outside the user's scope (grid workers: their grids; department
@@ -8,35 +8,17 @@ one with ``gridmgmt users department``), so ids cannot be probed.
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
-from flask import abort, current_app, flash
+from flask import abort, flash
 from flask_login import current_user
 
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.domain.incidents import TransitionError
 from gridmgmt.domain.incidents.desk import dept_may_see
 from gridmgmt.domain.incidents.service import transition_incident
+from webapp.auth import bound_department
+from webapp.extensions import store
 from webapp.i18n import gettext as _
-from webapp.incidents_api import MAX_PHOTO_BYTES, PHOTO_TYPES
-
-
-def store():
-    return current_app.extensions["gridmgmt_store"]
-
-
-def photos_dir() -> Path:
-    return Path(current_app.config["GRIDMGMT_SETTINGS"].uploads_dir) / "photos"
-
-
-def bound_department() -> str | None:
-    """The department the logged-in dept handler is bound to (None: unbound or another role)."""
-    if current_user.role != "dept" or not isinstance(current_user.id, int):
-        return None
-    from gridmgmt.store.accounts import AccountStore
-
-    return AccountStore(store()).department_of(current_user.id)
+from webapp.photos import MAX_PHOTO_BYTES, photo_suffix, write_photo
 
 
 def visible_incident(incident_id: int) -> dict:
@@ -59,21 +41,10 @@ def save_photo(file) -> str:
     data = file.read(MAX_PHOTO_BYTES + 1)
     if len(data) > MAX_PHOTO_BYTES:
         raise ValueError(_("照片不能超过 10 MB"))
-    suffix = next((ext for magic, ext in PHOTO_TYPES.items() if data.startswith(magic)), None)
+    suffix = photo_suffix(data)
     if suffix is None:
         raise ValueError(_("照片必须是 JPEG 或 PNG 图片"))
-    photo_id = uuid.uuid4().hex + suffix
-    photos_dir().mkdir(parents=True, exist_ok=True)
-    (photos_dir() / photo_id).write_bytes(data)
-    return photo_id
-
-
-def incident_photo_ids(incident: dict) -> list[str]:
-    """Every photo id attached to the incident's history, in order."""
-    out: list[str] = []
-    for h in incident.get("history", ()):
-        out.extend(p for p in h.get("photo_ids") or () if p not in out)
-    return out
+    return write_photo(data, suffix)
 
 
 def transition_from_form(incident_id: int, form, files) -> bool:

@@ -19,16 +19,11 @@ from flask_login import current_user
 from gridmgmt.domain.accounts import ROLES
 from gridmgmt.domain.incidents import desk as work
 from gridmgmt.domain.incidents import load_categories
-from webapp.auth import roles_required
-from webapp.casework import (
-    bound_department,
-    incident_photo_ids,
-    photos_dir,
-    store,
-    transition_from_form,
-    visible_incident,
-)
+from webapp.auth import bound_department, roles_required
+from webapp.casework import transition_from_form, visible_incident
+from webapp.extensions import store
 from webapp.i18n import current_language
+from webapp.photos import incident_photo_ids, photos_dir
 
 bp = Blueprint("desk", __name__)
 

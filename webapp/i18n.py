@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from flask import g, request
 
+from gridmgmt.core.periods import SHANGHAI
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 COOKIE = "lang"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 EN: dict[str, str] = {
     "网格化管理平台": "Grid Management Platform",
@@ -58,7 +59,7 @@ EN: dict[str, str] = {
     "标记": "Flag",
     "无": "None",
     "户": "households",
-    # --- grid rebalancing (issue #7): proposals, approval, history ---
+    # --- grid rebalancing: proposals, approval, history ---
     "网格调整": "Grid adjustment",
     "当前网格版本": "Current grid version",
     "户数范围": "Household band",
@@ -108,7 +109,7 @@ EN: dict[str, str] = {
     "按当前版本重做": "Redo on the current version",
     "以下账号仍绑定已撤销的网格": "These accounts are still bound to the retired grid",
     "已按当前版本重做方案": "Proposal redone on the current version",
-    # --- web app (#6): grid worker pages, dispatch desk, department page ---
+    # --- work pages: grid worker pages, dispatch desk, department page ---
     "上报事件": "Report incident",
     "我的任务": "My tasks",
     "调度台": "Dispatch desk",
@@ -178,7 +179,7 @@ EN: dict[str, str] = {
     "职能部门": "Department handler",
     "分析员": "Analyst",
     "处置时限": "Time to handle",
-    # --- reports (#9): 报表, workload, 考核, downloads ---
+    # --- report tables: 报表, workload, 考核, downloads ---
     "报表": "Reports",
     "考核层级": "Assessment level",
     "查询": "Show",
@@ -216,7 +217,7 @@ EN: dict[str, str] = {
     "环比：与上一等长周期比较": "Change: against the previous period of the same length",
     "该区域没有网格": "No grids in this area",
     "该时段没有事件": "No incidents in this period",
-    # --- patrols (#8): 巡查, 民情日记, patrol report ---
+    # --- patrols: 巡查, 民情日记, patrol report ---
     "巡查": "Patrol",
     "巡查报表": "Patrol report",
     "开始巡查": "Start patrol",

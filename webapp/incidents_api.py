@@ -17,25 +17,19 @@ on that department's; analysts get no reporter names.
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user, login_required
 
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.domain.incidents import TransitionError
 from gridmgmt.domain.incidents.service import SOURCES, report_incident, transition_incident
+from webapp.auth import bound_department
+from webapp.extensions import store
+from webapp.photos import MAX_PHOTO_BYTES, photo_suffix, photos_exist, write_photo
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api/v1")
 
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
-PHOTO_TYPES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png"}
 REPORTERS = {"worker", "supervisor", "admin"}
-
-
-def store():
-    return current_app.extensions["gridmgmt_store"]
 
 
 def error(status: int, message: str):
@@ -77,15 +71,9 @@ def visible(incident: dict) -> dict:
     """The incident if the current user may see it, else 404."""
     if not current_user.can_see_grid(incident["grid_code"]):
         abort(404)
-    if (bound := _bound_department()) and incident["department"] != bound:
+    if (bound := bound_department()) and incident["department"] != bound:
         abort(404)
     return incident
-
-
-def _bound_department() -> str | None:
-    from webapp.casework import bound_department  # a dept handler's own department
-
-    return bound_department()
 
 
 @bp.post("/photos")
@@ -97,19 +85,10 @@ def upload_photo():
     data = file.read(MAX_PHOTO_BYTES + 1)
     if len(data) > MAX_PHOTO_BYTES:
         return error(413, "photo larger than 10 MB")
-    suffix = next((ext for magic, ext in PHOTO_TYPES.items() if data.startswith(magic)), None)
+    suffix = photo_suffix(data)
     if suffix is None:
         return error(415, "not a JPEG or PNG image")
-    photo_id = uuid.uuid4().hex + suffix
-    folder = Path(current_app.config["GRIDMGMT_SETTINGS"].uploads_dir) / "photos"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / photo_id).write_bytes(data)
-    return jsonify({"id": photo_id}), 201
-
-
-def _photos_exist(ids) -> bool:
-    folder = Path(current_app.config["GRIDMGMT_SETTINGS"].uploads_dir) / "photos"
-    return all(isinstance(i, str) and "/" not in i and (folder / i).is_file() for i in ids)
+    return jsonify({"id": write_photo(data, suffix)}), 201
 
 
 @bp.get("/incidents")
@@ -124,7 +103,7 @@ def list_incidents():
     )
     if grid_scope is not None:
         table = table[table["grid_code"].isin(grid_scope)]
-    if bound := _bound_department():
+    if bound := bound_department():
         table = table[table["department"] == bound]
     rows = []
     for r in table.to_dict("records"):
@@ -146,7 +125,7 @@ def create_incident():
     if not isinstance(body, dict):
         return error(400, "expected a JSON object")
     photo_ids = body.get("photo_ids") or []
-    if not isinstance(photo_ids, list) or not _photos_exist(photo_ids):
+    if not isinstance(photo_ids, list) or not photos_exist(photo_ids):
         return error(400, "photo_ids must name uploaded photos")
     source = body.get("source") or ("网格员巡查" if current_user.role == "worker" else "其他")
     if source not in SOURCES:
@@ -192,7 +171,7 @@ def post_transition(incident_id: int):
     if not isinstance(body, dict) or "transition" not in body:
         return error(400, "expected a JSON object with 'transition'")
     photo_ids = body.get("photo_ids") or []
-    if not isinstance(photo_ids, list) or not _photos_exist(photo_ids):
+    if not isinstance(photo_ids, list) or not photos_exist(photo_ids):
         return error(400, "photo_ids must name uploaded photos")
     try:
         incident = transition_incident(

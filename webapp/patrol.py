@@ -25,8 +25,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from shapely.geometry import mapping
 
+from gridmgmt.core.periods import SHANGHAI, PeriodError, day_period, parse_day
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
-from gridmgmt.domain.incidents.calendar import SHANGHAI
 from gridmgmt.domain.patrols import (
     DIARY_KINDS,
     add_diary_entry,
@@ -39,7 +39,7 @@ from gridmgmt.domain.report_labels import label
 from gridmgmt.io.errors import InputError
 from gridmgmt.store.patrols import PatrolStore
 from webapp.auth import roles_required
-from webapp.casework import store
+from webapp.extensions import store
 
 bp = Blueprint("patrol", __name__)
 
@@ -138,7 +138,7 @@ def stop(patrol_id: int):
 def diary():
     f = request.form
     try:
-        day = date.fromisoformat(f.get("day", ""))
+        day = parse_day(f.get("day", ""))
         add_diary_entry(
             store(),
             repo(),
@@ -158,19 +158,16 @@ def diary():
     return redirect(url_for("patrol.page"))
 
 
-def _report_period():
+def _report_period() -> tuple[date, date]:
+    """First and last day from ``from``/``to`` (default: the last 30 days); 400 for bad dates."""
     today = datetime.now(SHANGHAI).date()
+    args = request.args
     try:
-        first = (
-            date.fromisoformat(request.args["from"])
-            if request.args.get("from")
-            else today - timedelta(29)
-        )
-        last = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
-    except ValueError:
-        abort(400, description="dates must look like 2026-11-01")
-    if first > last:
-        abort(400, description=f"period start {first} is after its end {last}")
+        first = parse_day(args["from"]) if args.get("from") else today - timedelta(29)
+        last = parse_day(args["to"]) if args.get("to") else today
+        day_period(first, last)  # refuses a reversed period
+    except PeriodError as err:
+        abort(400, description=str(err))
     return first, last
 
 

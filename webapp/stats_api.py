@@ -12,11 +12,13 @@ import math
 from datetime import datetime
 
 import shapely
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
+from gridmgmt.core.periods import PeriodError, parse_period
 from gridmgmt.domain.errors import NotFoundError
 from gridmgmt.domain.hotspots import area_hotspots
+from webapp.extensions import store
 
 bp = Blueprint("stats_api", __name__, url_prefix="/api/v1/stats")
 COLUMNS = ("code", "community_code", "households", "incidents", "rate", "gi_z", "gi_p", "hotspot")
@@ -28,26 +30,27 @@ def _error(status: int, message: str):
     return response
 
 
-def parse_day(name: str) -> datetime:
-    """A required ``YYYY-MM-DD`` argument as midnight Asia/Shanghai."""
-    from gridmgmt.domain.incidents.calendar import SHANGHAI
+def query_period() -> tuple[datetime, datetime]:
+    """The required ``from`` and ``to`` arguments (``YYYY-MM-DD``) as an Asia/Shanghai period.
 
-    text = request.args.get(name)
-    if not text:
-        raise ValueError(f"{name} is required (YYYY-MM-DD)")
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-    except ValueError:
-        raise ValueError(f"{name}={text!r} is not a date (YYYY-MM-DD)") from None
+    Raises
+    ------
+    PeriodError
+        An argument missing or not a date, or ``from`` not before ``to``.
+    """
+    for name in ("from", "to"):
+        if not request.args.get(name):
+            raise PeriodError(f"{name} is required (YYYY-MM-DD)")
+    return parse_period(request.args["from"], request.args["to"])
 
 
 @bp.get("/hotspots")
 @login_required
 def hotspots():
     try:
-        start, end = parse_day("from"), parse_day("to")
+        start, end = query_period()
         report = area_hotspots(
-            current_app.extensions["gridmgmt_store"],
+            store(),
             start,
             end,
             community=request.args.get("community") or None,

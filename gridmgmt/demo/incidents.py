@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from gridmgmt.domain.incidents.calendar import SHANGHAI
+from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.domain.incidents.service import report_incident, transition_incident
 
 #: frequent categories of a residential 街道 and their weights

@@ -19,7 +19,8 @@ import pandas as pd
 import shapely
 
 from gridmgmt.core.crs import metric_crs
-from gridmgmt.domain.incidents.calendar import SHANGHAI, WorkingCalendar
+from gridmgmt.core.periods import SHANGHAI
+from gridmgmt.domain.incidents.calendar import WorkingCalendar
 from gridmgmt.domain.patrols import DIARY_KINDS, add_diary_entry, finish_patrols
 
 SPEED = 1.2  # m/s

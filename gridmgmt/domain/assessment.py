@@ -20,8 +20,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from gridmgmt.core.periods import check_period
 from gridmgmt.domain.areas import Area, select_area
-from gridmgmt.domain.hotspots import check_period
 from gridmgmt.domain.incidents.kpi import kpis
 
 LEVELS = ("street", "community", "grid", "worker", "department")

@@ -14,9 +14,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from gridmgmt.core.periods import check_period
 from gridmgmt.domain.areas import Area, select_area
 from gridmgmt.domain.errors import ForbiddenError
-from gridmgmt.domain.hotspots import check_period
 
 WHAT = ("grids", "buildings", "facilities", "incidents", "workload", "kpi", "all")
 #: what needs a period

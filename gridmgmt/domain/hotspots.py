@@ -16,6 +16,7 @@ from typing import Protocol
 import geopandas as gpd
 import pandas as pd
 
+from gridmgmt.core.periods import check_period
 from gridmgmt.core.spatial_stats import MoranResult, compare_periods, hotspots, incident_rates
 
 
@@ -39,14 +40,6 @@ class HotspotReport:
     end: datetime
     community: str | None
     incidents: int
-
-
-def check_period(start: datetime, end: datetime) -> None:
-    """Raise ValueError unless ``start < end`` (both aware or both naive)."""
-    if start >= end:
-        raise ValueError(
-            f"period start {start.isoformat()} is not before its end {end.isoformat()}"
-        )
 
 
 def area_hotspots(

@@ -46,7 +46,7 @@ def apply_ledger(
     ledger : DataFrame
         ``building_id`` and ``households``, optionally ``population``
         (estimated from households where missing), e.g. from
-        :func:`gridmgmt.io.readers.read_ledger`.
+        :func:`gridmgmt.io.households.read_ledger`.
     min_households, max_households : int
         The band the grids' new totals are checked against.
 

@@ -162,13 +162,6 @@ def assign_facilities(repo: LayerRepository | GridRepository, bbox=None) -> int:
     return reassign(repo, ("facilities",), bbox=bbox)["facilities"]
 
 
-def _read_polygons(path, coords: str) -> gpd.GeoDataFrame:
-    """Polygons of a boundary or zones file, any format the importer reads, in EPSG:4326."""
-    from gridmgmt.io import read_layers
-
-    return read_layers(path, kind="compounds", coords=coords).compounds
-
-
 def partition_files(
     buildings_path,
     out_path,
@@ -189,7 +182,7 @@ def partition_files(
     compounds at once; other files can add them with ``roads``/``compounds``.
     """
     from gridmgmt.core.partition import partition
-    from gridmgmt.io import read_layers
+    from gridmgmt.io import read_layers, read_polygons
 
     layers = read_layers(buildings_path, coords=coords)
     if len(layers.buildings) == 0:
@@ -200,8 +193,8 @@ def partition_files(
         if compounds
         else layers.compounds
     )
-    boundary_frame = _read_polygons(boundary, coords) if boundary else None
-    zone_frame = _read_polygons(zones, coords) if zones else None
+    boundary_frame = read_polygons(boundary, coords) if boundary else None
+    zone_frame = read_polygons(zones, coords) if zones else None
     result = partition(
         layers.buildings,
         boundary=boundary_frame,

@@ -27,8 +27,9 @@ import shapely
 
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.patrol import patrol_measures
+from gridmgmt.core.periods import SHANGHAI, day_period
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
-from gridmgmt.domain.incidents.calendar import SHANGHAI, WorkingCalendar
+from gridmgmt.domain.incidents.calendar import WorkingCalendar
 from gridmgmt.io.errors import InputError
 from gridmgmt.io.tracks import check_fixes, read_track
 
@@ -267,13 +268,6 @@ def _valid(measures: dict | None) -> bool:
     )
 
 
-def _period(first: date, last: date) -> tuple[datetime, datetime]:
-    if first > last:
-        raise ValueError(f"period start {first} is after its end {last}")
-    start = datetime.combine(first, datetime.min.time(), SHANGHAI)
-    return start, datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI)
-
-
 def daily_compliance(
     store,
     repo: PatrolRepository,
@@ -288,7 +282,7 @@ def daily_compliance(
     ``patrolled`` (at least one valid).
     """
     calendar = calendar or WorkingCalendar()
-    start, end = _period(first, last)
+    start, end = day_period(first, last)
     users = store.users()
     workers = users[(users["role"] == "worker") & users["active"]]
     days = [
@@ -390,7 +384,7 @@ def patrol_report(
     ValueError
         A reversed period.
     """
-    start, end = _period(first, last)
+    start, end = day_period(first, last)
     grids = store.current_grids()
     if grid is not None:
         if grid not in set(grids["code"]):

@@ -69,8 +69,7 @@ def rebalance_files(
     RebalanceResult
     """
     from gridmgmt.core.rebalance import rebalance
-    from gridmgmt.domain.partitioning import _read_polygons
-    from gridmgmt.io import read_layers
+    from gridmgmt.io import read_layers, read_polygons
 
     grids, old_labels = _grids_and_labels(grids_path)
     layers = read_layers(buildings_path, coords=coords)
@@ -94,7 +93,7 @@ def rebalance_files(
         buildings,
         roads=road_frame if len(road_frame) else None,
         compounds=compound_frame if len(compound_frame) else None,
-        zones=_read_polygons(zones, coords) if zones else None,
+        zones=read_polygons(zones, coords) if zones else None,
         min_households=min_households,
         max_households=max_households,
         locked=tuple(locked),

@@ -16,9 +16,9 @@ from datetime import datetime
 import geopandas as gpd
 import pandas as pd
 
+from gridmgmt.core.periods import check_period
 from gridmgmt.core.workload import grid_counts, neighbour_outliers, workload_index
 from gridmgmt.domain.areas import Area, select_area
-from gridmgmt.domain.hotspots import check_period
 from gridmgmt.domain.incidents.kpi import incident_facts
 
 Provider = Callable[[Area, datetime, datetime], pd.DataFrame]
@@ -143,7 +143,7 @@ def patrol_columns(store, patrols) -> Provider:
     """
     from datetime import timedelta
 
-    from gridmgmt.domain.incidents.calendar import SHANGHAI
+    from gridmgmt.core.periods import SHANGHAI
     from gridmgmt.domain.patrols import patrol_report
 
     def provide(area: Area, start: datetime, end: datetime) -> pd.DataFrame:

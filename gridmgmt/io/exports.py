@@ -34,10 +34,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmgmt.core.periods import TIMEZONE_NAME
+
 FORMATS = ("gpkg", "geojson", "shp", "csv", "xlsx")
 SPATIAL_ONLY = ("geojson", "shp")
 SINGLE_TABLE = ("geojson", "csv")
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = TIMEZONE_NAME
 SUFFIXES = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "csv": ".csv", "xlsx": ".xlsx"}
 
 Progress = Callable[[int], None]

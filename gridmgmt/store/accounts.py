@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from gridmgmt.domain.errors import NotFoundError
 from gridmgmt.store import models as m
-from gridmgmt.store.models_web import UserDepartment
+from gridmgmt.store.models import UserDepartment
 
 
 class AccountStore:

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 
 from gridmgmt.domain.errors import NotFoundError
-from gridmgmt.store.models_patrol import DiaryEntry, Patrol, PatrolIncident, PatrolPoint
+from gridmgmt.store.models import DiaryEntry, Patrol, PatrolIncident, PatrolPoint
 from gridmgmt.store.repository import Store
 
 PATROL_COLUMNS = [

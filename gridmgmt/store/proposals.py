@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from gridmgmt.core.layers import WGS84
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
-from gridmgmt.store.models_proposals import (
+from gridmgmt.store.grid_store import set_grid_codes_in, write_grid_version_in
+from gridmgmt.store.models import (
     PROPOSAL_KINDS,
     GridProposal,
     GridProposalGrid,
@@ -299,10 +300,10 @@ class ProposalStore:
                 raise ConflictError(f"grid proposal {proposal_id} is {prop.status}, not pending")
             else:
                 grids = self._proposal_grids(s, prop.id)
-                version = self.store._write_grid_version(
+                version = write_grid_version_in(
                     s, community.code, grids, building_grid, expected_version=prop.base_version
                 )
-                self.store._set_grid_codes(s, m.Facility, facility_grid)
+                set_grid_codes_in(s, m.Facility, facility_grid)
                 for incident_id, row in incident_grid.iterrows():
                     s.execute(
                         update(m.Incident)

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.domain.incidents.calendar import (
-    SHANGHAI,
     CalendarError,
     WorkingCalendar,
     is_near_due,

@@ -151,7 +151,8 @@ def test_store_refuses_a_racing_update_with_the_same_version(loop_store):
 def test_deadlines_follow_the_stages_and_survive_the_store(loop_store):
     from datetime import datetime
 
-    from gridmgmt.domain.incidents.calendar import SHANGHAI, is_overdue
+    from gridmgmt.core.periods import SHANGHAI
+    from gridmgmt.domain.incidents.calendar import is_overdue
 
     monday = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
     incident, _ = report(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridmgmt.domain.incidents.calendar import SHANGHAI
+from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.domain.incidents.kpi import kpis
 from gridmgmt.domain.incidents.service import report_incident, transition_incident
 from tests.store.test_store import X0, Y0

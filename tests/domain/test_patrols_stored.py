@@ -229,7 +229,7 @@ def test_report_diary_unvisited_and_cli(world, tmp_path):
     assert 0 < row["mean_building_share"] <= 1
 
     # the workload report carries the patrol columns
-    from gridmgmt.domain.incidents.calendar import SHANGHAI
+    from gridmgmt.core.periods import SHANGHAI
     from gridmgmt.domain.workload import area_workload
 
     wl = area_workload(

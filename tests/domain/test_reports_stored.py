@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from gridmgmt.cli import main
-from gridmgmt.domain.assessment import area_assessment
+from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.demo.incidents import generate_incident_month
+from gridmgmt.domain.assessment import area_assessment
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.exporting import collect, export_data
 from gridmgmt.domain.incidents import load_categories
-from gridmgmt.domain.incidents.calendar import SHANGHAI
 from gridmgmt.domain.partitioning import partition_communities
 from gridmgmt.domain.workload import area_workload
 from gridmgmt.synthetic.street import generate_street

@@ -10,7 +10,7 @@ import geopandas as gpd
 import pytest
 from openpyxl import load_workbook
 
-from gridmgmt.domain.incidents.calendar import SHANGHAI
+from gridmgmt.core.periods import SHANGHAI
 from tests.webapp.conftest import G1, G2, login
 from tests.webapp.test_work_pages import IN_G1, IN_G2, make
 

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
-from gridmgmt.domain.incidents.calendar import SHANGHAI, is_near_due, is_overdue
+from gridmgmt.core.periods import SHANGHAI, PeriodError, parse_day
+from gridmgmt.domain.incidents.calendar import is_near_due, is_overdue
 from gridmgmt.domain.incidents.workflow import Transition, load_workflow
 
 WORKFLOW = load_workflow()
@@ -54,9 +55,9 @@ class IncidentFilter:
             if not text:
                 return None
             try:
-                return date.fromisoformat(text)
-            except ValueError:
-                raise ValueError(f"{name} must be a date like 2026-11-01, got {text!r}") from None
+                return parse_day(text)
+            except PeriodError:
+                raise PeriodError(f"{name} must be a date like 2026-11-01, got {text!r}") from None
 
         state = (args.get("state") or "").strip() or None
         if state is not None and state not in WORKFLOW.states:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.domain.incidents.service import SOURCES, report_incident
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 COLUMNS = {
     "category_code": ("category_code", "类别编码", "小类编码", "category"),
     "description": ("description", "问题描述", "描述", "内容"),

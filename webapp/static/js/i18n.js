@@ -11,7 +11,7 @@
     "放大查看建筑": "Zoom in to see buildings", "建筑": "Building", "设施": "Facility",
     "道路": "Road", "名称": "Name", "类别": "Category", "楼层": "Floors", "加载失败": "Failed to load",
     "事件": "Incident", "状态": "State", "超期": "Overdue", "是": "yes",
-    // grid rebalancing (issue #7)
+    // grid rebalancing
     "原网格": "From grid", "新网格": "To grid", "已选建筑": "Selected buildings",
     "已选网格": "Selected grids", "户数": "Households", "撤销": "retired", "方案": "Proposal",
     "无户数或连通性问题": "No household-band or contiguity problems", "检查中…": "Checking…",
@@ -20,7 +20,7 @@
       "Click the buildings to move (or tick “whole compound” and click any of its buildings), then choose an adjacent grid",
     "移动的建筑": "Moved buildings", "调整前": "Before", "调整后": "After", "超出范围": "out of band",
     "基于版本": "Based on version",
-    // hot spots (issue #9)
+    // hot spots
     "事件热点": "Incident hot spots", "事件率(每千户)": "Incidents per 1,000 households",
     "热点 (99%)": "Hot spot (99%)", "热点 (95%)": "Hot spot (95%)", "热点 (90%)": "Hot spot (90%)",
     "不显著": "Not significant", "冷点 (90%)": "Cold spot (90%)", "冷点 (95%)": "Cold spot (95%)",

@@ -1,4 +1,4 @@
-"""Tables of grid change proposals (issue #7): every rebalance is proposed, then decided.
+"""Tables of grid change proposals: every rebalance is proposed, then decided.
 
 A proposal is made for one 社区 against the grid version it was computed
 from (``base_version``). It holds the proposed grids (geometry and
@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gridmgmt.store.models import Base
+from gridmgmt.store.models.base import Base
 from gridmgmt.store.types import GeometryType, UTCDateTime
 
 PROPOSAL_KINDS = ("auto", "move", "split", "merge", "rollback")

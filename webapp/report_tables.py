@@ -13,22 +13,22 @@ KPIs by worker, incidents without reporter and description).
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from flask import Blueprint, abort, render_template, request, send_file
 from flask_login import current_user
 
+from gridmgmt.core.periods import SHANGHAI, PeriodError, parse_day
 from gridmgmt.domain.assessment import area_assessment
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.exporting import WHAT, export_data
-from gridmgmt.domain.incidents.calendar import SHANGHAI
 from gridmgmt.domain.report_labels import label
 from gridmgmt.domain.workload import area_workload
 from gridmgmt.io.exports import FORMATS, SUFFIXES
 from gridmgmt.store.patrols import PatrolStore
 from webapp.auth import roles_required
-from webapp.casework import store
+from webapp.extensions import store
 
 bp = Blueprint("reports", __name__)
 
@@ -75,11 +75,11 @@ def _form() -> dict:
     args = request.args
     today = datetime.now(SHANGHAI).date()
     try:
-        first = date.fromisoformat(args["from"]) if args.get("from") else today - timedelta(30)
-        last = date.fromisoformat(args["to"]) if args.get("to") else today + timedelta(1)
-    except ValueError:
-        abort(400, description="dates must look like 2026-11-01")
-    if first >= last:
+        first = parse_day(args["from"]) if args.get("from") else today - timedelta(30)
+        last = parse_day(args["to"]) if args.get("to") else today + timedelta(1)
+    except PeriodError as err:
+        abort(400, description=str(err))
+    if first >= last:  # ``to`` is the exclusive end here
         abort(400, description=f"period start {first} is not before its end {last}")
     by = args.get("by") or "grid"
     if by not in LEVELS or (by == "worker" and _analyst()):
@@ -89,8 +89,8 @@ def _form() -> dict:
         "from": first,
         "to": last,
         "by": by,
-        "start": datetime.combine(first, datetime.min.time(), SHANGHAI),
-        "end": datetime.combine(last, datetime.min.time(), SHANGHAI),
+        "start": datetime.combine(first, time(0), SHANGHAI),
+        "end": datetime.combine(last, time(0), SHANGHAI),
     }
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gridmgmt.store.models import Base
+from gridmgmt.store.models.base import Base
 from gridmgmt.store.types import GeometryType, UTCDateTime
 
 

@@ -1,0 +1,273 @@
+"""Versioned responsibility grids in the store.
+
+:class:`GridStore` writes a 社区's grids as a new version (closing the
+current one), locates positions and objects in the current grids, keeps
+grid household totals in step with the ledger and reads grids as they were
+at any time. :func:`write_grid_version_in` and :func:`set_grid_codes_in`
+do the same writes inside a caller's transaction (approving a proposal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from gridmgmt.core.layers import WGS84
+from gridmgmt.domain.errors import ConflictError, NotFoundError
+from gridmgmt.store import models as m
+from gridmgmt.store.database import Database, chunks
+from gridmgmt.store.layers import LAYER_TABLES
+
+
+class GridStore(Database):
+    """Grids and their versions (:class:`gridmgmt.domain.repositories.GridRepository`)."""
+
+    def write_grid_version(
+        self,
+        community_code: str,
+        grids: gpd.GeoDataFrame,
+        building_grid: Mapping[str, str] | pd.Series,
+        *,
+        expected_version: int | None = None,
+    ) -> int:
+        """Close the 社区's current grids and write ``grids`` as the next version.
+
+        Parameters
+        ----------
+        community_code : str
+            12-digit 社区 code.
+        grids : GeoDataFrame
+            code, kind, households, n_buildings, flag, geometry.
+        building_grid : mapping or Series
+            Building ``source_id`` -> grid code, written onto the buildings.
+        expected_version : int, optional
+            The version the caller based its work on; if the stored current
+            version differs, :class:`ConflictError` names the newer one.
+
+        Returns
+        -------
+        int
+            The new version number.
+        """
+        with self.session() as s:
+            return write_grid_version_in(
+                s, community_code, grids, building_grid, expected_version=expected_version
+            )
+
+    def grid_code_at(self, lon: float, lat: float) -> str | None:
+        """The current grid at a position: smallest code among the grids covering it.
+
+        On PostGIS this is one indexed SQL query (``ST_Covers`` with the GiST
+        index); on SQLite an in-process :class:`~gridmgmt.core.live_index.GridIndex`,
+        rebuilt when the current grid set changes. Both follow the rule of
+        :func:`gridmgmt.core.assignment.assign`.
+        """
+        if self.backend == "postgresql":
+            point = func.ST_SetSRID(func.ST_MakePoint(float(lon), float(lat)), 4326)
+            stmt = (
+                select(m.Grid.code)
+                .where(m.Grid.valid_to.is_(None), func.ST_Covers(m.Grid.geom, point))
+                .order_by(m.Grid.code)
+                .limit(1)
+            )
+            with self.engine.connect() as conn:
+                return conn.scalar(stmt)
+        return self.grid_index().lookup(lon, lat)
+
+    def grid_index(self):
+        """The live index of current grids, rebuilt only when they changed."""
+        from gridmgmt.core.live_index import GridIndex
+
+        with self.engine.connect() as conn:
+            key = tuple(
+                conn.execute(
+                    select(func.count(m.Grid.id), func.max(m.Grid.id), func.max(m.Grid.valid_to))
+                ).one()
+            )
+        index = self.__dict__.setdefault("_grid_index", GridIndex())
+        if index.version != key:
+            index.refresh(self.current_grids(), key)
+        return index
+
+    def set_grid_codes(self, layer: str, mapping: Mapping[str, str] | pd.Series) -> None:
+        """Write ``source_id -> grid code`` assignments onto a layer, in one transaction."""
+        model, _ = LAYER_TABLES[layer]
+        with self.session() as s:
+            set_grid_codes_in(s, model, mapping)
+
+    def update_households(
+        self, ledger: pd.DataFrame, *, min_households: int = 250, max_households: int = 500
+    ) -> pd.DataFrame:
+        """Write new household (and population) counts of stored buildings, in one transaction.
+
+        ``ledger`` has ``building_id``, ``households`` and ``population``.
+        Buildings get ``households_source = 'ledger'``; the current grids they
+        lie in get their new totals, and residential ones the flag
+        ``out_of_band`` when the totals leave ``[min_households,
+        max_households]`` (cleared when they come back). Returns one row per
+        grid whose total changed: ``code``, ``community_code``, ``kind``,
+        ``before``, ``after``, ``flag``.
+
+        Raises
+        ------
+        NotFoundError
+            Ids that match no stored building (listed); nothing is written.
+        """
+        ids = ledger["building_id"].astype(str).tolist()
+        b = m.Building
+        with self.session() as s:
+            found: dict[str, tuple[int, str | None]] = {}
+            for chunk in chunks(ids, 500):
+                for row in s.execute(
+                    select(b.source_id, b.id, b.grid_code).where(b.source_id.in_(chunk))
+                ):
+                    found[row.source_id] = (row.id, row.grid_code)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+                raise NotFoundError(
+                    f"{len(missing)} building id(s) not stored: {', '.join(missing[:10])}{more}"
+                )
+            rows = [
+                {
+                    "id": found[i][0],
+                    "households": int(h),
+                    "population": int(p),
+                    "households_source": "ledger",
+                }
+                for i, h, p in zip(ids, ledger["households"], ledger["population"], strict=True)
+            ]
+            codes = sorted({found[i][1] for i in ids if found[i][1]})
+            g = m.Grid
+            current = s.execute(
+                select(g.id, g.code, g.kind, g.households, g.flag, m.Community.code)
+                .join(m.Community, g.community_id == m.Community.id)
+                .where(g.code.in_(codes), g.valid_to.is_(None))
+            ).all()
+            for chunk in chunks(rows, 2000):
+                s.execute(update(b), chunk)
+            totals = dict(
+                s.execute(
+                    select(b.grid_code, func.coalesce(func.sum(b.households), 0))
+                    .where(b.grid_code.in_(codes))
+                    .group_by(b.grid_code)
+                ).all()
+            )
+            changed = []
+            for gid, code, kind, before, flag, community in current:
+                after = int(totals.get(code, 0))
+                if after == before:
+                    continue
+                if kind == "residential" and flag in (None, "out_of_band"):
+                    inside = min_households <= after <= max_households
+                    flag = None if inside else "out_of_band"
+                s.execute(update(g).where(g.id == gid).values(households=after, flag=flag))
+                changed.append((code, community, kind, int(before), after, flag))
+        return pd.DataFrame(
+            changed, columns=["code", "community_code", "kind", "before", "after", "flag"]
+        )
+
+    def current_grids(self, community_code: str | None = None, *, bbox=None) -> gpd.GeoDataFrame:
+        """Current grids (``valid_to IS NULL``), optionally of one 社区 or in a bbox."""
+        return self.grids_at(None, community_code, bbox=bbox)
+
+    def grids_at(self, when: datetime | None, community_code: str | None = None, *, bbox=None):
+        """Grids valid at ``when`` (``None``: now) as a GeoDataFrame."""
+        g = m.Grid
+        stmt = select(
+            g.code,
+            g.kind,
+            g.households,
+            g.n_buildings,
+            g.flag,
+            g.version,
+            g.valid_from,
+            g.valid_to,
+            m.Community.code.label("community_code"),
+            g.geom,
+        ).join(m.Community, g.community_id == m.Community.id)
+        if when is None:
+            stmt = stmt.where(g.valid_to.is_(None))
+        else:
+            stmt = stmt.where(g.valid_from <= when, (g.valid_to.is_(None)) | (g.valid_to > when))
+        if community_code is not None:
+            stmt = stmt.where(m.Community.code == community_code)
+        stmt = self.where_bbox(stmt, g, bbox)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(g.code)).mappings().all()
+        records = [dict(r) for r in rows]
+        geoms = [r.pop("geom") for r in records]
+        columns = ["code", "kind", "households", "n_buildings", "flag", "version"]
+        columns += ["valid_from", "valid_to", "community_code"]
+        frame = pd.DataFrame.from_records(records, columns=columns)
+        return self.clip_bbox(gpd.GeoDataFrame(frame, geometry=geoms, crs=WGS84), bbox)
+
+
+def write_grid_version_in(
+    s: Session,
+    community_code: str,
+    grids: gpd.GeoDataFrame,
+    building_grid: Mapping[str, str] | pd.Series,
+    *,
+    expected_version: int | None = None,
+) -> int:
+    """:meth:`GridStore.write_grid_version` inside the caller's transaction ``s``."""
+    now = datetime.now(UTC)
+    grids = grids.to_crs(WGS84)
+    community = s.scalar(select(m.Community).where(m.Community.code == community_code))
+    if community is None:
+        raise NotFoundError(f"no 社区 with code {community_code}")
+    current = s.scalar(
+        select(func.max(m.Grid.version)).where(
+            m.Grid.community_id == community.id, m.Grid.valid_to.is_(None)
+        )
+    )
+    if expected_version is not None and (current or 0) != expected_version:
+        raise ConflictError(
+            f"社区 {community_code} is at grid version {current}, not {expected_version}; "
+            "reload and redo the change"
+        )
+    latest = s.scalar(select(func.max(m.Grid.version)).where(m.Grid.community_id == community.id))
+    version = (latest or 0) + 1
+    s.execute(
+        update(m.Grid)
+        .where(m.Grid.community_id == community.id, m.Grid.valid_to.is_(None))
+        .values(valid_to=now)
+    )
+    rows = [
+        {
+            "code": str(r.code),
+            "community_id": community.id,
+            "kind": r.kind,
+            "households": int(r.households),
+            "n_buildings": int(r.n_buildings),
+            "flag": r.flag if isinstance(r.flag, str) and r.flag else None,
+            "version": version,
+            "valid_from": now,
+            "geom": r.geometry,
+        }
+        for r in grids.itertuples(index=False)
+    ]
+    if rows:
+        s.execute(insert(m.Grid), rows)
+    set_grid_codes_in(s, m.Building, building_grid)
+    return version
+
+
+def set_grid_codes_in(s: Session, model, mapping: Mapping[str, str] | pd.Series) -> None:
+    """``source_id -> code`` onto ``model`` in the caller's transaction ``s``.
+
+    A None code clears a stale assignment.
+    """
+    series = pd.Series(mapping, dtype=object) if not isinstance(mapping, pd.Series) else mapping
+    keys = series.map(lambda c: c if isinstance(c, str) else "")
+    for code, ids in series.groupby(keys).groups.items():
+        for chunk in chunks([str(i) for i in ids], 500):
+            s.execute(
+                update(model).where(model.source_id.in_(chunk)).values(grid_code=code or None)
+            )

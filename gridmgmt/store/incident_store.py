@@ -1,0 +1,234 @@
+"""Incidents, their categories and history in the store.
+
+:class:`IncidentStore` numbers new incidents per year, applies transitions
+only when nobody else moved the incident meanwhile (an optimistic version
+check) and reads incidents as dicts, tables or located points.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gridmgmt.core.layers import WGS84
+from gridmgmt.domain.errors import ConflictError, NotFoundError
+from gridmgmt.store import models as m
+from gridmgmt.store.database import Database
+
+
+class IncidentStore(Database):
+    """Incidents and categories (the repository of :mod:`gridmgmt.domain.incidents`)."""
+
+    def sync_categories(self, categories) -> int:
+        """Add categories missing from the table (edits made in the database are kept)."""
+        with self.session() as s:
+            known = set(s.scalars(select(m.IncidentCategory.code)))
+            new = [c for c in categories if c.code not in known]
+            for c in new:
+                s.add(
+                    m.IncidentCategory(
+                        **{
+                            k: getattr(c, k)
+                            for k in (
+                                "code",
+                                "family",
+                                "major_code",
+                                "major_name",
+                                "name",
+                                "name_en",
+                                "department",
+                                "register_min",
+                                "dispatch_min",
+                                "handle_limit",
+                                "handle_unit",
+                                "urgent_handle_limit",
+                                "urgent_handle_unit",
+                                "verify_min",
+                                "photo_required",
+                            )
+                        },
+                        active=True,
+                    )
+                )
+            return len(new)
+
+    def category(self, code: str) -> dict | None:
+        """One active category as a dict, or None."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(m.IncidentCategory.__table__).where(
+                        m.IncidentCategory.code == str(code), m.IncidentCategory.active.is_(True)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+    def create_incident(self, record: dict, history: dict) -> tuple[dict, bool]:
+        """Insert an incident and its first history row in one transaction.
+
+        A record whose ``idempotency_key`` is stored already is not inserted
+        again: the stored incident is returned with ``created=False`` (a phone
+        retrying a submission). Returns ``(incident, created)``.
+        """
+        key = record.get("idempotency_key")
+        if key:
+            existing = self._incident_by(m.Incident.idempotency_key == key)
+            if existing is not None:
+                return existing, False
+        now = record["created_at"]
+        year = now.year
+        for _ in range(5):
+            try:
+                with self.session() as s:
+                    count = s.scalar(
+                        select(func.count())
+                        .select_from(m.Incident)
+                        .where(m.Incident.number.like(f"{year}-%"))
+                    )
+                    incident = m.Incident(number=f"{year}-{count + 1:06d}", version=1, **record)
+                    s.add(incident)
+                    s.flush()
+                    s.add(m.IncidentHistory(incident_id=incident.id, seq=1, **history))
+                    incident_id = incident.id
+                return self.incident(incident_id), True
+            except IntegrityError:
+                if (
+                    key
+                    and (existing := self._incident_by(m.Incident.idempotency_key == key))
+                    is not None
+                ):
+                    return existing, False
+                continue  # another report took the number: try the next one
+        raise ConflictError("could not allocate an incident number; try again")
+
+    def _incident_by(self, condition) -> dict | None:
+        with self.engine.connect() as conn:
+            incident_id = conn.scalar(select(m.Incident.id).where(condition))
+        return None if incident_id is None else self.incident(incident_id)
+
+    def incident(self, incident_id: int) -> dict:
+        """An incident with its history (oldest first); NotFoundError if absent."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(m.Incident.__table__).where(m.Incident.id == incident_id))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise NotFoundError(f"no incident {incident_id}")
+            history = (
+                conn.execute(
+                    select(m.IncidentHistory.__table__)
+                    .where(m.IncidentHistory.incident_id == incident_id)
+                    .order_by(m.IncidentHistory.seq)
+                )
+                .mappings()
+                .all()
+            )
+        out = dict(row)
+        out["history"] = [dict(h) for h in history]
+        return out
+
+    def apply_transition(
+        self, incident_id: int, expected_version: int, changes: dict, history: dict
+    ) -> dict:
+        """Move an incident on, if nobody else did since ``expected_version``.
+
+        The update is conditional on the version; a concurrent transition that
+        got there first makes this one fail with :class:`ConflictError`, and
+        nothing is written.
+        """
+        with self.session() as s:
+            result = s.execute(
+                update(m.Incident)
+                .where(m.Incident.id == incident_id, m.Incident.version == expected_version)
+                .values(version=expected_version + 1, **changes)
+            )
+            if result.rowcount != 1:
+                current = s.scalar(select(m.Incident.version).where(m.Incident.id == incident_id))
+                if current is None:
+                    raise NotFoundError(f"no incident {incident_id}")
+                raise ConflictError(
+                    f"incident {incident_id} changed meanwhile (version {current}, expected {expected_version}); reload it"
+                )
+            seq = s.scalar(
+                select(func.max(m.IncidentHistory.seq)).where(
+                    m.IncidentHistory.incident_id == incident_id
+                )
+            )
+            s.add(m.IncidentHistory(incident_id=incident_id, seq=(seq or 0) + 1, **history))
+        return self.incident(incident_id)
+
+    def incidents(
+        self, *, state: str | None = None, grid_codes=None, unassigned: bool | None = None
+    ) -> pd.DataFrame:
+        """Incidents as a table (no geometry), filtered."""
+        t = m.Incident.__table__
+        stmt = select(*[c for c in t.c if c.name != "geom"]).order_by(m.Incident.id)
+        if state is not None:
+            stmt = stmt.where(m.Incident.state == state)
+        if grid_codes is not None:
+            stmt = stmt.where(m.Incident.grid_code.in_(list(grid_codes)))
+        if unassigned is not None:
+            stmt = stmt.where(
+                m.Incident.grid_code.is_(None) if unassigned else m.Incident.grid_code.is_not(None)
+            )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        return pd.DataFrame.from_records(
+            [dict(r) for r in rows], columns=[c.name for c in t.c if c.name != "geom"]
+        )
+
+    def incident_points(self, *, bbox=None, open_only: bool = True) -> gpd.GeoDataFrame:
+        """Incident ids and locations (EPSG:4326), optionally in a bbox and only open ones."""
+        stmt = select(
+            m.Incident.id,
+            m.Incident.number,
+            m.Incident.state,
+            m.Incident.category_code,
+            m.Incident.grid_code,
+            m.Incident.deadline_at,
+            m.Incident.geom,
+        )
+        if open_only:
+            stmt = stmt.where(m.Incident.state.not_in(("closed", "rejected", "cancelled")))
+        stmt = self.where_bbox(stmt, m.Incident, bbox)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        columns = ("id", "number", "state", "category_code", "grid_code", "deadline_at")
+        frame = gpd.GeoDataFrame(
+            {c: pd.Series([r[c] for r in rows], dtype=object) for c in columns},
+            geometry=[r["geom"] for r in rows],
+            crs=WGS84,
+        )
+        return self.clip_bbox(frame, bbox)
+
+    def set_incident_grids(self, placed: pd.DataFrame) -> None:
+        """Write ``grid_code``/``reason`` (index: incident id) onto incidents, in one transaction."""
+        with self.session() as s:
+            for incident_id, row in placed.iterrows():
+                s.execute(
+                    update(m.Incident)
+                    .where(m.Incident.id == int(incident_id))
+                    .values(grid_code=row["grid_code"], unassigned_reason=row["reason"])
+                )
+
+    def incident_history(self) -> pd.DataFrame:
+        """Every history row (no geometry), for KPIs and audits."""
+        t = m.IncidentHistory.__table__
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(*[c for c in t.c if c.name != "geom"]).order_by(t.c.incident_id, t.c.seq)
+                )
+                .mappings()
+                .all()
+            )
+        return pd.DataFrame.from_records(
+            [dict(r) for r in rows], columns=[c.name for c in t.c if c.name != "geom"]
+        )

@@ -1,0 +1,211 @@
+"""Imported layers and administrative areas in the store.
+
+:class:`LayerStore` writes an import (layers and boundaries, with its
+summary) in one transaction and reads layers, 区/街道/社区 and counts back
+as GeoDataFrames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from gridmgmt.core.layers import WGS84
+from gridmgmt.domain.errors import ConflictError, NotFoundError
+from gridmgmt.store import models as m
+from gridmgmt.store.database import Database, chunks
+from gridmgmt.store.layers import LAYER_TABLES, frame_to_rows, rows_to_frame
+
+_ADMIN_MODELS = {"district": m.District, "street": m.Street, "community": m.Community}
+_PARENT_FK = {"street": ("district_id", m.District), "community": ("street_id", m.Street)}
+_INSERT_ORDER = ("compounds", "buildings", "roads", "facilities")
+
+
+class LayerStore(Database):
+    """Layers and administrative areas (:class:`gridmgmt.domain.repositories.LayerRepository`)."""
+
+    def write_layers(
+        self,
+        layers: Mapping[str, gpd.GeoDataFrame],
+        *,
+        source: str,
+        summary: Mapping | None = None,
+        replace: bool = False,
+    ) -> dict[str, int]:
+        """Write imported layers and the import's summary in one transaction.
+
+        Parameters
+        ----------
+        layers : mapping of layer name to GeoDataFrame
+            ``boundaries``, ``compounds``, ``buildings``, ``roads``,
+            ``facilities`` (any subset) with the columns of
+            :mod:`gridmgmt.core.layers`.
+        source : str
+            Where the data came from (a path), recorded with the run.
+        summary : mapping, optional
+            The import report, stored as JSON in ``import_runs``.
+        replace : bool
+            Replace objects whose ids exist already; by default such ids are
+            refused with :class:`~gridmgmt.domain.errors.ConflictError`.
+
+        Returns
+        -------
+        dict
+            Rows written per layer.
+        """
+        counts: dict[str, int] = {}
+        with self.session() as s:
+            if "boundaries" in layers and len(layers["boundaries"]):
+                counts["boundaries"] = self._write_boundaries(s, layers["boundaries"])
+            for layer in _INSERT_ORDER:
+                frame = layers.get(layer)
+                if frame is None or len(frame) == 0:
+                    continue
+                model, _ = LAYER_TABLES[layer]
+                rows = frame_to_rows(layer, frame)
+                ids = [r["source_id"] for r in rows]
+                existing = self._existing_ids(s, model, ids)
+                if existing and not replace:
+                    shown = ", ".join(sorted(existing)[:10])
+                    more = f" and {len(existing) - 10} more" if len(existing) > 10 else ""
+                    raise ConflictError(
+                        f"{layer}: {len(existing)} id(s) already stored ({shown}{more}); "
+                        "use --replace to overwrite them"
+                    )
+                if existing:
+                    for chunk in chunks(sorted(existing), 500):
+                        s.execute(delete(model).where(model.source_id.in_(chunk)))
+                for chunk in chunks(rows, 2000):
+                    s.execute(insert(model), chunk)
+                counts[layer] = len(rows)
+            s.add(m.ImportRun(source=source, summary=dict(summary or {}) | {"written": counts}))
+        return counts
+
+    @staticmethod
+    def _existing_ids(s: Session, model, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(ids, 500):
+            found.update(s.scalars(select(model.source_id).where(model.source_id.in_(chunk))))
+        return found
+
+    def _write_boundaries(self, s: Session, frame: gpd.GeoDataFrame) -> int:
+        frame = frame.to_crs(WGS84) if frame.crs is not None else frame
+        order = {"district": 0, "street": 1, "community": 2}
+        unknown = set(frame["level"]) - order.keys()
+        if unknown:
+            raise ValueError(f"boundaries: unknown level(s) {sorted(unknown)}")
+        frame = frame.iloc[frame["level"].map(order).argsort(kind="stable")]
+        for row in frame.itertuples(index=False):
+            model = _ADMIN_MODELS[row.level]
+            values = {"code": str(row.code), "name": row.name, "geom": row.geometry}
+            if row.level in _PARENT_FK and isinstance(row.parent_code, str) and row.parent_code:
+                fk, parent_model = _PARENT_FK[row.level]
+                parent_id = s.scalar(
+                    select(parent_model.id).where(parent_model.code == row.parent_code)
+                )
+                values[fk] = parent_id
+            obj = s.scalar(select(model).where(model.code == values["code"]))
+            if obj is None:
+                s.add(model(**values))
+            else:
+                for key, value in values.items():
+                    setattr(obj, key, value)
+            s.flush()
+        return len(frame)
+
+    def read_layer(
+        self,
+        layer: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        grid_codes: Iterable[str] | None = None,
+    ) -> gpd.GeoDataFrame:
+        """A stored layer as a GeoDataFrame (EPSG:4326).
+
+        Parameters
+        ----------
+        layer : str
+            ``buildings``, ``roads``, ``compounds`` or ``facilities``.
+        bbox : tuple, optional
+            ``(minx, miny, maxx, maxy)`` in lon/lat: only objects intersecting it
+            (a GiST-indexed ``ST_Intersects`` on PostGIS, shapely on SQLite).
+        grid_codes : iterable of str, optional
+            Only objects located in these grids (layers with a grid code).
+        """
+        if layer not in LAYER_TABLES:
+            raise ValueError(f"unknown layer {layer!r}; expected one of {', '.join(LAYER_TABLES)}")
+        model, columns = LAYER_TABLES[layer]
+        cols = [getattr(model, c) for c in columns.values()] + [model.id, model.geom]
+        stmt = select(*cols).order_by(model.id)
+        if grid_codes is not None:
+            if not hasattr(model, "grid_code"):
+                raise ValueError(f"{layer} are not located in grids")
+            stmt = stmt.where(model.grid_code.in_(list(grid_codes)))
+        stmt = self.where_bbox(stmt, model, bbox)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        return self.clip_bbox(rows_to_frame(layer, rows), bbox)
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows per main table (current grids only)."""
+        out = {}
+        with self.engine.connect() as conn:
+            for name, model in (
+                ("districts", m.District),
+                ("streets", m.Street),
+                ("communities", m.Community),
+                ("compounds", m.Compound),
+                ("buildings", m.Building),
+                ("roads", m.Road),
+                ("facilities", m.Facility),
+                ("users", m.User),
+            ):
+                out[name] = conn.scalar(select(func.count()).select_from(model))
+            out["grids"] = conn.scalar(
+                select(func.count()).select_from(m.Grid).where(m.Grid.valid_to.is_(None))
+            )
+            out["households"] = conn.scalar(
+                select(func.coalesce(func.sum(m.Building.households), 0))
+            )
+        return out
+
+    # ------------------------------------------------------------ admin areas
+    def admin_areas(self, level: str) -> gpd.GeoDataFrame:
+        """区/街道/社区 polygons: code, name, parent_code, geometry."""
+        model = _ADMIN_MODELS[level]
+        cols = [model.code, model.name, model.geom]
+        stmt = select(*cols)
+        if level in _PARENT_FK:
+            fk, parent = _PARENT_FK[level]
+            stmt = select(*cols, parent.code.label("parent_code")).outerjoin(
+                parent, getattr(model, fk) == parent.id
+            )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(model.code)).mappings().all()
+        records = [dict(r) for r in rows]
+        geoms = [r.pop("geom") for r in records]
+        frame = pd.DataFrame.from_records(records, columns=["code", "name", "parent_code"])
+        return gpd.GeoDataFrame(frame, geometry=geoms, crs=WGS84)
+
+    def community(self, name_or_code: str) -> dict:
+        """One 社区 by name or 12-digit code, as a dict with its geometry."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(
+                        m.Community.id, m.Community.code, m.Community.name, m.Community.geom
+                    ).where((m.Community.code == name_or_code) | (m.Community.name == name_or_code))
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            known = ", ".join(
+                f"{r.name} ({r.code})" for r in self.admin_areas("community").itertuples()
+            )
+            raise NotFoundError(f"no 社区 named {name_or_code!r}; known: {known or 'none'}")
+        return dict(row)

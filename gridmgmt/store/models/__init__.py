@@ -1,0 +1,68 @@
+"""Database tables (SQLAlchemy 2 declarative models), one module per concept.
+
+- :mod:`~gridmgmt.store.models.base`: the declarative ``Base``;
+- :mod:`~gridmgmt.store.models.areas`: 区, 街道, 社区 and the versioned grids;
+- :mod:`~gridmgmt.store.models.layers`: compounds, buildings, roads,
+  facilities and import runs;
+- :mod:`~gridmgmt.store.models.accounts`: roles, users, their grids and
+  departments, API keys;
+- :mod:`~gridmgmt.store.models.incidents`: categories, incidents, history;
+- :mod:`~gridmgmt.store.models.patrols`: patrols, their points, the 民情日记;
+- :mod:`~gridmgmt.store.models.proposals`: grid change proposals.
+
+Importing this package registers every table on ``Base.metadata`` (the
+migrations compare against it). Tables refer to each other by table name in
+their foreign keys, so the modules import only the base, never each other.
+"""
+
+from gridmgmt.store.models.accounts import ApiKey, Role, User, UserDepartment, UserGrid
+from gridmgmt.store.models.areas import Community, District, Grid, Street
+from gridmgmt.store.models.base import Base
+from gridmgmt.store.models.incidents import Incident, IncidentCategory, IncidentHistory
+from gridmgmt.store.models.layers import (
+    LAYER_MODELS,
+    Building,
+    Compound,
+    Facility,
+    ImportRun,
+    Road,
+)
+from gridmgmt.store.models.patrols import DiaryEntry, Patrol, PatrolIncident, PatrolPoint
+from gridmgmt.store.models.proposals import (
+    PROPOSAL_KINDS,
+    PROPOSAL_STATUSES,
+    GridProposal,
+    GridProposalGrid,
+    GridProposalMove,
+)
+
+__all__ = [
+    "LAYER_MODELS",
+    "PROPOSAL_KINDS",
+    "PROPOSAL_STATUSES",
+    "ApiKey",
+    "Base",
+    "Building",
+    "Community",
+    "Compound",
+    "DiaryEntry",
+    "District",
+    "Facility",
+    "Grid",
+    "GridProposal",
+    "GridProposalGrid",
+    "GridProposalMove",
+    "ImportRun",
+    "Incident",
+    "IncidentCategory",
+    "IncidentHistory",
+    "Patrol",
+    "PatrolIncident",
+    "PatrolPoint",
+    "Road",
+    "Role",
+    "Street",
+    "User",
+    "UserDepartment",
+    "UserGrid",
+]
