@@ -15,7 +15,7 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 
 from gridmgmt.domain.accounts import api_key_client, verify_password
 from gridmgmt.store.accounts import AccountStore
-from webapp.extensions import csrf, limiter, login_manager
+from webapp.extensions import csrf, limiter, login_manager, store
 from webapp.i18n import gettext as _
 
 bp = Blueprint("auth", __name__)
@@ -43,10 +43,6 @@ class Account(UserMixin):
         if self.role != "worker":
             return True
         return code is not None and code in self.grid_codes
-
-
-def store():
-    return current_app.extensions["gridmgmt_store"]
 
 
 def bound_department() -> str | None:

@@ -8,7 +8,7 @@ one with ``gridmgmt users department``), so ids cannot be probed.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash
+from flask import abort, flash
 from flask_login import current_user
 
 from gridmgmt.domain.errors import ConflictError, NotFoundError
@@ -16,12 +16,9 @@ from gridmgmt.domain.incidents import TransitionError
 from gridmgmt.domain.incidents.desk import dept_may_see
 from gridmgmt.domain.incidents.service import transition_incident
 from webapp.auth import bound_department
+from webapp.extensions import store
 from webapp.i18n import gettext as _
 from webapp.photos import MAX_PHOTO_BYTES, photo_suffix, write_photo
-
-
-def store():
-    return current_app.extensions["gridmgmt_store"]
 
 
 def visible_incident(incident_id: int) -> dict:

@@ -20,7 +20,8 @@ from gridmgmt.domain.accounts import ROLES
 from gridmgmt.domain.incidents import desk as work
 from gridmgmt.domain.incidents import load_categories
 from webapp.auth import bound_department, roles_required
-from webapp.casework import store, transition_from_form, visible_incident
+from webapp.casework import transition_from_form, visible_incident
+from webapp.extensions import store
 from webapp.i18n import current_language
 from webapp.photos import incident_photo_ids, photos_dir
 

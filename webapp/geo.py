@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user, login_required
+
+from webapp.extensions import store
 
 bp = Blueprint("geo", __name__, url_prefix="/api/v1")
 
@@ -38,10 +40,6 @@ PROPERTIES = {
     "incidents": ["id", "number", "state", "category", "grid_code", "overdue"],
     "grids_extra": ["open_incidents", "overdue_incidents"],
 }
-
-
-def store():
-    return current_app.extensions["gridmgmt_store"]
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:

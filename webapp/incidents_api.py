@@ -17,23 +17,20 @@ on that department's; analysts get no reporter names.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user, login_required
 
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.domain.incidents import TransitionError
 from gridmgmt.domain.incidents.service import SOURCES, report_incident, transition_incident
 from webapp.auth import bound_department
+from webapp.extensions import store
 from webapp.json_provider import iso
 from webapp.photos import MAX_PHOTO_BYTES, photo_suffix, photos_exist, write_photo
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api/v1")
 
 REPORTERS = {"worker", "supervisor", "admin"}
-
-
-def store():
-    return current_app.extensions["gridmgmt_store"]
 
 
 def error(status: int, message: str):

@@ -36,9 +36,11 @@ from datetime import UTC, datetime
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
+
+from webapp.extensions import store
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
 
@@ -81,10 +83,6 @@ class OgcError(Exception):
     def __init__(self, status: int, code: str, description: str):
         super().__init__(description)
         self.status, self.code, self.description = status, code, description
-
-
-def store():
-    return current_app.extensions["gridmgmt_store"]
 
 
 def _json(body, status: int = 200, media_type: str = "application/json") -> Response:

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user, login_required
 
 from gridmgmt.domain.errors import NotFoundError
 from gridmgmt.domain.incidents import load_categories, load_workflow
 from gridmgmt.domain.incidents.service import report_incident
+from webapp.extensions import store
 from webapp.json_provider import iso
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 _WORKFLOW = load_workflow()
-
-
-def store():
-    return current_app.extensions["gridmgmt_store"]
 
 
 def _error(status: int, code: int, description: str):

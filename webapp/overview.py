@@ -5,11 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, send_from_directory
 from flask_login import login_required
 
+from webapp.extensions import store
+
 bp = Blueprint("overview", __name__)
-
-
-def store():
-    return current_app.extensions["gridmgmt_store"]
 
 
 @bp.get("/healthz")

@@ -39,7 +39,7 @@ from gridmgmt.domain.report_labels import label
 from gridmgmt.io.errors import InputError
 from gridmgmt.store.patrols import PatrolStore
 from webapp.auth import roles_required
-from webapp.casework import store
+from webapp.extensions import store
 
 bp = Blueprint("patrol", __name__)
 

@@ -30,7 +30,8 @@ from flask_login import current_user
 from gridmgmt.domain import rebalancing as rb
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store.proposals import ProposalStore
-from webapp.auth import roles_required, store
+from webapp.auth import roles_required
+from webapp.extensions import store
 from webapp.geo import feature_collection
 from webapp.i18n import gettext as _
 from webapp.json_provider import iso

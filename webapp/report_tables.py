@@ -28,7 +28,7 @@ from gridmgmt.domain.workload import area_workload
 from gridmgmt.io.exports import FORMATS, SUFFIXES
 from gridmgmt.store.patrols import PatrolStore
 from webapp.auth import roles_required
-from webapp.casework import store
+from webapp.extensions import store
 
 bp = Blueprint("reports", __name__)
 

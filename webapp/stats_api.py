@@ -12,12 +12,13 @@ import math
 from datetime import datetime
 
 import shapely
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
 from gridmgmt.core.periods import PeriodError, parse_period
 from gridmgmt.domain.errors import NotFoundError
 from gridmgmt.domain.hotspots import area_hotspots
+from webapp.extensions import store
 
 bp = Blueprint("stats_api", __name__, url_prefix="/api/v1/stats")
 COLUMNS = ("code", "community_code", "households", "incidents", "rate", "gi_z", "gi_p", "hotspot")
@@ -49,7 +50,7 @@ def hotspots():
     try:
         start, end = query_period()
         report = area_hotspots(
-            current_app.extensions["gridmgmt_store"],
+            store(),
             start,
             end,
             community=request.args.get("community") or None,

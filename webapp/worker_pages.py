@@ -16,7 +16,8 @@ from flask_login import current_user
 from gridmgmt.domain.incidents import desk as work
 from gridmgmt.domain.incidents import load_categories
 from webapp.auth import roles_required
-from webapp.casework import store, transition_from_form, visible_incident
+from webapp.casework import transition_from_form, visible_incident
+from webapp.extensions import store
 from webapp.i18n import current_language
 
 bp = Blueprint("report", __name__)

@@ -1,0 +1,54 @@
+"""``gridmgmt import KIND PATH``: buildings, roads, compounds, facilities, boundaries, OSM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gridmgmt.cli.context import Context, command
+from gridmgmt.cli.options import coords_option
+
+IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", "boundaries")
+
+
+@command("import")
+@click.argument("kind", type=click.Choice(IMPORT_KINDS))
+@click.argument("path", type=click.Path(dir_okay=False))
+@coords_option("Coordinate system of the input; converted to WGS84.")
+@click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")
+@click.option(
+    "--ledger",
+    type=click.Path(exists=True, dir_okay=False),
+    help="台账: building id -> households.",
+)
+@click.option("--strict", is_flag=True, help="Reject invalid geometries instead of repairing them.")
+@click.option("--replace", is_flag=True, help="Overwrite objects whose ids are stored already.")
+@click.option(
+    "--dwelling-size", type=float, default=90.0, show_default=True, help="m² per household."
+)
+@click.option("--outside-china", is_flag=True, help="Allow coordinates outside China's extent.")
+def import_(
+    obj: Context, kind, path, coords, layer, ledger, strict, replace, dwelling_size, outside_china
+):
+    """Import KIND of data from PATH (OSM, GeoJSON, GeoPackage, Shapefile/.zip, CSV, XLSX).
+
+    Nothing is written unless the whole file is accepted.
+    """
+    from gridmgmt.domain.importing import import_file
+
+    outcome = import_file(
+        obj.store,
+        Path(path),
+        kind=None if kind in ("osm", "auto") else kind,
+        coords=coords,
+        layer=layer,
+        ledger=ledger,
+        strict=strict,
+        replace=replace,
+        dwelling_size_m2=dwelling_size,
+        china=not outside_china,
+    )
+    click.echo(str(outcome.report))
+    written = ", ".join(f"{n} {k}" for k, n in outcome.written.items()) or "nothing"
+    click.echo(f"written: {written}")

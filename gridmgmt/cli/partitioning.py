@@ -1,0 +1,120 @@
+"""Cutting 社区 into grids and placing objects in them: ``gridmgmt partition`` and ``assign``.
+
+Both work on files (read, compute, write a file) or on the stored data.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gridmgmt.cli.context import Context, command
+from gridmgmt.cli.options import band_options, constraint_layer_options, coords_option, seed_option
+
+
+@command("partition")
+@click.argument("buildings", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--boundary", type=click.Path(exists=True, dir_okay=False), help="社区 polygon(s) file."
+)
+@constraint_layer_options()
+@band_options()
+@click.option(
+    "--prefix", default="000000000000", show_default=True, help="12-digit 社区 code for grid codes."
+)
+@seed_option()
+@coords_option()
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="GeoPackage to write (layers grids, buildings)."
+)
+@click.option(
+    "--community",
+    "communities",
+    multiple=True,
+    help="Partition a stored 社区 (name or code); repeatable.",
+)
+@click.option("--all", "all_communities", is_flag=True, help="Partition every stored 社区.")
+def partition_cmd(
+    obj: Context,
+    buildings,
+    boundary,
+    roads,
+    compounds,
+    zones,
+    min_households,
+    max_households,
+    prefix,
+    seed,
+    coords,
+    out,
+    communities,
+    all_communities,
+):
+    """Cut a 社区 into 250–500-household grids: from files (--out) or stored data (--community/--all)."""
+    if communities or all_communities:
+        from gridmgmt.domain.partitioning import partition_communities
+
+        outcomes = partition_communities(
+            obj.store,
+            communities=communities or None,
+            min_households=min_households,
+            max_households=max_households,
+            seed=seed,
+            progress=click.echo,
+        )
+        for o in outcomes:
+            click.echo(f"{o.name} ({o.code}): grid version {o.version}\n{o.result.report}")
+        return
+    if not buildings or not out:
+        raise click.UsageError(
+            "give BUILDINGS and --out, or --community NAME / --all for stored data"
+        )
+    from gridmgmt.domain.partitioning import partition_files
+
+    result = partition_files(
+        buildings,
+        out,
+        boundary=boundary,
+        roads=roads,
+        compounds=compounds,
+        zones=zones,
+        min_households=min_households,
+        max_households=max_households,
+        code_prefix=prefix,
+        seed=seed,
+        coords=coords,
+    )
+    click.echo(str(result.report))
+    click.echo(f"written: {out} (layers grids, buildings)")
+
+
+@command("assign")
+@click.argument("points", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--grids",
+    "grids_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Grids file (layer 'grids' of a GeoPackage).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Output file (.gpkg, .geojson or .csv)."
+)
+@coords_option()
+@click.option(
+    "--stored", is_flag=True, help="Recompute the grid codes of stored buildings and facilities."
+)
+def assign_cmd(obj: Context, points, grids_path, out, coords, stored):
+    """Put objects into grids: a file (adds grid_code, reason for unassigned rows) or the stored layers."""
+    if stored:
+        from gridmgmt.domain.partitioning import reassign
+
+        for layer, n in reassign(obj.store).items():
+            click.echo(f"{layer}: {n} placed in a grid")
+        return
+    if not (points and grids_path and out):
+        raise click.UsageError("give POINTS, --grids and --out, or --stored")
+    from gridmgmt.domain.partitioning import assign_file
+
+    summary = assign_file(points, grids_path, out, coords=coords)
+    click.echo(
+        f"{summary['assigned']} of {summary['total']} assigned; {summary['unassigned']} unassigned -> {out}"
+    )
