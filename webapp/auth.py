@@ -8,11 +8,12 @@ rate-limited per client address.
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import cached_property, wraps
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
+from gridmgmt.domain.access import ANONYMOUS, Principal
 from gridmgmt.domain.accounts import api_key_client, verify_password
 from gridmgmt.store.accounts import AccountStore
 from webapp.extensions import csrf, limiter, login_manager, store
@@ -32,17 +33,39 @@ class Account(UserMixin):
         self.display_name = row.get("display_name") or row["username"]
         self.role = row["role"]
         self.grid_codes = tuple(row.get("grid_codes", ()))
+        self.area = row.get("area")
         self._active = bool(row.get("active", True))
 
     @property
     def is_active(self) -> bool:
         return self._active
 
+    @cached_property
+    def principal(self) -> Principal:
+        """Who this account is for the access policy (:mod:`gridmgmt.domain.access`)."""
+        department = None
+        if self.role == "dept" and isinstance(self.id, int):
+            department = AccountStore(store()).department_of(self.id)
+        return Principal(
+            self.role,
+            self.username,
+            grid_codes=self.grid_codes,
+            department=department,
+            area=self.area,
+        )
+
     def can_see_grid(self, code: str | None) -> bool:
         """Grid workers see only their grids; other roles see every grid."""
         if self.role != "worker":
             return True
         return code is not None and code in self.grid_codes
+
+
+def current_principal() -> Principal:
+    """The principal of the current request (anonymous when nobody is logged in)."""
+    if not current_user.is_authenticated:
+        return ANONYMOUS
+    return current_user.principal
 
 
 def bound_department() -> str | None:
