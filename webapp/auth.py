@@ -95,9 +95,13 @@ def _load_api_client(req):
     client = api_key_client(store(), presented_api_key())
     if client is None:
         return None
-    return Account(
-        {"id": f"key:{client['id']}", "username": client["client"], "role": client["role"]}
-    )
+    row = {"id": f"key:{client['id']}", "username": client["client"], "role": client["role"]}
+    if client["role"] == "worker":  # a worker's own key inherits that worker's grids and area
+        user = store().user(username=client["client"])
+        if user and user["role"] == "worker" and user["active"]:
+            row["grid_codes"] = user.get("grid_codes", ())
+            row["area"] = user.get("area")
+    return Account(row)
 
 
 def csrf_unless_api_key():

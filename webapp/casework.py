@@ -1,9 +1,8 @@
-"""Helpers shared by the worker, desk and department pages: scope checks, photo forms, transitions.
+"""Helpers shared by the worker, desk and department pages: photo forms and transitions.
 
-Every page goes through :func:`visible_incident`, which answers 404 for an
-incident outside the user's scope (grid workers: their grids; department
-handlers: dispatched cases, of their own department when they are bound to
-one with ``gridmgmt users department``), so ids cannot be probed.
+Which incidents a page may show is the access policy's answer
+(:func:`webapp.policy.visible_incident`: 404 outside the user's scope, so ids
+cannot be probed).
 """
 
 from __future__ import annotations
@@ -11,29 +10,13 @@ from __future__ import annotations
 from flask import abort, flash
 from flask_login import current_user
 
-from gridmgmt.domain.errors import ConflictError, NotFoundError
+from gridmgmt.domain.errors import ConflictError
 from gridmgmt.domain.incidents import TransitionError
-from gridmgmt.domain.incidents.desk import dept_may_see
 from gridmgmt.domain.incidents.service import transition_incident
-from webapp.auth import bound_department
 from webapp.extensions import store
 from webapp.i18n import gettext as _
 from webapp.photos import MAX_PHOTO_BYTES, photo_suffix, write_photo
-
-
-def visible_incident(incident_id: int) -> dict:
-    """The incident if the current user may see it; 404 otherwise (also for analysts' personal data)."""
-    try:
-        incident = store().incident(incident_id)
-    except NotFoundError:
-        abort(404)
-    if not current_user.can_see_grid(incident["grid_code"]):
-        abort(404)
-    if current_user.role == "dept":
-        bound = bound_department()
-        if not dept_may_see(incident) or (bound and incident["department"] != bound):
-            abort(404)
-    return incident
+from webapp.policy import visible_incident
 
 
 def save_photo(file) -> str:

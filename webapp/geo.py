@@ -17,9 +17,17 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 from flask import Blueprint, abort, jsonify, request
-from flask_login import current_user, login_required
 
 from webapp.extensions import store
+from webapp.policy import (
+    grid_allowed,
+    grid_mask,
+    grid_scope,
+    outline_mask,
+    requires,
+    visible_incident_table,
+    visible_points,
+)
 
 bp = Blueprint("geo", __name__, url_prefix="/api/v1")
 
@@ -111,15 +119,14 @@ def layer_frame(layer: str, bbox, zoom: int) -> gpd.GeoDataFrame | None:
         return None
     if layer == "grids":
         grids = store().current_grids(bbox=bbox)
+        grids = grids[outline_mask(grids["code"])]
         counts = incident_counts()
         grids["open_incidents"] = grids["code"].map(counts["open"]).fillna(0).astype(int)
         grids["overdue_incidents"] = grids["code"].map(counts["overdue"]).fillna(0).astype(int)
         return grids
     if layer == "incidents":
         points = store().incident_points(bbox=bbox)
-        points = points[points.geometry.notna()]
-        if current_user.role == "worker":
-            points = points[points["grid_code"].isin(current_user.grid_codes)]
+        points = visible_points(points[points.geometry.notna()])
         names = category_names()
         now = datetime.now(UTC)
         points["category"] = points["category_code"].map(names)
@@ -127,13 +134,16 @@ def layer_frame(layer: str, bbox, zoom: int) -> gpd.GeoDataFrame | None:
         return points
     if layer == "communities":
         frame = store().admin_areas("community")
+        frame = frame[[grid_allowed(c) for c in frame["code"]]] if len(frame) else frame
         return frame[frame.intersects(shapely.box(*bbox))] if bbox else frame
-    scope = current_user.grid_codes if current_user.role == "worker" and layer != "roads" else None
-    return store().read_layer(layer, bbox=bbox, grid_codes=scope)
+    if layer == "roads":  # roads belong to no grid: shown as the map's background
+        return store().read_layer(layer, bbox=bbox)
+    frame = store().read_layer(layer, bbox=bbox, grid_codes=grid_scope())
+    return frame[grid_mask(frame["grid_code"])] if len(frame) else frame
 
 
 @bp.get("/geo/<layer>")
-@login_required
+@requires("map.view")
 def layer(layer: str):
     if layer not in MIN_ZOOM:
         abort(404)
@@ -147,7 +157,7 @@ def layer(layer: str):
 
 
 @bp.get("/areas")
-@login_required
+@requires("map.view")
 def areas():
     """The 区 → 街道 → 社区 tree with bounding boxes and grid counts, for drill-down."""
     grids = store().current_grids()
@@ -159,6 +169,8 @@ def areas():
     streets = store().admin_areas("street")
     communities = store().admin_areas("community")
     for d in districts.itertuples():
+        if not grid_allowed(d.code):
+            continue
         d_node = {
             "level": "district",
             "code": d.code,
@@ -167,6 +179,8 @@ def areas():
             "children": [],
         }
         for s in streets[streets["parent_code"] == d.code].itertuples():
+            if not grid_allowed(s.code):
+                continue
             s_node = {
                 "level": "street",
                 "code": s.code,
@@ -175,6 +189,8 @@ def areas():
                 "children": [],
             }
             for c in communities[communities["parent_code"] == s.code].itertuples():
+                if not grid_allowed(c.code):
+                    continue
                 stats = per.loc[c.code] if c.code in per.index else None
                 s_node["children"].append(
                     {
@@ -192,8 +208,8 @@ def areas():
 
 
 def incident_counts() -> dict[str, pd.Series]:
-    """Open and overdue incidents per grid code."""
-    points = store().incident_points()
+    """Open and overdue incidents per grid code, of the incidents the current user may see."""
+    points = visible_incident_table(store().incident_points())
     now = datetime.now(UTC)
     overdue = pd.Series(
         [d is not None and d == d and d < now for d in points["deadline_at"]],
@@ -217,9 +233,11 @@ def _bbox(geom) -> list[float] | None:
 
 
 @bp.get("/grids/<code>")
-@login_required
+@requires("map.view")
 def grid_card(code: str):
-    """The card shown when a grid is clicked."""
+    """The card shown when a grid is clicked (404 for a grid outside the user's reach)."""
+    if not outline_mask([code])[0]:
+        abort(404)
     grids = store().current_grids()
     row = grids[grids["code"] == code]
     if row.empty:
@@ -231,6 +249,8 @@ def grid_card(code: str):
         for u in workers.itertuples()
         if u.role == "worker" and code in u.grid_codes
     ]
+    if not grid_allowed(code):  # a neighbour's grid: its outline, not who works it
+        names = []
     card = {
         "code": code,
         "kind": r["kind"],
@@ -249,7 +269,7 @@ def grid_card(code: str):
 
 
 @bp.get("/search")
-@login_required
+@requires("map.view")
 def search():
     """Grids by code, communities by name, buildings and facilities by name or id."""
     q = (request.args.get("q") or "").strip()
@@ -257,14 +277,16 @@ def search():
         return jsonify([])
     results = []
     grids = store().current_grids()
+    grids = grids[outline_mask(grids["code"])]
     for r in grids[grids["code"].str.contains(q, regex=False)].head(10).itertuples():
         results.append({"type": "grid", "label": r.code, "bbox": _bbox(r.geometry)})
     communities = store().admin_areas("community")
+    communities = communities[[grid_allowed(c) for c in communities["code"]]]
     for r in communities[communities["name"].str.contains(q, regex=False)].head(5).itertuples():
         results.append({"type": "community", "label": r.name, "bbox": _bbox(r.geometry)})
     for layer, id_col in (("buildings", "building_id"), ("facilities", "facility_id")):
-        scope = current_user.grid_codes if current_user.role == "worker" else None
-        frame = store().read_layer(layer, grid_codes=scope)
+        frame = store().read_layer(layer, grid_codes=grid_scope())
+        frame = frame[grid_mask(frame["grid_code"])]
         hit = frame["name"].fillna("").str.contains(q, regex=False) | (frame[id_col] == q)
         for r in frame[hit].head(10).itertuples():
             results.append(

@@ -10,27 +10,31 @@
   "photo_ids", "expected_version", "lon", "lat"}`` -> 200, 409 on a
   concurrent change, 422 when the workflow refuses
 
-Grid workers see and act on incidents of their own grids only (404 for
-others, so ids cannot be probed), department handlers bound to a department
-on that department's; analysts get no reporter names.
+Who may call what, which incidents and which of their fields are returned
+is decided by :mod:`gridmgmt.domain.access` (through :mod:`webapp.policy`):
+an incident the caller may not see is a 404, so ids cannot be probed.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
-from flask_login import current_user, login_required
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
 
-from gridmgmt.domain.errors import ConflictError, NotFoundError
+from gridmgmt.domain.errors import ConflictError
 from gridmgmt.domain.incidents import TransitionError
 from gridmgmt.domain.incidents.service import SOURCES, report_incident, transition_incident
-from webapp.auth import bound_department
 from webapp.extensions import store
-from webapp.json_provider import iso
 from webapp.photos import MAX_PHOTO_BYTES, photo_suffix, photos_exist, write_photo
+from webapp.policy import (
+    grid_scope,
+    incident_json,
+    incident_rows,
+    requires,
+    visible_incident,
+    visible_incident_table,
+)
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api/v1")
-
-REPORTERS = {"worker", "supervisor", "admin"}
 
 
 def error(status: int, message: str):
@@ -39,45 +43,8 @@ def error(status: int, message: str):
     return response
 
 
-def public(incident: dict, *, with_history: bool = False) -> dict:
-    """An incident as JSON; analysts see no personal data."""
-    out = {k: v for k, v in incident.items() if k not in ("geom", "history", "idempotency_key")}
-    geom = incident.get("geom")
-    out["lon"], out["lat"] = (geom.x, geom.y) if geom is not None else (None, None)
-    for key in ("created_at", "updated_at", "deadline_at"):
-        out[key] = iso(out.get(key))
-    if current_user.role == "analyst":
-        out.pop("reporter", None)
-    if with_history:
-        out["history"] = [
-            {
-                "seq": h["seq"],
-                "at": iso(h["at"]),
-                "actor": None if current_user.role == "analyst" else h["actor"],
-                "role": h["role"],
-                "transition": h["transition"],
-                "from_state": h["from_state"],
-                "to_state": h["to_state"],
-                "note": h["note"],
-                "photo_ids": h["photo_ids"],
-                "deadline_at": iso(h.get("deadline_at")),
-            }
-            for h in incident["history"]
-        ]
-    return out
-
-
-def visible(incident: dict) -> dict:
-    """The incident if the current user may see it, else 404."""
-    if not current_user.can_see_grid(incident["grid_code"]):
-        abort(404)
-    if (bound := bound_department()) and incident["department"] != bound:
-        abort(404)
-    return incident
-
-
 @bp.post("/photos")
-@login_required
+@requires("photo.upload")
 def upload_photo():
     file = request.files.get("photo")
     if file is None:
@@ -92,35 +59,20 @@ def upload_photo():
 
 
 @bp.get("/incidents")
-@login_required
+@requires("incident.read")
 def list_incidents():
-    grid_scope = current_user.grid_codes if current_user.role == "worker" else None
     unassigned = request.args.get("unassigned")
     table = store().incidents(
         state=request.args.get("state") or None,
-        grid_codes=[request.args["grid"]] if request.args.get("grid") else grid_scope,
+        grid_codes=[request.args["grid"]] if request.args.get("grid") else grid_scope(),
         unassigned=None if unassigned is None else unassigned in ("1", "true"),
     )
-    if grid_scope is not None:
-        table = table[table["grid_code"].isin(grid_scope)]
-    if bound := bound_department():
-        table = table[table["department"] == bound]
-    rows = []
-    for r in table.to_dict("records"):
-        r.pop("idempotency_key", None)
-        if current_user.role == "analyst":
-            r.pop("reporter", None)
-        for key in ("created_at", "updated_at", "deadline_at"):
-            r[key] = iso(r.get(key))
-        rows.append(r)
-    return jsonify(rows)
+    return jsonify(incident_rows(visible_incident_table(table)))
 
 
 @bp.post("/incidents")
-@login_required
+@requires("incident.report")
 def create_incident():
-    if current_user.role not in REPORTERS:
-        abort(403)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return error(400, "expected a JSON object")
@@ -147,26 +99,19 @@ def create_incident():
         )
     except ValueError as err:
         return error(400, str(err))
-    return jsonify(public(incident)), 201 if created else 200
+    return jsonify(incident_json(incident)), 201 if created else 200
 
 
 @bp.get("/incidents/<int:incident_id>")
-@login_required
+@requires("incident.read")
 def get_incident(incident_id: int):
-    try:
-        incident = store().incident(incident_id)
-    except NotFoundError:
-        abort(404)
-    return jsonify(public(visible(incident), with_history=True))
+    return jsonify(incident_json(visible_incident(incident_id), with_history=True))
 
 
 @bp.post("/incidents/<int:incident_id>/transitions")
-@login_required
+@requires("incident.transition")
 def post_transition(incident_id: int):
-    try:
-        visible(store().incident(incident_id))
-    except NotFoundError:
-        abort(404)
+    visible_incident(incident_id)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "transition" not in body:
         return error(400, "expected a JSON object with 'transition'")
@@ -192,4 +137,4 @@ def post_transition(incident_id: int):
         return error(403 if err.reason == "role" else 422, str(err))
     except ValueError as err:
         return error(400, str(err))
-    return jsonify(public(incident, with_history=True))
+    return jsonify(incident_json(incident, with_history=True))

@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, send_from_directory
-from flask_login import login_required
+
+from webapp.policy import public, requires
 
 bp = Blueprint("mapview", __name__)
 
@@ -26,6 +27,7 @@ def _vendor_dirs() -> dict[str, Path]:
 
 
 @bp.get("/vendor/<package>/<path:filename>")
+@public
 def vendor(package: str, filename: str):
     dirs = current_app.extensions.setdefault("gridmgmt_vendor", _vendor_dirs())
     if package not in dirs:
@@ -35,7 +37,7 @@ def vendor(package: str, filename: str):
 
 @bp.get("/")
 @bp.get("/map")
-@login_required
+@requires("map.view")
 def index():
     tiles = {
         "url": os.environ.get("GRIDMGMT_TILE_URL", ""),

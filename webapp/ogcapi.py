@@ -15,9 +15,12 @@ it. Only JSON is served (``f=json``, the default); unknown parameters are a
 400. Errors come as ``{"code": ..., "description": ...}``.
 
 Who sees what: clients send ``X-API-Key`` (``gridmgmt apikey add CLIENT
---role ROLE``) or use their log-in session.
+--role ROLE``) or use their log-in session; the access policy
+(:mod:`gridmgmt.domain.access`) decides, as for every other door:
 
-- admin, supervisor, dept: everything;
+- admin, supervisor: everything (of their area when bound to one);
+- dept: grids, buildings and facilities, and the incidents that reached the
+  departments (their own department's when bound to one);
 - worker: only their own grids and the buildings, facilities and incidents
   in them (a worker key whose client name is a worker's username inherits
   that worker's grids; any other worker key sees nothing);
@@ -37,10 +40,16 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 from flask import Blueprint, Response, request, url_for
-from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import store
+from webapp.policy import (
+    grid_mask,
+    grid_scope,
+    redact_incident_frame,
+    requires,
+    visible_incident_table,
+)
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
 
@@ -61,8 +70,6 @@ COLLECTIONS = {
 }
 ID_COLUMN = {"grids": "code", "buildings": "building_id", "facilities": "facility_id"}
 ITEM_PARAMS = {"f", "limit", "offset", "bbox", "datetime", "api_key"}
-PRIVATE_INCIDENT_FIELDS = ("reporter", "description", "address", "department", "idempotency_key")
-ANALYST_PRECISION = 0.001
 INCIDENT_FIELDS = (
     "number",
     "category_code",
@@ -74,7 +81,12 @@ INCIDENT_FIELDS = (
     "updated_at",
     "deadline_at",
     "unassigned_reason",
-) + PRIVATE_INCIDENT_FIELDS[:-1]
+    # shown where the access policy allows (dropped from the frame otherwise)
+    "reporter",
+    "description",
+    "address",
+    "department",
+)
 
 
 class OgcError(Exception):
@@ -127,7 +139,7 @@ def _link(href: str, rel: str, media_type: str, title: str) -> dict:
 # --------------------------------------------------------------- resources
 @bp.get("")
 @bp.get("/")
-@login_required
+@requires("ogcapi.read")
 def landing():
     return _json(
         {
@@ -149,19 +161,19 @@ def landing():
 
 
 @bp.get("/api")
-@login_required
+@requires("ogcapi.read")
 def openapi():
     return _json(openapi_document(), media_type=OPENAPI)
 
 
 @bp.get("/conformance")
-@login_required
+@requires("ogcapi.read")
 def conformance():
     return _json({"conformsTo": CONFORMANCE})
 
 
 @bp.get("/collections")
-@login_required
+@requires("ogcapi.read")
 def collections():
     return _json(
         {
@@ -172,14 +184,14 @@ def collections():
 
 
 @bp.get("/collections/<collection_id>")
-@login_required
+@requires("ogcapi.read")
 def collection(collection_id: str):
     _known(collection_id)
     return _json(_collection(collection_id))
 
 
 @bp.get("/collections/<collection_id>/items")
-@login_required
+@requires("ogcapi.read")
 def items(collection_id: str):
     _known(collection_id)
     unknown = sorted(set(request.args) - ITEM_PARAMS)
@@ -238,7 +250,7 @@ def items(collection_id: str):
 
 
 @bp.get("/collections/<collection_id>/items/<path:feature_id>")
-@login_required
+@requires("ogcapi.read")
 def item(collection_id: str, feature_id: str):
     _known(collection_id)
     frame = visible_frame(collection_id)
@@ -493,45 +505,27 @@ def _instant(part: str, whole: str) -> datetime | None:
 
 
 # -------------------------------------------------------------- visibility
-def grid_scope() -> tuple[str, ...] | None:
-    """The grids the current client may see (None: all)."""
-    if current_user.role != "worker":
-        return None
-    if current_user.grid_codes:
-        return current_user.grid_codes
-    if str(current_user.id).startswith("key:"):
-        row = store().user(username=current_user.username)
-        if row and row["role"] == "worker" and row["active"]:
-            return tuple(row.get("grid_codes", ()))
-    return ()
-
-
 def visible_frame(cid: str) -> gpd.GeoDataFrame:
     """The rows of collection ``cid`` the current client may read, in a stable order."""
-    scope = grid_scope()
     if cid == "grids":
         frame = store().current_grids()
-        if scope is not None:
-            frame = frame[frame["code"].isin(scope)]
-        counts = store().incidents(grid_codes=list(frame["code"]))
+        frame = frame[grid_mask(frame["code"])]
+        counts = visible_incident_table(store().incidents(grid_codes=list(frame["code"])))
         per = counts.groupby("grid_code").size() if len(counts) else pd.Series(dtype=int)
         frame = frame.assign(incidents=frame["code"].map(per).fillna(0).astype(int))
         return frame.reset_index(drop=True)
     if cid in ("buildings", "facilities"):
-        return store().read_layer(cid, grid_codes=scope).reset_index(drop=True)
-    return _incidents(scope)
+        frame = store().read_layer(cid, grid_codes=grid_scope())
+        return frame[grid_mask(frame["grid_code"])].reset_index(drop=True)
+    return _incidents()
 
 
-def _incidents(scope) -> gpd.GeoDataFrame:
-    table = store().incidents(grid_codes=scope)
+def _incidents() -> gpd.GeoDataFrame:
+    table = visible_incident_table(store().incidents(grid_codes=grid_scope()))
     points = store().incident_points(open_only=False)
     geoms = dict(zip(points["id"], points.geometry, strict=True))
     frame = gpd.GeoDataFrame(table, geometry=[geoms.get(i) for i in table["id"]], crs="EPSG:4326")
-    if current_user.role == "analyst":
-        frame = frame.drop(columns=[c for c in PRIVATE_INCIDENT_FIELDS if c in frame.columns])
-        frame = frame.set_geometry(
-            shapely.set_precision(frame.geometry.values, ANALYST_PRECISION, mode="pointwise")
-        )
+    frame = redact_incident_frame(frame.drop(columns=["idempotency_key"], errors="ignore"))
     return frame.reset_index(drop=True)
 
 

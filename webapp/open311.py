@@ -3,21 +3,26 @@
 Clients authenticate with an API key (``gridmgmt apikey add CLIENT``), sent as
 ``X-API-Key`` or, as Open311 clients do, the ``api_key`` parameter. Our
 states map to Open311's two: closed (结案, 不予立案, 撤销) or open. Only the
-``.json`` format is served.
+``.json`` format is served. Which requests a client reads back, and which of
+their fields, is the access policy's answer (:mod:`gridmgmt.domain.access`):
+a hotline key reads the requests it submitted, a worker's key those of its
+grids, an analyst's without personal text.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, jsonify, request
-from flask_login import current_user, login_required
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
 
-from gridmgmt.domain.errors import NotFoundError
+from gridmgmt.domain import access
 from gridmgmt.domain.incidents import load_categories, load_workflow
 from gridmgmt.domain.incidents.service import report_incident
+from webapp.auth import current_principal
 from webapp.extensions import store
 from webapp.json_provider import iso
+from webapp.policy import requires, rounded_location, visible_incident, visible_incident_table
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 _WORKFLOW = load_workflow()
@@ -30,8 +35,11 @@ def _error(status: int, code: int, description: str):
 
 
 def _request_json(incident: dict, services: dict) -> dict:
+    """One request in GeoReport v2 form, with only the fields the caller may see."""
     state = _WORKFLOW.states[incident["state"]]
     geom = incident.get("geom")
+    lon, lat = rounded_location(*((geom.x, geom.y) if geom is not None else (None, None)))
+    fields = access.incident_fields(current_principal())
     return {
         "service_request_id": str(incident["id"]),
         "token": incident["number"],
@@ -39,14 +47,14 @@ def _request_json(incident: dict, services: dict) -> dict:
         "status_notes": f"{state.label_zh} ({state.label_en})",
         "service_name": services.get(incident["category_code"], ""),
         "service_code": incident["category_code"],
-        "description": incident["description"],
-        "agency_responsible": incident.get("department"),
+        "description": incident["description"] if fields.personal else None,
+        "agency_responsible": incident.get("department") if fields.department else None,
         "requested_datetime": iso(incident["created_at"]),
         "updated_datetime": iso(incident["updated_at"]),
         "expected_datetime": iso(incident.get("deadline_at")),
-        "address": incident.get("address"),
-        "lat": geom.y if geom is not None else None,
-        "long": geom.x if geom is not None else None,
+        "address": incident.get("address") if fields.personal else None,
+        "lat": lat,
+        "long": lon,
     }
 
 
@@ -55,7 +63,7 @@ def _services() -> dict[str, str]:
 
 
 @bp.get("/services.json")
-@login_required
+@requires("open311.read")
 def services():
     return jsonify(
         [
@@ -74,18 +82,20 @@ def services():
 
 
 @bp.get("/services/<code>.json")
-@login_required
+@requires("open311.read")
 def service_definition(code: str):
     if store().category(code) is None:
         return _error(404, 404, f"unknown service_code {code}")
     return jsonify({"service_code": code, "attributes": []})
 
 
+#: the source an Open311 submission is recorded with, by the submitting principal's role
+OPEN311_SOURCES = {"worker": "网格员巡查", "hotline": "12345热线", "supervisor": "12345热线"}
+
+
 @bp.post("/requests.json")
-@login_required
+@requires("open311.submit")
 def post_request():
-    if current_user.role not in ("supervisor", "admin", "worker"):
-        return _error(403, 403, "this key may not submit requests")
     form = request.form if request.form else (request.get_json(silent=True) or {})
     code = form.get("service_code", "")
     try:
@@ -97,7 +107,8 @@ def post_request():
             lat=form.get("lat"),
             reporter=current_user.username,
             role=current_user.role,
-            source="12345热线" if current_user.role == "supervisor" else "居民上报",
+            # the same category rules as /api/v1: a worker's report needs its photo
+            source=OPEN311_SOURCES.get(current_user.role, "12345热线"),
             address=form.get("address_string"),
             idempotency_key=f"open311:{current_user.username}:{form['token']}"
             if form.get("token")
@@ -118,9 +129,9 @@ def post_request():
 
 
 @bp.get("/requests.json")
-@login_required
+@requires("open311.read")
 def get_requests():
-    table = store().incidents()
+    table = visible_incident_table(store().incidents())
     if request.args.get("service_request_id"):
         wanted = set(request.args["service_request_id"].split(","))
         table = table[table["id"].astype(str).isin(wanted)]
@@ -128,7 +139,7 @@ def get_requests():
         table = table[table["category_code"].isin(request.args["service_code"].split(","))]
     status = request.args.get("status")
     if status:
-        closed = table["state"].map(lambda s: _WORKFLOW.states[s].closed)
+        closed = table["state"].map(lambda s: _WORKFLOW.states[s].closed).astype(bool)
         table = table[closed] if status == "closed" else table[~closed]
     for arg, op in (("start_date", "ge"), ("end_date", "le")):
         if request.args.get(arg):
@@ -144,10 +155,6 @@ def get_requests():
 
 
 @bp.get("/requests/<int:request_id>.json")
-@login_required
+@requires("open311.read")
 def get_request(request_id: int):
-    try:
-        incident = store().incident(request_id)
-    except NotFoundError:
-        abort(404)
-    return jsonify([_request_json(incident, _services())])
+    return jsonify([_request_json(visible_incident(request_id), _services())])

@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, send_from_directory
-from flask_login import login_required
 
+from webapp.auth import current_principal
 from webapp.extensions import store
+from webapp.policy import grid_allowed, may, public, requires
 
 bp = Blueprint("overview", __name__)
 
 
 @bp.get("/healthz")
+@public
 def healthz():
     return {"status": "ok", "backend": store().backend}
 
 
+def _whole_maps_allowed() -> bool:
+    """Maps of a whole 街道 are for unbound accounts of the roles that see every grid."""
+    return may("maps.generated") and current_principal().area is None
+
+
 @bp.get("/overview")
-@login_required
+@requires("map.view")
 def index():
     settings = current_app.config["GRIDMGMT_SETTINGS"]
     maps = (
         sorted(p.name for p in settings.maps_dir.glob("*.html"))
-        if settings.maps_dir.is_dir()
+        if settings.maps_dir.is_dir() and _whole_maps_allowed()
         else []
     )
     communities = store().admin_areas("community")
+    if len(communities):
+        communities = communities[[grid_allowed(c) for c in communities["code"]]]
     grids = store().current_grids()
     per_community = (
         grids.groupby("community_code").agg(
@@ -48,13 +57,14 @@ def index():
                 "households": int(stats["households"]) if stats is not None else 0,
             }
         )
-    return render_template("overview.html", counts=store().counts(), communities=rows, maps=maps)
+    counts = store().counts() if current_principal().area is None else None
+    return render_template("overview.html", counts=counts, communities=rows, maps=maps)
 
 
 @bp.get("/maps/<path:name>")
-@login_required
+@requires("maps.generated")
 def generated_map(name: str):
     settings = current_app.config["GRIDMGMT_SETTINGS"]
-    if not name.endswith(".html"):
+    if not name.endswith(".html") or not _whole_maps_allowed():
         abort(404)
     return send_from_directory(settings.maps_dir, name)

@@ -38,12 +38,11 @@ from gridmgmt.domain.patrols import (
 from gridmgmt.domain.report_labels import label
 from gridmgmt.io.errors import InputError
 from gridmgmt.store.patrols import PatrolStore
-from webapp.auth import roles_required
 from webapp.extensions import store
+from webapp.policy import grid_allowed, grid_mask, may, requires
 
 bp = Blueprint("patrol", __name__)
 
-REPORT_ROLES = ("supervisor", "admin", "analyst")
 MAX_POINTS_PER_BATCH = 2000
 REPORT_COLUMNS = (
     "code",
@@ -69,7 +68,7 @@ def _error(err: Exception, status: int):
 
 
 @bp.get("/patrol")
-@roles_required("worker")
+@requires("patrol.record")
 def page():
     today = datetime.now(SHANGHAI).date()
     recent = repo().patrols(
@@ -91,7 +90,7 @@ def page():
 
 
 @bp.post("/api/v1/patrols")
-@roles_required("worker")
+@requires("patrol.record")
 def start():
     try:
         pid = start_patrol(store(), repo(), current_user.username)
@@ -101,7 +100,7 @@ def start():
 
 
 @bp.post("/api/v1/patrols/<int:patrol_id>/points")
-@roles_required("worker")
+@requires("patrol.record")
 def points(patrol_id: int):
     body = request.get_json(silent=True) or {}
     rows = body.get("points")
@@ -122,7 +121,7 @@ def points(patrol_id: int):
 
 
 @bp.post("/api/v1/patrols/<int:patrol_id>/stop")
-@roles_required("worker")
+@requires("patrol.record")
 def stop(patrol_id: int):
     try:
         measures = stop_patrol(store(), repo(), patrol_id, current_user.username)
@@ -134,7 +133,7 @@ def stop(patrol_id: int):
 
 
 @bp.post("/patrol/diary")
-@roles_required("worker")
+@requires("patrol.record")
 def diary():
     f = request.form
     try:
@@ -158,6 +157,32 @@ def diary():
     return redirect(url_for("patrol.page"))
 
 
+#: columns that name grid workers: shown only to roles the policy lets see people
+NAME_COLUMNS = ("workers", "worker")
+
+
+def _visible_parts(rep):
+    """The report's grid table, patrols and daily rows, as far as the current user may see them.
+
+    Grids (and the patrols and days of their workers) outside the user's
+    area are left out; who the workers are is left out for roles that may
+    not see people (analysts).
+    """
+    table = rep.table[grid_mask(rep.table["code"])] if len(rep.table) else rep.table
+    patrols, daily = rep.patrol_rows(), rep.daily_rows()
+    shown = set(table["code"]) if len(table) else set()
+    if len(patrols):
+        patrols = patrols[[bool(shown & set(str(c).split(","))) for c in patrols["grid_codes"]]]
+    if len(daily):
+        daily = daily[[bool(shown & set(str(c).split(","))) for c in daily["grid_codes"]]]
+    if not may("patrol.names"):
+        table, patrols, daily = (
+            f.drop(columns=[c for c in NAME_COLUMNS if c in f.columns])
+            for f in (table, patrols, daily)
+        )
+    return table, patrols, daily
+
+
 def _report_period() -> tuple[date, date]:
     """First and last day from ``from``/``to`` (default: the last 30 days); 400 for bad dates."""
     today = datetime.now(SHANGHAI).date()
@@ -172,36 +197,40 @@ def _report_period() -> tuple[date, date]:
 
 
 @bp.get("/patrols/report")
-@roles_required(*REPORT_ROLES)
+@requires("patrol.report")
 def report():
     first, last = _report_period()
     grid = request.args.get("grid") or None
+    if grid is not None and not grid_allowed(grid):
+        abort(404)
     try:
         rep = patrol_report(store(), repo(), first, last, grid=grid)
     except NotFoundError as err:
         abort(404, description=str(err))
+    table, patrols, daily = _visible_parts(rep)
     fmt = request.args.get("format")
     if fmt:
         if fmt not in ("csv", "xlsx"):
             abort(400, description="format: csv or xlsx")
         from gridmgmt.io.exports import export_tables
 
-        tables = {"grids": rep.table}
+        tables = {"grids": table}
         if fmt == "xlsx":
-            tables["patrols"] = rep.patrol_rows()
-            tables["daily"] = rep.daily_rows()
+            tables["patrols"] = patrols
+            tables["daily"] = daily
         tmp = Path(tempfile.mkdtemp(prefix="gridmgmt-patrol-"))
         path = export_tables(tables, tmp / f"patrol-{first}-{last}.{fmt}", labels=label)
         response = send_file(path, as_attachment=True, download_name=path.name)
         response.call_on_close(lambda: (path.unlink(missing_ok=True), tmp.rmdir()))
         return response
-    columns = REPORT_COLUMNS
-    lines = repo().lines(rep.patrols["id"].tolist()[-300:])
+    names = may("patrol.names")
+    columns = [c for c in REPORT_COLUMNS if names or c not in NAME_COLUMNS]
+    lines = repo().lines(patrols["id"].tolist()[-300:])
     tracks = [
         {
             "type": "Feature",
             "properties": {
-                "worker": r["worker"],
+                **({"worker": r["worker"]} if names else {}),
                 "anomalies": (r["measures"] or {}).get("anomalies", ""),
             },
             "geometry": mapping(r["geom"]),
@@ -214,7 +243,7 @@ def report():
         last=last,
         grid=grid,
         columns=columns,
-        rows=rep.table.to_dict("records"),
+        rows=table.to_dict("records"),
         label=label,
         tracks={"type": "FeatureCollection", "features": tracks},
     )

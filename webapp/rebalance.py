@@ -30,15 +30,14 @@ from flask_login import current_user
 from gridmgmt.domain import rebalancing as rb
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store.proposals import ProposalStore
-from webapp.auth import roles_required
 from webapp.extensions import store
 from webapp.geo import feature_collection
 from webapp.i18n import gettext as _
 from webapp.json_provider import iso
+from webapp.policy import grid_allowed, requires
 
 bp = Blueprint("rebalance", __name__, url_prefix="/rebalance")
 
-ROLES = ("supervisor", "admin")
 ZOOM = 19  # geometries simplified to about half a pixel at zoom 19: visually exact
 GRID_COLUMNS = ["code", "kind", "households", "n_buildings", "flag"]
 BUILDING_COLUMNS = ["building_id", "name", "households", "grid_code", "compound_id"]
@@ -52,7 +51,15 @@ def _band() -> tuple[int, int]:
     return current_app.config["GRIDMGMT_SETTINGS"].band
 
 
+def _in_reach(code: str) -> str:
+    """``code`` if the 社区 is in the user's area; 404 otherwise (as if it did not exist)."""
+    if not grid_allowed(code):
+        abort(404)
+    return code
+
+
 def _state(code: str) -> rb.CommunityState:
+    _in_reach(code)
     try:
         return rb.load_community(store(), proposals(), code)
     except NotFoundError:
@@ -78,12 +85,16 @@ def neighbours(grids) -> dict[str, list[str]]:
 
 
 @bp.get("/")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def index():
     communities = store().admin_areas("community")
+    if len(communities):
+        communities = communities[[grid_allowed(c) for c in communities["code"]]]
     code = request.args.get("community") or (
         communities["code"].iloc[0] if len(communities) else None
     )
+    if code:
+        _in_reach(code)
     context = {"communities": communities.to_dict("records"), "community": None}
     if code:
         try:
@@ -102,7 +113,7 @@ def index():
 
 
 @bp.get("/api/<code>/state")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def state(code: str):
     s = _state(code)
     return jsonify(
@@ -156,7 +167,7 @@ def _json_body() -> dict:
 
 
 @bp.post("/api/<code>/preview")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def preview(code: str):
     """Run a manual operation without storing it: totals, violations, proposed grids."""
     s = _state(code)
@@ -169,7 +180,7 @@ def preview(code: str):
 
 
 @bp.post("/api/<code>/proposals")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def create_proposal(code: str):
     """Store a manual operation (recomputed here, never taken from the client) as a proposal."""
     s = _state(code)
@@ -184,7 +195,7 @@ def create_proposal(code: str):
 
 
 @bp.post("/<code>/auto")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def auto(code: str):
     """Run the automatic rebalance into a pending proposal."""
     s = _state(code)
@@ -205,12 +216,12 @@ def auto(code: str):
 
 
 @bp.get("/api/proposals/<int:pid>")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def proposal(pid: int):
     """A proposal's diff: moves, totals, and its base and proposed grids."""
     try:
         p = proposals().proposal(pid)
-        base = proposals().grids_of_version(p["community_code"], p["base_version"])
+        base = proposals().grids_of_version(_in_reach(p["community_code"]), p["base_version"])
     except NotFoundError:
         abort(404)
     meta = {
@@ -241,13 +252,13 @@ def changed_codes(old, new) -> list[str]:
 
 def _community_of(pid: int) -> str:
     try:
-        return proposals().proposal(pid)["community_code"]
+        return _in_reach(proposals().proposal(pid)["community_code"])
     except NotFoundError:
         abort(404)
 
 
 @bp.post("/proposals/<int:pid>/approve")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def approve(pid: int):
     code = _community_of(pid)
     try:
@@ -262,7 +273,7 @@ def approve(pid: int):
 
 
 @bp.post("/proposals/<int:pid>/reject")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def reject(pid: int):
     code = _community_of(pid)
     try:
@@ -277,7 +288,7 @@ def reject(pid: int):
 
 
 @bp.post("/proposals/<int:pid>/redo")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def redo(pid: int):
     """Make a superseded proposal again on the current grid version."""
     code = _community_of(pid)
@@ -299,8 +310,9 @@ def redo(pid: int):
 
 
 @bp.post("/<code>/rollback")
-@roles_required(*ROLES)
+@requires("rebalance.edit")
 def rollback(code: str):
+    _in_reach(code)
     to_version = request.form.get("to_version", type=int)
     try:
         _pid, version = rb.rollback(

@@ -17,7 +17,6 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from flask import Blueprint, abort, render_template, request, send_file
-from flask_login import current_user
 
 from gridmgmt.core.periods import SHANGHAI, PeriodError, parse_day
 from gridmgmt.domain.assessment import area_assessment
@@ -27,12 +26,12 @@ from gridmgmt.domain.report_labels import label
 from gridmgmt.domain.workload import area_workload
 from gridmgmt.io.exports import FORMATS, SUFFIXES
 from gridmgmt.store.patrols import PatrolStore
-from webapp.auth import roles_required
+from webapp.auth import current_principal
 from webapp.extensions import store
+from webapp.policy import grid_allowed, may, requires
 
 bp = Blueprint("reports", __name__)
 
-REPORT_ROLES = ("supervisor", "admin", "analyst")
 LEVELS = ("street", "community", "grid", "department", "worker")
 WORKLOAD_COLUMNS = (
     "code",
@@ -67,7 +66,28 @@ KPI_COLUMNS = (
 
 
 def _analyst() -> bool:
-    return current_user.role == "analyst"
+    """Whether the user sees reports without personal data (who the workers are, case texts)."""
+    return not may("patrol.names")
+
+
+def _area(community: str | None) -> dict:
+    """The area arguments of a report: the 社区 asked for, else the user's own area, else all.
+
+    A 社区 outside the user's area is a 404, as if it did not exist.
+    """
+    if community is not None:
+        if not grid_allowed(community):
+            abort(404)
+        return {"community": community}
+    area = current_principal().area
+    if area is None:
+        return {}
+    if len(area) == 12:
+        return {"community": area}
+    if len(area) == 9:
+        return {"street": area}
+    codes = store().current_grids()["code"]
+    return {"grids": [c for c in codes if c.startswith(area)]}
 
 
 def _form() -> dict:
@@ -95,23 +115,22 @@ def _form() -> dict:
 
 
 @bp.get("/reports")
-@roles_required(*REPORT_ROLES)
+@requires("reports.view")
 def index():
     f = _form()
+    area = _area(f["community"])
     try:
         workload = area_workload(
-            store(), f["start"], f["end"], community=f["community"], patrols=PatrolStore(store())
+            store(), f["start"], f["end"], patrols=PatrolStore(store()), **area
         )
-        assessment = area_assessment(
-            store(), f["start"], f["end"], by=f["by"], community=f["community"]
-        )
+        assessment = area_assessment(store(), f["start"], f["end"], by=f["by"], **area)
     except NotFoundError as err:
         abort(404, description=str(err))
     wl = workload.table
     return render_template(
         "reports.html",
         f=f,
-        communities=store().admin_areas("community"),
+        communities=_communities(),
         levels=[lv for lv in LEVELS if not (lv == "worker" and _analyst())],
         workload=wl[list(WORKLOAD_COLUMNS)].to_dict("records") if len(wl) else [],
         workload_columns=WORKLOAD_COLUMNS,
@@ -125,8 +144,14 @@ def index():
     )
 
 
+def _communities():
+    """The 社区 the user may choose from."""
+    frame = store().admin_areas("community")
+    return frame[[grid_allowed(c) for c in frame["code"]]] if len(frame) else frame
+
+
 @bp.get("/reports/download")
-@roles_required(*REPORT_ROLES)
+@requires("reports.view")
 def download():
     f = _form()
     what, fmt = request.args.get("what", ""), request.args.get("format", "")
@@ -143,8 +168,8 @@ def download():
             fmt,
             start=f["start"],
             end=f["end"],
-            community=f["community"],
             by=f["by"],
+            **_area(f["community"]),
             analyst=_analyst(),
             patrols=PatrolStore(store()),
         )

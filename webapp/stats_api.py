@@ -13,12 +13,12 @@ from datetime import datetime
 
 import shapely
 from flask import Blueprint, jsonify, request
-from flask_login import current_user, login_required
 
 from gridmgmt.core.periods import PeriodError, parse_period
 from gridmgmt.domain.errors import NotFoundError
 from gridmgmt.domain.hotspots import area_hotspots
 from webapp.extensions import store
+from webapp.policy import outline_mask, requires
 
 bp = Blueprint("stats_api", __name__, url_prefix="/api/v1/stats")
 COLUMNS = ("code", "community_code", "households", "incidents", "rate", "gi_z", "gi_p", "hotspot")
@@ -45,7 +45,7 @@ def query_period() -> tuple[datetime, datetime]:
 
 
 @bp.get("/hotspots")
-@login_required
+@requires("map.view")
 def hotspots():
     try:
         start, end = query_period()
@@ -61,8 +61,7 @@ def hotspots():
     except ValueError as err:
         return _error(400, str(err))
     grids = report.grids
-    if current_user.role == "worker":
-        grids = grids[grids["code"].isin(current_user.grid_codes)]
+    grids = grids[outline_mask(grids["code"])]
     features = [
         {
             "type": "Feature",

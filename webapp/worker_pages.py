@@ -15,15 +15,13 @@ from flask_login import current_user
 
 from gridmgmt.domain.incidents import desk as work
 from gridmgmt.domain.incidents import load_categories
-from webapp.auth import roles_required
-from webapp.casework import transition_from_form, visible_incident
+from webapp.auth import current_principal
+from webapp.casework import transition_from_form
 from webapp.extensions import store
 from webapp.i18n import current_language
+from webapp.policy import grid_mask, grid_scope, requires, visible_incident
 
 bp = Blueprint("report", __name__)
-
-REPORT_ROLES = ("worker", "supervisor", "admin")
-TASK_ROLES = ("worker", "supervisor", "admin")
 
 
 def category_tree(lang: str) -> list[dict]:
@@ -51,12 +49,12 @@ def category_tree(lang: str) -> list[dict]:
 
 
 @bp.get("/report")
-@roles_required(*REPORT_ROLES)
+@requires("incident.report")
 def report_page():
     mine = work.reported_by(store(), current_user.username).to_dict("records")
     grids = store().current_grids()
-    if current_user.role == "worker" and grids["code"].isin(current_user.grid_codes).any():
-        grids = grids[grids["code"].isin(current_user.grid_codes)]
+    if grid_mask(grids["code"]).any():  # the map opens on the grids the reporter may see
+        grids = grids[grid_mask(grids["code"])]
     bbox = [round(float(v), 6) for v in grids.total_bounds] if len(grids) else None
     return render_template(
         "report.html",
@@ -67,14 +65,11 @@ def report_page():
     )
 
 
-def _scope():
-    return current_user.grid_codes if current_user.role == "worker" else None
-
-
 @bp.get("/tasks")
-@roles_required(*TASK_ROLES)
+@requires("tasks.view")
 def tasks():
-    rows = work.verification_tasks(store(), _scope()).to_dict("records")
+    rows = work.verification_tasks(store(), grid_scope(), principal=current_principal())
+    rows = rows.to_dict("records")
     names = {c.code: c.name for c in load_categories()}
     verify = {t.name: t for t in work.actions("handled", current_user.role)}
     return render_template(
@@ -83,7 +78,7 @@ def tasks():
 
 
 @bp.post("/tasks/<int:incident_id>")
-@roles_required(*TASK_ROLES)
+@requires("incident.transition")
 def verify(incident_id: int):
     visible_incident(incident_id)
     if request.form.get("transition") not in ("verify_pass", "verify_fail"):

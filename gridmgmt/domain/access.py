@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import shapely
 
 ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "hotline")
 #: states in which a case is, or has been, with a department
@@ -71,6 +72,8 @@ ACTIONS: dict[str, frozenset[str]] = {
         "incident.report": ("admin", "supervisor", "worker"),
         "incident.read": ("admin", "supervisor", "dept", "worker", "analyst", "hotline"),
         "incident.transition": ("admin", "supervisor", "dept", "worker"),
+        # a case's own page: the whole record, history, photos and actions
+        "case.view": ("admin", "supervisor", "dept", "worker"),
         "photo.upload": ("admin", "supervisor", "dept", "worker"),
         "photo.view": ("admin", "supervisor", "dept", "worker"),
         "tasks.view": ("admin", "supervisor", "worker"),
@@ -84,6 +87,8 @@ ACTIONS: dict[str, frozenset[str]] = {
         # analysis
         "reports.view": ("admin", "supervisor", "analyst"),
         "stats.view": ("admin", "supervisor", "analyst"),
+        # maps drawn for a whole 街道 (the demo's overview, ``gridmgmt map``): unbound accounts
+        "maps.generated": ("admin", "supervisor", "analyst"),
         "ogcapi.read": ("admin", "supervisor", "dept", "worker", "analyst"),
         # patrols
         "patrol.record": ("worker",),
@@ -161,6 +166,21 @@ def in_area(principal: Principal, code: str | None) -> bool:
     if principal.area is None:
         return True
     return code is not None and str(code).startswith(principal.area)
+
+
+def visible_outlines(principal: Principal, codes: Iterable[str]) -> np.ndarray:
+    """Mask over grid ``codes``: whose outline may be drawn (the area's; workers see neighbours').
+
+    Outlines and codes of the grids around one's own are what a map needs
+    to be read; what lies inside a grid (buildings, counts, workers) follows
+    :func:`grid_visible`.
+    """
+    codes = pd.Series(list(codes), dtype=object)
+    if not may(principal, "map.view"):
+        return np.zeros(len(codes), bool)
+    if principal.area is None:
+        return np.ones(len(codes), bool)
+    return codes.fillna("").astype(str).str.startswith(principal.area).to_numpy()
 
 
 def grid_visible(principal: Principal, code: str | None) -> bool:
@@ -241,6 +261,13 @@ def incident_fields(principal: Principal) -> IncidentFields:
     """What of a visible incident ``principal`` sees."""
     analyst = principal.role == "analyst"
     return IncidentFields(personal=not analyst, department=not analyst, exact_location=not analyst)
+
+
+def rounded_points(principal: Principal, geometries: np.ndarray) -> np.ndarray:
+    """Point geometries as ``principal`` may see them: rounded where exact places are hidden."""
+    if incident_fields(principal).exact_location:
+        return geometries
+    return shapely.set_precision(geometries, 10.0**-ROUNDED_DECIMALS, mode="pointwise")
 
 
 def rounded(value: float | None) -> float | None:

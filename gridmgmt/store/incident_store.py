@@ -185,7 +185,10 @@ class IncidentStore(Database):
         )
 
     def incident_points(self, *, bbox=None, open_only: bool = True) -> gpd.GeoDataFrame:
-        """Incident ids and locations (EPSG:4326), optionally in a bbox and only open ones."""
+        """Incident ids, locations (EPSG:4326) and what the access policy filters by.
+
+        Optionally only those in a bbox, and only open ones.
+        """
         stmt = select(
             m.Incident.id,
             m.Incident.number,
@@ -193,6 +196,8 @@ class IncidentStore(Database):
             m.Incident.category_code,
             m.Incident.grid_code,
             m.Incident.deadline_at,
+            m.Incident.department,
+            m.Incident.reporter,
             m.Incident.geom,
         )
         if open_only:
@@ -200,7 +205,16 @@ class IncidentStore(Database):
         stmt = self.where_bbox(stmt, m.Incident, bbox)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
-        columns = ("id", "number", "state", "category_code", "grid_code", "deadline_at")
+        columns = (
+            "id",
+            "number",
+            "state",
+            "category_code",
+            "grid_code",
+            "deadline_at",
+            "department",
+            "reporter",
+        )
         frame = gpd.GeoDataFrame(
             {c: pd.Series([r[c] for r in rows], dtype=object) for c in columns},
             geometry=[r["geom"] for r in rows],

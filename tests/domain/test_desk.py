@@ -66,5 +66,3 @@ def test_actions_labels_and_limits():
     category = {"handle_limit": 2, "handle_unit": "working_days", "urgent_handle_limit": 4, "urgent_handle_unit": "working_hours"}  # fmt: skip
     assert desk.handle_limit_text(category, False) == "2 工作日"
     assert desk.handle_limit_text(category, True, "en") == "4 working hours"
-    assert desk.dept_may_see({"state": "registered", "history": [{"transition": "dispatch"}]})
-    assert not desk.dept_may_see({"state": "registered", "history": [{"transition": "report"}]})

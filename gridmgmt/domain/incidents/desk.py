@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 
 from gridmgmt.core.periods import SHANGHAI, PeriodError, parse_day
+from gridmgmt.domain.access import Principal, visible_incidents
 from gridmgmt.domain.incidents.calendar import is_near_due, is_overdue
 from gridmgmt.domain.incidents.workflow import Transition, load_workflow
 
@@ -118,14 +119,21 @@ def apply_filter(table: pd.DataFrame, f: IncidentFilter) -> pd.DataFrame:
     return table[keep]
 
 
-def desk_view(repo, f: IncidentFilter, queue: str | None = None, now: datetime | None = None):
+def desk_view(
+    repo,
+    f: IncidentFilter,
+    queue: str | None = None,
+    now: datetime | None = None,
+    principal: Principal | None = None,
+):
     """The desk: filtered rows (newest first) and the count of every queue and flag.
 
     ``queue`` is one of :data:`QUEUES`, ``overdue``, ``near_due`` or
-    ``unassigned``; None
-    shows what the filter matches. Returns ``(rows, counts)``.
+    ``unassigned``; None shows what the filter matches. With a
+    ``principal``, rows and counts cover only the incidents it may see (an
+    area-bound supervisor: its area). Returns ``(rows, counts)``.
     """
-    table = annotate(repo.incidents(), now)
+    table = annotate(_seen_by(principal, repo.incidents()), now)
     open_rows = table[~table["state"].isin(CLOSED_STATES)]
     counts = {
         name: int(open_rows["state"].isin(states).sum())
@@ -149,18 +157,37 @@ def desk_view(repo, f: IncidentFilter, queue: str | None = None, now: datetime |
     return table.sort_values("created_at", ascending=False), counts
 
 
-def department_cases(repo, department: str | None = None, now: datetime | None = None):
-    """Cases held by departments (dispatched, in progress, extension requested), most urgent first."""
-    table = annotate(repo.incidents(), now)
+def department_cases(
+    repo,
+    department: str | None = None,
+    now: datetime | None = None,
+    principal: Principal | None = None,
+):
+    """Cases held by departments (dispatched, in progress, extension requested), most urgent first.
+
+    With a ``principal``, only the cases it may see.
+    """
+    table = annotate(_seen_by(principal, repo.incidents()), now)
     table = table[table["state"].isin(DEPT_STATES)]
     if department:
         table = table[table["department"] == department]
     return table.sort_values("deadline_at", na_position="last")
 
 
-def verification_tasks(repo, grid_codes, now: datetime | None = None):
-    """Incidents awaiting 核查 (handled) in ``grid_codes`` (None: every grid), most urgent first."""
-    table = annotate(repo.incidents(state="handled", grid_codes=grid_codes), now)
+def _seen_by(principal: Principal | None, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as ``principal`` may see it (all of it without a principal)."""
+    return table if principal is None else visible_incidents(principal, table)
+
+
+def verification_tasks(
+    repo, grid_codes, now: datetime | None = None, principal: Principal | None = None
+):
+    """Incidents awaiting 核查 (handled) in ``grid_codes`` (None: every grid), most urgent first.
+
+    With a ``principal``, only the incidents it may see.
+    """
+    table = repo.incidents(state="handled", grid_codes=grid_codes)
+    table = annotate(_seen_by(principal, table), now)
     return table.sort_values("deadline_at", na_position="last")
 
 
@@ -191,13 +218,6 @@ def transition_label(name: str, lang: str = "zh") -> str:
     if t is None:
         return {"report": "Report" if lang == "en" else "上报"}.get(name, name)
     return t.label_en if lang == "en" else t.label_zh
-
-
-def dept_may_see(incident: dict) -> bool:
-    """A department handler sees a case that was dispatched at some point."""
-    return incident["state"] in DEPT_STATES or any(
-        h["transition"] == "dispatch" for h in incident.get("history", ())
-    )
 
 
 UNITS = {
