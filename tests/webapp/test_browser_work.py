@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from tests.factories import G1, make_incident
 from tests.webapp.sessions import PASSWORD, browser_login
 
@@ -20,6 +22,7 @@ def photo_png(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_worker_reports_by_tapping_the_map_and_supervisor_dispatches(open_page, tmp_path):
     rp = open_page(viewport=(390, 844), is_mobile=True, has_touch=True)
     browser_login(rp, "worker", PASSWORD)
@@ -87,6 +90,7 @@ def test_worker_reports_by_tapping_the_map_and_supervisor_dispatches(open_page, 
     assert wp.page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
+@pytest.mark.slow
 def test_worker_verifies_a_task_on_the_phone_and_dept_page(app, open_page, tmp_path):
     folder = app.config["GRIDMGMT_SETTINGS"].uploads_dir / "photos"
     folder.mkdir(parents=True, exist_ok=True)
