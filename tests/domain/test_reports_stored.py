@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from gridmgmt.cli import main
-from gridmgmt.domain.assessment import area_assessment
 from gridmgmt.demo.incidents import generate_incident_month
+from gridmgmt.domain.assessment import area_assessment
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.exporting import collect, export_data
 from gridmgmt.domain.incidents import load_categories
