@@ -16,6 +16,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 ROLES = ("admin", "supervisor", "dept", "worker", "analyst", None)
 XSS = "<script>alert('x')</script>"
 
+
 def store_of(app):
     return app.extensions["gridmgmt_store"]
 
