@@ -16,22 +16,10 @@ from gridmgmt.core.rebalance import (
     rebalance,
     split_grid,
 )
-from gridmgmt.synthetic import generate_blocks
+from tests.factories import COMMUNITY, changed_households, partitioned_layout
 
 LO, HI = 250, 500
-PREFIX = "340705001001"
-
-
-def _partitioned(seed: int):
-    """A synthetic 社区 partitioned into grids, buildings with their grid codes."""
-    s = generate_blocks(700, seed=seed)
-    area = s.boundaries[s.boundaries["level"] == "community"]
-    part = partition(
-        s.buildings, boundary=area, roads=s.roads, compounds=s.compounds, code_prefix=PREFIX
-    )
-    b = s.buildings.rename(columns={"building_id": "id"}).copy()
-    b["grid_code"] = part.labels.to_numpy()
-    return s, part, b
+PREFIX = COMMUNITY  # the code prefix of partitioned_layout
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +28,7 @@ def base():
 
     Not every layout can: see test_a_grid_no_move_can_fix_is_reported.
     """
-    return _partitioned(4)
+    return partitioned_layout(4)
 
 
 @pytest.fixture(scope="module")
@@ -52,27 +40,7 @@ def edits(base):
 @pytest.fixture(scope="module")
 def stuck():
     """A layout where the change below leaves one grid no move can fix."""
-    return _partitioned(3)
-
-
-def changed_households(b: gpd.GeoDataFrame, seed: int = 1) -> gpd.GeoDataFrame:
-    """+10% households: demolitions, two towers on cleared sites, more families in random buildings."""
-    rng = np.random.default_rng(seed)
-    total = int(b["households"].sum())
-    b = b.copy()
-    cleared = rng.choice(len(b), 8, replace=False)
-    towers = b.iloc[cleared[:2]].copy()
-    towers["id"] = ["T1", "T2"]
-    towers["households"] = [220, 180]
-    towers["grid_code"] = None  # new buildings: placed by location
-    b = b.drop(b.index[cleared])
-    b = pd.concat([b, towers], ignore_index=True)
-    extra = int(total * 1.10) - int(b["households"].sum())
-    picks = rng.choice(len(b), max(extra // 4, 0), replace=True)
-    hh = b["households"].to_numpy().copy()
-    np.add.at(hh, picks, 4)
-    b["households"] = hh
-    return gpd.GeoDataFrame(b, geometry="geometry", crs=4326)
+    return partitioned_layout(3)
 
 
 @pytest.fixture(scope="module")
