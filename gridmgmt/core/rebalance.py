@@ -73,16 +73,14 @@ import pandas as pd
 import shapely
 
 from gridmgmt.core import codes as gc
+from gridmgmt.core.atom_graph import AtomGraph
 from gridmgmt.core.atoms import adjacency, build_atoms, road_classes
+from gridmgmt.core.band_repair import repair_band
+from gridmgmt.core.bisection import TREE_TRIES, Bisector
+from gridmgmt.core.compounds import building_compounds
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
 from gridmgmt.core.min_moves import MoveSolution, component_labels, min_moves
-from gridmgmt.core.partition import (
-    _Bisector,
-    _building_compounds,
-    _Graph,
-    _repair_band,
-)
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part, segments
 
 #: how many grids deep a chain of moves may reach
@@ -107,6 +105,8 @@ PAIR_LIMIT = 13
 TRIPLE_LIMIT = 9
 #: neighbours tried at each step of a chain
 BRANCHING = 4
+#: random spanning trees per cut of the repair loop's splits and merges
+REPAIR_TREE_TRIES = 4
 #: rounds of the repair loop (each accepted change strictly reduces the band distance)
 MAX_ROUNDS = 400
 ID_COLUMNS = ("id", "source_id", "building_id")
@@ -418,7 +418,7 @@ class _Nodes:
         sub = gpd.GeoDataFrame(
             {"compound_id": p.compound[self.bsel]}, geometry=p.bgeom[self.bsel], crs=p.crs
         )
-        building_compound = _building_compounds(sub, p.rep[self.bsel], comps)
+        building_compound = building_compounds(sub, p.rep[self.bsel], comps)
         atoms = build_atoms(
             area,
             _inside_own_grid(p, self.bsel),
@@ -488,7 +488,7 @@ class _Nodes:
         self._set_graph(*_within_zones(p, self.region, i, j, w))
 
     def _set_graph(self, i: np.ndarray, j: np.ndarray, w: np.ndarray) -> None:
-        self.graph = _Graph(self.n, i, j, w)
+        self.graph = AtomGraph(self.n, i, j, w)
         self.adj: list[dict[int, float]] = [dict() for _ in range(self.n)]
         for a, b, length in zip(i.tolist(), j.tolist(), w.tolist(), strict=True):
             self.adj[a][b] = self.adj[a].get(b, 0.0) + length
@@ -938,12 +938,12 @@ def _apply_chain(state: _State, chain: _Chain) -> None:
         state.move(u, dst)
 
 
-def _bisector(state: _State) -> _Bisector:
+def _bisector(state: _State, tree_tries: int = TREE_TRIES) -> Bisector:
     nd = state.nd
-    return _Bisector(nd.graph, nd.hh, nd.xy, state.p.lo, state.p.hi, state.p.seed)
+    return Bisector(nd.graph, nd.hh, nd.xy, state.p.lo, state.p.hi, state.p.seed, tree_tries)
 
 
-def _resplit(state: _State, grids: list[int], k: int, bis: _Bisector):
+def _resplit(state: _State, grids: list[int], k: int, bis: Bisector):
     """Pieces of the union of ``grids`` cut into ``k`` by balanced bisection, matched to the grids.
 
     Returns ``[(grid or None for a new one, nodes)]`` or None when the cut failed.
@@ -980,7 +980,7 @@ def _match(state: _State, grids: list[int], pieces: list[np.ndarray]):
     return list(zip(owners, pieces, strict=True))
 
 
-def _cluster(state: _State, v: int, bis: _Bisector):
+def _cluster(state: _State, v: int, bis: Bisector):
     """Last resort: re-partition ``v`` with all its neighbours as the partition engine would."""
     p = state.p
     hh = state.nd.hh
@@ -999,11 +999,9 @@ def _cluster(state: _State, v: int, bis: _Bisector):
             continue
         kmin, kmax = math.ceil(total / p.hi), math.floor(total / p.lo)
         for count in sorted(range(kmin, kmax + 1), key=lambda c: (abs(c - k), c))[:CLUSTER_COUNTS]:
-            tries, bis.tree_tries = bis.tree_tries, CLUSTER_TREE_TRIES
-            pieces = bis.split(union, count)
+            pieces = bis.split(union, count, tree_tries=CLUSTER_TREE_TRIES)
             if len(pieces) > 1:
-                pieces = _repair_band(pieces, bis.g, bis, rounds=CLUSTER_REPAIR_ROUNDS)
-            bis.tree_tries = tries
+                pieces = repair_band(pieces, bis.g, bis, rounds=CLUSTER_REPAIR_ROUNDS)
             if all(
                 p.lo <= int(hh[q].sum()) <= p.hi and state.components(set(q.tolist())) == 1
                 for q in pieces
@@ -1025,7 +1023,7 @@ def _plan_cost(state: _State, plan) -> int:
     return cost
 
 
-def _structural(state: _State, v: int, bis: _Bisector, bound: float = math.inf):
+def _structural(state: _State, v: int, bis: Bisector, bound: float = math.inf):
     """Best exchange, split, carve or merge (re-split if needed) for grid ``v``.
 
     ``bound`` is the cost of a known fix: cuts that open a new grid (which
@@ -1905,8 +1903,7 @@ def _stuck(state: _State) -> list[int]:
 def _repair(state: _State, reasons: list[str], local_repartition: bool) -> None:
     """Rounds of chains, exchanges, splits and merges (and local re-partitions) until no progress."""
     p = state.p
-    bis = _bisector(state)
-    bis.tree_tries = 4
+    bis = _bisector(state, REPAIR_TREE_TRIES)
     failed: dict[int, tuple] = {}
     for _ in range(MAX_ROUNDS):
         viol = sorted(_stuck(state), key=lambda g: (-state.dev(g), _name(p, g)))
