@@ -546,18 +546,19 @@ def test_real_osm_extract(realdata):
 
 def test_atoms_rebuilt_in_a_few_grids_match_a_full_rebuild(stuck):
     """Splicing re-built atoms into the rest gives the same atoms and contacts as rebuilding all."""
-    from gridmgmt.core.rebalance import _Nodes, _Problem
+    from gridmgmt.core.rebalance.inputs import Problem
+    from gridmgmt.core.rebalance.nodes import Nodes
 
     s, part, b = stuck
-    p = _Problem(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
+    p = Problem(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
     every = list(range(p.n_grids))
     few = every[10:16]
     inside = pd.Series(np.isin(p.label0, few)).groupby(pd.Series(p.compound)).all()
     divisible = frozenset(inside.index[inside])  # compounds wholly in those grids
     assert divisible
-    old = _Nodes(p, every)
-    spliced = _Nodes.spliced(old, _Nodes(p, few, divisible=divisible))
-    full = _Nodes(p, every, divisible=divisible)
+    old = Nodes(p, every)
+    spliced = Nodes.spliced(old, Nodes(p, few, divisible=divisible))
+    full = Nodes(p, every, divisible=divisible)
     assert spliced is not None
     # the same atoms with buildings, matched by their buildings (building-less
     # specks of ~10 m² along the outline may differ)

@@ -1,0 +1,167 @@
+"""Passes over the search state: the repair loop (chains and restructuring until no
+progress), undoing moves no longer needed, and evening out the workload.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gridmgmt.core.rebalance.chains import apply_chain, best_chain, chain_reason
+from gridmgmt.core.rebalance.inputs import grid_name
+from gridmgmt.core.rebalance.restructure import (
+    apply_restructuring,
+    best_restructuring,
+    cluster,
+    opening_cost,
+)
+from gridmgmt.core.rebalance.state import State, bisector
+
+#: random spanning trees per cut of the repair loop's splits and merges
+REPAIR_TREE_TRIES = 4
+#: rounds of the repair loop (each accepted change strictly reduces the band distance)
+MAX_ROUNDS = 400
+
+
+def stuck_grids(state: State) -> list[int]:
+    """Grids still out of band, by name."""
+    return sorted(
+        (g for g in state.active if state.movable(g) and state.dev(g) > 0),
+        key=lambda g: grid_name(state.p, g),
+    )
+
+
+def repair_loop(state: State, reasons: list[str], local_repartition: bool) -> None:
+    """Rounds of chains, exchanges, splits and merges (and local re-partitions) until no progress."""
+    p = state.p
+    bis = bisector(state, REPAIR_TREE_TRIES)
+    failed: dict[int, tuple] = {}
+    for _ in range(MAX_ROUNDS):
+        viol = sorted(stuck_grids(state), key=lambda g: (-state.dev(g), grid_name(p, g)))
+        if not viol:
+            break
+        progress = False
+        for v in viol:
+            if state.dev(v) == 0:
+                continue
+            before = int(state.ghh[v])
+            chain = best_chain(state, v)
+            cheap = chain is not None and chain.full and chain.cost <= opening_cost(state, [v]) // 2
+            bound = chain.cost if chain is not None and chain.full else math.inf
+            option = None if cheap else best_restructuring(state, v, bis, bound)
+            if option is not None and (chain is None or not chain.full or option[0] < chain.cost):
+                apply_restructuring(state, v, option, reasons)
+            elif chain is not None:
+                apply_chain(state, chain)
+                reasons.append(chain_reason(p, state, v, before, chain))
+            else:
+                continue
+            progress = True
+        if not progress and local_repartition:  # last resort: a grid with its neighbours
+            for v in viol:
+                around = (v, *sorted((g, int(state.ghh[g])) for g in state.neighbours(v)))
+                if failed.get(v) == around:
+                    continue  # tried on this very neighbourhood before
+                option = cluster(state, v, bis)
+                if option is not None:
+                    apply_restructuring(state, v, option, reasons)
+                    progress = True
+                    break
+                failed[v] = around
+        if not progress:
+            break
+
+
+def revert_pass(state: State, reasons: list[str]) -> None:
+    """Send moved atoms back where they came from when both grids stay in band and connected.
+
+    Chains and re-splits can move more than needed; this undoes every move
+    that is not needed any more, largest first.
+    """
+    p, nd = state.p, state.nd
+    hh = nd.hh
+    back = 0
+    for _ in range(nd.n):
+        done = False
+        moved = sorted(
+            (u for u in range(nd.n) if state.lab[u] != nd.lab0[u] and hh[u] > 0),
+            key=lambda u: (-int(hh[u]), u),
+        )
+        for u in moved:
+            a, g = int(state.lab[u]), int(nd.lab0[u])
+            if not (state.movable(g) and state.members.get(g)):
+                continue
+            if not any(int(state.lab[x]) == g for x in nd.adj[u]):
+                continue
+            take = state.detach(state.members[a], u)
+            if take is None:
+                continue
+            h = int(hh[list(take)].sum())
+            if not (p.lo <= state.ghh[g] + h <= p.hi and p.lo <= state.ghh[a] - h <= p.hi):
+                continue
+            delta = sum(
+                int(nd.cost[x]) * (int(g != nd.lab0[x]) - int(a != nd.lab0[x])) for x in take
+            )
+            if delta >= 0:
+                continue
+            for x in sorted(take):
+                state.move(x, g)
+            back -= delta
+            done = True
+            break
+        if not done:
+            break
+    if back:
+        reasons.append(f"{back} households moved back where they were: their move was not needed")
+
+
+def workload_pass(state: State, reasons: list[str]) -> None:
+    """Even out workload between neighbours by single boundary-atom moves that keep the band."""
+    p = state.p
+    if state.gwl is None:
+        return
+    moved = 0
+    for _ in range(4 * max(1, len(state.active))):
+        grids = sorted(
+            (g for g in state.active if state.movable(g) and state.members.get(g)),
+            key=lambda g: (-state.gwl[g], g),
+        )
+        done = False
+        for a in grids:
+            for b in sorted(state.neighbours(a), key=lambda g: (state.gwl[g], g)):
+                if not state.movable(b):
+                    continue
+                diff = state.gwl[a] - state.gwl[b]
+                if diff <= 0:
+                    continue
+                best = None
+                rest = set(state.members[a])
+                base = state.components(rest)
+                for u in sorted(rest):
+                    if not any(int(state.lab[x]) == b for x in state.nd.adj[u]):
+                        continue
+                    h, w = int(state.nd.hh[u]), float(state.nd.wl[u])
+                    if w <= 0 or len(rest) == 1:
+                        continue
+                    if not (state.ghh[a] - h >= p.lo and state.ghh[b] + h <= p.hi):
+                        continue
+                    new_diff = abs(diff - 2 * w)
+                    if new_diff >= diff * 0.8:
+                        continue
+                    rest.discard(u)
+                    ok = state.components(rest) <= base
+                    rest.add(u)
+                    if ok and (best is None or new_diff < best[0]):
+                        best = (new_diff, u, h)
+                if best is not None:
+                    state.move(best[1], b)
+                    moved += best[2]
+                    reasons.append(
+                        f"{grid_name(p, a)} → {grid_name(p, b)}: one atom ({best[2]} households) "
+                        f"moved to even the workload ({diff:.0f} → {best[0]:.0f})"
+                    )
+                    done = True
+                    break
+            if done:
+                break
+        if not done:
+            break

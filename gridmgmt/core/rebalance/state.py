@@ -1,0 +1,188 @@
+"""The search state (:class:`State`): node labels and grid totals under change."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gridmgmt.core.bisection import TREE_TRIES, Bisector
+from gridmgmt.core.rebalance.inputs import Problem
+from gridmgmt.core.rebalance.nodes import Nodes
+
+
+class State:
+    """Node labels and grid totals under change, with the cost (households moved) kept current."""
+
+    def __init__(self, p: Problem, nodes: Nodes):
+        self.p, self.nd = p, nodes
+        self.lab = nodes.lab0.copy()
+        self.ghh = p.grid_hh0.astype(np.int64).copy()
+        # grids' totals from their nodes (the nodes decide where buildings are)
+        active = np.unique(nodes.lab0)
+        self.ghh[active] = 0
+        np.add.at(self.ghh, self.lab, nodes.hh)
+        self.gwl = None
+        if nodes.wl is not None:
+            self.gwl = np.bincount(p.label0, weights=p.workload, minlength=p.n_grids)
+            self.gwl[active] = 0
+            np.add.at(self.gwl, self.lab, nodes.wl)
+        self.members: dict[int, set[int]] = {}
+        for u, g in enumerate(self.lab.tolist()):
+            self.members.setdefault(g, set()).add(u)
+        self.active = set(active.tolist())
+        self.cost = 0
+        self.n_grids = p.n_grids
+
+    # -- band
+    def dev(self, g: int) -> int:
+        if not self.p.residential(g):
+            return 0
+        h = int(self.ghh[g])
+        return max(0, self.p.lo - h) + max(0, h - self.p.hi)
+
+    def movable(self, g: int) -> bool:
+        return g in self.active and self.p.movable(g)
+
+    # -- changes
+    def move(self, u: int, to: int) -> None:
+        frm = int(self.lab[u])
+        h = int(self.nd.hh[u])
+        l0 = int(self.nd.lab0[u])
+        self.cost += int(self.nd.cost[u]) * (int(to != l0) - int(frm != l0))
+        self.lab[u] = to
+        self.members[frm].discard(u)
+        self.members.setdefault(to, set()).add(u)
+        self.ghh[frm] -= h
+        self.ghh[to] += h
+        if self.gwl is not None:
+            self.gwl[frm] -= self.nd.wl[u]
+            self.gwl[to] += self.nd.wl[u]
+
+    def new_grid(self) -> int:
+        g = self.n_grids
+        self.n_grids += 1
+        self.ghh = np.append(self.ghh, 0)
+        if self.gwl is not None:
+            self.gwl = np.append(self.gwl, 0.0)
+        self.members[g] = set()
+        self.active.add(g)
+        return g
+
+    # -- graph
+    def components(self, nodes: set[int]) -> int:
+        seen, count = set(), 0
+        for s in nodes:
+            if s in seen:
+                continue
+            count += 1
+            stack = [s]
+            seen.add(s)
+            while stack:
+                a = stack.pop()
+                for b in self.nd.adj[a]:
+                    if b in nodes and b not in seen:
+                        seen.add(b)
+                        stack.append(b)
+        return count
+
+    def neighbours(self, g: int) -> dict[int, float]:
+        """Grids sharing boundary with ``g`` (within the active nodes), with the shared length."""
+        out: dict[int, float] = {}
+        for a in self.members.get(g, ()):
+            for b, w in self.nd.adj[a].items():
+                h = int(self.lab[b])
+                if h != g:
+                    out[h] = out.get(h, 0.0) + w
+        return out
+
+    def pieces(self, nodes: set[int]) -> list[set[int]]:
+        """Connected pieces of ``nodes``."""
+        seen: set[int] = set()
+        out = []
+        for s in sorted(nodes):
+            if s in seen:
+                continue
+            piece = {s}
+            stack = [s]
+            seen.add(s)
+            while stack:
+                a = stack.pop()
+                for b in self.nd.adj[a]:
+                    if b in nodes and b not in seen:
+                        seen.add(b)
+                        piece.add(b)
+                        stack.append(b)
+            out.append(piece)
+        return out
+
+    def detach(self, rest: set[int], u: int) -> set[int] | None:
+        """Nodes that leave ``rest`` with ``u``: ``u`` and whatever taking it cuts off.
+
+        Of the pieces ``u`` held together, the one with most households stays;
+        the others go with ``u`` (so the grid stays as connected as it was).
+        None when nothing with households would stay.
+        """
+        hh = self.nd.hh
+        left = rest - {u}
+        if not left:
+            return None
+        near = set(self.nd.adj[u])
+        attached = [q for q in self.pieces(left) if q & near]
+        out = {u}
+        if attached:
+            main = max(attached, key=lambda q: (int(hh[list(q)].sum()), -min(q)))
+            for q in attached:
+                if q is not main:
+                    out |= q
+        if not any(hh[x] > 0 for x in left - out):
+            return None
+        return out
+
+    def hop(self, src: int, dst: int, aim: int, cap: int) -> list[int]:
+        """Atoms of ``src`` on its boundary with ``dst`` worth at least ``aim`` households (at most ``cap``).
+
+        Greedy: an atom that completes the amount is taken if one exists (the
+        smallest); otherwise the largest that fits; every step keeps ``src``
+        as connected as it was (building-less regions cut off go along).
+        Returns the atoms (possibly short of ``aim``).
+        """
+        hh = self.nd.hh
+        rest = set(self.members.get(src, ()))
+        target = set(self.members.get(dst, ()))
+        chosen: list[int] = []
+        total = 0
+        while total < aim:
+            touch: dict[int, float] = {}
+            for a in target.union(chosen):
+                for b, w in self.nd.adj[a].items():
+                    if b in rest:
+                        touch[b] = touch.get(b, 0.0) + w
+            options = []
+            for u in sorted(touch):
+                if total + int(hh[u]) > cap:
+                    continue
+                take = self.detach(rest, u)
+                if take is None:
+                    continue
+                h = int(hh[list(take)].sum())
+                if total + h <= cap:
+                    options.append((u, h, touch[u], take))
+            if not options:
+                break
+            completing = [o for o in options if total + o[1] >= aim and o[1] > 0]
+            if completing:
+                pick = min(completing, key=lambda o: (o[1], -o[2], o[0]))
+            else:
+                positive = [o for o in options if o[1] > 0]
+                pick = max(positive or options, key=lambda o: (o[1], o[2], -o[0]))
+            for x in sorted(pick[3]):
+                chosen.append(x)
+                rest.discard(x)
+            total += pick[1]
+            if total == 0 and len(chosen) > 8:
+                break
+        return chosen if total > 0 else []
+
+
+def bisector(state: State, tree_tries: int = TREE_TRIES) -> Bisector:
+    nd = state.nd
+    return Bisector(nd.graph, nd.hh, nd.xy, state.p.lo, state.p.hi, state.p.seed, tree_tries)
