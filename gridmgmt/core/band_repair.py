@@ -69,7 +69,7 @@ def repair_band(
     list of ndarray
         The grids' atoms after the repair (empty grids dropped).
     """
-    hh, lo, hi = bis.hh, bis.lo, bis.hi
+    hh, lo, hi = bis.households, bis.lo, bis.hi
     groups = [g for g in groups if len(g)]
 
     def in_band(nodes):
@@ -103,7 +103,7 @@ def repair_band(
                     for k in (size + 1, size, size + 2):  # as many grids, one fewer, one more
                         if not (k * lo <= total <= k * hi):
                             continue
-                        pieces = bis.exact(union, k)
+                        pieces = bis.exhaustive_split(union, k)
                         if pieces is None:  # too many atoms to enumerate
                             pieces = bis.split(union, k, tree_tries=tree_tries)
                         if len(pieces) == k and all(

@@ -10,7 +10,7 @@ either side disconnected are rejected, and among the rest the shortest cut
 (the most compact halves) wins. Random spanning-tree cuts (as GerryChain's
 ``recursive_tree_part``) and region growing cover awkward shapes. A few
 atoms can instead be split by enumerating every assignment
-(:meth:`Bisector.exact`).
+(:meth:`Bisector.exhaustive_split`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ CANDIDATES_PER_DIRECTION = 4
 #: how much a cut's distance from the balanced target weighs against its length
 BALANCE_WEIGHT = 2.0
 #: band repair enumerates every k-way assignment of at most this many atoms (k = 2, 3)
-EXACT_ATOMS = {2: 14, 3: 9}
+EXHAUSTIVE_ATOMS = {2: 14, 3: 9}
 #: random spanning trees drawn per tree cut, unless a call asks for another number
 TREE_TRIES = 12
 
@@ -41,7 +41,7 @@ class Bisector:
     ----------
     graph : AtomGraph
         The atoms' adjacency.
-    hh : ndarray
+    households : ndarray
         Households per atom.
     xy : ndarray
         Atom centroids (metric), one row per atom.
@@ -56,14 +56,21 @@ class Bisector:
     def __init__(
         self,
         graph: AtomGraph,
-        hh: np.ndarray,
+        households: np.ndarray,
         xy: np.ndarray,
         lo: int,
         hi: int,
         seed: int,
         tree_tries: int = TREE_TRIES,
     ):
-        self.g, self.hh, self.xy, self.lo, self.hi, self.seed = graph, hh, xy, lo, hi, seed
+        self.graph, self.households, self.xy, self.lo, self.hi, self.seed = (
+            graph,
+            households,
+            xy,
+            lo,
+            hi,
+            seed,
+        )
         self.tree_tries = tree_tries
         offset = (seed % N_DIRECTIONS) * (2 * math.pi / N_DIRECTIONS) / 7.0
         self.angles = [offset + 2 * math.pi * a / N_DIRECTIONS for a in range(N_DIRECTIONS)]
@@ -101,7 +108,7 @@ class Bisector:
             return [nodes]
         tries = self.tree_tries if tree_tries is None else tree_tries
         k1, k2 = k // 2, k - k // 2
-        total = self.hh[nodes].sum()
+        total = self.households[nodes].sum()
         lo = max(k1 * self.lo, total - k2 * self.hi)
         hi = min(k1 * self.hi, total - k2 * self.lo)
         if lo > hi:  # infeasible: aim at proportional shares
@@ -121,7 +128,7 @@ class Bisector:
         if best is None:
             return [nodes]
         left, right = best
-        k1 = self._allot(self.hh[left].sum(), self.hh[right].sum(), k, k1)
+        k1 = self._allot(self.households[left].sum(), self.households[right].sum(), k, k1)
         return self.split(left, k1, tree_tries=tries) + self.split(right, k - k1, tree_tries=tries)
 
     def _cut(self, nodes, lo, hi, target, per_grid, tries):
@@ -132,43 +139,43 @@ class Bisector:
             or self._grow(nodes, lo, hi, target, strict=False)
         )
 
-    def exact(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
+    def exhaustive_split(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
         """The k-way split of a few atoms with every part in band, connected, least cut.
 
         Every assignment of the atoms holding households to ``k`` parts is
-        enumerated (``k`` of 2 or 3 and at most :data:`EXACT_ATOMS` atoms);
+        enumerated (``k`` of 2 or 3 and at most :data:`EXHAUSTIVE_ATOMS` atoms);
         atoms without households join the part they share most boundary
         with. Finds the exchanges that ordered and tree cuts miss when atoms
         are coarse (whole compounds). Returns None when there are too many
         atoms to enumerate, ``[]`` when no split qualifies.
         """
-        pos = nodes[self.hh[nodes] > 0]
-        zero = nodes[self.hh[nodes] == 0]
+        pos = nodes[self.households[nodes] > 0]
+        zero = nodes[self.households[nodes] == 0]
         n = len(pos)
-        if k not in EXACT_ATOMS or n > EXACT_ATOMS[k] or n < k:
+        if k not in EXHAUSTIVE_ATOMS or n > EXHAUSTIVE_ATOMS[k] or n < k:
             return None
         digits = (np.arange(k**n)[:, None] // (k ** np.arange(n))[None, :]) % k
         digits = digits[digits[:, 0] == 0]  # parts are unordered: the first atom is in part 0
         ok = np.ones(len(digits), bool)
-        hh = self.hh[pos].astype(np.int64)
+        hh = self.households[pos].astype(np.int64)
         for part in range(k):
             tot = (digits == part) @ hh
             ok &= (tot >= self.lo) & (tot <= self.hi)
         if not ok.any():
             return []
         digits = digits[ok]
-        in_set = np.zeros(self.g.n, bool)
+        in_set = np.zeros(self.graph.n, bool)
         in_set[pos] = True
-        ei, ej, ew = self.g.inner_edges(pos, in_set)
-        index = np.full(self.g.n, -1)
+        ei, ej, ew = self.graph.inner_edges(pos, in_set)
+        index = np.full(self.graph.n, -1)
         index[pos] = np.arange(n)
         cut = (digits[:, index[ei]] != digits[:, index[ej]]) @ ew
         for row in np.argsort(cut, kind="stable")[:50]:
-            side = np.full(self.g.n, -1)
+            side = np.full(self.graph.n, -1)
             side[pos] = digits[row]
             self._attach_zero(zero, side)
             parts = [nodes[side[nodes] == part] for part in range(k)]
-            if all(len(q) and self.g.connected(q) for q in parts):
+            if all(len(q) and self.graph.connected(q) for q in parts):
                 return parts
         return []
 
@@ -178,7 +185,7 @@ class Bisector:
         while pending:
             still = []
             for z in pending:
-                r, c, w = self.g.incident(np.asarray([z]))
+                r, c, w = self.graph.incident(np.asarray([z]))
                 known = side[c] >= 0
                 if known.any():
                     side[z] = side[c[known]][np.argmax(w[known])]
@@ -213,22 +220,22 @@ class Bisector:
         end ranks straddle ``c``, so the cut lengths of all prefixes come from
         one cumulative sum over the edges.
         """
-        in_set = np.zeros(self.g.n, bool)
+        in_set = np.zeros(self.graph.n, bool)
         in_set[nodes] = True
-        ei, ej, ew = self.g.inner_edges(nodes, in_set)
+        ei, ej, ew = self.graph.inner_edges(nodes, in_set)
         unit = max(per_grid, 1.0)
         m = len(nodes)
         # every direction at once: one row per direction
         cos, sin = np.cos(self.angles), np.sin(self.angles)
         proj = self.xy[nodes, 0][None, :] * cos[:, None] + self.xy[nodes, 1][None, :] * sin[:, None]
         local = np.argsort(proj, axis=1, kind="stable")  # positions in ``nodes``, per direction
-        cum = np.cumsum(self.hh[nodes][local], axis=1)[:, :-1]
+        cum = np.cumsum(self.households[nodes][local], axis=1)[:, :-1]
         feasible = (cum >= lo) & (cum <= hi)
         if not feasible.any():
             return None
         rank = np.empty_like(local)
         np.put_along_axis(rank, local, np.arange(m)[None, :], axis=1)
-        index = np.full(self.g.n, -1)
+        index = np.full(self.graph.n, -1)
         index[nodes] = np.arange(m)
         r1, r2 = rank[:, index[ei]], rank[:, index[ej]]
         rows = len(self.angles)
@@ -267,11 +274,11 @@ class Bisector:
         of GerryChain's recursive_tree_part), so this succeeds where ordered
         cuts cannot, at the price of less compact halves.
         """
-        sub = self.g.csr[nodes][:, nodes].tocoo()
+        sub = self.graph.csr[nodes][:, nodes].tocoo()
         if sub.nnz == 0:
             return None
         rng = np.random.default_rng(self.seed * 7919 + len(nodes))
-        weights = self.hh[nodes].astype(float)
+        weights = self.households[nodes].astype(float)
         # the sparse structure once; each try only draws new weights (in the entries' order)
         w = sparse.csr_matrix((np.arange(1.0, sub.nnz + 1), (sub.row, sub.col)), shape=sub.shape)
         entry = w.data.astype(np.intp) - 1
@@ -325,20 +332,20 @@ class Bisector:
             while heap:
                 _, a = heapq.heappop(heap)
                 taken.append(a)
-                total += self.hh[a]
+                total += self.households[a]
                 if strict and total > hi:
                     break
                 if total >= lo:
                     left = np.asarray(taken)
                     right = np.asarray(sorted(node_set - set(taken)))
-                    if len(right) and self.g.connected(right):
+                    if len(right) and self.graph.connected(right):
                         gap = abs(total - target)
                         if gap < best_gap:
                             best, best_gap = (left, right), gap
                         break
                     if total > hi:
                         break
-                for b in self.g.neighbours(a):
+                for b in self.graph.neighbours(a):
                     b = int(b)
                     if b in node_set and b not in seen:
                         seen.add(b)

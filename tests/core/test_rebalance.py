@@ -553,7 +553,7 @@ def test_atoms_rebuilt_in_a_few_grids_match_a_full_rebuild(stuck):
     p = Problem(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
     every = list(range(p.n_grids))
     few = every[10:16]
-    inside = pd.Series(np.isin(p.label0, few)).groupby(pd.Series(p.compound)).all()
+    inside = pd.Series(np.isin(p.building_grid, few)).groupby(pd.Series(p.building_compound)).all()
     divisible = frozenset(inside.index[inside])  # compounds wholly in those grids
     assert divisible
     old = Nodes(p, every)
@@ -566,8 +566,8 @@ def test_atoms_rebuilt_in_a_few_grids_match_a_full_rebuild(stuck):
     match[spliced.building_node] = full.building_node
     built = np.flatnonzero(match >= 0)
     assert sorted(match[built].tolist()) == np.unique(full.building_node).tolist()
-    assert (spliced.hh[built] == full.hh[match[built]]).all()
-    assert (spliced.lab0[built] == full.lab0[match[built]]).all()
+    assert (spliced.households[built] == full.households[match[built]]).all()
+    assert (spliced.start_grid[built] == full.start_grid[match[built]]).all()
     # tiling the same ground without overlaps
     union = shapely.union_all(full.region)
     assert shapely.symmetric_difference(shapely.union_all(spliced.region), union).area < 1.0

@@ -10,7 +10,7 @@ from dataclasses import replace
 import geopandas as gpd
 import pandas as pd
 
-from gridmgmt.core.rebalance.assemble import assemble_result, households_moved, state_result
+from gridmgmt.core.rebalance.assemble import assemble_result, households_moved, result_from_state
 from gridmgmt.core.rebalance.exact_program import (
     apply_exact_program,
     possible_openings,
@@ -110,10 +110,10 @@ def rebalance(
         used_codes=used_codes,
         seed=seed,
     )
-    bad = [g for g in range(p.n_grids) if p.movable(g) and not p.lo <= p.grid_hh0[g] <= p.hi]
+    bad = [g for g in range(p.n_grids) if p.movable(g) and not p.lo <= p.grid_households[g] <= p.hi]
     reasons: list[str] = []
     if not bad and p.workload is None:
-        return assemble_result(p, None, p.label0.copy(), {}, p.n_grids, reasons, [])
+        return assemble_result(p, None, p.building_grid.copy(), {}, p.n_grids, reasons, [])
     active = _neighbourhood(p, bad, ACTIVE_DEPTH) if p.workload is None else range(p.n_grids)
     active = [g for g in active if p.movable(g)]
     nodes = Nodes(p, active)
@@ -122,8 +122,12 @@ def rebalance(
     # did better by the same rules.
     # HiGHS releases the GIL, so the program is solved while the search runs.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        solving = pool.submit(solve_exact_program, nodes, nodes.lab0, possible_openings(p, nodes))
-        searched = _searched(p, State(p, nodes), reasons, local_repartition, split_compounds)
+        solving = pool.submit(
+            solve_exact_program, nodes, nodes.start_grid, possible_openings(p, nodes)
+        )
+        searched = _rebalance_by_search(
+            p, State(p, nodes), reasons, local_repartition, split_compounds
+        )
         solution = solving.result()
     exact_reasons: list[str] = []
     exact = State(p, nodes)
@@ -134,7 +138,7 @@ def rebalance(
         # (polygons and all) is only built when it wins
         key = (len(locked_out), 0, households_moved(p, exact), len(solution[0].opened))
         if _preference(searched) >= key:
-            return state_result(p, exact, exact_reasons, locked_out)
+            return result_from_state(p, exact, exact_reasons, locked_out)
     # the search's report was written before the exact program was done: the time is all
     report = replace(searched.report, runtime_s=time.perf_counter() - p.started)
     return replace(searched, report=report)
@@ -147,7 +151,7 @@ def _preference(result: RebalanceResult) -> tuple:
     return (len(r.out_of_band_after), divided, r.households_moved, len(r.grids_added))
 
 
-def _searched(
+def _rebalance_by_search(
     p: Problem, state: State, reasons: list[str], local_repartition: bool, split_compounds: bool
 ) -> RebalanceResult:
     """Chains, exchanges, splits and merges; compounds divided and local re-partitions last."""
@@ -168,21 +172,21 @@ def _searched(
             repair_loop(state, reasons, local_repartition)
     for g in stuck_grids(state):
         reasons.append(
-            f"{grid_name(p, g)}: {int(state.ghh[g])} households, still out of band: no move, exchange, "
+            f"{grid_name(p, g)}: {int(state.grid_households[g])} households, still out of band: no move, exchange, "
             "split, merge or local re-partition"
             + ("" if split_compounds else " that keeps compounds whole")
             + " brings it into band"
         )
     revert_pass(state, reasons)
     workload_pass(state, reasons)
-    return state_result(p, state, reasons, _locked_out_of_band(p))
+    return result_from_state(p, state, reasons, _locked_out_of_band(p))
 
 
 def _locked_out_of_band(p: Problem) -> list[str]:
     return [
-        f"{p.codes[g]}: locked, {p.grid_hh0[g]} households, out of the band"
+        f"{p.codes[g]}: locked, {p.grid_households[g]} households, out of the band"
         for g in sorted(p.locked)
-        if p.residential(g) and not p.lo <= p.grid_hh0[g] <= p.hi
+        if p.residential(g) and not p.lo <= p.grid_households[g] <= p.hi
     ]
 
 

@@ -30,7 +30,7 @@ def assemble_result(
 ) -> RebalanceResult:
     """Codes for new grids, polygons, flags, moves and the report."""
     counts = np.bincount(label, minlength=n_total)
-    households = np.bincount(label, weights=p.hh, minlength=n_total).astype(np.int64)
+    households = np.bincount(label, weights=p.households, minlength=n_total).astype(np.int64)
     # ``alive``: grids holding atoms (a grid whose buildings were all demolished keeps its
     # ground); untouched grids stay whatever they hold
     alive = set(alive or ()) | (set(range(p.n_grids)) - set(geoms))
@@ -42,15 +42,15 @@ def assemble_result(
         areas = shapely.area(np.asarray([geoms[g] for g in new], dtype=object))
         order = gc.reading_order(shapely.get_x(c), shapely.get_y(c), areas)
         for k, idx in enumerate(order):
-            seq = p.next_seq + k
-            if p.prefix is not None:
+            seq = p.next_sequence + k
+            if p.code_prefix is not None:
                 if seq > 999:
                     raise ValueError(
-                        f"no grid sequence left in 社区 {p.prefix}: codes up to 999 are used"
+                        f"no grid sequence left in 社区 {p.code_prefix}: codes up to 999 are used"
                     )
-                codes[new[idx]] = gc.format_code(p.prefix, seq)
+                codes[new[idx]] = gc.format_code(p.code_prefix, seq)
             else:
-                codes[new[idx]] = f"{seq:0{p.width}d}"
+                codes[new[idx]] = f"{seq:0{p.code_width}d}"
     rows, geometry = [], []
     changed_geoms = {}
     for g in sorted(alive):
@@ -78,13 +78,13 @@ def assemble_result(
                 geom = polygonal_part(shapely.make_valid(geom))
             out_geoms.append(geom)
         else:
-            out_geoms.append(p.geom_out[g])
+            out_geoms.append(p.grid_geoms_wgs84[g])
     geometry = out_geoms
-    kinds = [p.kind[g] if g < p.n_grids else "residential" for g in rows]
+    kinds = [p.grid_kind[g] if g < p.n_grids else "residential" for g in rows]
 
     def flag(g, kind, geom):
         if kind == "unit":
-            return p.old_flag[g] if g < p.n_grids else None
+            return p.grid_flag[g] if g < p.n_grids else None
         h = int(households[g])
         if p.lo <= h <= p.hi:
             return "multipart" if geom.geom_type != "Polygon" else None
@@ -106,33 +106,35 @@ def assemble_result(
     label_codes = np.asarray([codes[g] for g in label], dtype=object)
     labels = pd.Series(label_codes, index=pd.Index(p.ids, name="building_id"), name="grid_code")
 
-    other = label != p.label0  # new buildings included: placed elsewhere than they lie
+    other = label != p.building_grid  # new buildings included: placed elsewhere than they lie
     shifted = np.flatnonzero(other)
     moved = np.flatnonzero(other & ~p.placed)
     listed = np.flatnonzero(other | p.placed)
     moves = gpd.GeoDataFrame(
         {
             "building_id": p.ids[listed],
-            "households": p.hh[listed],
-            "from_code": [None if p.placed[b] else p.codes[p.label0[b]] for b in listed],
+            "households": p.households[listed],
+            "from_code": [None if p.placed[b] else p.codes[p.building_grid[b]] for b in listed],
             "to_code": label_codes[listed],
         },
         geometry=list(p.buildings.to_crs(WGS84).geometry.values[listed]),
         crs=WGS84,
     )
-    total = int(p.hh.sum())
-    hh_moved = int(p.hh[moved].sum())
+    total = int(p.households.sum())
+    hh_moved = int(p.households[moved].sum())
     before = tuple(
         p.codes[g]
         for g in range(p.n_grids)
-        if p.kind[g] != "unit" and not p.lo <= p.grid_hh0[g] <= p.hi
+        if p.grid_kind[g] != "unit" and not p.lo <= p.grid_households[g] <= p.hi
     )
     res = grids[grids["kind"] != "unit"]
     after = tuple(res["code"][~res["households"].between(p.lo, p.hi)].tolist())
     changed = tuple(
         sorted(
             p.codes[g]
-            for g in set(geoms) | set(p.label0[shifted].tolist()) | set(label[shifted].tolist())
+            for g in set(geoms)
+            | set(p.building_grid[shifted].tolist())
+            | set(label[shifted].tolist())
             if g < p.n_grids and g in alive
         )
     )
@@ -151,7 +153,7 @@ def assemble_result(
         households_moved=hh_moved,
         share_moved=hh_moved / total if total else 0.0,
         buildings_moved=len(moved),
-        households_placed=int(p.hh[p.placed].sum()),
+        households_placed=int(p.households[p.placed].sum()),
         buildings_placed=int(p.placed.sum()),
         grids_changed=changed,
         grids_added=tuple(sorted(codes[g] for g in new)),
@@ -167,11 +169,16 @@ def assemble_result(
 
 def _compound_splits(p: Problem, label: np.ndarray, codes: list[str]) -> list[str]:
     """Compounds held by one grid before and by several now."""
-    has = np.asarray([c is not None for c in p.compound])
+    has = np.asarray([c is not None for c in p.building_compound])
     if not has.any():
         return []
     frame = pd.DataFrame(
-        {"c": p.compound[has], "before": p.label0[has], "after": label[has], "hh": p.hh[has]}
+        {
+            "c": p.building_compound[has],
+            "before": p.building_grid[has],
+            "after": label[has],
+            "hh": p.households[has],
+        }
     )
     per = frame.groupby("c").agg(
         before=("before", "nunique"), after=("after", "nunique"), hh=("hh", "sum")
@@ -187,24 +194,24 @@ def _compound_splits(p: Problem, label: np.ndarray, codes: list[str]) -> list[st
 
 def _building_labels(p: Problem, state: State) -> np.ndarray:
     """Grid per building: its node's, or as it was outside the nodes."""
-    label = p.label0.copy()
-    label[state.nd.bsel] = state.lab[state.nd.building_node]
+    label = p.building_grid.copy()
+    label[state.nodes.building_rows] = state.node_grid[state.nodes.building_node]
     return label
 
 
 def households_moved(p: Problem, state: State) -> int:
     """Households whose grid the state changes, as the report counts them."""
-    return int(p.move_cost[_building_labels(p, state) != p.label0].sum())
+    return int(p.move_cost[_building_labels(p, state) != p.building_grid].sum())
 
 
-def state_result(p: Problem, state: State, reasons, extra=()) -> RebalanceResult:
-    nd = state.nd
+def result_from_state(p: Problem, state: State, reasons, extra=()) -> RebalanceResult:
+    nd = state.nodes
     label = _building_labels(p, state)
     changed = {
         g
         for g in state.members
         if g >= p.n_grids
-        or set(np.flatnonzero(nd.lab0 == g).tolist()) != state.members.get(g, set())
+        or set(np.flatnonzero(nd.start_grid == g).tolist()) != state.members.get(g, set())
     }
     geoms = {}
     for g in sorted(changed):

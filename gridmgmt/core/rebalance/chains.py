@@ -32,23 +32,23 @@ class Chain:
 
 def best_chain(state: State, v: int) -> Chain | None:
     """Best chain of moves that reduces the band distance around grid ``v``."""
-    p = state.p
-    over = state.ghh[v] > p.hi
+    p = state.problem
+    over = state.grid_households[v] > p.hi
     best: list[Chain | None] = [None]
     journal: list[tuple[int, int, int]] = []
-    start_cost = state.cost
+    start_cost = state.moved_households
     dev0: dict[int, int] = {}
 
     def remember(g):
         if g not in dev0:
-            dev0[g] = state.dev(g)
+            dev0[g] = state.band_distance(g)
 
     def consider(path):
-        gain = sum(dev0[g] - state.dev(g) for g in dev0)
+        gain = sum(dev0[g] - state.band_distance(g) for g in dev0)
         if gain <= 0:
             return
-        cost = state.cost - start_cost
-        full = all(state.dev(g) == 0 for g in dev0)
+        cost = state.moved_households - start_cost
+        full = all(state.band_distance(g) == 0 for g in dev0)
         cand = Chain(gain, cost, list(journal), list(path), full)
         b = best[0]
         if b is None or cand.key() < b.key():
@@ -65,7 +65,7 @@ def best_chain(state: State, v: int) -> Chain | None:
             state.move(u, src)
 
     def order(cands, key):
-        wl = state.gwl
+        wl = state.grid_workload
         return sorted(
             cands,
             key=lambda g: ((wl[g] if wl is not None else 0.0) * (1 if over else -1), key(g), g),
@@ -74,11 +74,11 @@ def best_chain(state: State, v: int) -> Chain | None:
     def push(path):
         src = path[-1]
         nbrs = [g for g in state.neighbours(src) if state.movable(g) and g not in path]
-        for dst in order(nbrs, lambda g: int(state.ghh[g])):
+        for dst in order(nbrs, lambda g: int(state.grid_households[g])):
             remember(dst)
-            excess = int(state.ghh[src]) - p.hi
-            cap = int(state.ghh[src]) - p.lo
-            room = p.hi - int(state.ghh[dst])
+            excess = int(state.grid_households[src]) - p.hi
+            cap = int(state.grid_households[src]) - p.lo
+            room = p.hi - int(state.grid_households[dst])
             aims = [excess] + ([min(excess, room)] if 0 < room < excess else [])
             for aim in aims:
                 k = len(journal)
@@ -86,18 +86,18 @@ def best_chain(state: State, v: int) -> Chain | None:
                 if nodes:
                     apply(nodes, src, dst)
                     consider(path + [dst])
-                    if state.ghh[dst] > p.hi and len(path) < MAX_DEPTH:
+                    if state.grid_households[dst] > p.hi and len(path) < MAX_DEPTH:
                         push(path + [dst])
                 undo(k)
 
     def pull(path):
         dst = path[-1]
         nbrs = [g for g in state.neighbours(dst) if state.movable(g) and g not in path]
-        for src in order(nbrs, lambda g: -int(state.ghh[g])):
+        for src in order(nbrs, lambda g: -int(state.grid_households[g])):
             remember(src)
-            need = p.lo - int(state.ghh[dst])
-            cap = p.hi - int(state.ghh[dst])
-            spare = int(state.ghh[src]) - p.lo
+            need = p.lo - int(state.grid_households[dst])
+            cap = p.hi - int(state.grid_households[dst])
+            spare = int(state.grid_households[src]) - p.lo
             aims = [need] + ([spare] if 0 < spare < need else [])
             for aim in aims:
                 k = len(journal)
@@ -105,7 +105,7 @@ def best_chain(state: State, v: int) -> Chain | None:
                 if nodes:
                     apply(nodes, src, dst)
                     consider(path + [src])
-                    if state.ghh[src] < p.lo and len(path) < MAX_DEPTH:
+                    if state.grid_households[src] < p.lo and len(path) < MAX_DEPTH:
                         pull(path + [src])
                 undo(k)
 
@@ -123,7 +123,7 @@ def chain_reason(p: Problem, state: State, v: int, before: int, chain: Chain) ->
     side = f"over {p.hi}" if before > p.hi else f"under {p.lo}"
     hops = []
     for src, dst in _hops(chain):
-        h = sum(int(state.nd.hh[u]) for u, s, d in chain.moves if s == src and d == dst)
+        h = sum(int(state.nodes.households[u]) for u, s, d in chain.moves if s == src and d == dst)
         hops.append(f"{grid_name(p, src)} → {grid_name(p, dst)} {h}")
     return f"{grid_name(p, v)}: {before} households, {side}: moved " + "; ".join(hops)
 

@@ -31,7 +31,7 @@ def possible_openings(p: Problem, nodes: Nodes) -> list[tuple[int, np.ndarray]]:
     state = State(p, nodes)
     out = []
     for v in sorted(state.active):
-        if state.movable(v) and state.ghh[v] > p.hi:
+        if state.movable(v) and state.grid_households[v] > p.hi:
             plan = carve(state, v)
             if plan:
                 out.append((p.n_grids + len(out), plan[1][1]))
@@ -54,11 +54,11 @@ def solve_exact_program(
         g.i,
         g.j,
         g.w,
-        nd.hh,
+        nd.households,
         start,
-        lo=nd.p.lo,
-        hi=nd.p.hi,
-        cost=nd.cost,
+        lo=nd.problem.lo,
+        hi=nd.problem.hi,
+        cost=nd.move_cost,
         openings=openings,
         time_limit=time_limit,
     )
@@ -70,24 +70,24 @@ def apply_exact_program(
 ) -> bool:
     """Apply and explain :func:`solve_exact_program`'s answer; False (nothing changed) when moves
     alone cannot do it or the program ran out of time."""
-    p, nd = state.p, state.nd
+    p, nd = state.problem, state.nodes
     sol, took = solved
     if sol.labels is None:
         return False
     new = {label: state.new_grid() for label in sorted(sol.opened)}
-    before = state.ghh.copy()
+    before = state.grid_households.copy()
     flows: dict[tuple[int, int], int] = {}
-    for u in np.flatnonzero(sol.labels != state.lab).tolist():
-        src, dst = int(state.lab[u]), int(sol.labels[u])
+    for u in np.flatnonzero(sol.labels != state.node_grid).tolist():
+        src, dst = int(state.node_grid[u]), int(sol.labels[u])
         if dst in new:  # an opening: said below, as a carve is
             state.move(u, new[dst])
             continue
-        flows[src, dst] = flows.get((src, dst), 0) + int(nd.hh[u])
+        flows[src, dst] = flows.get((src, dst), 0) + int(nd.households[u])
         state.move(u, dst)
     for g in new.values():
         nodes = np.asarray(sorted(state.members[g]), dtype=np.int64)
-        v = int(nd.lab0[nodes[0]])  # an opening is cut from one grid
-        moved = int(nd.cost[nodes].sum())  # from the grids as they were
+        v = int(nd.start_grid[nodes[0]])  # an opening is cut from one grid
+        moved = int(nd.move_cost[nodes].sum())  # from the grids as they were
         reasons.append(carve_reason(state, v, int(before[v]), nodes, moved))
     # one reason per set of grids the moves join up
     ends = np.asarray(list(flows), dtype=np.int64).reshape(-1, 2)
@@ -165,4 +165,4 @@ def fewest_moves(
         locked=locked,
     )
     nd = Nodes(p, [g for g in range(p.n_grids) if p.movable(g)])
-    return solve_exact_program(nd, nd.lab0, time_limit=time_limit)[0]
+    return solve_exact_program(nd, nd.start_grid, time_limit=time_limit)[0]

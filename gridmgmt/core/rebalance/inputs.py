@@ -91,21 +91,21 @@ class Problem:
         g = grids.reset_index(drop=True)
         self.codes = [str(c) for c in g["code"]]
         self.code_index = {c: k for k, c in enumerate(self.codes)}
-        self.kind = (
+        self.grid_kind = (
             g["kind"].fillna("residential").astype(str).tolist()
             if "kind" in g.columns
             else ["residential"] * len(g)
         )
-        self.old_flag = (
+        self.grid_flag = (
             [f if isinstance(f, str) and f else None for f in g["flag"]]
             if "flag" in g.columns
             else [None] * len(g)
         )
-        self.geom_out = np.asarray(g.to_crs(WGS84).geometry.values, dtype=object)
-        self.geom = np.asarray(g.to_crs(self.crs).geometry.values, dtype=object)
+        self.grid_geoms_wgs84 = np.asarray(g.to_crs(WGS84).geometry.values, dtype=object)
+        self.grid_geoms = np.asarray(g.to_crs(self.crs).geometry.values, dtype=object)
         self.n_grids = len(g)
         self._coverage: bool | None = None  # grids tile exactly (decided when first needed)
-        self.prefix, self.width, self.next_seq = _code_scheme(self.codes, used_codes)
+        self.code_prefix, self.code_width, self.next_sequence = _code_scheme(self.codes, used_codes)
 
         unknown_locked = sorted(set(map(str, locked)) - set(self.codes))
         if unknown_locked:
@@ -115,15 +115,15 @@ class Problem:
         self.buildings = buildings
         self.ids = _building_ids(buildings)
         self.id_index = {b: k for k, b in enumerate(self.ids)}
-        self.hh = hh.to_numpy(dtype=np.int64)
-        self.bm = buildings.to_crs(self.crs)
-        self.bgeom = np.asarray(self.bm.geometry.values, dtype=object)
-        self.rep = shapely.point_on_surface(self.bgeom)
-        self.label0, self.placed = self._current_labels(buildings)
+        self.households = hh.to_numpy(dtype=np.int64)
+        self.buildings_metric = buildings.to_crs(self.crs)
+        self.footprints = np.asarray(self.buildings_metric.geometry.values, dtype=object)
+        self.building_points = shapely.point_on_surface(self.footprints)
+        self.building_grid, self.placed = self._current_labels(buildings)
         # new buildings (no grid yet) are placed, not moved: their families have no
         # 网格员 to change, so placing them anywhere costs nothing
-        self.move_cost = np.where(self.placed, 0, self.hh)
-        self.compound = _compound_of(buildings)
+        self.move_cost = np.where(self.placed, 0, self.households)
+        self.building_compound = _compound_of(buildings)
         if workload is not None:
             w = pd.Series(workload)
             w.index = w.index.astype(str)
@@ -140,11 +140,11 @@ class Problem:
             None if compounds is None or len(compounds) == 0 else compounds.to_crs(self.crs)
         )
         self.zones = None if zones is None or len(zones) == 0 else zones.to_crs(self.crs)
-        gi, gj, gw = adjacency(self.geom)
+        gi, gj, gw = adjacency(self.grid_geoms)
         self.grid_edges = (gi, gj, gw)
-        self.grid_hh0 = np.bincount(self.label0, weights=self.hh, minlength=self.n_grids).astype(
-            np.int64
-        )
+        self.grid_households = np.bincount(
+            self.building_grid, weights=self.households, minlength=self.n_grids
+        ).astype(np.int64)
 
     @staticmethod
     def _check_grids(grids):
@@ -180,11 +180,13 @@ class Problem:
         if len(missing):
             from gridmgmt.core.assignment import assign, prepare_grids
 
-            frame = gpd.GeoDataFrame({"code": self.codes}, geometry=list(self.geom), crs=self.crs)
-            prepared = prepare_grids(frame, validate=False)
-            located = assign(self.bm.iloc[missing].geometry, prepared)["grid_code"].to_numpy(
-                dtype=object
+            frame = gpd.GeoDataFrame(
+                {"code": self.codes}, geometry=list(self.grid_geoms), crs=self.crs
             )
+            prepared = prepare_grids(frame, validate=False)
+            located = assign(self.buildings_metric.iloc[missing].geometry, prepared)[
+                "grid_code"
+            ].to_numpy(dtype=object)
             outside = [self.ids[missing[k]] for k, c in enumerate(located) if c is None]
             if outside:
                 raise ValueError(
@@ -196,17 +198,17 @@ class Problem:
     def union(self, grids) -> object:
         """The ground of ``grids``: a fast coverage union when the grids tile exactly (they
         do when they come from the partition), else a full union."""
-        polys = self.geom[np.asarray(grids, dtype=np.int64)]
+        polys = self.grid_geoms[np.asarray(grids, dtype=np.int64)]
         if self._coverage is None:
             try:
-                self._coverage = bool(shapely.coverage_is_valid(self.geom))
+                self._coverage = bool(shapely.coverage_is_valid(self.grid_geoms))
             except shapely.errors.GEOSException:
                 self._coverage = False
         union = shapely.coverage_union_all(polys) if self._coverage else shapely.union_all(polys)
         return shapely.make_valid(union)
 
     def residential(self, g: int) -> bool:
-        return g >= self.n_grids or self.kind[g] != "unit"
+        return g >= self.n_grids or self.grid_kind[g] != "unit"
 
     def movable(self, g: int) -> bool:
         return self.residential(g) and g not in self.locked

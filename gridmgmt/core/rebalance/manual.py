@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridmgmt.core.rebalance.assemble import assemble_result, state_result
+from gridmgmt.core.rebalance.assemble import assemble_result, result_from_state
 from gridmgmt.core.rebalance.inputs import Problem
 from gridmgmt.core.rebalance.nodes import Nodes
 from gridmgmt.core.rebalance.results import RebalanceResult
@@ -92,7 +92,7 @@ def move_buildings(
     if unknown:
         raise ValueError(f"unknown building id(s): {unknown[:10]}")
     idx = np.asarray([p.id_index[b] for b in wanted], dtype=np.int64)
-    sources = sorted(set(p.label0[idx].tolist()) - {to})
+    sources = sorted(set(p.building_grid[idx].tolist()) - {to})
     for g in sources:
         if g in p.locked:
             raise ValueError(f"grid {p.codes[g]} is locked")
@@ -100,7 +100,7 @@ def move_buildings(
         raise ValueError(f"the buildings are already in grid {p.codes[to]}")
     nodes = Nodes(p, [to, *sources], fine=True)
     state = State(p, nodes)
-    pos = {b: k for k, b in enumerate(nodes.bsel.tolist())}
+    pos = {b: k for k, b in enumerate(nodes.building_rows.tolist())}
     moving = sorted({int(nodes.building_node[pos[b]]) for b in idx.tolist()} - state.members[to])
     # every moved atom must connect to the target through the target or other moved atoms
     reached = set(state.members[to])
@@ -109,26 +109,26 @@ def move_buildings(
     while grew and pending:
         grew = False
         for u in sorted(pending):
-            if any(x in reached for x in nodes.adj[u]):
+            if any(x in reached for x in nodes.contacts[u]):
                 reached.add(u)
                 pending.discard(u)
                 grew = True
     if pending:
         far = sorted(
-            p.ids[nodes.bsel[b]]
-            for b in range(len(nodes.bsel))
+            p.ids[nodes.building_rows[b]]
+            for b in range(len(nodes.building_rows))
             if nodes.building_node[b] in pending
         )
         far = [b for b in far if b in set(wanted)]
         raise ValueError(f"building(s) {', '.join(far[:10])} not adjacent to grid {p.codes[to]}")
-    hh = sum(int(nodes.hh[u]) for u in moving)
+    hh = sum(int(nodes.households[u]) for u in moving)
     for u in moving:
         state.move(u, to)
     reasons = [
         f"manual: {len(wanted)} building(s), {hh} households, moved to {p.codes[to]} "
         f"from {', '.join(p.codes[g] for g in sources)}"
     ]
-    return state_result(p, state, reasons)
+    return result_from_state(p, state, reasons)
 
 
 def split_grid(
@@ -143,20 +143,20 @@ def split_grid(
     """
     p = _manual_problem(grids, buildings, kw)
     g = _grid(p, code)
-    if int((p.label0 == g).sum()) < 2:
+    if int((p.building_grid == g).sum()) < 2:
         raise ValueError(f"grid {p.codes[g]} has fewer than two buildings: nothing to split")
     best = None
     for fine in (False, True):
         nodes = Nodes(p, [g], fine=fine)
         state = State(p, nodes)
         members = np.asarray(sorted(state.members[g]), dtype=np.int64)
-        if int((nodes.hh[members] > 0).sum()) < 2:
+        if int((nodes.households[members] > 0).sum()) < 2:
             continue
         bis = bisector(state)
         pieces = bis.split(members, 2)
         if len(pieces) != 2:
             continue
-        sizes = [int(nodes.hh[q].sum()) for q in pieces]
+        sizes = [int(nodes.households[q].sum()) for q in pieces]
         off = sum(max(0, p.lo - s) + max(0, s - p.hi) for s in sizes)
         key = (off, abs(sizes[0] - sizes[1]))
         if best is None or key < best[0]:
@@ -173,7 +173,7 @@ def split_grid(
     reasons = [
         f"manual: {p.codes[g]} ({sum(sizes)} households) split into {max(sizes)} + {min(sizes)}"
     ]
-    return state_result(p, state, reasons)
+    return result_from_state(p, state, reasons)
 
 
 def merge_grids(
@@ -192,7 +192,7 @@ def merge_grids(
     if len(wanted) < 2:
         raise ValueError("a merge needs at least two grid codes")
     idx = [_grid(p, c) for c in wanted]
-    kinds = {p.kind[g] for g in idx}
+    kinds = {p.grid_kind[g] for g in idx}
     if len(kinds) > 1:
         raise ValueError(f"cannot merge grids of different kinds ({sorted(kinds)})")
     # connected in the grid adjacency
@@ -207,12 +207,12 @@ def merge_grids(
         apart = [p.codes[g] for g in idx if g not in reached]
         raise ValueError(f"grids not adjacent: {', '.join(apart)} do not border {p.codes[idx[0]]}")
     keep = idx[0]  # wanted is sorted: the smallest code
-    label = p.label0.copy()
+    label = p.building_grid.copy()
     label[np.isin(label, idx)] = keep
     geoms = {
-        keep: grid_polygon(p.geom[idx], coverage=False),
+        keep: grid_polygon(p.grid_geoms[idx], coverage=False),
         **{g: shapely.Polygon() for g in idx[1:]},
     }
-    total = int(p.hh[label == keep].sum())
+    total = int(p.households[label == keep].sum())
     reasons = [f"manual: {', '.join(wanted)} merged into {p.codes[keep]} ({total} households)"]
     return assemble_result(p, {keep}, label, geoms, p.n_grids, reasons, [])

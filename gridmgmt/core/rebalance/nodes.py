@@ -29,12 +29,12 @@ class Nodes:
     """Atoms (and building-less regions) of some grids, with their graph and current grid."""
 
     def __init__(self, p: Problem, active: list[int], *, fine: bool = False, divisible=frozenset()):
-        self.p = p
+        self.problem = p
         active = sorted(set(active))
         self.grids = active
-        polys = p.geom[active]
+        polys = p.grid_geoms[active]
         area = p.union(active)
-        self.bsel = np.flatnonzero(np.isin(p.label0, active))
+        self.building_rows = np.flatnonzero(np.isin(p.building_grid, active))
         cut = list(shapely.boundary(polys))
         if p.zones is not None:
             cut.extend(shapely.boundary(p.zones.geometry.values))
@@ -43,7 +43,7 @@ class Nodes:
             roads = _away_from(roads, np.asarray(cut, dtype=object), 1.0)
         comps = _clip(p.compounds, area)
         if comps is None:
-            comps = _compounds_from_buildings(p, self.bsel)
+            comps = _compounds_from_buildings(p, self.building_rows)
         if comps is not None:
             comps = comps.copy()
             if "compound_id" not in comps.columns:
@@ -55,13 +55,15 @@ class Nodes:
                 if col not in comps.columns:
                     comps[col] = "residential"
         sub = gpd.GeoDataFrame(
-            {"compound_id": p.compound[self.bsel]}, geometry=p.bgeom[self.bsel], crs=p.crs
+            {"compound_id": p.building_compound[self.building_rows]},
+            geometry=p.footprints[self.building_rows],
+            crs=p.crs,
         )
-        building_compound = building_compounds(sub, p.rep[self.bsel], comps)
+        building_compound = building_compounds(sub, p.building_points[self.building_rows], comps)
         atoms = build_atoms(
             area,
-            _inside_own_grid(p, self.bsel),
-            p.hh[self.bsel],
+            _inside_own_grid(p, self.building_rows),
+            p.households[self.building_rows],
             building_compound,
             roads_geom=None if roads is None else roads.geometry.values,
             road_class=road_classes(roads),
@@ -79,17 +81,19 @@ class Nodes:
         self.region = np.concatenate([atoms.region, empty]) if len(empty) else atoms.region
         self.n = len(self.region)
         n_atoms = len(atoms.region)
-        self.hh = np.concatenate([atoms.households, np.zeros(len(empty), dtype=np.int64)])
-        self.building_node = atoms.building_atom  # per building of bsel
+        self.households = np.concatenate([atoms.households, np.zeros(len(empty), dtype=np.int64)])
+        self.building_node = atoms.building_atom  # per building of building_rows
         # households moved when the node changes grid (new buildings' count nothing)
-        self.cost = np.bincount(
-            self.building_node, weights=p.move_cost[self.bsel], minlength=self.n
+        self.move_cost = np.bincount(
+            self.building_node, weights=p.move_cost[self.building_rows], minlength=self.n
         ).astype(np.int64)
         self.compound_id = np.concatenate(
             [atoms.compound_id, np.full(len(empty), None, dtype=object)]
         )
-        self.wl = (
-            np.bincount(self.building_node, weights=p.workload[self.bsel], minlength=self.n)
+        self.workload = (
+            np.bincount(
+                self.building_node, weights=p.workload[self.building_rows], minlength=self.n
+            )
             if p.workload is not None
             else None
         )
@@ -105,7 +109,11 @@ class Nodes:
         # an atom goes with most of its buildings when its point falls elsewhere (slivers)
         if n_atoms:
             votes = pd.DataFrame(
-                {"node": self.building_node, "grid": p.label0[self.bsel], "hh": p.hh[self.bsel]}
+                {
+                    "node": self.building_node,
+                    "grid": p.building_grid[self.building_rows],
+                    "hh": p.households[self.building_rows],
+                }
             )
             top = votes.groupby(["node", "grid"]).size().reset_index(name="k")
             top = top.sort_values(["node", "k", "grid"], ascending=[True, False, True])
@@ -115,12 +123,12 @@ class Nodes:
                 inside = shapely.area(
                     shapely.intersection(
                         self.region[disagree["node"].to_numpy()],
-                        p.geom[disagree["grid"].to_numpy()],
+                        p.grid_geoms[disagree["grid"].to_numpy()],
                     )
                 ) > 0.5 * shapely.area(self.region[disagree["node"].to_numpy()])
                 fix = disagree[inside]
                 lab[fix["node"].to_numpy()] = fix["grid"].to_numpy()
-        self.lab0 = lab
+        self.start_grid = lab
         c = shapely.centroid(self.region)
         self.xy = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
         i, j, w = adjacency(self.region, grid_size=None)  # atoms: a clean coverage
@@ -128,10 +136,10 @@ class Nodes:
 
     def _set_graph(self, i: np.ndarray, j: np.ndarray, w: np.ndarray) -> None:
         self.graph = AtomGraph(self.n, i, j, w)
-        self.adj: list[dict[int, float]] = [dict() for _ in range(self.n)]
+        self.contacts: list[dict[int, float]] = [dict() for _ in range(self.n)]
         for a, b, length in zip(i.tolist(), j.tolist(), w.tolist(), strict=True):
-            self.adj[a][b] = self.adj[a].get(b, 0.0) + length
-            self.adj[b][a] = self.adj[b].get(a, 0.0) + length
+            self.contacts[a][b] = self.contacts[a].get(b, 0.0) + length
+            self.contacts[b][a] = self.contacts[b].get(a, 0.0) + length
 
     @classmethod
     def spliced(cls, old: Nodes, fine: Nodes) -> Nodes | None:
@@ -142,32 +150,32 @@ class Nodes:
         independently cleaned edges still match). None when buildings do not
         sit on one side consistently (then rebuild everything).
         """
-        p = old.p
-        inner = np.isin(old.lab0, fine.grids)
+        p = old.problem
+        inner = np.isin(old.start_grid, fine.grids)
         keep = np.flatnonzero(~inner)
-        in_fine = np.isin(p.label0[old.bsel], fine.grids)
-        if not np.array_equal(fine.bsel, old.bsel[in_fine]):
+        in_fine = np.isin(p.building_grid[old.building_rows], fine.grids)
+        if not np.array_equal(fine.building_rows, old.building_rows[in_fine]):
             return None
         if (inner[old.building_node] != in_fine).any():
             return None  # a building whose atom lies in the other part
         new_of_old = np.full(old.n, -1, dtype=np.int64)
         new_of_old[keep] = np.arange(len(keep))
         out = cls.__new__(cls)
-        out.p, out.grids, out.bsel = p, old.grids, old.bsel
+        out.problem, out.grids, out.building_rows = p, old.grids, old.building_rows
         out.region = np.concatenate([old.region[keep], fine.region])
         out.n = len(out.region)
-        out.hh = np.concatenate([old.hh[keep], fine.hh])
-        out.cost = np.concatenate([old.cost[keep], fine.cost])
+        out.households = np.concatenate([old.households[keep], fine.households])
+        out.move_cost = np.concatenate([old.move_cost[keep], fine.move_cost])
         node = new_of_old[old.building_node]
         node[in_fine] = len(keep) + fine.building_node
         out.building_node = node
         out.compound_id = np.concatenate([old.compound_id[keep], fine.compound_id])
-        out.wl = (
-            np.bincount(node, weights=p.workload[old.bsel], minlength=out.n)
+        out.workload = (
+            np.bincount(node, weights=p.workload[old.building_rows], minlength=out.n)
             if p.workload is not None
             else None
         )
-        out.lab0 = np.concatenate([old.lab0[keep], fine.lab0])
+        out.start_grid = np.concatenate([old.start_grid[keep], fine.start_grid])
         out.xy = np.concatenate([old.xy[keep], fine.xy])
         oi, oj, ow = old.graph.i, old.graph.j, old.graph.w
         both = ~inner[oi] & ~inner[oj]
@@ -200,16 +208,16 @@ def _within_zones(p: Problem, region: np.ndarray, i, j, w):
     return i[keep], j[keep], w[keep]
 
 
-def _inside_own_grid(p: Problem, bsel: np.ndarray) -> np.ndarray:
+def _inside_own_grid(p: Problem, building_rows: np.ndarray) -> np.ndarray:
     """Footprints clipped to their grid where they stick out of it.
 
     Atoms are located by a point on each footprint; a footprint crossing its
     grid's boundary is cut to the part inside, so the atom stays with the grid
     the building is recorded in.
     """
-    geom = p.bgeom[bsel].copy()
-    own = p.geom[p.label0[bsel]]
-    out = np.flatnonzero(~shapely.covers(own, p.rep[bsel]))
+    geom = p.footprints[building_rows].copy()
+    own = p.grid_geoms[p.building_grid[building_rows]]
+    out = np.flatnonzero(~shapely.covers(own, p.building_points[building_rows]))
     if len(out):
         part = shapely.intersection(geom[out], own[out])
         for k, piece in zip(out, part, strict=True):
@@ -221,7 +229,7 @@ def _inside_own_grid(p: Problem, bsel: np.ndarray) -> np.ndarray:
             else:  # wholly outside its recorded grid: a token footprint just inside the grid
                 inner = shapely.buffer(own[k], -0.5)
                 target = inner if not inner.is_empty else own[k]
-                near = shapely.shortest_line(target, p.rep[bsel][k])
+                near = shapely.shortest_line(target, p.building_points[building_rows][k])
                 x, y = shapely.get_coordinates(near)[0]
                 geom[k] = shapely.box(x - 0.2, y - 0.2, x + 0.2, y + 0.2)
     return geom
@@ -283,14 +291,14 @@ def _clip(frame, area):
     return frame.iloc[np.sort(hit)] if len(hit) else None
 
 
-def _compounds_from_buildings(p: Problem, bsel: np.ndarray):
+def _compounds_from_buildings(p: Problem, building_rows: np.ndarray):
     """Compound outlines from the buildings' compound ids when no compound layer is given."""
-    comp = p.compound[bsel]
+    comp = p.building_compound[building_rows]
     has = np.asarray([c is not None for c in comp])
     if not has.any():
         return None
     frame = gpd.GeoDataFrame(
-        {"compound_id": comp[has]}, geometry=p.bgeom[bsel][has], crs=p.crs
+        {"compound_id": comp[has]}, geometry=p.footprints[building_rows][has], crs=p.crs
     ).dissolve("compound_id")
     hulls = shapely.buffer(shapely.convex_hull(frame.geometry.values), 2.0)
     return gpd.GeoDataFrame(

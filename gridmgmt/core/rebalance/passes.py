@@ -11,8 +11,8 @@ from gridmgmt.core.rebalance.inputs import grid_name
 from gridmgmt.core.rebalance.restructure import (
     apply_restructuring,
     best_restructuring,
-    cluster,
     opening_cost,
+    repartition_locally,
 )
 from gridmgmt.core.rebalance.state import State, bisector
 
@@ -25,25 +25,25 @@ MAX_ROUNDS = 400
 def stuck_grids(state: State) -> list[int]:
     """Grids still out of band, by name."""
     return sorted(
-        (g for g in state.active if state.movable(g) and state.dev(g) > 0),
-        key=lambda g: grid_name(state.p, g),
+        (g for g in state.active if state.movable(g) and state.band_distance(g) > 0),
+        key=lambda g: grid_name(state.problem, g),
     )
 
 
 def repair_loop(state: State, reasons: list[str], local_repartition: bool) -> None:
     """Rounds of chains, exchanges, splits and merges (and local re-partitions) until no progress."""
-    p = state.p
+    p = state.problem
     bis = bisector(state, REPAIR_TREE_TRIES)
     failed: dict[int, tuple] = {}
     for _ in range(MAX_ROUNDS):
-        viol = sorted(stuck_grids(state), key=lambda g: (-state.dev(g), grid_name(p, g)))
+        viol = sorted(stuck_grids(state), key=lambda g: (-state.band_distance(g), grid_name(p, g)))
         if not viol:
             break
         progress = False
         for v in viol:
-            if state.dev(v) == 0:
+            if state.band_distance(v) == 0:
                 continue
-            before = int(state.ghh[v])
+            before = int(state.grid_households[v])
             chain = best_chain(state, v)
             cheap = chain is not None and chain.full and chain.cost <= opening_cost(state, [v]) // 2
             bound = chain.cost if chain is not None and chain.full else math.inf
@@ -58,10 +58,13 @@ def repair_loop(state: State, reasons: list[str], local_repartition: bool) -> No
             progress = True
         if not progress and local_repartition:  # last resort: a grid with its neighbours
             for v in viol:
-                around = (v, *sorted((g, int(state.ghh[g])) for g in state.neighbours(v)))
+                around = (
+                    v,
+                    *sorted((g, int(state.grid_households[g])) for g in state.neighbours(v)),
+                )
                 if failed.get(v) == around:
                     continue  # tried on this very neighbourhood before
-                option = cluster(state, v, bis)
+                option = repartition_locally(state, v, bis)
                 if option is not None:
                     apply_restructuring(state, v, option, reasons)
                     progress = True
@@ -77,29 +80,33 @@ def revert_pass(state: State, reasons: list[str]) -> None:
     Chains and re-splits can move more than needed; this undoes every move
     that is not needed any more, largest first.
     """
-    p, nd = state.p, state.nd
-    hh = nd.hh
+    p, nd = state.problem, state.nodes
+    hh = nd.households
     back = 0
     for _ in range(nd.n):
         done = False
         moved = sorted(
-            (u for u in range(nd.n) if state.lab[u] != nd.lab0[u] and hh[u] > 0),
+            (u for u in range(nd.n) if state.node_grid[u] != nd.start_grid[u] and hh[u] > 0),
             key=lambda u: (-int(hh[u]), u),
         )
         for u in moved:
-            a, g = int(state.lab[u]), int(nd.lab0[u])
+            a, g = int(state.node_grid[u]), int(nd.start_grid[u])
             if not (state.movable(g) and state.members.get(g)):
                 continue
-            if not any(int(state.lab[x]) == g for x in nd.adj[u]):
+            if not any(int(state.node_grid[x]) == g for x in nd.contacts[u]):
                 continue
             take = state.detach(state.members[a], u)
             if take is None:
                 continue
             h = int(hh[list(take)].sum())
-            if not (p.lo <= state.ghh[g] + h <= p.hi and p.lo <= state.ghh[a] - h <= p.hi):
+            if not (
+                p.lo <= state.grid_households[g] + h <= p.hi
+                and p.lo <= state.grid_households[a] - h <= p.hi
+            ):
                 continue
             delta = sum(
-                int(nd.cost[x]) * (int(g != nd.lab0[x]) - int(a != nd.lab0[x])) for x in take
+                int(nd.move_cost[x]) * (int(g != nd.start_grid[x]) - int(a != nd.start_grid[x]))
+                for x in take
             )
             if delta >= 0:
                 continue
@@ -116,39 +123,42 @@ def revert_pass(state: State, reasons: list[str]) -> None:
 
 def workload_pass(state: State, reasons: list[str]) -> None:
     """Even out workload between neighbours by single boundary-atom moves that keep the band."""
-    p = state.p
-    if state.gwl is None:
+    p = state.problem
+    if state.grid_workload is None:
         return
     moved = 0
     for _ in range(4 * max(1, len(state.active))):
         grids = sorted(
             (g for g in state.active if state.movable(g) and state.members.get(g)),
-            key=lambda g: (-state.gwl[g], g),
+            key=lambda g: (-state.grid_workload[g], g),
         )
         done = False
         for a in grids:
-            for b in sorted(state.neighbours(a), key=lambda g: (state.gwl[g], g)):
+            for b in sorted(state.neighbours(a), key=lambda g: (state.grid_workload[g], g)):
                 if not state.movable(b):
                     continue
-                diff = state.gwl[a] - state.gwl[b]
+                diff = state.grid_workload[a] - state.grid_workload[b]
                 if diff <= 0:
                     continue
                 best = None
                 rest = set(state.members[a])
-                base = state.components(rest)
+                base = state.count_pieces(rest)
                 for u in sorted(rest):
-                    if not any(int(state.lab[x]) == b for x in state.nd.adj[u]):
+                    if not any(int(state.node_grid[x]) == b for x in state.nodes.contacts[u]):
                         continue
-                    h, w = int(state.nd.hh[u]), float(state.nd.wl[u])
+                    h, w = int(state.nodes.households[u]), float(state.nodes.workload[u])
                     if w <= 0 or len(rest) == 1:
                         continue
-                    if not (state.ghh[a] - h >= p.lo and state.ghh[b] + h <= p.hi):
+                    if not (
+                        state.grid_households[a] - h >= p.lo
+                        and state.grid_households[b] + h <= p.hi
+                    ):
                         continue
                     new_diff = abs(diff - 2 * w)
                     if new_diff >= diff * 0.8:
                         continue
                     rest.discard(u)
-                    ok = state.components(rest) <= base
+                    ok = state.count_pieces(rest) <= base
                     rest.add(u)
                     if ok and (best is None or new_diff < best[0]):
                         best = (new_diff, u, h)

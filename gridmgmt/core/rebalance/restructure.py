@@ -44,17 +44,18 @@ def best_restructuring(state: State, v: int, bis: Bisector, bound: float = math.
     tried when it is below that. Returns ``(cost, kind, grids, plan)`` with
     every piece in band and connected, or None.
     """
-    p = state.p
-    hh = state.nd.hh
+    p = state.problem
+    hh = state.nodes.households
     options = []
-    total_v = int(state.ghh[v])
+    total_v = int(state.grid_households[v])
     opening = opening_cost(state, [v])
     near = sorted(
-        (u for u in state.neighbours(v) if state.movable(u)), key=lambda g: (state.ghh[g], g)
+        (u for u in state.neighbours(v) if state.movable(u)),
+        key=lambda g: (state.grid_households[g], g),
     )
     enumerated = set()  # neighbours with whom every two-way redraw was tried
     for u in near:
-        plan = _exact(state, [v, u], PAIR_LIMIT)
+        plan = _exhaustive_redraw(state, [v, u], PAIR_LIMIT)
         if plan is not None:
             options.append(("exchange", [v, u], plan))
         if sum(1 for x in state.members[v] | state.members[u] if hh[x] > 0) <= PAIR_LIMIT:
@@ -62,7 +63,7 @@ def best_restructuring(state: State, v: int, bis: Bisector, bound: float = math.
     if not any(kind == "exchange" for kind, _, _ in options):
         for a in range(len(near)):
             for b in range(a + 1, len(near)):
-                plan = _exact(state, [v, near[a], near[b]], TRIPLE_LIMIT)
+                plan = _exhaustive_redraw(state, [v, near[a], near[b]], TRIPLE_LIMIT)
                 if plan is not None:
                     options.append(("exchange", [v, near[a], near[b]], plan))
     for _kind, _grids, plan in options:
@@ -78,7 +79,7 @@ def best_restructuring(state: State, v: int, bis: Bisector, bound: float = math.
             if plan:
                 options.append(("split", [v], plan))
     for u in near[:BRANCHING]:
-        total = total_v + int(state.ghh[u])
+        total = total_v + int(state.grid_households[u])
         k, feasible = bis.count(total)
         if (
             not feasible
@@ -122,7 +123,7 @@ def _match(state: State, grids: list[int], pieces: list[np.ndarray]):
 
     Households in new buildings are not counted: they have no grid to keep.
     """
-    kept = state.nd.cost  # households that keep their grid when a piece goes to it
+    kept = state.nodes.move_cost  # households that keep their grid when a piece goes to it
     pairs = []
     for g in grids:
         mine = np.asarray(sorted(state.members[g]), dtype=np.int64)
@@ -141,25 +142,25 @@ def _match(state: State, grids: list[int], pieces: list[np.ndarray]):
 
 def _plan_cost(state: State, plan) -> int:
     """Households the plan moves, beyond those the state has moved already."""
-    lab0 = state.nd.lab0
-    moving = state.nd.cost
+    lab0 = state.nodes.start_grid
+    moving = state.nodes.move_cost
     cost = 0
     for owner, piece in plan:
         for u in piece.tolist():
             now = owner if owner is not None else -1
-            cost += int(moving[u]) * (int(now != lab0[u]) - int(state.lab[u] != lab0[u]))
+            cost += int(moving[u]) * (int(now != lab0[u]) - int(state.node_grid[u] != lab0[u]))
     return cost
 
 
 def _valid(state: State, plan) -> bool:
     """Every piece of ``plan`` in band and connected."""
-    p, hh = state.p, state.nd.hh
+    p, hh = state.problem, state.nodes.households
     return all(p.lo <= int(hh[piece].sum()) <= p.hi for _, piece in plan) and all(
-        state.components(set(piece.tolist())) == 1 for _, piece in plan
+        state.count_pieces(set(piece.tolist())) == 1 for _, piece in plan
     )
 
 
-def _exact(state: State, grids: list[int], limit: int):
+def _exhaustive_redraw(state: State, grids: list[int], limit: int):
     """Cheapest redrawing of the boundaries among ``grids`` (2 or 3), by enumeration.
 
     Every assignment of the grids' atoms holding households to one grid or
@@ -169,18 +170,18 @@ def _exact(state: State, grids: list[int], limit: int):
     This finds exchanges (atoms moving both ways) that one-way moves miss.
     Returns a plan ``[(grid, nodes)]`` or None.
     """
-    p = state.p
-    nd = state.nd
+    p = state.problem
+    nd = state.nodes
     union = sorted(set().union(*(state.members[g] for g in grids)))
-    pos = [x for x in union if nd.hh[x] > 0]
-    zero = [x for x in union if nd.hh[x] == 0]
+    pos = [x for x in union if nd.households[x] > 0]
+    zero = [x for x in union if nd.households[x] == 0]
     n, m = len(pos), len(grids)
     if n > limit or n < m:
         return None
-    hh = nd.hh[pos].astype(np.int64)
-    mc = nd.cost[pos].astype(np.int64)
-    lab0 = nd.lab0[pos]
-    now = state.lab[pos]
+    hh = nd.households[pos].astype(np.int64)
+    mc = nd.move_cost[pos].astype(np.int64)
+    lab0 = nd.start_grid[pos]
+    now = state.node_grid[pos]
     digits, sides = _assignments(m, n)
     ok = np.ones(len(digits), bool)
     for side_of in sides:
@@ -199,7 +200,7 @@ def _exact(state: State, grids: list[int], limit: int):
             still = []
             for z in pending:
                 votes: dict[int, float] = {}
-                for b, w in nd.adj[z].items():
+                for b, w in nd.contacts[z].items():
                     if b in side:
                         votes[side[b]] = votes.get(side[b], 0.0) + w
                 if votes:
@@ -208,11 +209,11 @@ def _exact(state: State, grids: list[int], limit: int):
                     still.append(z)
             if len(still) == len(pending):
                 for z in still:
-                    side[z] = int(state.lab[z])
+                    side[z] = int(state.node_grid[z])
                 break
             pending = still
         parts = {g: {x for x, s in side.items() if s == g} for g in grids}
-        if all(parts[g] and state.components(parts[g]) == 1 for g in grids):
+        if all(parts[g] and state.count_pieces(parts[g]) == 1 for g in grids):
             return [(g, np.asarray(sorted(parts[g]), dtype=np.int64)) for g in grids]
     return None
 
@@ -231,14 +232,14 @@ def _assignments(m: int, n: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
 def _new_households(nd: Nodes, nodes) -> int:
     """Households of new buildings (placed, never moved) among ``nodes``."""
     nodes = np.asarray(list(nodes), dtype=np.int64)
-    return int((nd.hh[nodes] - nd.cost[nodes]).sum())
+    return int((nd.households[nodes] - nd.move_cost[nodes]).sum())
 
 
 def opening_cost(state: State, grids: list[int]) -> int:
     """The fewest households a new grid cut from ``grids`` can move: ``min_households``
     less the households of new buildings there (they have no grid to leave)."""
     nodes = set().union(*(state.members.get(g, ()) for g in grids))
-    return max(0, state.p.lo - _new_households(state.nd, nodes))
+    return max(0, state.problem.lo - _new_households(state.nodes, nodes))
 
 
 def carve(state: State, v: int):
@@ -249,10 +250,10 @@ def carve(state: State, v: int):
     households than a balanced split. Returns a plan ``[(v, rest), (None,
     new)]`` with both in band and connected, or None.
     """
-    p, nd = state.p, state.nd
-    hh, cost = nd.hh, nd.cost
+    p, nd = state.problem, state.nodes
+    hh, cost = nd.households, nd.move_cost
     members = state.members.get(v, set())
-    total = int(state.ghh[v])
+    total = int(state.grid_households[v])
     if total <= p.hi or total < 2 * p.lo:
         return None
     seeds = sorted((u for u in members if hh[u] > cost[u]), key=lambda u: (cost[u] - hh[u], u))
@@ -267,7 +268,7 @@ def carve(state: State, v: int):
         size = int(hh[list(grown)].sum())
         while size < p.lo:
             options = []
-            for u in {b for a in grown for b in nd.adj[a]} & rest:
+            for u in {b for a in grown for b in nd.contacts[a]} & rest:
                 more = state.detach(rest, u)
                 if more is None:
                     continue
@@ -300,17 +301,17 @@ def carve(state: State, v: int):
 
 def carve_reason(state: State, v: int, before: int, nodes: np.ndarray, moved: int) -> str:
     """Why grid ``v`` (``before`` households) lost ``nodes`` to a new grid around new buildings."""
-    p = state.p
+    p = state.problem
     return (
-        f"{grid_name(p, v)}: {before} households over {p.hi}, {_new_households(state.nd, nodes)} "
+        f"{grid_name(p, v)}: {before} households over {p.hi}, {_new_households(state.nodes, nodes)} "
         f"of them in new buildings: a new grid formed around those ({moved} households moved)"
     )
 
 
-def cluster(state: State, v: int, bis: Bisector):
+def repartition_locally(state: State, v: int, bis: Bisector):
     """Last resort: re-partition ``v`` with all its neighbours as the partition engine would."""
-    p = state.p
-    hh = state.nd.hh
+    p = state.problem
+    hh = state.nodes.households
     grids = [v]
     for _ in range(CLUSTER_RINGS):
         ring = {
@@ -328,9 +329,9 @@ def cluster(state: State, v: int, bis: Bisector):
         for count in sorted(range(kmin, kmax + 1), key=lambda c: (abs(c - k), c))[:CLUSTER_COUNTS]:
             pieces = bis.split(union, count, tree_tries=CLUSTER_TREE_TRIES)
             if len(pieces) > 1:
-                pieces = repair_band(pieces, bis.g, bis, rounds=CLUSTER_REPAIR_ROUNDS)
+                pieces = repair_band(pieces, bis.graph, bis, rounds=CLUSTER_REPAIR_ROUNDS)
             if all(
-                p.lo <= int(hh[q].sum()) <= p.hi and state.components(set(q.tolist())) == 1
+                p.lo <= int(hh[q].sum()) <= p.hi and state.count_pieces(set(q.tolist())) == 1
                 for q in pieces
             ):
                 plan = _match(state, grids, pieces)
@@ -339,16 +340,16 @@ def cluster(state: State, v: int, bis: Bisector):
 
 
 def apply_restructuring(state: State, v: int, option, reasons: list[str]) -> None:
-    p = state.p
+    p = state.problem
     cost, kind, grids, plan = option
-    total_v = int(state.ghh[v])
+    total_v = int(state.grid_households[v])
     new = []
     for owner, piece in plan:
         g = owner if owner is not None else state.new_grid()
         if owner is None:
             new.append(g)
         for u in piece.tolist():
-            if state.lab[u] != g:
+            if state.node_grid[u] != g:
                 state.move(u, g)
     names = ", ".join(grid_name(p, g) for g in grids)
     if kind == "carve":
@@ -365,7 +366,7 @@ def apply_restructuring(state: State, v: int, option, reasons: list[str]) -> Non
         )
     elif kind == "exchange":
         others = [g for g in grids if g != v]
-        now = ", ".join(f"{grid_name(p, g)} {int(state.ghh[g])}" for g in grids)
+        now = ", ".join(f"{grid_name(p, g)} {int(state.grid_households[g])}" for g in grids)
         reasons.append(
             f"{grid_name(p, v)}: {total_v} households, out of band: boundary with "
             f"{' and '.join(grid_name(p, g) for g in others)} redrawn "
@@ -394,20 +395,20 @@ def divide_compounds(state: State, stuck: list[int]):
     changes made so far carry over. Returns ``(state, compound ids)`` or
     None when there is no compound of several buildings to divide.
     """
-    p, nd = state.p, state.nd
+    p, nd = state.problem, state.nodes
     around = set(stuck) | {u for g in stuck for u in state.neighbours(g) if state.movable(u)}
     ids = {
         nd.compound_id[u]
         for g in around
         for u in state.members.get(g, ())
-        if nd.compound_id[u] is not None and nd.hh[u] > 0
+        if nd.compound_id[u] is not None and nd.households[u] > 0
     }
     several = pd.Series(nd.building_node).map(pd.Series(nd.compound_id)).value_counts()
     ids = frozenset(c for c in ids if several.get(c, 0) > 1)
     if not ids:
         return None
     # rebuild the grids these atoms came from, when that is a small part of all
-    origin = {int(nd.lab0[u]) for g in around for u in state.members.get(g, ())}
+    origin = {int(nd.start_grid[u]) for g in around for u in state.members.get(g, ())}
     fine = None
     if len(origin) < len(nd.grids) // 2:
         fine = Nodes.spliced(nd, Nodes(p, sorted(origin), divisible=ids))
@@ -427,6 +428,6 @@ def divide_compounds(state: State, stuck: list[int]):
     out = State(p, fine)
     while out.n_grids < state.n_grids:
         out.new_grid()
-    for u in np.flatnonzero(state.lab[old_of] != out.lab).tolist():
-        out.move(u, int(state.lab[old_of[u]]))
+    for u in np.flatnonzero(state.node_grid[old_of] != out.node_grid).tolist():
+        out.move(u, int(state.node_grid[old_of[u]]))
     return out, ids

@@ -13,62 +13,64 @@ class State:
     """Node labels and grid totals under change, with the cost (households moved) kept current."""
 
     def __init__(self, p: Problem, nodes: Nodes):
-        self.p, self.nd = p, nodes
-        self.lab = nodes.lab0.copy()
-        self.ghh = p.grid_hh0.astype(np.int64).copy()
+        self.problem, self.nodes = p, nodes
+        self.node_grid = nodes.start_grid.copy()
+        self.grid_households = p.grid_households.astype(np.int64).copy()
         # grids' totals from their nodes (the nodes decide where buildings are)
-        active = np.unique(nodes.lab0)
-        self.ghh[active] = 0
-        np.add.at(self.ghh, self.lab, nodes.hh)
-        self.gwl = None
-        if nodes.wl is not None:
-            self.gwl = np.bincount(p.label0, weights=p.workload, minlength=p.n_grids)
-            self.gwl[active] = 0
-            np.add.at(self.gwl, self.lab, nodes.wl)
+        active = np.unique(nodes.start_grid)
+        self.grid_households[active] = 0
+        np.add.at(self.grid_households, self.node_grid, nodes.households)
+        self.grid_workload = None
+        if nodes.workload is not None:
+            self.grid_workload = np.bincount(
+                p.building_grid, weights=p.workload, minlength=p.n_grids
+            )
+            self.grid_workload[active] = 0
+            np.add.at(self.grid_workload, self.node_grid, nodes.workload)
         self.members: dict[int, set[int]] = {}
-        for u, g in enumerate(self.lab.tolist()):
+        for u, g in enumerate(self.node_grid.tolist()):
             self.members.setdefault(g, set()).add(u)
         self.active = set(active.tolist())
-        self.cost = 0
+        self.moved_households = 0
         self.n_grids = p.n_grids
 
     # -- band
-    def dev(self, g: int) -> int:
-        if not self.p.residential(g):
+    def band_distance(self, g: int) -> int:
+        if not self.problem.residential(g):
             return 0
-        h = int(self.ghh[g])
-        return max(0, self.p.lo - h) + max(0, h - self.p.hi)
+        h = int(self.grid_households[g])
+        return max(0, self.problem.lo - h) + max(0, h - self.problem.hi)
 
     def movable(self, g: int) -> bool:
-        return g in self.active and self.p.movable(g)
+        return g in self.active and self.problem.movable(g)
 
     # -- changes
     def move(self, u: int, to: int) -> None:
-        frm = int(self.lab[u])
-        h = int(self.nd.hh[u])
-        l0 = int(self.nd.lab0[u])
-        self.cost += int(self.nd.cost[u]) * (int(to != l0) - int(frm != l0))
-        self.lab[u] = to
+        frm = int(self.node_grid[u])
+        h = int(self.nodes.households[u])
+        l0 = int(self.nodes.start_grid[u])
+        self.moved_households += int(self.nodes.move_cost[u]) * (int(to != l0) - int(frm != l0))
+        self.node_grid[u] = to
         self.members[frm].discard(u)
         self.members.setdefault(to, set()).add(u)
-        self.ghh[frm] -= h
-        self.ghh[to] += h
-        if self.gwl is not None:
-            self.gwl[frm] -= self.nd.wl[u]
-            self.gwl[to] += self.nd.wl[u]
+        self.grid_households[frm] -= h
+        self.grid_households[to] += h
+        if self.grid_workload is not None:
+            self.grid_workload[frm] -= self.nodes.workload[u]
+            self.grid_workload[to] += self.nodes.workload[u]
 
     def new_grid(self) -> int:
         g = self.n_grids
         self.n_grids += 1
-        self.ghh = np.append(self.ghh, 0)
-        if self.gwl is not None:
-            self.gwl = np.append(self.gwl, 0.0)
+        self.grid_households = np.append(self.grid_households, 0)
+        if self.grid_workload is not None:
+            self.grid_workload = np.append(self.grid_workload, 0.0)
         self.members[g] = set()
         self.active.add(g)
         return g
 
     # -- graph
-    def components(self, nodes: set[int]) -> int:
+    def count_pieces(self, nodes: set[int]) -> int:
         seen, count = set(), 0
         for s in nodes:
             if s in seen:
@@ -78,7 +80,7 @@ class State:
             seen.add(s)
             while stack:
                 a = stack.pop()
-                for b in self.nd.adj[a]:
+                for b in self.nodes.contacts[a]:
                     if b in nodes and b not in seen:
                         seen.add(b)
                         stack.append(b)
@@ -88,8 +90,8 @@ class State:
         """Grids sharing boundary with ``g`` (within the active nodes), with the shared length."""
         out: dict[int, float] = {}
         for a in self.members.get(g, ()):
-            for b, w in self.nd.adj[a].items():
-                h = int(self.lab[b])
+            for b, w in self.nodes.contacts[a].items():
+                h = int(self.node_grid[b])
                 if h != g:
                     out[h] = out.get(h, 0.0) + w
         return out
@@ -106,7 +108,7 @@ class State:
             seen.add(s)
             while stack:
                 a = stack.pop()
-                for b in self.nd.adj[a]:
+                for b in self.nodes.contacts[a]:
                     if b in nodes and b not in seen:
                         seen.add(b)
                         piece.add(b)
@@ -121,11 +123,11 @@ class State:
         the others go with ``u`` (so the grid stays as connected as it was).
         None when nothing with households would stay.
         """
-        hh = self.nd.hh
+        hh = self.nodes.households
         left = rest - {u}
         if not left:
             return None
-        near = set(self.nd.adj[u])
+        near = set(self.nodes.contacts[u])
         attached = [q for q in self.pieces(left) if q & near]
         out = {u}
         if attached:
@@ -145,7 +147,7 @@ class State:
         as connected as it was (building-less regions cut off go along).
         Returns the atoms (possibly short of ``aim``).
         """
-        hh = self.nd.hh
+        hh = self.nodes.households
         rest = set(self.members.get(src, ()))
         target = set(self.members.get(dst, ()))
         chosen: list[int] = []
@@ -153,7 +155,7 @@ class State:
         while total < aim:
             touch: dict[int, float] = {}
             for a in target.union(chosen):
-                for b, w in self.nd.adj[a].items():
+                for b, w in self.nodes.contacts[a].items():
                     if b in rest:
                         touch[b] = touch.get(b, 0.0) + w
             options = []
@@ -184,5 +186,13 @@ class State:
 
 
 def bisector(state: State, tree_tries: int = TREE_TRIES) -> Bisector:
-    nd = state.nd
-    return Bisector(nd.graph, nd.hh, nd.xy, state.p.lo, state.p.hi, state.p.seed, tree_tries)
+    nd = state.nodes
+    return Bisector(
+        nd.graph,
+        nd.households,
+        nd.xy,
+        state.problem.lo,
+        state.problem.hi,
+        state.problem.seed,
+        tree_tries,
+    )
