@@ -19,7 +19,7 @@ workers. :func:`rebalance` changes only what it must:
    settles every grid it touches wins by fewest households moved; failing
    that, the one that most reduces the total distance from the band.
 3. Where that is costly or impossible, the boundaries among two or three
-   grids are **redrawn exactly** (all assignments of their atoms
+   grids are **redrawn exhaustively** (all assignments of their atoms
    enumerated: exchanges), an over-full grid is **split** by the partition
    engine's balanced bisection or a new grid is **carved** around its new
    buildings, or an under-full grid is **merged** with a neighbour (and the

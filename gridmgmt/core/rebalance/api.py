@@ -118,30 +118,30 @@ def rebalance(
     active = [g for g in active if p.movable(g)]
     nodes = Nodes(p, active)
     # the same atoms moved between the same grids (or into new grids around new buildings),
-    # solved exactly: the fewest households when that can do it; it wins unless the search
-    # did better by the same rules.
+    # solved by the exact program: the fewest households when that can do it; it wins
+    # unless the search did better by the same rules.
     # HiGHS releases the GIL, so the program is solved while the search runs.
     with ThreadPoolExecutor(max_workers=1) as pool:
         solving = pool.submit(
             solve_exact_program, nodes, nodes.start_grid, possible_openings(p, nodes)
         )
-        searched = _rebalance_by_search(
+        by_search = _rebalance_by_search(
             p, State(p, nodes), reasons, local_repartition, split_compounds
         )
         solution = solving.result()
-    exact_reasons: list[str] = []
-    exact = State(p, nodes)
-    if apply_exact_program(exact, solution, exact_reasons):
-        workload_pass(exact, exact_reasons)
+    program_reasons: list[str] = []
+    by_program = State(p, nodes)
+    if apply_exact_program(by_program, solution, program_reasons):
+        workload_pass(by_program, program_reasons)
         locked_out = _locked_out_of_band(p)
         # every grid it may change ends in band and no compound is divided: its result
         # (polygons and all) is only built when it wins
-        key = (len(locked_out), 0, households_moved(p, exact), len(solution[0].opened))
-        if _preference(searched) >= key:
-            return result_from_state(p, exact, exact_reasons, locked_out)
+        key = (len(locked_out), 0, households_moved(p, by_program), len(solution[0].opened))
+        if _preference(by_search) >= key:
+            return result_from_state(p, by_program, program_reasons, locked_out)
     # the search's report was written before the exact program was done: the time is all
-    report = replace(searched.report, runtime_s=time.perf_counter() - p.started)
-    return replace(searched, report=report)
+    report = replace(by_search.report, runtime_s=time.perf_counter() - p.started)
+    return replace(by_search, report=report)
 
 
 def _preference(result: RebalanceResult) -> tuple:
@@ -183,6 +183,7 @@ def _rebalance_by_search(
 
 
 def _locked_out_of_band(p: Problem) -> list[str]:
+    """Violations the change cannot help: locked grids out of band."""
     return [
         f"{p.codes[g]}: locked, {p.grid_households[g]} households, out of the band"
         for g in sorted(p.locked)

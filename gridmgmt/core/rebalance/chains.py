@@ -17,8 +17,10 @@ BRANCHING = 4
 
 @dataclass
 class Chain:
-    gain: int
-    cost: int
+    """A chain of moves found from one grid: what it gains and costs, and the moves."""
+
+    gain: int  # reduction of the band distance of the grids it touched
+    cost: int  # households it moves
     moves: list[tuple[int, int, int]]  # node, from, to
     path: list[int]
     full: bool  # every grid the chain touched ends in band
@@ -37,18 +39,18 @@ def best_chain(state: State, v: int) -> Chain | None:
     best: list[Chain | None] = [None]
     journal: list[tuple[int, int, int]] = []
     start_cost = state.moved_households
-    dev0: dict[int, int] = {}
+    distance_before: dict[int, int] = {}
 
     def remember(g):
-        if g not in dev0:
-            dev0[g] = state.band_distance(g)
+        if g not in distance_before:
+            distance_before[g] = state.band_distance(g)
 
     def consider(path):
-        gain = sum(dev0[g] - state.band_distance(g) for g in dev0)
+        gain = sum(distance_before[g] - state.band_distance(g) for g in distance_before)
         if gain <= 0:
             return
         cost = state.moved_households - start_cost
-        full = all(state.band_distance(g) == 0 for g in dev0)
+        full = all(state.band_distance(g) == 0 for g in distance_before)
         cand = Chain(gain, cost, list(journal), list(path), full)
         b = best[0]
         if b is None or cand.key() < b.key():
@@ -82,7 +84,7 @@ def best_chain(state: State, v: int) -> Chain | None:
             aims = [excess] + ([min(excess, room)] if 0 < room < excess else [])
             for aim in aims:
                 k = len(journal)
-                nodes = state.hop(src, dst, aim, cap)
+                nodes = state.hop_atoms(src, dst, aim, cap)
                 if nodes:
                     apply(nodes, src, dst)
                     consider(path + [dst])
@@ -101,7 +103,7 @@ def best_chain(state: State, v: int) -> Chain | None:
             aims = [need] + ([spare] if 0 < spare < need else [])
             for aim in aims:
                 k = len(journal)
-                nodes = state.hop(src, dst, aim, cap)
+                nodes = state.hop_atoms(src, dst, aim, cap)
                 if nodes:
                     apply(nodes, src, dst)
                     consider(path + [src])
@@ -115,11 +117,13 @@ def best_chain(state: State, v: int) -> Chain | None:
 
 
 def apply_chain(state: State, chain: Chain) -> None:
+    """Make the chain's moves in ``state``."""
     for u, _src, dst in chain.moves:
         state.move(u, dst)
 
 
 def chain_reason(p: Problem, state: State, v: int, before: int, chain: Chain) -> str:
+    """Why and what the chain from grid ``v`` (``before`` households) moved, per hop."""
     side = f"over {p.hi}" if before > p.hi else f"under {p.lo}"
     hops = []
     for src, dst in _hops(chain):
@@ -129,6 +133,7 @@ def chain_reason(p: Problem, state: State, v: int, before: int, chain: Chain) ->
 
 
 def _hops(chain: Chain) -> list[tuple[int, int]]:
+    """The chain's (from, to) grid pairs, in the order first moved."""
     seen = []
     for _, s, d in chain.moves:
         if (s, d) not in seen:

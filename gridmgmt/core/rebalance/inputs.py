@@ -25,6 +25,7 @@ COMPOUND_COLUMNS = ("compound", "compound_source_id", "compound_id")
 
 
 def _building_ids(buildings: gpd.GeoDataFrame) -> np.ndarray:
+    """Building ids from the first of :data:`ID_COLUMNS` given (else the index), unique."""
     for col in ID_COLUMNS:
         if col in buildings.columns:
             ids = buildings[col]
@@ -41,6 +42,7 @@ def _building_ids(buildings: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _compound_of(buildings: gpd.GeoDataFrame) -> np.ndarray:
+    """Compound id per building from the first of :data:`COMPOUND_COLUMNS` given (or None)."""
     for col in COMPOUND_COLUMNS:
         if col in buildings.columns:
             vals = buildings[col].to_numpy(dtype=object)
@@ -52,7 +54,46 @@ def _compound_of(buildings: gpd.GeoDataFrame) -> np.ndarray:
 
 
 class Problem:
-    """Validated inputs in a metric CRS, shared by the auto-rebalancer and the manual edits."""
+    """Validated inputs in a metric CRS, shared by the auto-rebalancer and the manual edits.
+
+    Parameters are those of :func:`~gridmgmt.core.rebalance.rebalance`.
+    Grids are numbered ``0..n_grids-1`` in the order given, buildings
+    ``0..len(ids)-1``; grids a change opens get the next numbers.
+
+    Attributes
+    ----------
+    lo, hi : int
+        The household band (inclusive).
+    codes, code_index : list of str, dict
+        Grid codes, and the number of each code.
+    grid_kind, grid_flag : list
+        Per grid: ``unit`` or ``residential``; the flag given with it.
+    grid_geoms, grid_geoms_wgs84 : ndarray
+        Grid polygons in the metric CRS and as given back (EPSG:4326).
+    grid_edges : tuple of ndarray
+        Grid adjacency ``(i, j, shared length)``.
+    grid_households : ndarray
+        Households per grid as the buildings are now.
+    code_prefix, code_width, next_sequence
+        How new grid codes are numbered (see :func:`_code_scheme`).
+    locked : set of int
+        Grids that must not change.
+    ids, id_index : ndarray, dict
+        Building ids, and the number of each id.
+    households, move_cost : ndarray
+        Per building: households, and households moved when it changes grid
+        (none for new buildings).
+    placed : ndarray of bool
+        New buildings (given without a grid): placed, not moved.
+    building_grid : ndarray
+        Per building, the grid it is in now (new buildings: where they lie).
+    building_compound : ndarray
+        Per building, its compound id (or None).
+    footprints, building_points : ndarray
+        Per building, its footprint and a point on it (metric).
+    workload : ndarray or None
+        Per building, its workload weight.
+    """
 
     def __init__(
         self,
@@ -119,7 +160,7 @@ class Problem:
         self.buildings_metric = buildings.to_crs(self.crs)
         self.footprints = np.asarray(self.buildings_metric.geometry.values, dtype=object)
         self.building_points = shapely.point_on_surface(self.footprints)
-        self.building_grid, self.placed = self._current_labels(buildings)
+        self.building_grid, self.placed = self._grid_of_buildings(buildings)
         # new buildings (no grid yet) are placed, not moved: their families have no
         # 网格员 to change, so placing them anywhere costs nothing
         self.move_cost = np.where(self.placed, 0, self.households)
@@ -158,7 +199,7 @@ class Problem:
         if codes.duplicated().any():
             raise ValueError(f"grids: duplicate codes {sorted(set(codes[codes.duplicated()]))}")
 
-    def _current_labels(self, buildings) -> tuple[np.ndarray, np.ndarray]:
+    def _grid_of_buildings(self, buildings) -> tuple[np.ndarray, np.ndarray]:
         """Grid per building, and which buildings had none given (located by where they lie)."""
         given = (
             buildings["grid_code"].to_numpy(dtype=object)
@@ -208,12 +249,15 @@ class Problem:
         return shapely.make_valid(union)
 
     def residential(self, g: int) -> bool:
+        """Whether grid ``g`` keeps to the band (new grids do; 单位网格 do not)."""
         return g >= self.n_grids or self.grid_kind[g] != "unit"
 
     def movable(self, g: int) -> bool:
+        """Whether grid ``g`` may change: residential and not locked."""
         return self.residential(g) and g not in self.locked
 
     def grid_neighbours(self, g: int) -> list[int]:
+        """Grids sharing boundary with grid ``g``."""
         gi, gj, _ = self.grid_edges
         return sorted(set(gj[gi == g].tolist()) | set(gi[gj == g].tolist()))
 
@@ -239,4 +283,5 @@ def _code_scheme(codes: list[str], used_codes: Iterable[str]) -> tuple[str | Non
 
 
 def grid_name(p: Problem, g: int) -> str:
+    """Grid ``g``'s code, or ``new grid #k`` for a grid a change opened."""
     return p.codes[g] if g < p.n_grids else f"new grid #{g - p.n_grids + 1}"

@@ -20,6 +20,7 @@ from gridmgmt.core.tessellation import grid_polygon
 
 
 def _manual_problem(grids, buildings, kw) -> Problem:
+    """The inputs of a manual edit; ``kw`` are the keywords of the rebalancer."""
     allowed = {
         "boundary",
         "roads",
@@ -40,7 +41,8 @@ def _manual_problem(grids, buildings, kw) -> Problem:
     return Problem(grids, buildings, **kw)
 
 
-def _grid(p: Problem, code) -> int:
+def _editable_grid(p: Problem, code) -> int:
+    """The grid with ``code``; ValueError when unknown or locked."""
     code = str(code)
     if code not in p.code_index:
         raise ValueError(f"unknown grid code {code}")
@@ -84,7 +86,7 @@ def move_buildings(
         the target grid.
     """
     p = _manual_problem(grids, buildings, kw)
-    to = _grid(p, to_code)
+    to = _editable_grid(p, to_code)
     wanted = [str(b) for b in building_ids]
     if not wanted:
         raise ValueError("no buildings to move")
@@ -136,13 +138,27 @@ def split_grid(
 ) -> RebalanceResult:
     """Split a grid in two by balanced bisection; the larger half keeps the code (a manual edit).
 
+    Parameters
+    ----------
+    grids, buildings
+        As for :func:`~gridmgmt.core.rebalance.rebalance`.
+    code : str
+        The grid to split.
+    **kw
+        The keywords of :func:`~gridmgmt.core.rebalance.rebalance`.
+
+    Returns
+    -------
+    RebalanceResult
+        ``report.violations`` lists band, contiguity and compound problems.
+
     Raises
     ------
     ValueError
         Unknown or locked grid, or a grid with fewer than two buildings.
     """
     p = _manual_problem(grids, buildings, kw)
-    g = _grid(p, code)
+    g = _editable_grid(p, code)
     if int((p.building_grid == g).sum()) < 2:
         raise ValueError(f"grid {p.codes[g]} has fewer than two buildings: nothing to split")
     best = None
@@ -181,6 +197,20 @@ def merge_grids(
 ) -> RebalanceResult:
     """Merge adjacent grids; the smallest code stays, the others are retired (a manual edit).
 
+    Parameters
+    ----------
+    grids, buildings
+        As for :func:`~gridmgmt.core.rebalance.rebalance`.
+    codes : iterable of str
+        The grids to merge.
+    **kw
+        The keywords of :func:`~gridmgmt.core.rebalance.rebalance`.
+
+    Returns
+    -------
+    RebalanceResult
+        ``report.violations`` lists band and contiguity problems.
+
     Raises
     ------
     ValueError
@@ -191,7 +221,7 @@ def merge_grids(
     wanted = sorted({str(c) for c in codes})
     if len(wanted) < 2:
         raise ValueError("a merge needs at least two grid codes")
-    idx = [_grid(p, c) for c in wanted]
+    idx = [_editable_grid(p, c) for c in wanted]
     kinds = {p.grid_kind[g] for g in idx}
     if len(kinds) > 1:
         raise ValueError(f"cannot merge grids of different kinds ({sorted(kinds)})")

@@ -26,7 +26,44 @@ LOOSE_FRACTION = 6
 
 
 class Nodes:
-    """Atoms (and building-less regions) of some grids, with their graph and current grid."""
+    """Atoms (and building-less regions) of some grids, with their graph and current grid.
+
+    Parameters
+    ----------
+    p : Problem
+        The inputs.
+    active : list of int
+        The grids whose atoms are built (the grids that may change).
+    fine : bool
+        Buildings outside compounds as atoms of their own (no grouping).
+    divisible : frozenset
+        Compound ids whose buildings may be divided between atoms.
+
+    Attributes
+    ----------
+    grids : list of int
+        The active grids.
+    building_rows : ndarray
+        The problem's buildings in the active grids.
+    building_node : ndarray
+        The node of each of those buildings.
+    n : int
+        Number of nodes.
+    region, xy : ndarray
+        Per node, its region and the region's centroid (metric).
+    households, move_cost : ndarray
+        Per node, its households, and households moved when it changes grid.
+    compound_id : ndarray
+        Per node, its compound (or None).
+    workload : ndarray or None
+        Per node, its buildings' workload.
+    start_grid : ndarray
+        Per node, the grid it is in now.
+    graph : AtomGraph
+        The nodes' contacts within zones.
+    contacts : list of dict
+        Per node, ``{neighbour: shared boundary length}``.
+    """
 
     def __init__(self, p: Problem, active: list[int], *, fine: bool = False, divisible=frozenset()):
         self.problem = p
@@ -101,11 +138,11 @@ class Nodes:
         pos = shapely.point_on_surface(self.region)
         tree = shapely.STRtree(polys)
         ni, gi = tree.query(pos, predicate="within")
-        lab = np.full(self.n, -1, dtype=np.int64)
-        lab[ni] = np.asarray(active)[gi]
-        lost = np.flatnonzero(lab < 0)
+        grid_of_node = np.full(self.n, -1, dtype=np.int64)
+        grid_of_node[ni] = np.asarray(active)[gi]
+        lost = np.flatnonzero(grid_of_node < 0)
         if len(lost):
-            lab[lost] = np.asarray(active)[tree.nearest(pos[lost])]
+            grid_of_node[lost] = np.asarray(active)[tree.nearest(pos[lost])]
         # an atom goes with most of its buildings when its point falls elsewhere (slivers)
         if n_atoms:
             votes = pd.DataFrame(
@@ -118,7 +155,7 @@ class Nodes:
             top = votes.groupby(["node", "grid"]).size().reset_index(name="k")
             top = top.sort_values(["node", "k", "grid"], ascending=[True, False, True])
             top = top.drop_duplicates("node")
-            disagree = top[lab[top["node"].to_numpy()] != top["grid"].to_numpy()]
+            disagree = top[grid_of_node[top["node"].to_numpy()] != top["grid"].to_numpy()]
             if len(disagree):
                 inside = shapely.area(
                     shapely.intersection(
@@ -127,8 +164,8 @@ class Nodes:
                     )
                 ) > 0.5 * shapely.area(self.region[disagree["node"].to_numpy()])
                 fix = disagree[inside]
-                lab[fix["node"].to_numpy()] = fix["grid"].to_numpy()
-        self.start_grid = lab
+                grid_of_node[fix["node"].to_numpy()] = fix["grid"].to_numpy()
+        self.start_grid = grid_of_node
         c = shapely.centroid(self.region)
         self.xy = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
         i, j, w = adjacency(self.region, grid_size=None)  # atoms: a clean coverage
@@ -285,6 +322,7 @@ def _away_from(roads: gpd.GeoDataFrame, lines: np.ndarray, tolerance: float):
 
 
 def _clip(frame, area):
+    """The rows of ``frame`` meeting ``area`` (None when none or no frame)."""
     if frame is None or len(frame) == 0:
         return None
     hit = shapely.STRtree(frame.geometry.values).query(area, predicate="intersects")

@@ -31,16 +31,18 @@ def stuck_grids(state: State) -> list[int]:
 
 
 def repair_loop(state: State, reasons: list[str], local_repartition: bool) -> None:
-    """Rounds of chains, exchanges, splits and merges (and local re-partitions) until no progress."""
+    """Rounds of chains, exchanges, splits and merges (local re-partitions last) until no progress."""
     p = state.problem
     bis = bisector(state, REPAIR_TREE_TRIES)
     failed: dict[int, tuple] = {}
     for _ in range(MAX_ROUNDS):
-        viol = sorted(stuck_grids(state), key=lambda g: (-state.band_distance(g), grid_name(p, g)))
-        if not viol:
+        out_of_band = sorted(
+            stuck_grids(state), key=lambda g: (-state.band_distance(g), grid_name(p, g))
+        )
+        if not out_of_band:
             break
         progress = False
-        for v in viol:
+        for v in out_of_band:
             if state.band_distance(v) == 0:
                 continue
             before = int(state.grid_households[v])
@@ -57,7 +59,7 @@ def repair_loop(state: State, reasons: list[str], local_repartition: bool) -> No
                 continue
             progress = True
         if not progress and local_repartition:  # last resort: a grid with its neighbours
-            for v in viol:
+            for v in out_of_band:
                 around = (
                     v,
                     *sorted((g, int(state.grid_households[g])) for g in state.neighbours(v)),

@@ -142,13 +142,13 @@ def _match(state: State, grids: list[int], pieces: list[np.ndarray]):
 
 def _plan_cost(state: State, plan) -> int:
     """Households the plan moves, beyond those the state has moved already."""
-    lab0 = state.nodes.start_grid
+    start = state.nodes.start_grid
     moving = state.nodes.move_cost
     cost = 0
     for owner, piece in plan:
         for u in piece.tolist():
             now = owner if owner is not None else -1
-            cost += int(moving[u]) * (int(now != lab0[u]) - int(state.node_grid[u] != lab0[u]))
+            cost += int(moving[u]) * (int(now != start[u]) - int(state.node_grid[u] != start[u]))
     return cost
 
 
@@ -180,7 +180,7 @@ def _exhaustive_redraw(state: State, grids: list[int], limit: int):
         return None
     hh = nd.households[pos].astype(np.int64)
     mc = nd.move_cost[pos].astype(np.int64)
-    lab0 = nd.start_grid[pos]
+    start = nd.start_grid[pos]
     now = state.node_grid[pos]
     digits, sides = _assignments(m, n)
     ok = np.ones(len(digits), bool)
@@ -190,8 +190,8 @@ def _exhaustive_redraw(state: State, grids: list[int], limit: int):
     if not ok.any():
         return None
     gid = np.asarray(grids)
-    moved = gid[digits[ok]] != lab0[None, :]
-    cost = moved @ mc - int((mc * (now != lab0)).sum())
+    moved = gid[digits[ok]] != start[None, :]
+    cost = moved @ mc - int((mc * (now != start)).sum())
     cand = np.flatnonzero(ok)[np.argsort(cost, kind="stable")]
     for row in cand[:200]:
         side = {x: grids[d] for x, d in zip(pos, digits[row].tolist(), strict=True)}
@@ -220,7 +220,7 @@ def _exhaustive_redraw(state: State, grids: list[int], limit: int):
 
 @functools.lru_cache(maxsize=64)
 def _assignments(m: int, n: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Every assignment of ``n`` atoms to ``m`` grids (rows of digits), and per grid its 0/1 mask."""
+    """Every assignment of ``n`` atoms to ``m`` grids (rows of digits), and each grid's 0/1 mask."""
     digits = (np.arange(m**n)[:, None] // (m ** np.arange(n))[None, :]) % m
     digits.setflags(write=False)
     sides = tuple((digits == j).astype(np.int64) for j in range(m))
@@ -302,9 +302,10 @@ def carve(state: State, v: int):
 def carve_reason(state: State, v: int, before: int, nodes: np.ndarray, moved: int) -> str:
     """Why grid ``v`` (``before`` households) lost ``nodes`` to a new grid around new buildings."""
     p = state.problem
+    new = _new_households(state.nodes, nodes)
     return (
-        f"{grid_name(p, v)}: {before} households over {p.hi}, {_new_households(state.nodes, nodes)} "
-        f"of them in new buildings: a new grid formed around those ({moved} households moved)"
+        f"{grid_name(p, v)}: {before} households over {p.hi}, {new} of them in new buildings: "
+        f"a new grid formed around those ({moved} households moved)"
     )
 
 
@@ -340,6 +341,7 @@ def repartition_locally(state: State, v: int, bis: Bisector):
 
 
 def apply_restructuring(state: State, v: int, option, reasons: list[str]) -> None:
+    """Make a restructuring ``option`` for grid ``v`` (``(cost, kind, grids, plan)``) and say why."""
     p = state.problem
     cost, kind, grids, plan = option
     total_v = int(state.grid_households[v])
@@ -362,7 +364,8 @@ def apply_restructuring(state: State, v: int, option, reasons: list[str]) -> Non
     elif kind == "merge":
         reasons.append(
             f"{grid_name(p, v)}: {total_v} households, no neighbour could give enough: "
-            f"merged with {', '.join(grid_name(p, g) for g in grids if g != v)} ({cost} households moved)"
+            f"merged with {', '.join(grid_name(p, g) for g in grids if g != v)} "
+            f"({cost} households moved)"
         )
     elif kind == "exchange":
         others = [g for g in grids if g != v]
@@ -374,8 +377,8 @@ def apply_restructuring(state: State, v: int, option, reasons: list[str]) -> Non
         )
     elif kind == "cluster":
         reasons.append(
-            f"{grid_name(p, v)}: {total_v} households, out of band, and no move, exchange, split or "
-            f"merge could fix it: {names} re-partitioned into {len(plan)} grids "
+            f"{grid_name(p, v)}: {total_v} households, out of band, and no move, exchange, "
+            f"split or merge could fix it: {names} re-partitioned into {len(plan)} grids "
             f"({cost} households moved)"
         )
     else:

@@ -10,7 +10,28 @@ from gridmgmt.core.rebalance.nodes import Nodes
 
 
 class State:
-    """Node labels and grid totals under change, with the cost (households moved) kept current."""
+    """Node labels and grid totals under change, with the households moved kept current.
+
+    Starts with every node in the grid it is in now; grids outside the
+    nodes keep their totals from the problem.
+
+    Attributes
+    ----------
+    problem : Problem
+    nodes : Nodes
+    node_grid : ndarray
+        The grid of each node now.
+    members : dict of int to set
+        The nodes of each grid.
+    grid_households, grid_workload : ndarray
+        Per grid, its households and workload (None without workloads) now.
+    active : set of int
+        The grids of the nodes, and grids opened since.
+    n_grids : int
+        Grids so far, opened ones included.
+    moved_households : int
+        Households whose grid the changes so far move.
+    """
 
     def __init__(self, p: Problem, nodes: Nodes):
         self.problem, self.nodes = p, nodes
@@ -36,16 +57,19 @@ class State:
 
     # -- band
     def band_distance(self, g: int) -> int:
+        """Households grid ``g`` is out of band by (0 in band, or not residential)."""
         if not self.problem.residential(g):
             return 0
         h = int(self.grid_households[g])
         return max(0, self.problem.lo - h) + max(0, h - self.problem.hi)
 
     def movable(self, g: int) -> bool:
+        """Whether grid ``g`` has nodes here and may change."""
         return g in self.active and self.problem.movable(g)
 
     # -- changes
     def move(self, u: int, to: int) -> None:
+        """Move node ``u`` to grid ``to``, keeping totals and households moved current."""
         frm = int(self.node_grid[u])
         h = int(self.nodes.households[u])
         l0 = int(self.nodes.start_grid[u])
@@ -60,6 +84,7 @@ class State:
             self.grid_workload[to] += self.nodes.workload[u]
 
     def new_grid(self) -> int:
+        """Open an empty grid; returns its number."""
         g = self.n_grids
         self.n_grids += 1
         self.grid_households = np.append(self.grid_households, 0)
@@ -71,6 +96,7 @@ class State:
 
     # -- graph
     def count_pieces(self, nodes: set[int]) -> int:
+        """Number of connected pieces of ``nodes``."""
         seen, count = set(), 0
         for s in nodes:
             if s in seen:
@@ -139,8 +165,8 @@ class State:
             return None
         return out
 
-    def hop(self, src: int, dst: int, aim: int, cap: int) -> list[int]:
-        """Atoms of ``src`` on its boundary with ``dst`` worth at least ``aim`` households (at most ``cap``).
+    def hop_atoms(self, src: int, dst: int, aim: int, cap: int) -> list[int]:
+        """Atoms of ``src`` on its boundary with ``dst``: at least ``aim``, at most ``cap`` households.
 
         Greedy: an atom that completes the amount is taken if one exists (the
         smallest); otherwise the largest that fits; every step keeps ``src``
@@ -186,6 +212,7 @@ class State:
 
 
 def bisector(state: State, tree_tries: int = TREE_TRIES) -> Bisector:
+    """A bisector over the state's nodes, in the problem's band, with ``tree_tries`` trees per cut."""
     nd = state.nodes
     return Bisector(
         nd.graph,
