@@ -514,18 +514,19 @@ def test_real_osm_extract(realdata):
 
 def test_atoms_rebuilt_in_a_few_grids_match_a_full_rebuild(stuck):
     """Splicing re-built atoms into the rest gives the same atoms and contacts as rebuilding all."""
-    from gridmgmt.core.rebalance import _Nodes, _Problem
+    from gridmgmt.core.rebalance.inputs import Problem
+    from gridmgmt.core.rebalance.nodes import Nodes
 
     s, part, b = stuck
-    p = _Problem(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
+    p = Problem(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
     every = list(range(p.n_grids))
     few = every[10:16]
-    inside = pd.Series(np.isin(p.label0, few)).groupby(pd.Series(p.compound)).all()
+    inside = pd.Series(np.isin(p.building_grid, few)).groupby(pd.Series(p.building_compound)).all()
     divisible = frozenset(inside.index[inside])  # compounds wholly in those grids
     assert divisible
-    old = _Nodes(p, every)
-    spliced = _Nodes.spliced(old, _Nodes(p, few, divisible=divisible))
-    full = _Nodes(p, every, divisible=divisible)
+    old = Nodes(p, every)
+    spliced = Nodes.spliced(old, Nodes(p, few, divisible=divisible))
+    full = Nodes(p, every, divisible=divisible)
     assert spliced is not None
     # the same atoms with buildings, matched by their buildings (building-less
     # specks of ~10 m² along the outline may differ)
@@ -533,8 +534,8 @@ def test_atoms_rebuilt_in_a_few_grids_match_a_full_rebuild(stuck):
     match[spliced.building_node] = full.building_node
     built = np.flatnonzero(match >= 0)
     assert sorted(match[built].tolist()) == np.unique(full.building_node).tolist()
-    assert (spliced.hh[built] == full.hh[match[built]]).all()
-    assert (spliced.lab0[built] == full.lab0[match[built]]).all()
+    assert (spliced.households[built] == full.households[match[built]]).all()
+    assert (spliced.start_grid[built] == full.start_grid[match[built]]).all()
     # tiling the same ground without overlaps
     union = shapely.union_all(full.region)
     assert shapely.symmetric_difference(shapely.union_all(spliced.region), union).area < 1.0
