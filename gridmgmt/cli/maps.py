@@ -14,7 +14,9 @@ from gridmgmt.cli.options import band_options, coords_option
 
 @command("map")
 @click.argument("grids_file", metavar="[GRIDS.gpkg]", required=False, type=click.Path())
-@click.option("--layer", help="Grid layer of GRIDS.gpkg (default: grids, else the first polygons).")
+@click.option(
+    "--layer", help="Grid layer of GRIDS.gpkg (default: grids, else its only grid-like polygons)."
+)
 @click.option(
     "--buildings",
     type=click.Path(dir_okay=False),
