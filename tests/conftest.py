@@ -1,32 +1,55 @@
-"""Shared fixtures: the store on both backends, real data, CI-strict skipping.
+"""Fixtures shared across packages, and markers applied from the fixtures a test uses.
 
-Tests that need PostGIS, a browser or ``../shared/realdata`` skip with a
-reason on a machine without them; under ``CI=true`` such a skip is a
-failure instead (``require``).
+The store runs on both backends (``database_url`` is parametrised with
+``sqlite`` and ``postgis``). Tests that need PostGIS, Chromium or
+``../shared/realdata`` skip with a reason on a machine without them; under
+``CI=true`` such a skip is a failure instead (:func:`tests.environment.require`).
+
+Markers are not written on the tests: :func:`pytest_collection_modifyitems`
+gives ``postgis`` to every test that reaches the ``postgis`` fixture or runs
+a fixture with the ``postgis`` parameter, ``browser`` to every test that
+reaches ``chromium``, and ``realdata`` to every test that reaches
+``realdata``, so ``-m "not browser and not postgis"`` deselects them all.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests import postgis_server
+from tests.environment import REALDATA, require
+from tests.factories import partition_stored_blocks
 
-REPO = Path(__file__).resolve().parents[1]
-REALDATA = REPO.parent / "shared" / "realdata"
-IN_CI = os.environ.get("CI", "").lower() == "true"
+#: marker -> the fixture whose use (directly or through other fixtures) needs it
+MARKER_FIXTURES = {"postgis": "postgis", "browser": "chromium", "realdata": "realdata"}
+#: the parameter value that runs a parametrised fixture (database_url, app) on PostGIS
+POSTGIS_PARAM = "postgis"
 
 
-def require(available: bool, reason: str) -> None:
-    """Skip the test with ``reason`` unless available; under CI=true, fail."""
-    if available:
-        return
-    if IN_CI:
-        pytest.fail(f"required under CI=true: {reason}")
-    pytest.skip(reason)
+def needs_postgis(item: pytest.Item) -> bool:
+    """True when ``item`` starts the PostGIS server, directly or through a fixture parameter."""
+    if MARKER_FIXTURES["postgis"] in item.fixturenames:
+        return True
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return False
+    return any(
+        name in item.fixturenames and value == POSTGIS_PARAM
+        for name, value in callspec.params.items()
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark items ``postgis``, ``browser`` and ``realdata`` by the fixtures they use."""
+    for item in items:
+        if needs_postgis(item):
+            item.add_marker(pytest.mark.postgis)
+        for marker, fixture in MARKER_FIXTURES.items():
+            if marker != "postgis" and fixture in item.fixturenames:
+                item.add_marker(getattr(pytest.mark, marker))
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +78,7 @@ def postgis_url(postgis):
     postgis.drop_database(name)
 
 
-@pytest.fixture(params=["sqlite", "postgis"])
+@pytest.fixture(params=["sqlite", POSTGIS_PARAM])
 def database_url(request, tmp_path):
     """The same test on the embedded SQLite default and on PostGIS."""
     if request.param == "sqlite":
@@ -72,6 +95,12 @@ def store(database_url):
     s = Store(database_url)
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def partitioned(store):
+    """``(store, community code)``: a synthetic 社区 of 150 buildings stored and partitioned."""
+    return store, partition_stored_blocks(store).code
 
 
 @pytest.fixture(autouse=True)

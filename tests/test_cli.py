@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from click.testing import CliRunner
 
 from gridmgmt.cli import main
@@ -79,6 +80,7 @@ def test_postgis_url_from_environment(tmp_path, postgis_url):
     assert not (tmp_path / "gridmgmt.db").exists()
 
 
+@pytest.mark.slow
 def test_demo_no_serve_builds_database_and_map(tmp_path):
     result = run("demo", "--no-serve", "--workdir", str(tmp_path))
     assert result.exit_code == 0, result.output
@@ -143,6 +145,7 @@ def test_partition_bad_input_exits_nonzero(tmp_path):
     assert bounds.exit_code == 1
 
 
+@pytest.mark.slow
 def test_partition_stored_community_writes_new_version(tmp_path):
     assert run("demo", "--no-serve", "--workdir", str(tmp_path)).exit_code == 0
     result = run("partition", "--community", "长江社区", "--seed", "1", "--workdir", str(tmp_path))
@@ -152,6 +155,7 @@ def test_partition_stored_community_writes_new_version(tmp_path):
     assert unknown.exit_code == 1 and "no 社区 named '火星社区'" in unknown.output
 
 
+@pytest.mark.slow
 def test_assign_file_and_stored(tmp_path):
     import pandas as pd
     import pyogrio
@@ -212,6 +216,7 @@ def test_assign_file_and_stored(tmp_path):
     assert run("assign", "--workdir", str(tmp_path)).exit_code == 2
 
 
+@pytest.mark.slow
 def test_incidents_import_and_overdue(tmp_path):
     assert run("demo", "--no-serve", "--workdir", str(tmp_path)).exit_code == 0
     from gridmgmt.store.repository import Store

@@ -7,9 +7,15 @@ from click.testing import CliRunner
 from gridmgmt.cli import main
 from gridmgmt.store.proposals import ProposalStore
 from gridmgmt.store.repository import Store
-from tests.store.test_proposals import COMMUNITY, LABELS, add_move_proposal
-from tests.store.test_store import boundaries, buildings
-from tests.webapp.conftest import small_grids
+from tests.factories import (
+    COMMUNITY,
+    LABELS,
+    add_move_proposal,
+    boundaries,
+    buildings,
+    partition_stored_blocks,
+    small_grids,
+)
 
 
 def run(*args):
@@ -57,13 +63,8 @@ def test_proposals_approve_history_rollback(tmp_path):
 
 
 def test_rebalance_community_prints_report_and_proposal_then_approves(tmp_path):
-    from gridmgmt.domain.partitioning import partition_communities
-    from gridmgmt.synthetic.street import generate_blocks
-
     store = Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}")
-    street = generate_blocks(150, seed=1)
-    store.write_layers({layer: getattr(street, layer) for layer in street.LAYERS}, source="t")
-    (outcome,) = partition_communities(store, seed=0)
+    outcome = partition_stored_blocks(store)
     w = ("--workdir", str(tmp_path))
     band = ("--min", "300", "--max", "450")
 

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from gridmgmt.cli import main
 from gridmgmt.synthetic import generate_blocks
+from tests.factories import changed_households, partitioned_layout
 
 
 def invoke(*args, workdir):
@@ -78,9 +79,7 @@ def test_rebalance_usage(tmp_path):
 
 def test_keep_compounds_flag(tmp_path):
     """A change only a divided compound can fix: divided by default, kept whole on request."""
-    from tests.core.test_rebalance import _partitioned, changed_households
-
-    s, part, b = _partitioned(3)  # the layout test_rebalance calls ``stuck``
+    s, part, b = partitioned_layout(3)  # the layout test_rebalance calls ``stuck``
     grids = tmp_path / "grids.gpkg"  # as ``gridmgmt partition`` writes it
     part.grids.to_file(grids, layer="grids", driver="GPKG")
     b[["id", "households", "grid_code", "geometry"]].to_file(grids, layer="buildings")

@@ -15,8 +15,7 @@ from gridmgmt.domain.hotspots import area_hotspots, compare_area_periods
 from gridmgmt.domain.incidents import load_categories
 from gridmgmt.domain.incidents.service import report_incident
 from gridmgmt.store.repository import Store
-from tests.store.test_store import X0, Y0, boundaries, buildings, roads
-from tests.webapp.conftest import G1, G2, G3, G4, small_grids
+from tests.factories import G1, G2, G3, G4, X0, Y0, boundaries, buildings, roads, small_grids
 
 
 def fill(store: Store) -> Store:

@@ -126,7 +126,7 @@ def test_generate_blocks_size_and_mean():
 
 
 def test_committed_demo_data_is_what_the_generator_makes(street):
-    from tests.conftest import REPO
+    from tests.environment import REPO
 
     committed = load_street(REPO / "data" / "demo" / "street.gpkg")
     assert committed.buildings["building_id"].tolist() == street.buildings["building_id"].tolist()

@@ -18,6 +18,7 @@ from gridmgmt.cli.grids import grids
 from gridmgmt.cli.households import households
 from gridmgmt.cli.importing import import_
 from gridmgmt.cli.incidents import incidents
+from gridmgmt.cli.maps import map_cmd
 from gridmgmt.cli.partitioning import assign_cmd, partition_cmd
 from gridmgmt.cli.patrol import patrol
 from gridmgmt.cli.rebalance import rebalance_cmd
@@ -44,6 +45,7 @@ COMMANDS = (
     export_cmd,
     report,
     patrol,
+    map_cmd,
 )
 
 

@@ -1,9 +1,8 @@
 """PNG charts with Chinese text: the Gi* hot-spot map and a bar chart of incident rates.
 
-matplotlib renders CJK only with a font that has the glyphs; :func:`cjk_font`
-finds one among the installed fonts (Noto Sans CJK SC from Debian's
-``fonts-noto-cjk`` first) and fails with a clear message when there is none,
-rather than drawing boxes.
+matplotlib renders CJK only with a font that has the glyphs; the charts take
+it from :func:`gridmgmt.maps.fonts.cjk_font` and fail with a clear message
+when there is none, rather than drawing boxes.
 """
 
 from __future__ import annotations
@@ -13,19 +12,18 @@ from pathlib import Path
 import geopandas as gpd
 
 from gridmgmt.core.spatial_stats import HOTSPOT_CLASSES, HOTSPOT_LABELS_ZH
+from gridmgmt.maps.fonts import CJK_FAMILIES, FontNotFoundError, cjk_font, has_glyphs
 
-#: preferred CJK families, best first (Simplified Chinese forms first)
-CJK_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Noto Sans SC",
-    "Droid Sans Fallback",
-    "AR PL UMing CN",
-    "Noto Serif CJK SC",
-)
+__all__ = [
+    "CJK_FAMILIES",
+    "HOTSPOT_COLOURS",
+    "FontNotFoundError",
+    "cjk_font",
+    "has_glyphs",
+    "hotspot_map_png",
+    "rate_bar_chart_png",
+]
+
 HOTSPOT_COLOURS = {
     "hot_99": "#b2182b",
     "hot_95": "#ef8a62",
@@ -36,46 +34,6 @@ HOTSPOT_COLOURS = {
     "cold_99": "#2166ac",
     "no_households": "#bdbdbd",
 }
-PROBE = "网格热点冷点事件率"
-
-
-class FontNotFoundError(RuntimeError):
-    """No installed font can draw Chinese text."""
-
-
-def cjk_font():
-    """The installed CJK font matplotlib should use, as a ``FontProperties``.
-
-    Raises
-    ------
-    FontNotFoundError
-        When no installed font has glyphs for Chinese text (install
-        ``fonts-noto-cjk`` on Debian/Ubuntu).
-    """
-    from matplotlib import font_manager
-
-    names = {entry.name for entry in font_manager.fontManager.ttflist}
-    for family in CJK_FAMILIES:
-        if family not in names:
-            continue
-        # by family, not file: a .ttc collection then opens at this family's face (SC, not JP)
-        props = font_manager.FontProperties(family=family)
-        path = font_manager.findfont(props, fallback_to_default=False)
-        if has_glyphs(path, PROBE):
-            return props
-    raise FontNotFoundError(
-        "no installed font can draw Chinese text (tried "
-        + ", ".join(CJK_FAMILIES)
-        + "); install one, e.g. `apt-get install fonts-noto-cjk`"
-    )
-
-
-def has_glyphs(path: str, text: str) -> bool:
-    """Whether the font file at ``path`` has a glyph for every character of ``text``."""
-    from matplotlib.ft2font import FT2Font
-
-    font = FT2Font(str(path))
-    return all(font.get_char_index(ord(ch)) != 0 for ch in text if not ch.isspace())
 
 
 def _figure(size):

@@ -14,11 +14,21 @@ import folium
 import geopandas as gpd
 import shapely
 
-#: colours for grid household counts relative to the band
-BELOW_BAND = "#6baed6"
-IN_BAND = ("#c7e9c0", "#31a354")
-ABOVE_BAND = "#de2d26"
-UNIT_GRID = "#969696"
+from gridmgmt.maps.styling import (
+    ABOVE_BAND,
+    BELOW_BAND,
+    BUILDING_EDGE,
+    BUILDING_FILL,
+    COMMUNITY_EDGE,
+    GRID_EDGE,
+    IN_BAND,
+    MAJOR_ROADS,
+    ROAD_COLOUR,
+    UNIT_GRID,
+    grid_colour,
+    grid_label,
+    label_anchors,
+)
 
 FACILITY_COLOURS = {
     "school": "#1f78b4",
@@ -63,22 +73,71 @@ def _lean(
     return out
 
 
-def _grid_colour(households: float, kind: str, lo: int, hi: int) -> str:
-    if kind == "unit":
-        return UNIT_GRID
-    if households < lo:
-        return BELOW_BAND
-    if households > hi:
-        return ABOVE_BAND
-    t = (households - lo) / max(hi - lo, 1)
-    a, b = IN_BAND
-    mix = [round(int(a[i : i + 2], 16) * (1 - t) + int(b[i : i + 2], 16) * t) for i in (1, 3, 5)]
-    return "#" + "".join(f"{v:02x}" for v in mix)
+#: tooltip fields of each layer and their Chinese names (fields a frame lacks are left out)
+GRID_FIELDS = {
+    "code": "网格编码",
+    "kind": "类型",
+    "households": "户数",
+    "n_buildings": "建筑数",
+    "flag": "标记",
+}
+BUILDING_FIELDS = {
+    "name": "名称",
+    "building_type": "类型",
+    "households": "户数",
+    "grid_code": "网格编码",
+}
+#: a label's box on the HTML map, in pixels
+LABEL_SIZE = (36, 16)
+
+
+def _tooltip(frame: gpd.GeoDataFrame, fields: dict[str, str]) -> folium.GeoJsonTooltip | None:
+    shown = [f for f in fields if f in frame.columns]
+    if not shown:
+        return None
+    return folium.GeoJsonTooltip(shown, aliases=[fields[f] for f in shown])
+
+
+def _grid_labels(grids: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """The last digits of each grid code at a point inside the grid."""
+    group = folium.FeatureGroup(name="网格编号 labels")
+    metric = grids.to_crs(grids.estimate_utm_crs())
+    centres, _ = label_anchors(metric.geometry.values, 0.5)
+    points = gpd.GeoSeries(centres, crs=metric.crs).to_crs(4326)
+    width, height = LABEL_SIZE
+    for code, point in zip(grids["code"], points, strict=True):
+        folium.Marker(
+            [point.y, point.x],
+            icon=folium.DivIcon(
+                html=(
+                    "<div style='font:bold 12px sans-serif;color:#111;text-align:center;"
+                    "text-shadow:0 0 3px #fff,0 0 3px #fff'>"
+                    f"{html.escape(grid_label(code))}</div>"
+                ),
+                icon_size=(width, height),
+                icon_anchor=(width // 2, height // 2),
+                class_name="grid-label",
+            ),
+        ).add_to(group)
+    return group
+
+
+def _legend(title: str, min_households: int, max_households: int) -> folium.Element:
+    swatch = "<span style='background:{}'>&nbsp;&nbsp;&nbsp;</span>"
+    return folium.Element(
+        "<div style='position:absolute;bottom:24px;right:10px;z-index:1000;background:#fff;"
+        "padding:6px 8px;border:1px solid #999;font:12px sans-serif'>"
+        f"<b>{html.escape(title)}</b><br>"
+        f"{swatch.format(BELOW_BAND)} &lt; {min_households} 户<br>"
+        f"{swatch.format(IN_BAND[1])} {min_households}–{max_households} 户<br>"
+        f"{swatch.format(ABOVE_BAND)} &gt; {max_households} 户<br>"
+        f"{swatch.format(UNIT_GRID)} 单位网格</div>"
+    )
 
 
 def grid_overview_map(
     *,
-    communities: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame | None,
     grids: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     roads: gpd.GeoDataFrame | None = None,
@@ -87,31 +146,45 @@ def grid_overview_map(
     min_households: int = 250,
     max_households: int = 500,
     tiles: str | None = None,
+    label_grids: bool = False,
 ) -> folium.Map:
-    """Build the overview map of one 街道.
+    """Build the overview map of one 街道 (or of grids alone).
 
     Parameters
     ----------
-    communities : GeoDataFrame
-        社区 polygons with ``code`` and ``name``.
+    communities : GeoDataFrame or None
+        社区 polygons with ``code`` and ``name``; may be ``None`` or empty
+        when ``grids`` are given (a map of a partition file).
     grids : GeoDataFrame, optional
         Grids with ``code``, ``kind``, ``households``, ``n_buildings``, ``flag``;
         coloured by households against the band (below: blue, in band: green,
-        above: red, 单位网格: grey).
+        above: red, 单位网格: grey), see :func:`gridmgmt.maps.styling.grid_colour`.
     buildings, roads, facilities : GeoDataFrame, optional
         Layers shown, each toggled in the layer control.
     title : str
-        Shown in the top-left corner.
+        Shown in the legend.
+    min_households, max_households : int
+        The household band of the colouring.
     tiles : str, optional
         A folium tiles name or URL; default none (works offline).
+    label_grids : bool
+        Write the last digits of each grid code on the grid.
 
     Returns
     -------
     folium.Map
+
+    Raises
+    ------
+    ValueError
+        Neither 社区 nor grids to show.
     """
-    if communities is None or len(communities) == 0:
+    has_communities = communities is not None and len(communities) > 0
+    has_grids = grids is not None and len(grids) > 0
+    if not has_communities and not has_grids:
         raise ValueError("no 社区 to show: import or generate data first")
-    minx, miny, maxx, maxy = communities.to_crs(4326).total_bounds
+    extent = communities if has_communities else grids
+    minx, miny, maxx, maxy = extent.to_crs(4326).total_bounds
     fmap = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
     fmap.default_js, fmap.default_css = _embedded_assets()
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -121,45 +194,39 @@ def grid_overview_map(
             _lean(roads, ["name", "road_class"], 2e-6),
             name="道路 roads",
             style_function=lambda f: {
-                "color": "#bdbdbd",
-                "weight": 2 if f["properties"]["road_class"] in ("primary", "secondary") else 1,
+                "color": ROAD_COLOUR,
+                "weight": 2 if f["properties"].get("road_class") in MAJOR_ROADS else 1,
             },
-            tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+            tooltip=folium.GeoJsonTooltip(["name"], labels=False) if "name" in roads else None,
         ).add_to(fmap)
-    if grids is not None and len(grids):
-        g = _lean(grids, ["code", "kind", "households", "n_buildings", "flag"], 2e-6)
+    if has_grids:
         folium.GeoJson(
-            g,
+            _lean(grids, list(GRID_FIELDS), 2e-6),
             name="责任网格 grids",
             style_function=lambda f: {
-                "fillColor": _grid_colour(
-                    f["properties"]["households"],
-                    f["properties"]["kind"],
+                "fillColor": grid_colour(
+                    f["properties"].get("households"),
+                    f["properties"].get("kind"),
                     min_households,
                     max_households,
                 ),
-                "color": "#252525",
+                "color": GRID_EDGE,
                 "weight": 1.2,
                 "fillOpacity": 0.55,
             },
-            tooltip=folium.GeoJsonTooltip(
-                ["code", "kind", "households", "n_buildings", "flag"],
-                aliases=["网格编码", "类型", "户数", "建筑数", "标记"],
-            ),
+            tooltip=_tooltip(grids, GRID_FIELDS),
         ).add_to(fmap)
     if buildings is not None and len(buildings):
         folium.GeoJson(
-            _lean(buildings, ["name", "building_type", "households"], 1e-6),
+            _lean(buildings, list(BUILDING_FIELDS), 1e-6),
             name="建筑 buildings",
             style_function=lambda f: {
-                "color": "#525252",
+                "color": BUILDING_EDGE,
                 "weight": 0.5,
-                "fillColor": "#f0f0f0",
+                "fillColor": BUILDING_FILL,
                 "fillOpacity": 0.8,
             },
-            tooltip=folium.GeoJsonTooltip(
-                ["name", "building_type", "households"], aliases=["名称", "类型", "户数"]
-            ),
+            tooltip=_tooltip(buildings, BUILDING_FIELDS),
         ).add_to(fmap)
     if facilities is not None and len(facilities):
         f = facilities.to_crs(4326).copy()
@@ -174,23 +241,17 @@ def grid_overview_map(
             },
             tooltip=folium.GeoJsonTooltip(["name", "category"], aliases=["名称", "类别"]),
         ).add_to(fmap)
-    folium.GeoJson(
-        _lean(communities, ["code", "name"], 2e-6),
-        name="社区 communities",
-        style_function=lambda f: {"color": "#08306b", "weight": 3, "fill": False},
-        tooltip=folium.GeoJsonTooltip(["name", "code"], aliases=["社区", "编码"]),
-    ).add_to(fmap)
+    if has_communities:
+        folium.GeoJson(
+            _lean(communities, ["code", "name"], 2e-6),
+            name="社区 communities",
+            style_function=lambda f: {"color": COMMUNITY_EDGE, "weight": 3, "fill": False},
+            tooltip=folium.GeoJsonTooltip(["name", "code"], aliases=["社区", "编码"]),
+        ).add_to(fmap)
+    if label_grids and has_grids and "code" in grids.columns:
+        _grid_labels(grids).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    legend = (
-        "<div style='position:absolute;bottom:24px;right:10px;z-index:1000;background:#fff;"
-        "padding:6px 8px;border:1px solid #999;font:12px sans-serif'>"
-        f"<b>{html.escape(title)}</b><br>"
-        f"<span style='background:{BELOW_BAND}'>&nbsp;&nbsp;&nbsp;</span> &lt; {min_households} 户<br>"
-        f"<span style='background:{IN_BAND[1]}'>&nbsp;&nbsp;&nbsp;</span> {min_households}–{max_households} 户<br>"
-        f"<span style='background:{ABOVE_BAND}'>&nbsp;&nbsp;&nbsp;</span> &gt; {max_households} 户<br>"
-        f"<span style='background:{UNIT_GRID}'>&nbsp;&nbsp;&nbsp;</span> 单位网格</div>"
-    )
-    fmap.get_root().html.add_child(folium.Element(legend))
+    fmap.get_root().html.add_child(_legend(title, min_households, max_households))
     return fmap
 
 

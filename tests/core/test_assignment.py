@@ -11,29 +11,10 @@ import shapely
 
 from gridmgmt.core.assignment import MISSING, OUTSIDE, assign, validate_grids
 from gridmgmt.core.live_index import GridIndex
+from tests.factories import CELL as D
+from tests.factories import HOLED_GRID_CODES, X0, Y0, holed_grids
 
-X0, Y0, D = 117.81, 30.94, 0.001
-A, B, C, E = "340705001001001", "340705001001002", "340705001001003", "340705001001004"
-
-
-def grids():
-    """2 x 2 squares; C has a hole that nothing fills; E is a multipolygon."""
-    hole = shapely.box(X0 + 0.3 * D, Y0 + 1.3 * D, X0 + 0.6 * D, Y0 + 1.6 * D)
-    return gpd.GeoDataFrame(
-        {"code": [B, A, C, E]},
-        geometry=[
-            shapely.box(X0 + D, Y0, X0 + 2 * D, Y0 + D),
-            shapely.box(X0, Y0, X0 + D, Y0 + D),
-            shapely.box(X0, Y0 + D, X0 + D, Y0 + 2 * D).difference(hole),
-            shapely.MultiPolygon(
-                [
-                    shapely.box(X0 + D, Y0 + D, X0 + 2 * D, Y0 + 2 * D),
-                    shapely.box(X0 + 3 * D, Y0, X0 + 4 * D, Y0 + D),
-                ]
-            ),
-        ],
-        crs=4326,
-    )
+A, B, C, E = HOLED_GRID_CODES
 
 
 def points(xy):
@@ -51,7 +32,7 @@ def test_points_inside_edges_vertices_holes_and_outside():
         (X0 + 10 * D, Y0),  # far away
         (None, None),
     ]
-    out = assign(points(xy), grids())
+    out = assign(points(xy), holed_grids())
     assert out["grid_code"].tolist() == [A, A, A, B, None, E, None, None]
     assert out["reason"].tolist() == [None, None, None, None, OUTSIDE, None, OUTSIDE, MISSING]
     assert 10 < out["distance_m"].iloc[4] < 20  # ~ 0.15 D to the hole's edge
@@ -68,35 +49,35 @@ def test_polygons_largest_share_and_lines_largest_length():
         ],
         crs=4326,
     )
-    assert assign(b, grids())["grid_code"].tolist() == [A, B, B]
+    assert assign(b, holed_grids())["grid_code"].tolist() == [A, B, B]
 
 
 def test_reprojected_objects_and_index_kept():
     pts = points([(X0 + 0.5 * D, Y0 + 0.5 * D)]).to_crs(32650)
     pts.index = [42]
-    out = assign(pts, grids())
+    out = assign(pts, holed_grids())
     assert out.index.tolist() == [42] and out["grid_code"].tolist() == [A]
 
 
 def test_bad_grids_and_objects_refused():
-    overlapping = grids()
+    overlapping = holed_grids()
     overlapping.loc[1, "geometry"] = shapely.box(X0, Y0, X0 + 1.5 * D, Y0 + D)
     with pytest.raises(ValueError, match=f"overlapping grids: {B}/{A}"):
         validate_grids(overlapping)
-    bowtie = grids()
+    bowtie = holed_grids()
     bowtie.loc[0, "geometry"] = shapely.Polygon(
         [(X0, Y0), (X0 + D, Y0 + D), (X0 + D, Y0), (X0, Y0 + D)]
     )
     with pytest.raises(ValueError, match=f"invalid grid polygons: {B}: Self-intersection"):
         assign(points([(X0, Y0)]), bowtie)
-    dup = grids()
+    dup = holed_grids()
     dup.loc[0, "code"] = A
     with pytest.raises(ValueError, match="duplicate grid codes"):
         assign(points([(X0, Y0)]), dup)
     with pytest.raises(ValueError, match="objects have no CRS"):
-        assign(gpd.GeoSeries([shapely.Point(X0, Y0)]), grids())
+        assign(gpd.GeoSeries([shapely.Point(X0, Y0)]), holed_grids())
     with pytest.raises(ValueError, match="look swapped"):
-        assign(gpd.GeoSeries([shapely.Point(Y0, X0)], crs=4326), grids())
+        assign(gpd.GeoSeries([shapely.Point(Y0, X0)], crs=4326), holed_grids())
 
 
 def test_live_index_agrees_with_bulk_and_refreshes():
@@ -106,8 +87,8 @@ def test_live_index_agrees_with_bulk_and_refreshes():
     edge_lon = np.r_[X0 + D, X0 + D, X0 + 1.5 * D, X0]
     edge_lat = np.r_[Y0 + D, Y0 + 0.5 * D, Y0 + D, Y0]
     lon, lat = np.r_[lon, edge_lon], np.r_[lat, edge_lat]
-    index = GridIndex(grids(), version=1)
-    bulk = assign(points(list(zip(lon, lat, strict=True))), grids())["grid_code"].tolist()
+    index = GridIndex(holed_grids(), version=1)
+    bulk = assign(points(list(zip(lon, lat, strict=True))), holed_grids())["grid_code"].tolist()
     assert index.lookup_many(lon, lat) == [c if isinstance(c, str) else None for c in bulk]
     assert index.lookup(X0 + D, Y0 + D) == A
     merged = gpd.GeoDataFrame(
@@ -120,7 +101,7 @@ def test_live_index_agrees_with_bulk_and_refreshes():
 
 
 def test_live_index_refresh_under_concurrent_lookups():
-    index = GridIndex(grids(), version=1)
+    index = GridIndex(holed_grids(), version=1)
     seen, errors = set(), []
 
     def reader():
@@ -133,7 +114,7 @@ def test_live_index_refresh_under_concurrent_lookups():
     threads = [threading.Thread(target=reader) for _ in range(4)]
     for t in threads:
         t.start()
-    other = grids()
+    other = holed_grids()
     other["code"] = other["code"].str.replace("001001", "001002")
     index.refresh(other, version=2)
     for t in threads:

@@ -8,8 +8,9 @@ import pytest
 import shapely
 
 from gridmgmt.core.assignment import assign
-from tests.conftest import require
-from tests.core.test_assignment import X0, Y0, D, grids
+from tests.environment import require
+from tests.factories import CELL as D
+from tests.factories import X0, Y0, holed_grids
 
 
 def test_dask_equals_in_memory():
@@ -24,8 +25,8 @@ def test_dask_equals_in_memory():
     lat = Y0 + rng.uniform(-D, 3 * D, 5000)
     pts = gpd.GeoDataFrame({"n": np.arange(5000)}, geometry=shapely.points(lon, lat), crs=4326)
     pts.loc[7, "geometry"] = None
-    expected = assign(pts, grids())
-    got = assign_dask(pts, grids(), npartitions=4).compute().sort_index()
+    expected = assign(pts, holed_grids())
+    got = assign_dask(pts, holed_grids(), npartitions=4).compute().sort_index()
     assert got["grid_code"].tolist() == expected["grid_code"].tolist()
     assert got["reason"].tolist() == expected["reason"].tolist()
     np.testing.assert_allclose(got["distance_m"], expected["distance_m"])
@@ -45,9 +46,9 @@ def test_dask_with_a_local_cluster():
         ) as cluster,
         Client(cluster),
     ):
-        got = assign_dask(pts, grids(), npartitions=2).compute()
+        got = assign_dask(pts, holed_grids(), npartitions=2).compute()
     assert set(got["grid_code"]) == {"340705001001001"}
     with pytest.raises(ValueError, match="overlapping grids"):
-        bad = grids()
+        bad = holed_grids()
         bad.loc[1, "geometry"] = shapely.box(X0, Y0, X0 + 1.5 * D, Y0 + D)
         assign_dask(pts, bad)

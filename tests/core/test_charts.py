@@ -9,7 +9,7 @@ import shapely
 
 from gridmgmt.core.spatial_stats import hotspots, incident_rates
 from gridmgmt.maps.charts import cjk_font, has_glyphs, hotspot_map_png, rate_bar_chart_png
-from tests.conftest import require
+from tests.environment import require
 
 
 @pytest.fixture(scope="module")

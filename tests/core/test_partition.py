@@ -270,12 +270,13 @@ def test_infeasible_halves_still_split_the_part_instead_of_one_huge_grid():
     a; no two-grid halves of the 1,625 households are both connected and in
     band, which once left all of them in one grid.
     """
-    from gridmgmt.core.partition import _Bisector, _Graph
+    from gridmgmt.core.atom_graph import AtomGraph
+    from gridmgmt.core.bisection import Bisector
 
     hh = np.array([117, 133, 416, 109, 418, 87, 98, 159, 88])
     edges = [(0, 2), (1, 2), (1, 3), (1, 4), (1, 7), (3, 5), (3, 7), (5, 6), (5, 7), (6, 8)]
     i, j = (np.array(side) for side in zip(*edges, strict=True))
-    graph = _Graph(len(hh), i, j, np.full(len(i), 100.0))
+    graph = AtomGraph(len(hh), i, j, np.full(len(i), 100.0))
     xy = np.array(
         [
             [3, 1],
@@ -290,7 +291,7 @@ def test_infeasible_halves_still_split_the_part_instead_of_one_huge_grid():
         ],
         dtype=float,
     )  # atom centroids (m)
-    pieces = _Bisector(graph, hh, xy, 250, 500, seed=0).split(np.arange(len(hh)), 4)
+    pieces = Bisector(graph, hh, xy, 250, 500, seed=0).split(np.arange(len(hh)), 4)
     assert len(pieces) == 4
     assert sorted(np.concatenate(pieces).tolist()) == list(range(len(hh)))
     assert all(graph.connected(p) for p in pieces)

@@ -16,22 +16,10 @@ from gridmgmt.core.rebalance import (
     rebalance,
     split_grid,
 )
-from gridmgmt.synthetic import generate_blocks
+from tests.factories import COMMUNITY, changed_households, partitioned_layout
 
 LO, HI = 250, 500
-PREFIX = "340705001001"
-
-
-def _partitioned(seed: int):
-    """A synthetic 社区 partitioned into grids, buildings with their grid codes."""
-    s = generate_blocks(700, seed=seed)
-    area = s.boundaries[s.boundaries["level"] == "community"]
-    part = partition(
-        s.buildings, boundary=area, roads=s.roads, compounds=s.compounds, code_prefix=PREFIX
-    )
-    b = s.buildings.rename(columns={"building_id": "id"}).copy()
-    b["grid_code"] = part.labels.to_numpy()
-    return s, part, b
+PREFIX = COMMUNITY  # the code prefix of partitioned_layout
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +28,7 @@ def base():
 
     Not every layout can: see test_a_grid_no_move_can_fix_is_reported.
     """
-    return _partitioned(4)
+    return partitioned_layout(4)
 
 
 @pytest.fixture(scope="module")
@@ -52,27 +40,7 @@ def edits(base):
 @pytest.fixture(scope="module")
 def stuck():
     """A layout where the change below leaves one grid no move can fix."""
-    return _partitioned(3)
-
-
-def changed_households(b: gpd.GeoDataFrame, seed: int = 1) -> gpd.GeoDataFrame:
-    """+10% households: demolitions, two towers on cleared sites, more families in random buildings."""
-    rng = np.random.default_rng(seed)
-    total = int(b["households"].sum())
-    b = b.copy()
-    cleared = rng.choice(len(b), 8, replace=False)
-    towers = b.iloc[cleared[:2]].copy()
-    towers["id"] = ["T1", "T2"]
-    towers["households"] = [220, 180]
-    towers["grid_code"] = None  # new buildings: placed by location
-    b = b.drop(b.index[cleared])
-    b = pd.concat([b, towers], ignore_index=True)
-    extra = int(total * 1.10) - int(b["households"].sum())
-    picks = rng.choice(len(b), max(extra // 4, 0), replace=True)
-    hh = b["households"].to_numpy().copy()
-    np.add.at(hh, picks, 4)
-    b["households"] = hh
-    return gpd.GeoDataFrame(b, geometry="geometry", crs=4326)
+    return partitioned_layout(3)
 
 
 @pytest.fixture(scope="module")
@@ -546,18 +514,19 @@ def test_real_osm_extract(realdata):
 
 def test_atoms_rebuilt_in_a_few_grids_match_a_full_rebuild(stuck):
     """Splicing re-built atoms into the rest gives the same atoms and contacts as rebuilding all."""
-    from gridmgmt.core.rebalance import _Nodes, _Problem
+    from gridmgmt.core.rebalance.inputs import Problem
+    from gridmgmt.core.rebalance.nodes import Nodes
 
     s, part, b = stuck
-    p = _Problem(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
+    p = Problem(part.grids, changed_households(b), roads=s.roads, compounds=s.compounds)
     every = list(range(p.n_grids))
     few = every[10:16]
-    inside = pd.Series(np.isin(p.label0, few)).groupby(pd.Series(p.compound)).all()
+    inside = pd.Series(np.isin(p.building_grid, few)).groupby(pd.Series(p.building_compound)).all()
     divisible = frozenset(inside.index[inside])  # compounds wholly in those grids
     assert divisible
-    old = _Nodes(p, every)
-    spliced = _Nodes.spliced(old, _Nodes(p, few, divisible=divisible))
-    full = _Nodes(p, every, divisible=divisible)
+    old = Nodes(p, every)
+    spliced = Nodes.spliced(old, Nodes(p, few, divisible=divisible))
+    full = Nodes(p, every, divisible=divisible)
     assert spliced is not None
     # the same atoms with buildings, matched by their buildings (building-less
     # specks of ~10 m² along the outline may differ)
@@ -565,8 +534,8 @@ def test_atoms_rebuilt_in_a_few_grids_match_a_full_rebuild(stuck):
     match[spliced.building_node] = full.building_node
     built = np.flatnonzero(match >= 0)
     assert sorted(match[built].tolist()) == np.unique(full.building_node).tolist()
-    assert (spliced.hh[built] == full.hh[match[built]]).all()
-    assert (spliced.lab0[built] == full.lab0[match[built]]).all()
+    assert (spliced.households[built] == full.households[match[built]]).all()
+    assert (spliced.start_grid[built] == full.start_grid[match[built]]).all()
     # tiling the same ground without overlaps
     union = shapely.union_all(full.region)
     assert shapely.symmetric_difference(shapely.union_all(spliced.region), union).area < 1.0

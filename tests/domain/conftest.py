@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gridmgmt.domain.incidents import load_categories
-from tests.store.test_store import boundaries
-from tests.webapp.conftest import small_grids
+from tests.factories import boundaries, small_grids
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import pytest
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.domain.incidents import TransitionError
 from gridmgmt.domain.incidents.service import replay, report_incident, transition_incident
-from tests.store.test_store import X0, Y0
-from tests.webapp.conftest import G1, G2
+from tests.factories import G1, G2, X0, Y0
 
 
 def report(store, **kw):
@@ -213,7 +212,7 @@ def test_deadlines_follow_the_stages_and_survive_the_store(loop_store):
 
 def test_open_incidents_follow_a_new_grid_version(loop_store):
     from gridmgmt.domain.partitioning import reassign_incidents
-    from tests.webapp.conftest import small_grids
+    from tests.factories import small_grids
 
     incident, _ = report(loop_store, lon=X0 + 0.0015, lat=Y0 + 0.0005)
     assert incident["grid_code"] == G2

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.domain.incidents.kpi import kpis
 from gridmgmt.domain.incidents.service import report_incident, transition_incident
-from tests.store.test_store import X0, Y0
+from tests.factories import X0, Y0
 
 MON = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
 NOTE = {"note": "n"}
@@ -103,8 +103,7 @@ def test_kpis_match_the_stored_states(tmp_path_factory, fates):
     """Whatever happens to a batch of incidents, KPI counts agree with the states replayed from history."""
     from gridmgmt.domain.incidents import load_categories
     from gridmgmt.store.repository import Store
-    from tests.store.test_store import boundaries
-    from tests.webapp.conftest import small_grids
+    from tests.factories import boundaries, small_grids
 
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('kpi') / 'g.db'}")
     store.write_layers({"boundaries": boundaries()}, source="t")

@@ -16,7 +16,6 @@ from openpyxl import load_workbook
 from gridmgmt.cli import main
 from gridmgmt.domain.accounts import create_user
 from gridmgmt.domain.errors import ForbiddenError
-from gridmgmt.domain.partitioning import partition_communities
 from gridmgmt.domain.patrols import (
     add_diary_entry,
     compliance_rates,
@@ -30,16 +29,14 @@ from gridmgmt.domain.patrols import (
 )
 from gridmgmt.io.errors import InputError
 from gridmgmt.store.patrols import PatrolStore
-from gridmgmt.synthetic.street import generate_blocks
+from tests.factories import partition_stored_blocks
 
 T0 = datetime(2026, 9, 28, 1, 0, tzinfo=UTC)  # Monday 09:00 Asia/Shanghai
 
 
-def setup(store):
-    street = generate_blocks(150, seed=1)
-    store.write_layers({layer: getattr(street, layer) for layer in street.LAYERS}, source="t")
-    (outcome,) = partition_communities(store, seed=0)
-    grids = store.current_grids(outcome.code).sort_values("code")
+def add_workers(store, community):
+    """Workers w1 (the first grid of ``community``) and w2 (the second); the first grid."""
+    grids = store.current_grids(community).sort_values("code")
     mine = grids["code"].iloc[0]
     create_user(store, "w1", "pass-word-1", "worker", grid_codes=[mine])
     create_user(store, "w2", "pass-word-1", "worker", grid_codes=[grids["code"].iloc[1]])
@@ -62,8 +59,9 @@ def walk(poly, n=60, step_s=20, start=T0, seq0=0):
 
 
 @pytest.fixture
-def world(store):
-    poly, code = setup(store)
+def world(partitioned):
+    store, community = partitioned
+    poly, code = add_workers(store, community)
     return store, PatrolStore(store), poly, code
 
 
@@ -253,7 +251,7 @@ def test_patrol_cli(tmp_path):
     from gridmgmt.store.repository import Store
 
     store = Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}")
-    poly, code = setup(store)
+    poly, code = add_workers(store, partition_stored_blocks(store).code)
     fixes = walk(poly, n=40)
     gj = tmp_path / "track.geojson"
     gj.write_text(

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 import shapely
 
-from gridmgmt.domain.partitioning import partition_communities
 from gridmgmt.domain.rebalancing import rebalance_stored
 from gridmgmt.store.proposals import ProposalStore
-from gridmgmt.synthetic.street import generate_blocks
-
-
-@pytest.fixture
-def partitioned(store):
-    street = generate_blocks(150, seed=1)
-    store.write_layers(
-        {layer: getattr(street, layer) for layer in street.LAYERS}, source="synthetic"
-    )
-    (outcome,) = partition_communities(store, seed=0)
-    return store, outcome.code
 
 
 def test_rebalance_stored_proposes_then_approves_a_new_version(partitioned):

@@ -9,18 +9,9 @@ from click.testing import CliRunner
 from gridmgmt.cli import main
 from gridmgmt.domain.errors import NotFoundError
 from gridmgmt.domain.households import apply_ledger
-from gridmgmt.domain.partitioning import partition_communities
 from gridmgmt.io.errors import InputError
 from gridmgmt.io.readers import read_ledger
-from gridmgmt.synthetic.street import generate_blocks
-
-
-@pytest.fixture
-def partitioned(store):
-    street = generate_blocks(150, seed=1)
-    store.write_layers({layer: getattr(street, layer) for layer in street.LAYERS}, source="t")
-    (outcome,) = partition_communities(store, seed=0)
-    return store, outcome.code
+from tests.factories import partition_stored_blocks
 
 
 def _fullest(store, code):
@@ -77,9 +68,7 @@ def test_cli_reads_a_gbk_ledger_and_names_the_rebalance(tmp_path):
     from gridmgmt.store.repository import Store
 
     store = Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}")
-    street = generate_blocks(150, seed=1)
-    store.write_layers({layer: getattr(street, layer) for layer in street.LAYERS}, source="t")
-    (outcome,) = partition_communities(store, seed=0)
+    outcome = partition_stored_blocks(store)
     grid, top = _fullest(store, outcome.code)
     path = tmp_path / "台账.csv"
     rows = [f"{b},{h + 300}" for b, h in zip(top["building_id"], top["households"], strict=True)]

@@ -15,12 +15,21 @@ from gridmgmt.domain.errors import ConflictError
 from gridmgmt.domain.incidents import load_categories
 from gridmgmt.domain.incidents.service import report_incident, transition_incident
 from gridmgmt.store.proposals import ProposalStore
-from tests.store.test_store import CRS, X0, Y0, boundaries, buildings
-from tests.webapp.conftest import G1, G2, G3, small_grids
-
-COMMUNITY = "340705001001"
-#: B0,B1,B4,B5 in G1 (x < 0.001), B2,B3,B6,B7 in G2, as in the web fixture
-LABELS = {f"B{i}": G1 if i % 4 < 2 else G2 for i in range(8)}
+from tests.factories import (
+    COMMUNITY,
+    CRS,
+    G1,
+    G2,
+    G3,
+    LABELS,
+    X0,
+    Y0,
+    add_move_proposal,
+    boundaries,
+    buildings,
+    move_proposal_grids,
+    small_grids,
+)
 
 
 def facilities():
@@ -59,39 +68,6 @@ def stocked(store):
     transition_incident(store, closed["id"], "cancel", actor="s", role="supervisor", note="重复")
     open_stays, _ = report_incident(store, lon=X0 + 0.0002, lat=Y0 + 0.0012, **kw)
     return store, {"moves": open_moves["id"], "closed": closed["id"], "stays": open_stays["id"]}
-
-
-def move_proposal_grids(split_x=0.0004):
-    """G1 shrinks west of ``split_x``; G2 takes the rest (B1, B5 move to G2)."""
-    g = small_grids().iloc[:2].copy()
-    g.loc[g.index[0], "geometry"] = shapely.box(X0, Y0, X0 + split_x, Y0 + 0.002)
-    g.loc[g.index[1], "geometry"] = shapely.box(X0 + split_x, Y0, X0 + 0.002, Y0 + 0.002)
-    g["households"] = [60, 180]
-    g["n_buildings"] = [2, 6]
-    return gpd.GeoDataFrame(g, geometry="geometry", crs=CRS)
-
-
-def add_move_proposal(proposals, author="supervisor", base_version=1):
-    moves = pd.DataFrame(
-        {
-            "building_id": ["B1", "B5"],
-            "households": [30, 30],
-            "from_code": [G1, G1],
-            "to_code": [G2, G2],
-        }
-    )
-    totals = [{"code": G1, "before": 120, "after": 60}, {"code": G2, "before": 120, "after": 180}]
-    return proposals.add_proposal(
-        COMMUNITY,
-        base_version=base_version,
-        author=author,
-        kind="move",
-        grids=move_proposal_grids(),
-        moves=moves,
-        totals=totals,
-        report={"violations": ["below_min"], "households_moved": 60},
-        summary="move B1, B5",
-    )
 
 
 def building_codes(store):

@@ -17,57 +17,7 @@ from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import engine as eng
 from gridmgmt.store.models import Base
 from gridmgmt.store.repository import Store
-
-CRS = "EPSG:4326"
-X0, Y0 = 117.81, 30.94
-
-
-def square(ix, iy, size=0.001):
-    return shapely.box(X0 + ix * size, Y0 + iy * size, X0 + (ix + 1) * size, Y0 + (iy + 1) * size)
-
-
-def boundaries():
-    street = shapely.box(X0, Y0, X0 + 0.004, Y0 + 0.002)
-    return gpd.GeoDataFrame(
-        {
-            "level": ["community", "district", "street", "community"],
-            "code": ["340705001002", "340705", "340705001", "340705001001"],
-            "name": ["东湖社区", "铜官区", "幸福街道", "翠湖社区"],
-            "parent_code": ["340705001", None, "340705", "340705001"],
-        },
-        geometry=[
-            shapely.box(X0 + 0.002, Y0, X0 + 0.004, Y0 + 0.002),
-            street,
-            street,
-            shapely.box(X0, Y0, X0 + 0.002, Y0 + 0.002),
-        ],
-        crs=CRS,
-    )
-
-
-def buildings(n=4, households=30):
-    return gpd.GeoDataFrame(
-        {
-            "building_id": [f"B{i}" for i in range(n)],
-            "building_type": ["apartments"] * n,
-            "floors": [6.0] * n,
-            "households": [households] * n,
-            "households_source": ["ledger"] * n,
-            "population": [households * 3] * n,
-            "compound_id": ["C1"] * n,
-            "name": [f"{i + 1}号楼" for i in range(n)],
-        },
-        geometry=[square(i % 4, i // 4, 0.0004).buffer(-0.0001) for i in range(n)],
-        crs=CRS,
-    )
-
-
-def roads():
-    return gpd.GeoDataFrame(
-        {"road_id": ["R1"], "road_class": ["primary"], "name": ["长江路"]},
-        geometry=[shapely.LineString([(X0, Y0 + 0.001), (X0 + 0.004, Y0 + 0.001)])],
-        crs=CRS,
-    )
+from tests.factories import CRS, X0, Y0, boundaries, buildings, roads, small_grids
 
 
 def test_migrations_up_down_up(database_url):
@@ -265,7 +215,6 @@ def test_grid_lookup_same_on_both_backends_and_bulk(store):
     import numpy as np
 
     from gridmgmt.core.assignment import assign
-    from tests.webapp.conftest import small_grids
 
     store.write_layers({"boundaries": boundaries()}, source="t")
     grids = small_grids()

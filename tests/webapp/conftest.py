@@ -1,5 +1,7 @@
 """A small stored 街道 (2 社区, 4 grids, 8 buildings), one account per role, and real Chromium.
 
+The data comes from :mod:`tests.factories`, logging in from :mod:`tests.webapp.sessions`.
+
 Browser tests drive Debian's /usr/bin/chromium with Playwright against the app
 served by waitress in a thread; every request the page makes is recorded so
 tests can assert it reached no other host. Screenshots go to ``test-artifacts/``.
@@ -8,42 +10,18 @@ tests can assert it reached no other host. Screenshots go to ``test-artifacts/``
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import geopandas as gpd
 import pytest
-import shapely
 
 from gridmgmt.domain.accounts import create_user
-from tests.conftest import REPO, require
-from tests.store.test_store import CRS, X0, Y0, boundaries, buildings, roads
-
-PASSWORD = "test-pass-1"
-G1, G2, G3, G4 = "340705001001001", "340705001001002", "340705001002001", "340705001002002"
-
-
-def small_grids() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "code": [G1, G2, G3, G4],
-            "kind": ["residential", "residential", "residential", "unit"],
-            "households": [300, 420, 260, 0],
-            "n_buildings": [4, 4, 0, 0],
-            "flag": [None, None, None, None],
-        },
-        geometry=[
-            shapely.box(X0, Y0, X0 + 0.001, Y0 + 0.002),
-            shapely.box(X0 + 0.001, Y0, X0 + 0.002, Y0 + 0.002),
-            shapely.box(X0 + 0.002, Y0, X0 + 0.003, Y0 + 0.002),
-            shapely.box(X0 + 0.003, Y0, X0 + 0.004, Y0 + 0.002),
-        ],
-        crs=CRS,
-    )
+from tests.environment import REPO, require
+from tests.factories import G1, LABELS, boundaries, buildings, roads, small_grids
+from tests.webapp.sessions import PASSWORD, login
 
 
 @pytest.fixture
@@ -66,9 +44,7 @@ def app(tmp_path, request):
     b.loc[0, "name"] = "<script>alert('x')</script>楼"
     grids = small_grids()
     store.write_layers({"boundaries": boundaries(), "buildings": b, "roads": roads()}, source="t")
-    store.write_grid_version(
-        "340705001001", grids.iloc[:2], {f"B{i}": G1 if i % 4 < 2 else G2 for i in range(8)}
-    )
+    store.write_grid_version("340705001001", grids.iloc[:2], LABELS)
     store.write_grid_version("340705001002", grids.iloc[2:], {})
     for role in ("admin", "supervisor", "dept", "worker", "analyst"):
         create_user(
@@ -86,18 +62,6 @@ def app(tmp_path, request):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def csrf_token(client, path="/login") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def login(client, username, password=PASSWORD):
-    token = csrf_token(client)
-    return client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}
-    )
 
 
 @pytest.fixture
@@ -196,12 +160,3 @@ def open_page(chromium, live_server):
     yield _open
     for c in contexts:
         c.close()
-
-
-def browser_login(rp: RecordedPage, username: str, password: str):
-    page = rp.page
-    page.goto(rp.base_url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.webapp.conftest import G1, G2, PASSWORD, csrf_token, login
+from tests.factories import G1, G2
+from tests.webapp.sessions import PASSWORD, csrf_token, login
 
 
 def test_pages_need_login(client):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.webapp.conftest import G1, PASSWORD, browser_login
+from tests.factories import G1
+from tests.webapp.sessions import PASSWORD, browser_login
 
 
 def test_map_loads_grids_and_card_on_desktop(open_page):

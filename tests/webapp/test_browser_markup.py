@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.webapp.conftest import PASSWORD, browser_login
+from tests.webapp.sessions import PASSWORD, browser_login
 
 COMMUNITY = "340705001001"
 

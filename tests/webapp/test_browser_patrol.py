@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gridmgmt.store.patrols import PatrolStore
-from tests.webapp.conftest import PASSWORD, browser_login
+from tests.webapp.sessions import PASSWORD, browser_login
 
 LAT, LON = 30.9405, 117.8102  # inside grid G1 of the test 街道
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from gridmgmt.store.proposals import ProposalStore
-from tests.webapp.conftest import G1, G2, PASSWORD, browser_login
+from tests.factories import G1, G2
+from tests.webapp.sessions import PASSWORD, browser_login
 
 COMMUNITY = "340705001001"
 

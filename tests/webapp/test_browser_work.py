@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 
-from tests.webapp.conftest import G1, PASSWORD, browser_login
+import pytest
+
+from tests.factories import G1, make_incident
+from tests.webapp.sessions import PASSWORD, browser_login
 
 CENTRE_OF_G1 = (30.941, 117.8105)  # lat, lon: inside grid G1 of the test 街道
 
@@ -19,6 +22,7 @@ def photo_png(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_worker_reports_by_tapping_the_map_and_supervisor_dispatches(open_page, tmp_path):
     rp = open_page(viewport=(390, 844), is_mobile=True, has_touch=True)
     browser_login(rp, "worker", PASSWORD)
@@ -86,14 +90,14 @@ def test_worker_reports_by_tapping_the_map_and_supervisor_dispatches(open_page, 
     assert wp.page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
+@pytest.mark.slow
 def test_worker_verifies_a_task_on_the_phone_and_dept_page(app, open_page, tmp_path):
-    from tests.webapp.test_work_pages import make
-
     folder = app.config["GRIDMGMT_SETTINGS"].uploads_dir / "photos"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "p.png").write_bytes(photo_png(tmp_path).read_bytes())
-    task = make(app, "handled", description="楼道堆物已清理")
-    held = make(app, "dispatched", description="路灯不亮")
+    store = app.extensions["gridmgmt_store"]
+    task = make_incident(store, "handled", description="楼道堆物已清理")
+    held = make_incident(store, "dispatched", description="路灯不亮")
 
     rp = open_page(viewport=(390, 844), is_mobile=True, has_touch=True)
     browser_login(rp, "worker", PASSWORD)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.webapp.conftest import csrf_token
+from tests.webapp.sessions import csrf_token
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import io
 import pytest
 
 from gridmgmt.domain.accounts import create_api_key
-from tests.store.test_store import X0, Y0
-from tests.webapp.conftest import G1, G2, csrf_token
+from tests.factories import G1, G2, X0, Y0
+from tests.webapp.sessions import csrf_token
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

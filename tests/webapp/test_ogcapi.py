@@ -12,9 +12,8 @@ import pytest
 from gridmgmt.domain.accounts import create_api_key
 from gridmgmt.domain.incidents import load_categories
 from gridmgmt.domain.incidents.service import report_incident
-from tests.conftest import require
-from tests.store.test_store import X0, Y0
-from tests.webapp.conftest import G1, G2
+from tests.environment import require
+from tests.factories import G1, G2, X0, Y0
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
 GEOJSON_CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import load_workbook
 
 from gridmgmt.store.patrols import PatrolStore
-from tests.store.test_store import X0, Y0
-from tests.webapp.conftest import G1, csrf_token, login
+from tests.factories import G1, X0, Y0
+from tests.webapp.sessions import csrf_token, login
 
 
 def fixes(n, seq0=0, start=None):
@@ -95,7 +95,8 @@ def test_record_replay_stop_and_report(client, app):
 
 def test_someone_elses_patrol_is_refused(client, app):
     from gridmgmt.domain.accounts import create_user
-    from tests.webapp.conftest import G2, PASSWORD
+    from tests.factories import G2
+    from tests.webapp.sessions import PASSWORD
 
     store = app.extensions["gridmgmt_store"]
     create_user(store, "w2", PASSWORD, "worker", grid_codes=[G2])

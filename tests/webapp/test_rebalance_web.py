@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gridmgmt.store.proposals import ProposalStore
-from tests.store.test_proposals import add_move_proposal
-from tests.webapp.conftest import G1, G2, csrf_token
+from tests.factories import G1, G2, add_move_proposal
+from tests.webapp.sessions import csrf_token
 
 COMMUNITY = "340705001001"
 

@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from gridmgmt.core.periods import SHANGHAI
-from tests.webapp.conftest import G1, G2, login
-from tests.webapp.test_work_pages import IN_G1, IN_G2, make
+from tests.factories import G1, G2, IN_G1, IN_G2, make_incident
+from tests.webapp.sessions import login
 
 TODAY = datetime.now(SHANGHAI).date()
 PERIOD = {"from": str(TODAY - timedelta(days=7)), "to": str(TODAY + timedelta(days=1))}
@@ -20,9 +20,10 @@ PERIOD = {"from": str(TODAY - timedelta(days=7)), "to": str(TODAY + timedelta(da
 
 @pytest.fixture
 def cases(app):
-    make(app, "handled", at=IN_G1)
-    make(app, "dispatched", at=IN_G1)
-    make(app, "reported", at=IN_G2, reporter="worker")
+    store = app.extensions["gridmgmt_store"]
+    make_incident(store, "handled", at=IN_G1)
+    make_incident(store, "dispatched", at=IN_G1)
+    make_incident(store, "reported", at=IN_G2, reporter="worker")
     return app
 
 

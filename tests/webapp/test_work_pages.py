@@ -8,51 +8,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gridmgmt.domain.incidents.service import report_incident, transition_incident
-from tests.store.test_store import X0, Y0
-from tests.webapp.conftest import G2, csrf_token, login
+from gridmgmt.domain.incidents.service import transition_incident
+from tests.factories import G2, IN_G2, X0, Y0, make_incident
+from tests.webapp.sessions import csrf_token, login
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 ROLES = ("admin", "supervisor", "dept", "worker", "analyst", None)
-IN_G1, IN_G2 = (X0 + 0.0005, Y0 + 0.0005), (X0 + 0.0015, Y0 + 0.0005)
 XSS = "<script>alert('x')</script>"
-
-#: the steps that bring a new incident to each state, as (transition, role, extras)
-PATHS = {
-    "reported": [],
-    "registered": [("register", "supervisor", {})],
-    "dispatched": [("register", "supervisor", {}), ("dispatch", "supervisor", {})],
-    "handled": [
-        ("register", "supervisor", {}),
-        ("dispatch", "supervisor", {}),
-        ("accept", "dept", {}),
-        ("handle", "dept", {"note": "已清理", "photo_ids": ["p.png"]}),
-    ],
-}
 
 
 def store_of(app):
     return app.extensions["gridmgmt_store"]
 
 
-def make(app, state="reported", at=IN_G1, description="垃圾堆放", reporter="worker", now=None):
-    """An incident brought to ``state`` through the real workflow."""
-    store = store_of(app)
-    incident, _ = report_incident(
-        store,
-        category_code="11001",
-        description=description,
-        lon=at[0],
-        lat=at[1],
-        reporter=reporter,
-        photo_ids=["p.png"],
-        now=now,
-    )
-    for transition, role, extras in PATHS[state]:
-        incident = transition_incident(
-            store, incident["id"], transition, actor=role, role=role, now=now, **extras
-        )
-    return incident
+def make(app, *args, **kwargs):
+    """An incident in the app's store, as :func:`tests.factories.make_incident` makes it."""
+    return make_incident(store_of(app), *args, **kwargs)
 
 
 @pytest.fixture
