@@ -113,8 +113,8 @@ def points(patrol_id: int):
         new = record_points(store(), repo(), patrol_id, current_user.username, frame)
     except NotFoundError as err:
         return _error(err, 404)
-    except ForbiddenError as err:
-        return _error(err, 403)
+    except ForbiddenError:  # someone else's patrol: as if it did not exist (no probing ids)
+        abort(404)
     except (InputError, ValueError, TypeError) as err:
         return _error(err, 400)
     return {"new": new, "received": len(rows)}
@@ -127,8 +127,8 @@ def stop(patrol_id: int):
         measures = stop_patrol(store(), repo(), patrol_id, current_user.username)
     except NotFoundError as err:
         return _error(err, 404)
-    except ForbiddenError as err:
-        return _error(err, 403)
+    except ForbiddenError:  # someone else's patrol: as if it did not exist (no probing ids)
+        abort(404)
     return {"id": patrol_id, "measures": measures}
 
 

@@ -104,8 +104,9 @@ def test_someone_elses_patrol_is_refused(client, app):
     pid = api(client, "/api/v1/patrols").get_json()["id"]
     client.get("/logout")
     login(client, "w2")
-    assert api(client, f"/api/v1/patrols/{pid}/points", {"points": fixes(2)}).status_code == 403
-    assert api(client, f"/api/v1/patrols/{pid}/stop").status_code == 403
+    # someone else's patrol is out of reach as if it did not exist
+    assert api(client, f"/api/v1/patrols/{pid}/points", {"points": fixes(2)}).status_code == 404
+    assert api(client, f"/api/v1/patrols/{pid}/stop").status_code == 404
 
 
 def test_diary_form(client, app):
