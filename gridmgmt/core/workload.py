@@ -186,8 +186,8 @@ def neighbour_outliers(
         w = contiguity_weights(grids.reset_index(drop=True))
         for k, code in enumerate(grids["code"]):
             ids = w.neighbors.get(code, [])
-            if ids:
-                nbr[k] = values.loc[list(ids)].mean()
+            if ids:  # sorted: the sum's order (and its last digit) must not follow hashing
+                nbr[k] = values.loc[sorted(ids)].mean()
     own = values.to_numpy()
     flag = (~np.isnan(nbr)) & (own >= ratio * nbr) & (own > 1.0)
     return pd.DataFrame({"neighbour_index": nbr, "far_above_neighbours": flag}, index=grids.index)
