@@ -20,6 +20,8 @@ from gridmgmt.domain.accounts import (
 from gridmgmt.store.accounts import AccountStore
 from tests.webapp.sessions import PASSWORD, csrf_token, login
 
+BACKENDS = pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
+
 
 def store_of(app):
     return app.extensions["gridmgmt_store"]
@@ -45,6 +47,7 @@ def assert_session_dead(app, cookie: str, name: str = "session"):
     assert stale.get("/api/v1/areas").status_code == 401
 
 
+@BACKENDS
 def test_captured_cookie_is_dead_after_logout(app, client):
     cookie = logged_in_cookie(client, "supervisor")
     assert replay(app, cookie).get("/map").status_code == 200  # the capture works
@@ -65,6 +68,7 @@ def test_logout_ends_the_sessions_on_every_device(app, client):
     assert_session_dead(app, cookie)
 
 
+@BACKENDS
 @pytest.mark.parametrize(
     "change",
     [
@@ -115,6 +119,7 @@ def test_cookie_without_a_version_is_refused(app):
     assert_session_dead(app, old)
 
 
+@BACKENDS
 def test_locked_account_unlocks_after_its_backoff(client):
     assert [login(client, "analyst", "bad-password").status_code for _ in range(5)] == [401] * 5
     locked = login(client, "analyst")
@@ -204,6 +209,7 @@ def test_key_in_the_query_string_only_on_open311(app, client):
     assert client.get(f"/ogcapi/collections?api_key={key}").status_code == 401
 
 
+@BACKENDS
 def test_expired_and_revoked_keys_are_refused(app, client):
     from gridmgmt.domain.accounts import revoke_api_key
 
