@@ -48,6 +48,8 @@ class LoginFailureRepository(Protocol):
         lock: Callable[[int, datetime], datetime | None],
     ) -> int: ...
 
+    def forget(self, before: datetime, now: datetime) -> int: ...
+
     def clear(self, key: str) -> None: ...
 
 
@@ -125,8 +127,13 @@ class LoginThrottle:
         return max(1, math.ceil((until - now).total_seconds()))
 
     def failed(self, username: str, address: str | None) -> None:
-        """Count a failed log-in of ``username`` from ``address``."""
+        """Count a failed log-in of ``username`` from ``address``.
+
+        Counts older than every window are dropped on the way, so usernames
+        tried once do not pile up.
+        """
         now = self.clock()
+        self.repo.forget(now - max(ACCOUNT_WINDOW, ADDRESS_WINDOW), now)
         self.repo.record_failure(
             address_key(address),
             now,

@@ -84,6 +84,14 @@ class LoginFailureStore:
         s.execute(update(table).where(table.c.key == key).values(locked_until=until))
         return failures
 
+    def forget(self, before: datetime, now: datetime) -> int:
+        """Delete the counts started before ``before`` that hold no lock at ``now``; how many."""
+        stale = (LoginFailure.first_at < before) & (
+            LoginFailure.locked_until.is_(None) | (LoginFailure.locked_until <= now)
+        )
+        with self.store.session() as s:
+            return s.execute(delete(LoginFailure).where(stale)).rowcount
+
     def clear(self, key: str) -> None:
         """Forget the failures under ``key`` (after a successful log-in)."""
         with self.store.session() as s:

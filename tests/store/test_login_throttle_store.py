@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 from gridmgmt.domain.login_throttle import (
     ACCOUNT_FREE_FAILURES,
     ACCOUNT_MAX_LOCK,
@@ -13,6 +15,7 @@ from gridmgmt.domain.login_throttle import (
     account_lock,
 )
 from gridmgmt.store.login_failures import LoginFailureStore
+from gridmgmt.store.models.accounts import LoginFailure
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -91,6 +94,19 @@ def test_address_budget_per_window(store):
     assert throttle.retry_after("admin", "192.0.2.7") is None
     throttle.failed("admin", "192.0.2.7")  # a new window: counting starts over
     assert throttle.retry_after("nobody", "192.0.2.7") is None
+
+
+def test_stale_counts_are_dropped(store):
+    clock = Clock()
+    failures = LoginFailureStore(store)
+    throttle = LoginThrottle(failures, clock)
+    for name in ("a", "b", "c"):
+        throttle.failed(name, "10.0.0.1")
+    clock.advance(timedelta(days=1, seconds=1).total_seconds())
+    throttle.failed("d", "10.0.0.2")
+    with store.engine.connect() as conn:
+        keys = set(conn.scalars(sa.select(LoginFailure.key)))
+    assert keys == {"account:d", "address:10.0.0.2"}
 
 
 def test_counts_are_shared_by_every_process(database_url):
