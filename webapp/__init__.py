@@ -12,14 +12,26 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
 
 
+def _trusted_proxies(value) -> int:
+    """How many reverse proxies in front of the app to trust ``X-Forwarded-For`` from."""
+    text = str(value if value is not None else "").strip() or "0"
+    if not text.isdigit():
+        raise ValueError(f"GRIDMGMT_TRUSTED_PROXIES must be a number of proxies, not {value!r}")
+    return int(text)
+
+
 def create_app(workdir: str | None = None, **overrides) -> Flask:
     """Create the app for the instance directory ``workdir``.
 
     Configuration comes from :func:`gridmgmt.config.resolve_settings` (the
     ``GRIDMGMT_HOME`` and ``GRIDMGMT_DATABASE_URL`` environment variables with
     embedded defaults), ``GRIDMGMT_SECRET_KEY`` (random per start when unset:
-    sessions then end with the process) and ``GRIDMGMT_SECURE_COOKIES`` (set
-    it behind HTTPS). Keyword arguments override any config key.
+    sessions then end with the process), ``GRIDMGMT_SECURE_COOKIES`` (set
+    it behind HTTPS) and ``GRIDMGMT_TRUSTED_PROXIES`` (the number of reverse
+    proxies in front of the app: the client address, which log-in
+    throttling counts by, is then taken from that many ``X-Forwarded-For``
+    entries; unset or 0, the header is ignored). Keyword arguments override
+    any config key.
     """
     from gridmgmt.config import resolve_settings
     from gridmgmt.store.repository import Store
@@ -58,8 +70,14 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in auth.csrf_unless_api_key
+        GRIDMGMT_TRUSTED_PROXIES=os.environ.get("GRIDMGMT_TRUSTED_PROXIES"),
     )
     app.config.update(overrides)
+    proxies = _trusted_proxies(app.config["GRIDMGMT_TRUSTED_PROXIES"])
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)
     store = Store(app.config["GRIDMGMT_SETTINGS"].database_url)
     app.extensions["gridmgmt_store"] = store
     from gridmgmt.domain.incidents import load_categories

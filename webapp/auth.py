@@ -1,9 +1,16 @@
 """Log-in, roles and grid scope.
 
 Sessions are Flask-Login cookies (HttpOnly, SameSite=Lax, Secure when
-``GRIDMGMT_SECURE_COOKIES`` is on); passwords are salted hashes checked by
-:func:`gridmgmt.domain.accounts.verify_password`; log-in attempts are
-rate-limited per client address.
+``GRIDMGMT_SECURE_COOKIES`` is on) that carry the account's id and session
+version (``"<id>:<version>"``); the store raises the version on log-out,
+password reset, role, area or department change and disabling, after which
+every earlier cookie of the account (remember-me cookies too) is refused.
+Passwords are salted hashes checked by
+:func:`gridmgmt.domain.accounts.authenticate`; failed log-ins are throttled
+per account and per client address by
+:class:`gridmgmt.domain.login_throttle.LoginThrottle`. Machine clients send
+an API key in the ``X-API-Key`` header (or, on ``/open311/`` only, the
+``api_key`` parameter Open311 clients use).
 """
 
 from __future__ import annotations
@@ -14,14 +21,17 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from gridmgmt.domain.access import ANONYMOUS, Principal
-from gridmgmt.domain.accounts import api_key_client, verify_password
+from gridmgmt.domain.accounts import api_key_client, authenticate
+from gridmgmt.domain.login_throttle import LoginThrottle
 from gridmgmt.store.accounts import AccountStore
-from webapp.extensions import csrf, limiter, login_manager, store
+from gridmgmt.store.login_failures import LoginFailureStore
+from webapp.extensions import csrf, login_manager, store
 from webapp.i18n import gettext as _
 
 bp = Blueprint("auth", __name__)
 
-LOGIN_LIMIT = "10 per minute"
+#: the only path prefix where a key is accepted in the query string or form (Open311 needs it)
+KEY_PARAMETER_PREFIX = "/open311/"
 
 
 class Account(UserMixin):
@@ -34,11 +44,16 @@ class Account(UserMixin):
         self.role = row["role"]
         self.grid_codes = tuple(row.get("grid_codes", ()))
         self.area = row.get("area")
+        self.session_version = row.get("session_version", 1)
         self._active = bool(row.get("active", True))
 
     @property
     def is_active(self) -> bool:
         return self._active
+
+    def get_id(self) -> str:
+        """What the session cookie holds: ``"<id>:<session version>"``."""
+        return f"{self.id}:{self.session_version}"
 
     @cached_property
     def principal(self) -> Principal:
@@ -76,17 +91,28 @@ def bound_department() -> str | None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    try:
-        row = store().user(user_id=int(user_id))
-    except ValueError:
+def _load_user(session_id: str):
+    """The account of a session cookie, unless disabled or the cookie's version is stale."""
+    user_id, _sep, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
         return None
-    return Account(row) if row and row["active"] else None
+    row = store().user(user_id=int(user_id))
+    if row is None or not row["active"] or row["session_version"] != int(version):
+        return None
+    return Account(row)
 
 
 def presented_api_key() -> str | None:
-    """The key a machine client sent: ``X-API-Key`` header or ``api_key`` parameter (Open311)."""
-    return request.headers.get("X-API-Key") or request.values.get("api_key")
+    """The key a machine client sent.
+
+    The ``X-API-Key`` header everywhere; the ``api_key`` parameter only
+    under :data:`KEY_PARAMETER_PREFIX` (Open311 clients send it so),
+    because keys in URLs end up in logs and browser histories.
+    """
+    key = request.headers.get("X-API-Key")
+    if key or not request.path.startswith(KEY_PARAMETER_PREFIX):
+        return key
+    return request.values.get("api_key")
 
 
 @login_manager.request_loader
@@ -149,23 +175,37 @@ def _safe_next(target: str | None) -> str:
     return url_for("mapview.index")
 
 
+def login_throttle() -> LoginThrottle:
+    """The throttle over the store's failed log-in counts."""
+    return LoginThrottle(LoginFailureStore(store()))
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], error_message="too many login attempts")
 def login():
-    error = None
-    if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        password = request.form.get("password", "")
-        row = store().user(username=username) if username else None
-        if row and row["active"] and verify_password(row["password_hash"], password):
-            login_user(Account(row))
-            return redirect(_safe_next(request.args.get("next")))
-        error = _("用户名或密码错误")
-    return render_template("login.html", error=error), (401 if error else 200)
+    if request.method == "GET":
+        return render_template("login.html", error=None)
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    address = request.remote_addr  # the client's, behind GRIDMGMT_TRUSTED_PROXIES proxies
+    throttle = login_throttle()
+    wait = throttle.retry_after(username, address)
+    if wait is not None:
+        html = render_template("login.html", error=_("登录尝试过多，请稍后再试"))
+        return html, 429, {"Retry-After": str(wait)}
+    row = authenticate(store(), username, password)
+    if row is None:
+        throttle.failed(username, address)
+        return render_template("login.html", error=_("用户名或密码错误")), 401
+    throttle.succeeded(username)
+    login_user(Account(row))
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    """End every session of the account (all its devices), then this one."""
+    if isinstance(current_user.id, int):
+        AccountStore(store()).end_sessions(current_user.username)
     logout_user()
     return redirect(url_for("auth.login"))

@@ -8,6 +8,8 @@ from flask_wtf.csrf import CSRFProtect
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
+#: per-route request limits (per process); log-ins are throttled in the store instead
+#: (:class:`gridmgmt.domain.login_throttle.LoginThrottle`), so every process shares the counts
 limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
 
 

@@ -25,10 +25,16 @@ def test_login_without_csrf_token_is_refused(client):
     assert r.status_code == 400
 
 
-def test_login_rate_limited(client):
-    codes = [login(client, "admin", "bad-password").status_code for _ in range(12)]
-    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
-    assert login(client, "admin").status_code == 429  # even the right password, for now
+def test_login_throttled_per_account_not_for_everyone_at_the_address(client):
+    others = ["supervisor", "dept", "worker", "nobody"] * 3
+    assert [login(client, name, "bad-password").status_code for name in others] == [401] * 12
+    assert login(client, "admin").status_code == 302  # others' failures do not lock admin out
+    codes = [login(client, "analyst", "bad-password").status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]  # an account's own failures lock that account
+    locked = login(client, "analyst")  # even the right password while locked
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) >= 1
+    assert "登录尝试过多，请稍后再试" in locked.get_data(as_text=True)
+    assert login(client, "admin").status_code == 302  # only that account
 
 
 def test_open_redirect_is_not_followed(client):
@@ -153,7 +159,7 @@ def test_api_key_authenticates_without_session(app, client):
     key = create_api_key(app.extensions["gridmgmt_store"], "qgis", "analyst")
     assert key.startswith("gm_") and len(key) > 40
     assert client.get("/api/v1/areas", headers={"X-API-Key": key}).status_code == 200
-    assert client.get(f"/api/v1/areas?api_key={key}").status_code == 200
+    assert client.get(f"/api/v1/areas?api_key={key}").status_code == 401  # Open311 paths only
     assert client.get("/api/v1/areas", headers={"X-API-Key": key + "x"}).status_code == 401
     assert client.get("/api/v1/areas", headers={"X-API-Key": "gm_nope"}).status_code == 401
     with pytest.raises(ValueError, match="unknown role"):

@@ -1,17 +1,21 @@
-"""Accounts: roles, users, the grids of grid workers, departments of handlers, API keys."""
+"""Accounts: roles, users, the grids of grid workers, departments of handlers, API keys.
+
+Also the failed log-in counters the web app throttles log-ins with.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy import DateTime, ForeignKey, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmgmt.store.models.base import Base
+from gridmgmt.store.types import UTCDateTime
 
 
 class Role(Base):
-    """A role a user may hold (admin, supervisor, dept, worker, analyst)."""
+    """A role a user or API client may hold (admin, supervisor, dept, worker, analyst, hotline)."""
 
     __tablename__ = "roles"
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -20,7 +24,12 @@ class Role(Base):
 
 
 class User(Base):
-    """An account; grid workers are bound to grids through :class:`UserGrid`."""
+    """An account; grid workers are bound to grids through :class:`UserGrid`.
+
+    ``session_version`` is part of every session cookie; raising it ends
+    the account's sessions. ``area`` is the 区, 街道 or 社区 code the
+    account is bound to (None: the whole deployment).
+    """
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -30,6 +39,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(ForeignKey("roles.name"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    session_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    area: Mapped[str | None] = mapped_column(String(12))
 
 
 class UserGrid(Base):
@@ -41,7 +52,7 @@ class UserGrid(Base):
 
 
 class ApiKey(Base):
-    """A machine client's key; only its SHA-256 is stored."""
+    """A machine client's key; only its SHA-256 is stored. No ``expires_at``: no expiry."""
 
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +62,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class UserDepartment(Base):
@@ -60,3 +72,18 @@ class UserDepartment(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     department: Mapped[str] = mapped_column(String(60))
+
+
+class LoginFailure(Base):
+    """Failed log-ins counted under one key (an account or a client address).
+
+    ``failures`` counts since ``first_at``; no log-in under the key is tried
+    before ``locked_until``.
+    """
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int]
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
