@@ -42,7 +42,6 @@ LIBRARY_MESSAGES = {
     "The CSRF token is invalid.": "表单已失效，请刷新页面后重试",
     "The CSRF tokens do not match.": "表单已失效，请刷新页面后重试",
     "The CSRF session token is missing.": "表单已失效，请刷新页面后重试",
-    "too many login attempts": "登录尝试过多，请稍后再试",
 }
 
 

@@ -57,7 +57,14 @@ class UserRepository(Protocol):
     """Accounts and their grid responsibilities."""
 
     def add_user(
-        self, username: str, password_hash: str, role: str, *, display_name=None, grid_codes=()
+        self,
+        username: str,
+        password_hash: str,
+        role: str,
+        *,
+        display_name=None,
+        grid_codes=(),
+        area: str | None = None,
     ) -> int: ...
 
     def users(self) -> pd.DataFrame: ...

@@ -11,8 +11,9 @@ does. For each route and principal the test asks the app and compares with
 - a principal it allows: anything but 401/403 (200, or 400/404/409/422 for
   the deliberately empty requests and ids out of reach).
 
-Principals: one session per role, a department handler bound to 环卫所, and
-an API key per role (sent as ``X-API-Key``).
+Principals: one session per role, a department handler bound to 环卫所, a
+supervisor bound to the 社区 of G1 and G2, and an API key per role (sent as
+``X-API-Key``), the hotline's included.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 from gridmgmt.domain import access
 from gridmgmt.domain.accounts import create_api_key
 from gridmgmt.store.accounts import AccountStore
-from tests.factories import G1, G3, IN_G1, IN_G2, make_incident
+from tests.factories import COMMUNITY, G1, G3, IN_G1, IN_G2, OTHER_COMMUNITY, make_incident
 from tests.webapp.sessions import login
 
 #: routes whose access is not a policy action: endpoint -> who may use it
@@ -34,7 +35,7 @@ OUTSIDE_THE_POLICY = {
     "auth.logout": "anyone logged in",
 }
 SESSION_ROLES = ("admin", "supervisor", "dept", "worker", "analyst")
-KEY_ROLES = ("admin", "supervisor", "dept", "worker", "analyst")
+KEY_ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "hotline")
 API_PREFIXES = ("/api/", "/open311/", "/ogcapi", "/rebalance/api/")
 
 
@@ -52,6 +53,7 @@ def world(app):
 
     create_user(store, "dept_hw", PASSWORD, "dept", display_name="环卫所 王")
     AccountStore(store).set_department("dept_hw", "环卫所")
+    create_user(store, "sup_cuihu", PASSWORD, "supervisor", area=COMMUNITY)
     mine = make_incident(store, "reported", at=IN_G1, description="楼道堆物，电话13800000000")
     dispatched = make_incident(store, "dispatched", at=IN_G2, description="占道经营")
     keys = {role: create_api_key(store, f"key-{role}", role) for role in KEY_ROLES}
@@ -82,7 +84,7 @@ def _fill(rule, world) -> str:
 def _principals(app, world):
     """(name, principal, session client or None, headers) for every principal of the matrix."""
     out = []
-    for role in (*SESSION_ROLES, "dept_hw"):
+    for role in (*SESSION_ROLES, "dept_hw", "sup_cuihu"):
         client = app.test_client()
         assert login(client, role).status_code == 302, role
         html = client.get("/login").get_data(as_text=True)
@@ -93,6 +95,7 @@ def _principals(app, world):
             role,
             grid_codes=tuple(user.get("grid_codes", ())),
             department="环卫所" if role == "dept_hw" else None,
+            area=user.get("area"),
         )
         out.append((role, principal, client, {"X-CSRFToken": token}))
     for role, key in world["keys"].items():
@@ -238,3 +241,53 @@ def test_grid_cards_of_neighbours_name_no_worker(app, world, as_role):
     own = worker.get(f"/api/v1/grids/{G1}").get_json()
     other = worker.get(f"/api/v1/grids/{G3}").get_json()
     assert own["workers"] and other["workers"] == []
+
+
+def test_hotline_key_submits_and_reads_back_only_its_own(app, world):
+    store = world["store"]
+    key = world["keys"]["hotline"]
+    client = app.test_client()
+    posted = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "service_code": "15003",
+            "lat": IN_G2[1],
+            "long": IN_G2[0],
+            "address_string": "长江路1号",
+            "description": "人行道上单车堆放",
+        },
+        headers={"X-API-Key": key},
+    )
+    assert posted.status_code == 201, posted.get_json()
+    own = int(posted.get_json()[0]["service_request_id"])
+    assert store.incident(own)["source"] == "12345热线"
+    listed = client.get("/open311/v2/requests.json", headers={"X-API-Key": key}).get_json()
+    assert [int(r["service_request_id"]) for r in listed] == [own]
+    mine = world["mine"]["id"]
+    assert (
+        client.get(f"/open311/v2/requests/{mine}.json", headers={"X-API-Key": key}).status_code
+        == 404
+    )
+    for page in ("/map", "/api/v1/areas", "/ogcapi/collections", "/api/v1/geo/grids"):
+        assert client.get(page, headers={"X-API-Key": key}).status_code == 403, page
+
+
+def test_an_area_bound_supervisor_sees_only_its_area(app, world):
+    store = world["store"]
+    elsewhere = make_incident(store, "reported", at=(IN_G1[0] + 0.0025, IN_G1[1]))  # in G3
+    assert elsewhere["grid_code"] == G3
+    client = app.test_client()
+    login(client, "sup_cuihu")
+    ids = {r["id"] for r in client.get("/api/v1/incidents").get_json()}
+    assert world["mine"]["id"] in ids and elsewhere["id"] not in ids
+    assert client.get(f"/api/v1/incidents/{elsewhere['id']}").status_code == 404
+    assert client.get(f"/cases/{elsewhere['id']}").status_code == 404
+    desk = client.get("/desk").get_data(as_text=True)
+    assert world["mine"]["number"] in desk and elsewhere["number"] not in desk
+    grids = client.get("/api/v1/geo/grids?bbox=117.8,30.9,117.9,31.0&zoom=16").get_json()
+    assert {f["properties"]["code"][:12] for f in grids["features"]} == {COMMUNITY}
+    assert client.get(f"/api/v1/grids/{G3}").status_code == 404
+    assert client.get(f"/rebalance/?community={OTHER_COMMUNITY}").status_code == 404
+    areas = client.get("/api/v1/areas").get_json()
+    communities = [c["code"] for d in areas for s in d["children"] for c in s["children"]]
+    assert communities == [COMMUNITY]

@@ -15,7 +15,14 @@ migrations compare against it). Tables refer to each other by table name in
 their foreign keys, so the modules import only the base, never each other.
 """
 
-from gridmgmt.store.models.accounts import ApiKey, Role, User, UserDepartment, UserGrid
+from gridmgmt.store.models.accounts import (
+    ApiKey,
+    LoginFailure,
+    Role,
+    User,
+    UserDepartment,
+    UserGrid,
+)
 from gridmgmt.store.models.areas import Community, District, Grid, Street
 from gridmgmt.store.models.base import Base
 from gridmgmt.store.models.incidents import Incident, IncidentCategory, IncidentHistory
@@ -53,6 +60,7 @@ __all__ = [
     "GridProposalGrid",
     "GridProposalMove",
     "ImportRun",
+    "LoginFailure",
     "Incident",
     "IncidentCategory",
     "IncidentHistory",
