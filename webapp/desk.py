@@ -36,7 +36,7 @@ def _names() -> dict[str, str]:
 
 
 def _departments() -> list[str]:
-    return sorted({c.department for c in load_categories()})
+    return store().departments()
 
 
 @bp.get("/desk")

@@ -54,6 +54,12 @@ class IncidentStore(Database):
                 )
             return len(new)
 
+    def departments(self) -> list[str]:
+        """The departments incidents may be dispatched to: those of the stored categories."""
+        with self.engine.connect() as conn:
+            rows = conn.scalars(select(m.IncidentCategory.department).distinct())
+            return sorted(d for d in rows if d)
+
     def category(self, code: str) -> dict | None:
         """One active category as a dict, or None."""
         with self.engine.connect() as conn:

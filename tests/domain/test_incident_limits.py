@@ -61,3 +61,30 @@ def test_idempotency_keys_belong_to_their_reporter(loop_store):
     theirs, created_theirs = report(loop_store, reporter="worker2", idempotency_key="phone-1")
     assert created_theirs and theirs["id"] != mine["id"] and theirs["reporter"] == "worker2"
     assert len(loop_store.incidents()) == 2
+
+
+def test_dispatch_goes_only_to_a_stored_department(loop_store):
+    incident, _ = report(loop_store)
+    incident = transition_incident(
+        loop_store, incident["id"], "register", actor="sup", role="supervisor"
+    )
+    assert "城管执法中队" in loop_store.departments()
+    with pytest.raises(ValueError, match="unknown department '随便一个科'; dispatch to one of"):
+        transition_incident(
+            loop_store,
+            incident["id"],
+            "dispatch",
+            actor="sup",
+            role="supervisor",
+            department="随便一个科",
+        )
+    assert loop_store.incident(incident["id"])["state"] == "registered"
+    done = transition_incident(
+        loop_store,
+        incident["id"],
+        "dispatch",
+        actor="sup",
+        role="supervisor",
+        department="城管执法中队",
+    )
+    assert done["department"] == "城管执法中队"

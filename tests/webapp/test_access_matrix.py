@@ -291,3 +291,12 @@ def test_an_area_bound_supervisor_sees_only_its_area(app, world):
     areas = client.get("/api/v1/areas").get_json()
     communities = [c["code"] for d in areas for s in d["children"] for c in s["children"]]
     assert communities == [COMMUNITY]
+
+
+def test_an_unbound_handler_never_sees_an_undispatched_case(app, world, as_role):
+    dept = as_role("dept")
+    mine = world["mine"]["id"]  # reported, never dispatched
+    for url in (f"/api/v1/incidents/{mine}", f"/cases/{mine}", f"/open311/v2/requests/{mine}.json"):
+        assert dept.get(url).status_code == 404, url
+    listed = {r["id"] for r in dept.get("/api/v1/incidents").get_json()}
+    assert listed == {world["dispatched"]["id"]}

@@ -146,3 +146,25 @@ def test_diary_form(client, app):
     )
     store = app.extensions["gridmgmt_store"]
     assert len(PatrolStore(store).diary()) == 1
+
+
+def test_analyst_patrol_report_names_no_worker(client, app):
+    login(client, "worker")
+    pid = api(client, "/api/v1/patrols").get_json()["id"]
+    api(client, f"/api/v1/patrols/{pid}/points", {"points": fixes(20)})
+    api(client, f"/api/v1/patrols/{pid}/stop")
+    client.get("/logout")
+    login(client, "supervisor")
+    html = client.get("/patrols/report").get_data(as_text=True)
+    assert '"worker": "worker"' in html  # supervisors see who walked
+    client.get("/logout")
+    login(client, "analyst")
+    html = client.get("/patrols/report").get_data(as_text=True)
+    assert G1 in html and '"type": "LineString"' in html  # the figures and tracks stay
+    assert '"worker"' not in html and "worker<b>" not in html
+    wb = load_workbook(
+        io.BytesIO(client.get("/patrols/report", query_string={"format": "xlsx"}).data)
+    )
+    for sheet in wb.worksheets:
+        cells = {str(c.value) for row in sheet.iter_rows() for c in row}
+        assert "worker" not in cells, sheet.title

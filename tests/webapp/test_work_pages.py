@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gridmgmt.domain.incidents import load_categories
 from gridmgmt.domain.incidents.service import transition_incident
 from tests.factories import G2, IN_G2, X0, Y0, make_incident
 from tests.webapp.sessions import csrf_token, login
@@ -184,6 +186,9 @@ def test_descriptions_names_and_departments_are_escaped(app, photo_file):
     evil = make(app, "dispatched", description=XSS, reporter="<img src=x onerror=alert(1)>")
     store = store_of(app)
     regd = make(app, "registered", description=XSS)
+    # a department named with markup, as an edited category table could hold
+    base = next(iter(load_categories()))
+    store.sync_categories([replace(base, code="99001", department="<b>部门</b>")])
     transition_incident(
         store, regd["id"], "dispatch", actor="s", role="supervisor", department="<b>部门</b>"
     )

@@ -31,6 +31,13 @@ _CALENDAR = WorkingCalendar()
 _NO_DEADLINE = {"closed", "rejected", "cancelled", "suspended"}
 #: longest accepted text per field, in characters (the address column holds 200)
 TEXT_LIMITS = {"description": 2000, "address": 200, "note": 1000, "idempotency_key": 100}
+#: the fields' names on the UI's pages
+TEXT_LABELS = {
+    "description": "描述",
+    "address": "地址",
+    "note": "备注",
+    "idempotency_key": "幂等键",
+}
 
 
 def check_length(field: str, text: str | None) -> None:
@@ -39,9 +46,11 @@ def check_length(field: str, text: str | None) -> None:
         return
     if not isinstance(text, str):
         raise ValueError(f"{field} must be text, not {type(text).__name__}")
-    if len(text) > TEXT_LIMITS[field]:
+    n, limit = len(text), TEXT_LIMITS[field]
+    if n > limit:
         raise ValueError(
-            f"{field} is {len(text):,} characters long; at most {TEXT_LIMITS[field]:,} are accepted"
+            f"{TEXT_LABELS[field]}过长：{n:,} 字，最多 {limit:,} 字"
+            f" ({field} is {n:,} characters long; at most {limit:,} are accepted)"
         )
 
 
@@ -199,8 +208,11 @@ def transition_incident(
         department = department.strip()
         if transition != "dispatch":
             raise ValueError("only a dispatch (派遣) names a department")
-        if not department or len(department) > 60:
-            raise ValueError("department must be 1-60 characters")
+        known = repo.departments()
+        if department not in known:
+            raise ValueError(
+                f"unknown department {department!r}; dispatch to one of: {', '.join(known)}"
+            )
     new_state = _WORKFLOW.apply(
         incident["state"], transition, role, note=note, photos=len(photo_ids), location=point
     )
