@@ -66,3 +66,18 @@ def test_actions_labels_and_limits():
     category = {"handle_limit": 2, "handle_unit": "working_days", "urgent_handle_limit": 4, "urgent_handle_unit": "working_hours"}  # fmt: skip
     assert desk.handle_limit_text(category, False) == "2 工作日"
     assert desk.handle_limit_text(category, True, "en") == "4 working hours"
+
+
+def test_annotated_rows_carry_none_for_missing_text():
+    import numpy as np
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "grid_code": ["340705001001001", np.nan],
+            "state": ["reported", "closed"],
+            "deadline_at": [None, None],
+        }
+    )
+    rows = desk.annotate(table).to_dict("records")
+    assert rows[1]["grid_code"] is None and rows[0]["grid_code"] == "340705001001001"

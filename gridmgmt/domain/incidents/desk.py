@@ -75,9 +75,19 @@ class IncidentFilter:
 
 
 def annotate(table: pd.DataFrame, now: datetime | None = None) -> pd.DataFrame:
-    """Add ``overdue`` and ``near_due`` columns (no deadline runs in closed states)."""
+    """Add ``overdue`` and ``near_due`` columns (no deadline runs in closed states).
+
+    Missing texts (an incident outside every grid has no ``grid_code``) come
+    out as None, not NaN, so pages show the 待分配 badge instead of "nan".
+    """
     now = now or datetime.now(UTC)
     table = table.copy()
+    for column in table.columns:
+        if pd.api.types.is_object_dtype(table[column]) or pd.api.types.is_string_dtype(
+            table[column]
+        ):
+            values = [None if isinstance(v, float) and v != v else v for v in table[column]]
+            table[column] = pd.Series(values, index=table.index, dtype=object)
     deadlines = [None if d is None or d != d else d for d in table.get("deadline_at", [])]
     table["overdue"] = [is_overdue(d, now) for d in deadlines]
     table["near_due"] = [is_near_due(d, now, within=NEAR_DUE) for d in deadlines]
