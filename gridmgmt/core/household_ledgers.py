@@ -47,6 +47,9 @@ PER_BUILDING_SOURCES = frozenset({"ledger", "address_ledger"})
 
 UNMATCHED_COLUMNS = ["row", "key", "households", "reason"]
 
+#: how many unmatched rows a summary spells out
+LISTED = 10
+
 
 @dataclass(frozen=True)
 class LedgerMatch:
@@ -304,3 +307,28 @@ def _finish(kind, ledger, parts, missed, key_of) -> LedgerMatch:
         columns=UNMATCHED_COLUMNS,
     )
     return LedgerMatch(kind, records.reset_index(drop=True), unmatched, len(ledger))
+
+
+def nothing_matched_message(kind: str, rows: int) -> str:
+    """Why a ledger of ``rows`` rows changed nothing, and what to do about it."""
+    if kind == "compound":
+        return (
+            f"none of the {rows} 小区 of this ledger matches a compound by name or id; nothing "
+            "written. Import the 小区 outlines (landuse=residential with name=, or a compounds "
+            "file with 小区名称) first, or write the names as the map has them"
+        )
+    if kind == "address":
+        return (
+            f"none of the {rows} addresses of this ledger matches a building's addr:street + "
+            "addr:housenumber; nothing written. Check that the buildings carry addresses, or "
+            "use a ledger per 小区 or per building id"
+        )
+    return f"none of the {rows} building ids of this ledger is known; nothing written"
+
+
+def unmatched_summary(match: LedgerMatch) -> str:
+    """``3 row(s) match no building: row 4 (学院路 99): no building with this address; ...``."""
+    rows = match.unmatched
+    shown = "; ".join(f"row {r.row} ({r.key}): {r.reason}" for r in rows.head(LISTED).itertuples())
+    more = f"; and {len(rows) - LISTED} more" if len(rows) > LISTED else ""
+    return f"{len(rows)} row(s) match no building: {shown}{more}"

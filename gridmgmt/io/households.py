@@ -20,7 +20,12 @@ import numpy as np
 import pandas as pd
 
 from gridmgmt.core.crs import to_metric
-from gridmgmt.core.household_ledgers import LedgerMatch, match_ledger
+from gridmgmt.core.household_ledgers import (
+    LedgerMatch,
+    match_ledger,
+    nothing_matched_message,
+    unmatched_summary,
+)
 from gridmgmt.core.households import (
     ANCILLARY_FOOTPRINT_M2,
     MIXED_RESIDENTIAL_SHARE,
@@ -275,7 +280,7 @@ def apply_ledger(
     ledger = path if isinstance(path, HouseholdLedger) else read_household_ledger(path)
     match = match_ledger(ledger.kind, ledger.rows, out, compounds)
     if ledger.kind != "building" and len(ledger.rows) and match.matched_rows == 0:
-        raise InputError.single(ledger.path, nothing_matched_message(ledger))
+        raise InputError.single(ledger.path, nothing_matched_message(ledger.kind, len(ledger.rows)))
     records = match.records.set_index("building_id")
     hit = out["building_id"].isin(records.index).to_numpy()
     ids = out.loc[hit, "building_id"]
@@ -292,28 +297,3 @@ def apply_ledger(
     if len(match.unmatched):
         report.warn(f"ledger {ledger.path.name}: {unmatched_summary(match)}")
     return match
-
-
-def nothing_matched_message(ledger: HouseholdLedger) -> str:
-    """Why a ledger changed nothing, and what to do about it."""
-    if ledger.kind == "compound":
-        return (
-            f"none of the {len(ledger.rows)} 小区 of this ledger matches a compound by name or "
-            "id; nothing written. Import the 小区 outlines (landuse=residential with name=, or a "
-            "compounds file with 小区名称) first, or write the names as the map has them"
-        )
-    if ledger.kind == "address":
-        return (
-            f"none of the {len(ledger.rows)} addresses of this ledger matches a building's "
-            "addr:street + addr:housenumber; nothing written. Check that the buildings carry "
-            "addresses, or use a ledger per 小区 or per building id"
-        )
-    return f"none of the {len(ledger.rows)} building ids of this ledger is known; nothing written"
-
-
-def unmatched_summary(match: LedgerMatch) -> str:
-    """``3 row(s) match no building: row 4 (学院路 99): no building with this address; ...``."""
-    rows = match.unmatched
-    shown = "; ".join(f"row {r.row} ({r.key}): {r.reason}" for r in rows.head(SHOWN).itertuples())
-    more = f"; and {len(rows) - SHOWN} more" if len(rows) > SHOWN else ""
-    return f"{len(rows)} row(s) match no building: {shown}{more}"
