@@ -21,6 +21,7 @@ import pandas as pd
 
 from gridmgmt.core.crs import to_metric
 from gridmgmt.core.household_ledgers import (
+    LEDGER_SOURCES,
     LedgerMatch,
     match_ledger,
     nothing_matched_message,
@@ -194,8 +195,9 @@ def _report_households(out, area, untyped_outside, report: ImportReport) -> None
     sources = out["households_source"]
     counts = sources.value_counts()
     report.households_by_source = {str(k): int(v) for k, v in counts.items()}
-    report.households_estimated = int((~sources.isin(["ledger"])).sum())
-    report.households_from_ledger = int(sources.isin(["ledger"]).sum())
+    from_ledger = sources.isin(list(LEDGER_SOURCES.values()))
+    report.households_estimated = int((~from_ledger).sum())
+    report.households_from_ledger = int(from_ledger.sum())
     total = int(out["households"].sum())
     shared = default_share(out)
     report.households_total = total

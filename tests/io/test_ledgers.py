@@ -116,6 +116,7 @@ def test_gbk_compound_ledger_split_by_floor_area(tmp_path):
     assert inside["households"].sum() == 120
     assert (inside["households_source"] == "compound_ledger").all()
     assert (inside["households_confidence"] == "high").all()
+    assert result.report.households_from_ledger == 3 and result.report.households_estimated == 3
     # by floor area: B1 1,000 m² x 6 floors, B2 500 m² x 6 floors; the guard room B3 gets none
     assert b.loc["B3", "households"] == 0
     assert 78 <= b.loc["B1", "households"] <= 82 and b.loc["B1", "population"] > 0
