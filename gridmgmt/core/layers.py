@@ -19,10 +19,13 @@ BUILDING_COLUMNS = (
     "building_type",  # str, see BUILDING_TYPES
     "floors",  # float, may be NaN before estimation
     "households",  # int >= 0
-    "households_source",  # "ledger" | "estimated"
+    "households_source",  # see gridmgmt.core.households.SOURCE_CONFIDENCE
+    "households_confidence",  # "high" | "medium" | "low"
     "population",  # int >= 0
     "compound_id",  # str | None: enclosing 小区/单位
     "name",  # str | None
+    "addr_street",  # str | None: OSM addr:street, for address ledgers
+    "addr_housenumber",  # str | None: OSM addr:housenumber (门牌号)
 )
 
 #: 道路 roads: lines.

@@ -181,9 +181,11 @@ def _normalise_roads(out, path: Path):
 
 
 def _normalise_compounds(out, path: Path):
-    landuse = out["landuse"].fillna("residential").astype(str).str.strip()
-    out["landuse"] = landuse
     kind = out["compound_kind"]
+    # a "kind" column holding land use (park, commercial...) rather than residential/unit
+    land_words = kind.where(kind.notna() & ~kind.isin(["residential", "unit"]))
+    landuse = out["landuse"].fillna(land_words).fillna("residential").astype(str).str.strip()
+    out["landuse"] = landuse
     derived = np.where(landuse.isin(["residential", "住宅", "居住"]), "residential", "unit")
     out["compound_kind"] = [
         k if k in ("residential", "unit") else d for k, d in zip(kind, derived, strict=True)

@@ -24,6 +24,10 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     households_estimated: int = 0
     households_from_ledger: int = 0
+    households_total: int = 0
+    households_default_share: float = 0.0
+    #: households_source -> buildings (see gridmgmt.core.households.SOURCE_CONFIDENCE)
+    households_by_source: dict[str, int] = field(default_factory=dict)
 
     def layer(self, name: str) -> LayerReport:
         return self.layers.setdefault(name, LayerReport())
@@ -46,6 +50,9 @@ class ImportReport:
             "warnings": list(self.warnings),
             "households_estimated": self.households_estimated,
             "households_from_ledger": self.households_from_ledger,
+            "households_total": self.households_total,
+            "households_default_share": round(self.households_default_share, 4),
+            "households_by_source": dict(self.households_by_source),
         }
 
     def __str__(self) -> str:
@@ -59,6 +66,13 @@ class ImportReport:
             lines.append(
                 f"  buildings with estimated households: {self.households_estimated}, "
                 f"from the ledger: {self.households_from_ledger}"
+            )
+        if self.households_by_source:
+            by_source = ", ".join(f"{k} {v}" for k, v in sorted(self.households_by_source.items()))
+            lines.append(
+                f"  households: {self.households_total:,} "
+                f"({self.households_default_share:.0%} from default floors); "
+                f"buildings by source: {by_source}"
             )
         for name, r in self.layers.items():
             for fid, why in r.repaired[:5]:

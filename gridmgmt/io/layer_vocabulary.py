@@ -35,8 +35,11 @@ ID_COLUMN = {
 ALIASES = {
     "buildings": {
         "building_id": ("building_id", "id", "fid", "osm_id", "编号", "建筑编号", "楼栋编号"),
-        "building_type": ("building_type", "type", "类型", "建筑类型", "building"),
+        "building_type": ("building_type", "type", "类型", "建筑类型", "building", "kind_detail"),
         "floors": ("floors", "层数", "楼层", "levels", "building:levels"),
+        "height": ("height", "高度", "建筑高度", "height_m", "building:height"),
+        "addr_street": ("addr_street", "addr:street", "路名", "街路巷", "街巷"),
+        "addr_housenumber": ("addr_housenumber", "addr:housenumber", "门牌号", "门牌"),
         "households": ("households", "户数", "住户数", "hh"),
         "population": ("population", "人口", "人口数"),
         "compound_id": ("compound_id", "小区编号"),

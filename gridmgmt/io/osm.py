@@ -31,6 +31,7 @@ BUILDING_TYPES = {
     "commercial": "commercial",
     "office": "office",
     "retail": "retail",
+    "hotel": "commercial",
     "supermarket": "retail",
     "kiosk": "retail",
     "school": "school",
@@ -142,18 +143,30 @@ def _osm_id(frame: pd.DataFrame) -> list[str]:
     return ids
 
 
+def _number(text) -> float:
+    try:
+        return float(re.findall(r"\d+(?:\.\d+)?", text)[0])
+    except (IndexError, ValueError, TypeError):
+        return float("nan")
+
+
 def _floors(tags: dict[str, str]) -> float:
+    """Floors above ground from ``building:levels`` (or ``levels``); NaN if untagged."""
     for key in ("building:levels", "levels"):
         if key in tags:
-            try:
-                return float(re.findall(r"[\d.]+", tags[key])[0])
-            except (IndexError, ValueError):
-                pass
-    if "height" in tags:
-        try:
-            return max(1.0, round(float(re.findall(r"[\d.]+", tags["height"])[0]) / 3.0))
-        except (IndexError, ValueError):
-            pass
+            value = _number(tags[key])
+            if value == value:
+                return value
+    return float("nan")
+
+
+def _height(tags: dict[str, str]) -> float:
+    """Height in metres from ``height`` (or ``building:height``); NaN if untagged."""
+    for key in ("height", "building:height"):
+        if key in tags:
+            value = _number(tags[key])
+            if value == value:
+                return value
     return float("nan")
 
 
@@ -164,7 +177,8 @@ def _name(tags: dict[str, str]) -> str | None:
 def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     """Raw layers from an OSM file: ``buildings``, ``roads``, ``compounds``, ``facilities``.
 
-    Buildings carry ``osm_building`` (the raw tag) and ``floors``; their type
+    Buildings carry ``osm_building`` (the raw tag), ``floors`` (levels),
+    ``height`` (metres) and ``addr_street``/``addr_housenumber``; their type
     is finalised by the reader once compounds are known (``building=yes``
     takes the land use around it).
     """
@@ -189,6 +203,9 @@ def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
                     "osm_building": building,
                     "building_type": BUILDING_TYPES.get(building),
                     "floors": _floors(tags),
+                    "height": _height(tags),
+                    "addr_street": tags.get("addr:street"),
+                    "addr_housenumber": tags.get("addr:housenumber"),
                     "name": _name(tags),
                     "geometry": geom,
                 }
@@ -255,7 +272,17 @@ def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
 
     return {
         "buildings": frame(
-            b_rows, ["building_id", "osm_building", "building_type", "floors", "name"]
+            b_rows,
+            [
+                "building_id",
+                "osm_building",
+                "building_type",
+                "floors",
+                "height",
+                "addr_street",
+                "addr_housenumber",
+                "name",
+            ],
         ),
         "roads": frame(road_rows, ["road_id", "road_class", "name"]),
         "compounds": frame(c_rows, ["compound_id", "compound_kind", "landuse", "name"]),

@@ -87,6 +87,7 @@ def read_layers(
     layer: str | None = None,
     dwelling_size_m2: float = 90.0,
     china: bool = True,
+    compounds: str | Path | gpd.GeoDataFrame | None = None,
 ) -> ImportResult:
     """Read ``path`` into normalised layers.
 
@@ -113,6 +114,11 @@ def read_layers(
         Floor area per household for estimates.
     china : bool
         Refuse coordinates outside China's extent (default True).
+    compounds : path-like or GeoDataFrame, optional
+        小区 outlines or land use from another file (a compounds layer or
+        a file read as one), in which buildings are placed besides the
+        file's own compounds: untyped buildings in residential land count
+        households, and 小区 ledgers find their 小区.
 
     Returns
     -------
@@ -138,9 +144,8 @@ def read_layers(
             continue
         frame = normalise_attributes(frame, path, name, report)
         if name == "buildings":
-            frame = finish_buildings(
-                frame, out["compounds"], path, dwelling_size_m2, ledger, report
-            )
+            land = _with_compounds(out["compounds"], compounds, coords)
+            frame = finish_buildings(frame, land, path, dwelling_size_m2, ledger, report)
         out[name] = frame
         report.layer(name).imported = len(frame)
     if not any(len(f) for f in out.values()) and not any(r.read for r in report.layers.values()):
@@ -164,6 +169,16 @@ def read_polygons(path: str | Path, coords: str = "wgs84") -> gpd.GeoDataFrame:
         The polygons in EPSG:4326.
     """
     return read_layers(path, kind="compounds", coords=coords).compounds
+
+
+def _with_compounds(own: gpd.GeoDataFrame, extra, coords: str) -> gpd.GeoDataFrame:
+    if extra is None:
+        return own
+    if not isinstance(extra, gpd.GeoDataFrame):
+        extra = read_layers(extra, kind="compounds", coords=coords).compounds
+    if not len(own):
+        return extra
+    return gpd.GeoDataFrame(pd.concat([own, extra], ignore_index=True), crs=WGS84)
 
 
 # ------------------------------------------------------------------ reading

@@ -1,12 +1,14 @@
 """CSV and XLSX tables: encodings, lon/lat columns, row numbers for messages.
 
-CSV files are read as UTF-8 (with or without BOM) or, failing that,
-GB18030 (a superset of GBK, what Excel on Chinese Windows writes). Row
+CSV files are read as UTF-16 (with its byte-order mark), UTF-8 (with or
+without BOM) or, failing that, GB18030 (a superset of GBK, what Excel on
+Chinese Windows writes). Row
 numbers in messages are the spreadsheet's: the header is row 1.
 """
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,8 +27,31 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 FIRST_ROW = 2
 
 
+def detect_encoding(raw: bytes) -> str | None:
+    """The encoding of a CSV file's bytes: ``utf-16``, ``utf-8`` or ``gb18030``; None if neither.
+
+    A UTF-16 byte-order mark (Excel's "Unicode text") wins; then UTF-8 (with
+    or without BOM); then GB18030, the superset of GBK and GB2312 that Excel
+    on Chinese Windows writes.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    for encoding in ENCODINGS:
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return "utf-8" if encoding == "utf-8-sig" else encoding
+    return None
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """A CSV or XLSX file as a DataFrame of strings/numbers, columns stripped."""
+    """A CSV or XLSX file as a DataFrame of strings/numbers, columns stripped.
+
+    The CSV encoding found (:func:`detect_encoding`) is in
+    ``frame.attrs["encoding"]`` (``"xlsx"`` for workbooks); tab-separated
+    text (Excel's "Unicode text") is read too.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
@@ -34,28 +59,27 @@ def read_table(path: str | Path) -> pd.DataFrame:
             frame = pd.read_excel(path, engine="openpyxl")
         except Exception as err:  # openpyxl raises many kinds
             raise InputError.single(path, f"not a readable XLSX workbook ({err})") from err
+        encoding = "xlsx"
     else:
         raw = path.read_bytes()
-        text = None
-        for encoding in ENCODINGS:
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if text is None:
+        encoding = detect_encoding(raw)
+        if encoding is None:
             raise InputError.single(
                 path, "unreadable encoding: the file is neither UTF-8 nor GBK/GB18030"
             )
-        from io import StringIO
-
+        text = raw.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+        header = text.split("\n", 1)[0]
+        sep = "\t" if "\t" in header and "," not in header else ","
         try:
-            frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+            frame = pd.read_csv(
+                StringIO(text), dtype=str, keep_default_na=False, na_values=[""], sep=sep
+            )
         except pd.errors.ParserError as err:
             raise InputError.single(path, f"not a readable CSV table ({err})") from err
         except pd.errors.EmptyDataError as err:
             raise InputError.single(path, "the file is empty") from err
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs["encoding"] = encoding
     return frame
 
 

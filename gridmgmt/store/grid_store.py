@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from gridmgmt.core.households import confidence_of
 from gridmgmt.core.layers import WGS84
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
@@ -105,8 +106,9 @@ class GridStore(Database):
     ) -> pd.DataFrame:
         """Write new household (and population) counts of stored buildings, in one transaction.
 
-        ``ledger`` has ``building_id``, ``households`` and ``population``.
-        Buildings get ``households_source = 'ledger'``; the current grids they
+        ``ledger`` has ``building_id``, ``households`` and ``population``,
+        optionally ``households_source`` (default ``'ledger'``; the
+        confidence follows from it). The current grids they
         lie in get their new totals, and residential ones the flag
         ``out_of_band`` when the totals leave ``[min_households,
         max_households]`` (cleared when they come back). Returns one row per
@@ -133,14 +135,28 @@ class GridStore(Database):
                 raise NotFoundError(
                     f"{len(missing)} building id(s) not stored: {', '.join(missing[:10])}{more}"
                 )
+            sources = (
+                ledger["households_source"].tolist()
+                if "households_source" in ledger.columns
+                else ["ledger"] * len(ids)
+            )
+            confidence = confidence_of(sources)
             rows = [
                 {
                     "id": found[i][0],
                     "households": int(h),
                     "population": int(p),
-                    "households_source": "ledger",
+                    "households_source": src,
+                    "households_confidence": str(c),
                 }
-                for i, h, p in zip(ids, ledger["households"], ledger["population"], strict=True)
+                for i, h, p, src, c in zip(
+                    ids,
+                    ledger["households"],
+                    ledger["population"],
+                    sources,
+                    confidence,
+                    strict=True,
+                )
             ]
             codes = sorted({found[i][1] for i in ids if found[i][1]})
             g = m.Grid

@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmgmt.core.households import confidence_of
 from gridmgmt.core.layers import WGS84
 from gridmgmt.store.models import Building, Compound, Facility, Road
 
@@ -28,10 +29,13 @@ LAYER_TABLES = {
             "floors": "floors",
             "households": "households",
             "households_source": "households_source",
+            "households_confidence": "households_confidence",
             "population": "population",
             "compound_id": "compound_source_id",
             "name": "name",
             "grid_code": "grid_code",
+            "addr_street": "addr_street",
+            "addr_housenumber": "addr_housenumber",
         },
     ),
     "roads": (Road, {"road_id": "source_id", "road_class": "road_class", "name": "name"}),
@@ -77,6 +81,11 @@ def frame_to_rows(layer: str, frame: gpd.GeoDataFrame) -> list[dict]:
             row[key] = 0 if row[key] is None else int(row[key])
         if "source_id" in row and row["source_id"] is not None:
             row["source_id"] = str(row["source_id"])
+        if layer == "buildings":
+            row["households_source"] = row.get("households_source") or "estimated"
+            row["households_confidence"] = row.get("households_confidence") or str(
+                confidence_of([row["households_source"]])[0]
+            )
         rows.append(row)
     return rows
 

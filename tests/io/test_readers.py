@@ -45,7 +45,8 @@ def test_geojson_buildings_with_chinese_columns_and_estimates(tmp_path):
     assert b["building_id"].tolist() == ["B0", "B1", "B2"]
     assert b["name"].tolist() == ["1号楼", "2号楼", "3号楼"]
     assert b["building_type"].tolist() == ["residential", "residential", "commercial"]
-    assert b["households_source"].tolist() == ["ledger", "estimated", "ledger"]
+    assert b["households_source"].tolist() == ["ledger", "levels", "ledger"]
+    assert b["households_confidence"].tolist() == ["high", "medium", "high"]
     # B1: ~ 38.2 m x 22.2 m footprint x 6 floors / 90 m² ≈ 57 households
     assert 45 <= b["households"].iloc[1] <= 65
     assert b["population"].iloc[0] == round(30 * 2.62)
@@ -131,7 +132,7 @@ def test_ledger_overrides_estimates_and_reports_unknown_ids(tmp_path):
     assert b.loc["B0", "households"] == 33 and b.loc["B0", "population"] == 90
     assert b.loc["B2", "households"] == 12 and b.loc["B2", "population"] == round(12 * 2.62)
     assert (
-        b.loc["B1", "households_source"] == "estimated"
+        b.loc["B1", "households_source"] == "levels"
         and b.loc["B0", "households_source"] == "ledger"
     )
     assert any("B9" in w for w in result.report.warnings)
@@ -171,7 +172,7 @@ def test_real_osm_extract(realdata):
     assert (
         b.loc[b["building_type"].isin(["university", "school", "hospital"]), "households"] == 0
     ).all()
-    assert (b["households_source"] == "estimated").all()
+    assert b["households_source"].isin(["levels", "height", "default"]).all()
     assert len(result.roads) > 250 and len(result.facilities) > 10
     assert {"residential", "unit"} <= set(result.compounds["compound_kind"])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -89,4 +91,57 @@ def test_cli_reads_a_gbk_ledger_and_names_the_rebalance(tmp_path):
     assert result.exit_code == 1 and "households is not a number" in result.output
     with pytest.raises(InputError, match="ledger file not found"):
         read_ledger(tmp_path / "missing.csv")
+    store.dispose()
+
+
+def test_compound_ledger_splits_totals_over_stored_buildings(partitioned):
+    from gridmgmt.io.ledgers import HouseholdLedger
+
+    store, code = partitioned
+    before = store.read_layer("buildings")
+    compounds = store.read_layer("compounds").set_index("compound_id")["name"]
+    name = compounds.iloc[0]
+    members = before[before["compound_id"] == compounds.index[0]]
+    rows = pd.DataFrame({"row": [2, 3], "compound": [name, "无此小区"], "households": [900, 10]})
+    ledger = HouseholdLedger(Path("物业.csv"), "compound", rows, "utf-8")
+    out = apply_ledger(store, ledger)
+    assert out.kind == "compound" and out.unmatched["key"].tolist() == ["无此小区"]
+    after = store.read_layer("buildings").set_index("building_id")
+    assert after.loc[members["building_id"], "households"].sum() == 900
+    changed = after.loc[members["building_id"]]
+    assert set(changed["households_source"]) <= {"ledger", "compound_ledger"}
+    assert (changed["households_confidence"] == "high").all()
+    assert out.grids["after"].sum() - out.grids["before"].sum() == 900 - members["households"].sum()
+
+    nothing = HouseholdLedger(Path("物业.csv"), "compound", rows.iloc[1:], "utf-8")
+    with pytest.raises(NotFoundError, match=r"物业.csv: compound ledger.*Import the 小区 outlines"):
+        apply_ledger(store, nothing)
+
+
+def test_cli_compound_ledger_lists_unmatched_rows_and_refuses_a_ledger_matching_nothing(tmp_path):
+    from gridmgmt.store.repository import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'gridmgmt.db'}")
+    partition_stored_blocks(store)
+    compounds = store.read_layer("compounds")["name"].tolist()
+    path = tmp_path / "小区台账.csv"
+    path.write_bytes(f"小区名称,总户数\n{compounds[0]},400\n未知家园,50\n".encode("gbk"))
+    result = CliRunner().invoke(
+        main, ["households", "update", str(path), "--workdir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "小区台账.csv: compound ledger, 2 rows (gb18030)" in result.output
+    assert "1 ledger row(s) matched no building:" in result.output
+    assert "row 3: 未知家园 (50 households): no 小区 with this name or id" in result.output
+
+    before = store.read_layer("buildings")["households"].sum()
+    none = tmp_path / "none.csv"
+    none.write_text("小区,户数\n未知家园,50\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["households", "update", str(none), "--workdir", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "none.csv: compound ledger, 1 rows" in result.output
+    assert "nothing written" in result.output
+    assert store.read_layer("buildings")["households"].sum() == before
     store.dispose()

@@ -12,8 +12,12 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, DateTime, Float, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gridmgmt.core.households import HOUSEHOLD_SOURCES
 from gridmgmt.store.models.base import Base
 from gridmgmt.store.types import GeometryType
+
+#: the households sources a building may carry, as an SQL list
+HOUSEHOLD_SOURCES_SQL = ", ".join(f"'{s}'" for s in HOUSEHOLD_SOURCES)
 
 
 class Compound(Base):
@@ -29,13 +33,23 @@ class Compound(Base):
 
 
 class Building(Base):
-    """建筑 with households from the ledger (台账) or estimated."""
+    """建筑 with households from a ledger (台账) or estimated, and how sure they are.
+
+    ``households_source`` and ``households_confidence`` are explained in
+    :mod:`gridmgmt.core.households`; ``addr_street``/``addr_housenumber``
+    (OSM ``addr:*``) let address ledgers find the building.
+    """
 
     __tablename__ = "buildings"
     __table_args__ = (
         CheckConstraint("households >= 0", name="ck_buildings_households"),
         CheckConstraint(
-            "households_source IN ('ledger', 'estimated')", name="ck_buildings_households_source"
+            f"households_source IN ({HOUSEHOLD_SOURCES_SQL})",
+            name="ck_buildings_households_source",
+        ),
+        CheckConstraint(
+            "households_confidence IN ('high', 'medium', 'low')",
+            name="ck_buildings_households_confidence",
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,10 +58,15 @@ class Building(Base):
     floors: Mapped[float | None] = mapped_column(Float)
     households: Mapped[int] = mapped_column(Integer, default=0)
     households_source: Mapped[str] = mapped_column(String(16), default="estimated")
+    households_confidence: Mapped[str] = mapped_column(
+        String(8), default="low", server_default="low"
+    )
     population: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str | None] = mapped_column(String(200))
     compound_source_id: Mapped[str | None] = mapped_column(String(64), index=True)
     grid_code: Mapped[str | None] = mapped_column(String(15), index=True)
+    addr_street: Mapped[str | None] = mapped_column(String(200))
+    addr_housenumber: Mapped[str | None] = mapped_column(String(40))
     geom = mapped_column(GeometryType("GEOMETRY"), nullable=False)
 
 
