@@ -5,16 +5,16 @@
 rows keep ``estimated``); ``households_confidence`` is high, medium or low;
 ``addr_street``/``addr_housenumber`` hold OSM ``addr:*`` for address ledgers.
 
-Revision ID: 0008h
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008h"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
