@@ -19,6 +19,11 @@ A shift fits *markedly better* when it brings at least :data:`GAIN_INSIDE`
 more of the footprint inside, or cuts at most a quarter as many buildings
 (at least :data:`MIN_CUT` cut as given) without losing footprint, or puts
 :data:`GAIN_ROADS` more of the boundary on roads without losing footprint.
+The verdict also needs the shift to single itself out: shifts of the same
+length in other directions, and half as long or half as long again in its
+own (decoys), must fit clearly worse, since an outline that cuts through the
+data often fits "better" moved outwards, and is then more probably right
+than offset.
 """
 
 from __future__ import annotations
@@ -59,15 +64,37 @@ class Placement:
     on_roads: float | None  # share of boundary length along roads; None without evidence
 
 
+#: directions (degrees from the GCJ-02 -> WGS84 shift) of the shifts tried; 0 converts the
+#: boundary, 180 the data, the others are decoys of the same length
+DIRECTIONS = (0, 45, 90, 135, 180, 225, 270, 315)
+#: lengths (times the shift) of the decoys in directions 0 and 180: a true offset is
+#: undone by the exact shift, not by one half as long or half as long again
+SCALES = (0.5, 1.5)
+#: how much more footprint inside, fewer buildings cut (and at most half as many) or
+#: more boundary along roads the converted placement needs over every decoy
+DECOY_MARGIN = 0.02
+DECOY_CUTS = 3
+DECOY_ROADS = 0.1
+
+
 @dataclass(frozen=True)
 class BoundaryFit:
-    """The boundary as given, moved to WGS84 as if GCJ-02, and moved the other way."""
+    """The boundary as given and moved by the GCJ-02 shift turned by each of :data:`DIRECTIONS`."""
 
     given: Placement
-    as_gcj02: Placement  # the boundary converted GCJ-02 -> WGS84
-    data_as_gcj02: Placement  # the boundary moved WGS84 -> GCJ-02 (the data being GCJ-02)
+    moved: dict[tuple[int, float], Placement]  # (direction, length in shifts) -> placement
     shift_m: float
     n_buildings: int
+
+    @property
+    def as_gcj02(self) -> Placement:
+        """The boundary converted GCJ-02 -> WGS84."""
+        return self.moved[0, 1.0]
+
+    @property
+    def data_as_gcj02(self) -> Placement:
+        """The boundary moved WGS84 -> GCJ-02 (as if the data were GCJ-02)."""
+        return self.moved[180, 1.0]
 
     @property
     def misses(self) -> bool:
@@ -76,23 +103,28 @@ class BoundaryFit:
 
     @property
     def boundary_looks_gcj02(self) -> bool:
-        """Converting the boundary from GCJ-02 makes it fit markedly better."""
-        return self.shift_m >= MIN_SHIFT_M and better(self.as_gcj02, self.given)
+        """Converting the boundary from GCJ-02 fits markedly better, and better than any decoy."""
+        return self._singles_out(0)
 
     @property
     def data_looks_gcj02(self) -> bool:
         """Converting the data from GCJ-02 (moving the boundary the other way) fits markedly better."""
-        return (
-            self.shift_m >= MIN_SHIFT_M
-            and not self.boundary_looks_gcj02
-            and better(self.data_as_gcj02, self.given)
-        )
+        return not self.boundary_looks_gcj02 and self._singles_out(180)
+
+    def _singles_out(self, direction: int) -> bool:
+        if self.shift_m < MIN_SHIFT_M:
+            return False
+        chosen = self.moved[direction, 1.0]
+        if not better(chosen, self.given):
+            return False
+        # other shifts must fit clearly worse: a boundary cutting the data may simply
+        # fit better moved outwards, in any direction and the further the better
+        return all(dominates(chosen, p) for k, p in self.moved.items() if k != (direction, 1.0))
 
     def describe(self) -> str:
         """One line of evidence: footprint inside and buildings cut, as given and converted."""
-        g, s = self.given, self.as_gcj02
-        if self.data_looks_gcj02:
-            s = self.data_as_gcj02
+        g = self.given
+        s = self.data_as_gcj02 if self.data_looks_gcj02 else self.as_gcj02
         text = (
             f"as given it holds {g.share_inside:.0%} of the {self.n_buildings} buildings' "
             f"footprint and cuts {g.cut} building(s); moved by the GCJ-02 offset "
@@ -118,6 +150,22 @@ def better(moved: Placement, given: Placement) -> bool:
         and moved.on_roads - given.on_roads >= GAIN_ROADS
     )
     return more_inside or fewer_cuts or roads
+
+
+def dominates(chosen: Placement, decoy: Placement) -> bool:
+    """Whether ``chosen`` fits clearly better than ``decoy``: more inside, fewer cuts or more on roads."""
+    if chosen.share_inside >= decoy.share_inside + DECOY_MARGIN:
+        return True
+    if chosen.share_inside < decoy.share_inside - DECOY_MARGIN:
+        return False
+    if chosen.cut * 2 <= decoy.cut and decoy.cut - chosen.cut >= DECOY_CUTS:
+        return True
+    return (
+        chosen.cut <= decoy.cut
+        and chosen.on_roads is not None
+        and decoy.on_roads is not None
+        and chosen.on_roads >= decoy.on_roads + DECOY_ROADS
+    )
 
 
 def gcj02_shift(boundary: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[float, float]:
@@ -176,10 +224,11 @@ def assess_fit(
     c = shapely.centroid(shapely.union_all(polys))  # the shift's length in metres, there
     ends = gpd.GeoSeries([c, shapely.Point(c.x + dlon, c.y + dlat)], crs=WGS84).to_crs(crs)
     shift_m = float(ends.iloc[0].distance(ends.iloc[1]))
-    return BoundaryFit(
-        given=place(0.0, 0.0),
-        as_gcj02=place(dlon, dlat),
-        data_as_gcj02=place(-dlon, -dlat),
-        shift_m=shift_m,
-        n_buildings=len(b),
-    )
+    moved = {}
+    tried = [(d, 1.0) for d in DIRECTIONS] + [(d, k) for d in (0, 180) for k in SCALES]
+    for direction, length in tried:
+        turn = np.radians(direction)
+        dx = length * (dlon * np.cos(turn) - dlat * np.sin(turn))
+        dy = length * (dlon * np.sin(turn) + dlat * np.cos(turn))
+        moved[direction, length] = place(float(dx), float(dy))
+    return BoundaryFit(given=place(0.0, 0.0), moved=moved, shift_m=shift_m, n_buildings=len(b))
