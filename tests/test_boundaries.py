@@ -154,3 +154,76 @@ def test_file_and_stored_workflows_agree(tmp_path):
         assert grids_s["households"].tolist() == grids_f["households"].tolist()
         moved = grids_s.to_crs(32650).symmetric_difference(grids_f.to_crs(32650), align=False)
         assert (moved.area < 1.0).all()
+
+
+def _gcj02_boundaries(files, folder):
+    """The layout's boundaries file with its coordinates moved to GCJ-02, still labelled WGS84."""
+    from gridmgmt.core import coords as cc
+
+    frame = gpd.read_file(files["boundaries"])
+    moved = cc.transform_geometries(frame.geometry.values, cc.wgs84_to_gcj02)
+    path = folder / "boundaries_gcj02.geojson"
+    frame.set_geometry(list(moved), crs=4326).to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_import_refuses_gcj02_boundaries_next_to_stored_buildings(tmp_path, database_url):
+    from gridmgmt.store.repository import Store
+
+    files, _b, _ = _cut_layout(tmp_path)
+    gcj = _gcj02_boundaries(files, tmp_path)
+    for kind in ("roads", "buildings"):
+        assert (
+            run("import", kind, files[kind], "--workdir", tmp_path, url=database_url).exit_code == 0
+        )
+    before = Store(database_url).counts()
+    refused = run("import", "boundaries", gcj, "--workdir", tmp_path, url=database_url)
+    assert refused.exit_code == 1
+    assert "boundaries_gcj02.geojson: the boundaries look like GCJ-02 coordinates" in refused.output
+    assert "--boundary-coords gcj02" in refused.output and "Nothing was written" in refused.output
+    assert Store(database_url).counts() == before
+    converted = run(
+        "import",
+        "boundaries",
+        gcj,
+        "--boundary-coords",
+        "gcj02",
+        "--workdir",
+        tmp_path,
+        url=database_url,
+    )
+    assert converted.exit_code == 0, converted.output
+    assert Store(database_url).counts()["communities"] == 2
+
+
+def test_import_refuses_buildings_next_to_stored_gcj02_boundaries(tmp_path):
+    from gridmgmt.store.repository import Store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    files, _b, _ = _cut_layout(tmp_path)
+    gcj = _gcj02_boundaries(files, tmp_path)
+    trusted = run(
+        "import", "boundaries", gcj, "--boundary-coords", "wgs84", "--workdir", tmp_path, url=url
+    )
+    assert trusted.exit_code == 0, trusted.output
+    refused = run("import", "buildings", files["buildings"], "--workdir", tmp_path, url=url)
+    assert refused.exit_code == 1
+    assert "buildings.geojson: the stored 社区 boundaries look like GCJ-02" in refused.output
+    assert "re-import the boundary file with --boundary-coords gcj02" in refused.output
+    assert Store(url).counts()["buildings"] == 0
+
+
+def test_stored_partition_with_boundaries_elsewhere_says_so(tmp_path):
+    import shapely.affinity
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    files, _b, _ = _cut_layout(tmp_path)
+    frame = gpd.read_file(files["boundaries"])
+    frame["geometry"] = [shapely.affinity.translate(g, xoff=0.05) for g in frame.geometry]
+    far = tmp_path / "far.geojson"
+    frame.to_file(far, driver="GeoJSON")
+    for kind, path in (("boundaries", far), ("buildings", files["buildings"])):
+        assert run("import", kind, path, "--workdir", tmp_path, url=url).exit_code == 0
+    result = run("partition", "--all", "--workdir", tmp_path, url=url)
+    assert result.exit_code == 1
+    assert "stored 社区: their outlines cover none of the 294 buildings' footprint" in result.output

@@ -60,18 +60,20 @@ def check_boundary(
     if boundary is None or len(boundary) == 0 or buildings is None or len(buildings) == 0:
         return
     fit = assess_fit(boundary, buildings, roads)
-    skip = f"if {subject} really is WGS84, give {BOUNDARY_COORDS_OPTION} wgs84 to skip this check"
+    plural = subject.endswith("s")  # "the boundaries", "their outlines"
+    looks, sits, covers = ("look", "sit", "cover") if plural else ("looks", "sits", "covers")
+    skip = f"if {subject} really {'are' if plural else 'is'} WGS84, give {BOUNDARY_COORDS_OPTION} wgs84 to skip this check"
     if offset_check and fit.boundary_looks_gcj02:
         fix = boundary_fix or f"convert it with {BOUNDARY_COORDS_OPTION} gcj02"
         raise InputError.single(
             path,
-            f"{subject} looks like GCJ-02 coordinates labelled as WGS84 "
+            f"{subject} {looks} like GCJ-02 coordinates labelled as WGS84 "
             f"({fit.describe()}); {fix} ({skip}). Nothing was written.",
         )
     if offset_check and fit.data_looks_gcj02:
         raise InputError.single(
             path,
-            f"{subject} sits off {data} by the GCJ-02 offset, as if {data} were GCJ-02 "
+            f"{subject} {sits} off {data} by the GCJ-02 offset, as if {data} were GCJ-02 "
             f"labelled as WGS84 ({fit.describe()}); read {data} with --coords gcj02 "
             f"({skip}). Nothing was written.",
         )
@@ -80,9 +82,9 @@ def check_boundary(
         where = f"{away:.1f} km away" if away > 0.05 else "next to it"
         raise InputError.single(
             path,
-            f"{subject} covers {_none_or_share(fit.given.share_inside)} of the "
+            f"{subject} {covers} {_none_or_share(fit.given.share_inside)} of the "
             f"{fit.n_buildings} buildings' footprint in {data} (they lie {where}); "
-            "check that it is the outline of this area and in the right coordinate system. "
+            "check that the file outlines this area, in the right coordinate system. "
             "Nothing was written.",
         )
 

@@ -190,13 +190,13 @@ def _refuse_missing_boundaries(areas, buildings, roads) -> None:
     """Raise: the stored 社区 hold none of the stored buildings (with the GCJ-02 hint if it fits)."""
     from gridmgmt.domain.boundary_checks import check_boundary
 
-    where = "stored 社区 boundaries"
+    where = "stored 社区"
     check_boundary(
         areas,
         buildings,
         roads,
         path=where,
-        subject="the stored 社区 boundaries",
+        subject="their outlines",
         data="the stored buildings",
         boundary_fix=(
             "re-import the boundary file with --boundary-coords gcj02 "
