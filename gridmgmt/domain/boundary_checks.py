@@ -64,7 +64,10 @@ def check_boundary(
     looks, sits, covers = ("look", "sit", "cover") if plural else ("looks", "sits", "covers")
     skip = f"if {subject} really {'are' if plural else 'is'} WGS84, give {BOUNDARY_COORDS_OPTION} wgs84 to skip this check"
     if offset_check and fit.boundary_looks_gcj02:
-        fix = boundary_fix or f"convert it with {BOUNDARY_COORDS_OPTION} gcj02"
+        fix = (
+            boundary_fix
+            or f"convert {'them' if plural else 'it'} with {BOUNDARY_COORDS_OPTION} gcj02"
+        )
         raise InputError.single(
             path,
             f"{subject} {looks} like GCJ-02 coordinates labelled as WGS84 "

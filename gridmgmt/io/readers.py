@@ -182,7 +182,7 @@ def read_polygons(
     InputError
         The file holds no features, no usable polygons, or other geometry types.
     """
-    need = f"a {what} file needs Polygon or MultiPolygon features"
+    need = f"a {what} file needs Polygon or MultiPolygon features. Nothing was written."
     try:
         frame = read_layers(path, kind="compounds", coords=coords).compounds
     except InputError as err:
