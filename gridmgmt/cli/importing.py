@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gridmgmt.cli.context import Context, command
-from gridmgmt.cli.options import coords_option
+from gridmgmt.cli.options import COORDINATE_SYSTEMS, coords_option
 
 IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", "boundaries")
 
@@ -16,6 +16,12 @@ IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", 
 @click.argument("kind", type=click.Choice(IMPORT_KINDS))
 @click.argument("path", type=click.Path(dir_okay=False))
 @coords_option("Coordinate system of the input; converted to WGS84.")
+@click.option(
+    "--boundary-coords",
+    type=click.Choice(COORDINATE_SYSTEMS),
+    help="Coordinate system of the boundaries (default: --coords, and boundaries that fit the "
+    "buildings only once moved by the GCJ-02 offset are refused); converted to WGS84.",
+)
 @click.option("--layer", help="Layer of a multi-layer file (GeoPackage).")
 @click.option(
     "--ledger",
@@ -29,7 +35,17 @@ IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", 
 )
 @click.option("--outside-china", is_flag=True, help="Allow coordinates outside China's extent.")
 def import_(
-    obj: Context, kind, path, coords, layer, ledger, strict, replace, dwelling_size, outside_china
+    obj: Context,
+    kind,
+    path,
+    coords,
+    boundary_coords,
+    layer,
+    ledger,
+    strict,
+    replace,
+    dwelling_size,
+    outside_china,
 ):
     """Import KIND of data from PATH (OSM, GeoJSON, GeoPackage, Shapefile/.zip, CSV, XLSX).
 
@@ -48,6 +64,7 @@ def import_(
         replace=replace,
         dwelling_size_m2=dwelling_size,
         china=not outside_china,
+        boundary_coords=boundary_coords,
     )
     click.echo(str(outcome.report))
     written = ", ".join(f"{n} {k}" for k, n in outcome.written.items()) or "nothing"

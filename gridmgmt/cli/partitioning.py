@@ -8,7 +8,18 @@ from __future__ import annotations
 import click
 
 from gridmgmt.cli.context import Context, command
-from gridmgmt.cli.options import band_options, constraint_layer_options, coords_option, seed_option
+from gridmgmt.cli.options import (
+    COORDINATE_SYSTEMS,
+    band_options,
+    constraint_layer_options,
+    coords_option,
+    seed_option,
+)
+
+BOUNDARY_COORDS_HELP = (
+    "Coordinate system of the --boundary file (default: that of --coords, and a boundary "
+    "that fits the data only once moved by the GCJ-02 offset is refused); converted to WGS84."
+)
 
 
 @command("partition")
@@ -23,8 +34,11 @@ from gridmgmt.cli.options import band_options, constraint_layer_options, coords_
 )
 @seed_option()
 @coords_option()
+@click.option("--boundary-coords", type=click.Choice(COORDINATE_SYSTEMS), help=BOUNDARY_COORDS_HELP)
 @click.option(
-    "--out", type=click.Path(dir_okay=False), help="GeoPackage to write (layers grids, buildings)."
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="GeoPackage to write (layers grids, buildings; boundary_buildings if the boundary cuts any).",
 )
 @click.option(
     "--community",
@@ -45,6 +59,7 @@ def partition_cmd(
     prefix,
     seed,
     coords,
+    boundary_coords,
     out,
     communities,
     all_communities,
@@ -82,9 +97,32 @@ def partition_cmd(
         code_prefix=prefix,
         seed=seed,
         coords=coords,
+        boundary_coords=boundary_coords,
     )
     click.echo(str(result.report))
-    click.echo(f"written: {out} (layers grids, buildings)")
+    listed = result.boundary_buildings
+    layers = "grids, buildings"
+    if listed is not None and len(listed):
+        layers += ", boundary_buildings"
+        for line in boundary_lines(listed):
+            click.echo(line)
+    click.echo(f"written: {out} (layers {layers})")
+
+
+def boundary_lines(listed) -> list[str]:
+    """Lines naming the buildings the boundary cuts or leaves out, by status."""
+    words = {
+        "straddling": "cut by the boundary, kept (most of the footprint inside)",
+        "straddling_left_out": "cut by the boundary, left out (most of the footprint outside)",
+        "outside": "outside the boundary, left out",
+    }
+    lines = []
+    for status, text in words.items():
+        ids = listed.loc[listed["status"] == status, "id"].astype(str).tolist()
+        if ids:
+            more = f" and {len(ids) - 10} more" if len(ids) > 10 else ""
+            lines.append(f"{len(ids)} building(s) {text}: {', '.join(ids[:10])}{more}")
+    return lines
 
 
 @command("assign")

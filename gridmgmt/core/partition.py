@@ -50,6 +50,7 @@ from gridmgmt.core.atom_graph import AtomGraph
 from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.band_repair import repair_band
 from gridmgmt.core.bisection import Bisector
+from gridmgmt.core.boundary_sides import keep_inside
 from gridmgmt.core.compounds import building_compounds
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
@@ -66,6 +67,9 @@ class PartitionResult:
     report: QualityReport
     atoms: Atoms
     metric_crs: str
+    #: buildings cut by the boundary or left outside it (id, share_inside, status);
+    #: left-out buildings have no label
+    boundary_buildings: pd.DataFrame | None = None
 
 
 # ----------------------------------------------------------------- validate
@@ -186,8 +190,10 @@ def partition(
     Raises
     ------
     ValueError
-        Bad bounds, no households anywhere, an empty boundary, buildings
-        outside the boundary (listed), missing columns.
+        Bad bounds, no households anywhere, an empty boundary, no building
+        inside the boundary, missing columns. Buildings with most of their
+        footprint outside the boundary are left out (unlabelled) and listed
+        with the ones it cuts in ``boundary_buildings``.
     """
     started = time.perf_counter()
     hh_all = _validate(buildings, boundary, min_households, max_households, code_prefix)
@@ -198,13 +204,10 @@ def partition(
     area = _as_polygon(boundary, buildings.crs, crs)
     if area is None:
         area = shapely.buffer(shapely.convex_hull(shapely.union_all(geom)), 30.0)
+    given = buildings
+    buildings, b, geom, kept = keep_inside(buildings, b, geom, area, ids)
+    ids, hh_all = ids[kept.kept], hh_all[kept.kept]
     rep = shapely.point_on_surface(geom)
-    outside = ~shapely.covers(area, rep)
-    if outside.any():
-        listed = ", ".join(ids[outside][:10]) + (
-            f" and {outside.sum() - 10} more" if outside.sum() > 10 else ""
-        )
-        raise ValueError(f"{outside.sum()} building(s) lie outside the boundary: {listed}")
 
     r = _metric_layer(roads, crs, "roads")
     c = _metric_layer(compounds, crs, "compounds")
@@ -262,6 +265,9 @@ def partition(
             seed,
             started,
         )
+    if len(buildings) < len(given):
+        result.labels = result.labels.reindex(given.index)
+    result.boundary_buildings = kept.table
     return result
 
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from gridmgmt.core.layers import WGS84
 from gridmgmt.domain.repositories import LayerRepository
 
 LAYERS = ("boundaries", "compounds", "buildings", "roads", "facilities")
@@ -30,12 +35,19 @@ def import_file(
     replace: bool = False,
     dwelling_size_m2: float = 90.0,
     china: bool = True,
+    boundary_coords: str | None = None,
 ) -> ImportOutcome:
     """Read ``path`` with :func:`gridmgmt.io.read_layers` and store every layer in one transaction.
 
     Bad input raises :class:`gridmgmt.io.errors.InputError` before anything is
     written; ids that are stored already raise
     :class:`~gridmgmt.domain.errors.ConflictError` unless ``replace``.
+
+    Boundaries are compared with the buildings and roads around them (this
+    file's and the stored ones), and buildings with the stored 社区: a
+    boundary that fits markedly better moved by the GCJ-02 offset is refused
+    (:mod:`gridmgmt.domain.boundary_checks`), unless ``boundary_coords``
+    (the boundaries' coordinate system, default ``coords``) is given.
     """
     from gridmgmt.io import read_layers
 
@@ -48,9 +60,71 @@ def import_file(
         layer=layer,
         dwelling_size_m2=dwelling_size_m2,
         china=china,
+        boundary_coords=boundary_coords,
     )
+    if boundary_coords is None:
+        check_against_stored(repo, result, path)
     layers = {name: getattr(result, name) for name in LAYERS}
     written = repo.write_layers(
         layers, source=str(path), summary=result.report.to_dict(), replace=replace
     )
     return ImportOutcome(report=result.report, written=written)
+
+
+#: how far (degrees) around new data stored data is read for the boundary check
+NEAR_DEG = 0.02
+
+
+def check_against_stored(repo: LayerRepository, result, path: str | Path) -> None:
+    """Refuse boundaries, or buildings, sitting off the other by the GCJ-02 offset.
+
+    New boundaries are compared with this file's and the stored buildings and
+    roads near them; new buildings with the stored 社区 near them. A
+    boundary missing the data is not refused here (a store may hold several
+    areas): partitioning says so.
+    """
+    from gridmgmt.domain.boundary_checks import check_boundary
+
+    if len(result.boundaries):
+        box = _around(result.boundaries)
+        buildings = _joined(result.buildings, repo.read_layer("buildings", bbox=box))
+        roads = _joined(result.roads, repo.read_layer("roads", bbox=box))
+        check_boundary(
+            result.boundaries,
+            buildings,
+            roads,
+            path=path,
+            subject="the boundaries",
+            data="the buildings (this file's and the stored ones)",
+            misses_is_error=False,
+        )
+    elif len(result.buildings):
+        areas = repo.admin_areas("community")
+        if len(areas) == 0:
+            return
+        areas = areas[areas.intersects(shapely.box(*_around(result.buildings)))]
+        check_boundary(
+            areas,
+            result.buildings,
+            result.roads,
+            path=path,
+            subject="the stored 社区 boundaries",
+            data=Path(path).name,
+            misses_is_error=False,
+            boundary_fix=(
+                "re-import the boundary file with --boundary-coords gcj02 (it replaces the "
+                "stored outlines), then this file"
+            ),
+        )
+
+
+def _around(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = frame.to_crs(WGS84).total_bounds
+    return (minx - NEAR_DEG, miny - NEAR_DEG, maxx + NEAR_DEG, maxy + NEAR_DEG)
+
+
+def _joined(new: gpd.GeoDataFrame, stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    frames = [f[["geometry"]].to_crs(WGS84) for f in (new, stored) if len(f)]
+    if not frames:
+        return new
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)

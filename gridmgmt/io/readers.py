@@ -54,6 +54,9 @@ FORMATS = {
     ".xlsm": "table",
 }
 COORD_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+NO_FEATURES = "no features found"
+#: the end of a geometry-type problem of a polygon layer (see geometry_checks)
+POLYGONS_NEEDED = "need Polygon or MultiPolygon"
 
 
 @dataclass
@@ -88,6 +91,7 @@ def read_layers(
     dwelling_size_m2: float = 90.0,
     china: bool = True,
     compounds: str | Path | gpd.GeoDataFrame | None = None,
+    boundary_coords: str | None = None,
 ) -> ImportResult:
     """Read ``path`` into normalised layers.
 
@@ -119,6 +123,9 @@ def read_layers(
         a file read as one), in which buildings are placed besides the
         file's own compounds: untyped buildings in residential land count
         households, and 小区 ledgers find their 小区.
+    boundary_coords : str, optional
+        Coordinate system of the ``boundaries`` layer when it differs from
+        ``coords`` (an outline saved from a GCJ-02 web map).
 
     Returns
     -------
@@ -131,6 +138,8 @@ def read_layers(
     """
     path = Path(path)
     fmt = _validate(path, kind, coords, dwelling_size_m2)
+    if boundary_coords is not None:
+        _validate(path, kind, boundary_coords, dwelling_size_m2)
     report = ImportReport(str(path))
     raw = _read_raw(path, fmt, kind, layer, report)
     out = {k: empty_layer(k) for k in LAYER_KINDS}
@@ -139,7 +148,8 @@ def read_layers(
             continue
         frame = raw[name]
         report.layer(name).read += len(frame)
-        frame = prepare_geometries(frame, path, name, coords, strict, china, report)
+        system = boundary_coords if name == "boundaries" and boundary_coords else coords
+        frame = prepare_geometries(frame, path, name, system, strict, china, report)
         if len(frame) == 0:
             continue
         frame = normalise_attributes(frame, path, name, report)
@@ -149,11 +159,13 @@ def read_layers(
         out[name] = frame
         report.layer(name).imported = len(frame)
     if not any(len(f) for f in out.values()) and not any(r.read for r in report.layers.values()):
-        raise InputError.single(path, "no features found")
+        raise InputError.single(path, NO_FEATURES)
     return ImportResult(**out, report=report)
 
 
-def read_polygons(path: str | Path, coords: str = "wgs84") -> gpd.GeoDataFrame:
+def read_polygons(
+    path: str | Path, coords: str = "wgs84", what: str = "boundary"
+) -> gpd.GeoDataFrame:
     """Polygons of a boundary or zones file, any format :func:`read_layers` reads.
 
     Parameters
@@ -162,13 +174,40 @@ def read_polygons(path: str | Path, coords: str = "wgs84") -> gpd.GeoDataFrame:
         The file; its polygons are read as a compounds layer would be.
     coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}
         Coordinate system of lon/lat input; converted to WGS84.
+    what : str
+        What the file is for (``boundary``, ``zones``), named in problems.
 
     Returns
     -------
     GeoDataFrame
         The polygons in EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        The file holds no features, no usable polygons, or other geometry types.
     """
-    return read_layers(path, kind="compounds", coords=coords).compounds
+    need = f"a {what} file needs Polygon or MultiPolygon features. Nothing was written."
+    try:
+        frame = read_layers(path, kind="compounds", coords=coords).compounds
+    except InputError as err:
+        types = sorted(
+            {
+                p.reason.split(" geometry where ")[0]
+                for p in err.problems
+                if POLYGONS_NEEDED in p.reason
+            }
+        )
+        if types:
+            raise InputError.single(
+                path, f"holds {'/'.join(types)} geometries, not polygons: {need}"
+            ) from err
+        if err.reason == NO_FEATURES:
+            raise InputError.single(path, f"holds no features: {need}") from err
+        raise
+    if len(frame) == 0:
+        raise InputError.single(path, f"holds no polygons (every geometry is empty): {need}")
+    return frame
 
 
 def _with_compounds(own: gpd.GeoDataFrame, extra, coords: str) -> gpd.GeoDataFrame:

@@ -209,8 +209,13 @@ def test_bad_buildings():
         partition(_squares([1, 2]).drop(columns="households"))
     b = _squares([100, 200, 300])
     small = shapely.box(*b.geometry.iloc[0].buffer(0.0001).bounds)
-    with pytest.raises(ValueError, match=r"2 building\(s\) lie outside the boundary: B1, B2"):
-        partition(b, boundary=gpd.GeoSeries([small], crs=4326))
+    left = partition(b, boundary=gpd.GeoSeries([small], crs=4326))  # B1, B2 outside: listed
+    assert left.boundary_buildings["id"].tolist() == ["B1", "B2"]
+    assert (left.boundary_buildings["status"] == "outside").all()
+    assert left.labels.isna().tolist() == [False, True, True]
+    far = gpd.GeoSeries([shapely.box(0, 0, 0.001, 0.001)], crs=4326)
+    with pytest.raises(ValueError, match=r"none of the 3 building\(s\) lie inside the boundary"):
+        partition(b, boundary=far)
 
 
 def test_grids_left_out_of_band_by_bisection_are_repaired():
