@@ -53,7 +53,13 @@ from gridmgmt.core.bisection import Bisector
 from gridmgmt.core.compounds import building_compounds
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
-from gridmgmt.core.quality import QualityReport, polsby_popper, road_aligned_share
+from gridmgmt.core.quality import (
+    QualityReport,
+    buildings_outside_own_grid,
+    footprint_owner,
+    polsby_popper,
+    road_aligned_share,
+)
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 
 
@@ -250,6 +256,7 @@ def partition(
         max_households,
         started,
         with_report=not needs_repair,  # else reported once, after the repair
+        footprints=geom,
     )
     if needs_repair:
         result = _rebalanced(
@@ -261,11 +268,14 @@ def partition(
             code_prefix,
             seed,
             started,
+            footprints=geom,
         )
     return result
 
 
-def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, seed, started):
+def _rebalanced(
+    result: PartitionResult, buildings, ids, layers, band, prefix, seed, started, *, footprints
+):
     """The partition with its out-of-band grids rebalanced, renumbered in reading order.
 
     ``layers`` are the metric (roads, compounds, zones, 社区 polygon), ``band`` is (min, max).
@@ -297,7 +307,10 @@ def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, s
     )
     if len(fixed.report.out_of_band_after) >= len(fixed.report.out_of_band_before):
         grids = result.grids.to_crs(result.metric_crs)
-        result.report = _quality(grids, (roads, compounds, area), lo, hi, result.atoms, started)
+        placed = (footprints, result.labels.to_numpy())
+        result.report = _quality(
+            grids, (roads, compounds, area), lo, hi, result.atoms, started, placed
+        )
         return result
     grids = fixed.grids.to_crs(result.metric_crs)
     c = shapely.centroid(grids.geometry.values)
@@ -312,7 +325,8 @@ def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, s
         index=buildings.index,
         name="grid_code",
     )
-    report = _quality(grids, (roads, compounds, area), lo, hi, result.atoms, started)
+    placed = (footprints, labels.to_numpy())
+    report = _quality(grids, (roads, compounds, area), lo, hi, result.atoms, started, placed)
     return PartitionResult(
         grids=_to_wgs84(grids),
         labels=labels,
@@ -436,6 +450,7 @@ def _assemble(
     started,
     *,
     with_report: bool = True,
+    footprints=None,
 ):
     """The result of a run; ``layers`` are the metric (roads, compounds, 社区 polygon).
 
@@ -473,15 +488,30 @@ def _assemble(
     for code, nodes in zip(codes, groups, strict=True):
         atom_grid[nodes] = code
     labels = pd.Series(atom_grid[atoms.building_atom], index=buildings.index, name="grid_code")
+    if footprints is not None:  # a building spread over blocks: the grid holding most of it
+        owner = footprint_owner(footprints, labels, grids.geometry.values, grids["code"])
+        if (owner != labels.to_numpy()).any():
+            labels[:] = owner
+            hh = pd.Series(buildings["households"].to_numpy()).groupby(owner).sum()
+            grids["households"] = hh.reindex(grids["code"], fill_value=0).to_numpy()
+            count = pd.Series(owner).value_counts()
+            grids["n_buildings"] = count.reindex(grids["code"], fill_value=0).to_numpy()
 
-    report = _quality(grids, layers, lo, hi, atoms, started) if with_report else None
+    placed = None if footprints is None else (footprints, labels.to_numpy())
+    report = _quality(grids, layers, lo, hi, atoms, started, placed) if with_report else None
     return PartitionResult(
         grids=_to_wgs84(grids), labels=labels, report=report, atoms=atoms, metric_crs=crs
     )
 
 
-def _quality(grids, layers, lo, hi, atoms: Atoms, started: float) -> QualityReport:
-    """The quality report of grids in a metric CRS; ``layers`` as for :func:`_assemble`."""
+def _quality(
+    grids, layers, lo, hi, atoms: Atoms, started: float, placed=None, notes=()
+) -> QualityReport:
+    """The quality report of grids in a metric CRS; ``layers`` as for :func:`_assemble`.
+
+    ``placed`` is (metric footprints, grid code per building): the report
+    counts buildings labelled with a grid that holds less of them than another.
+    """
     roads, compounds, area = layers
     res = grids[grids["kind"] == "residential"]
     hh = res["households"].to_numpy()
@@ -504,6 +534,12 @@ def _quality(grids, layers, lo, hi, atoms: Atoms, started: float) -> QualityRepo
         atoms=len(atoms),
         runtime_s=time.perf_counter() - started,
         flags=grids["flag"].dropna().value_counts().to_dict(),
+        buildings_outside_own_grid=0
+        if placed is None
+        else buildings_outside_own_grid(
+            placed[0], placed[1], grids.geometry.values, grids["code"].to_numpy()
+        ),
+        notes=tuple(notes),
     )
 
 
