@@ -119,10 +119,6 @@ def _validate(buildings, boundary, min_households, max_households, code_prefix):
     if hh.isna().any() or (hh < 0).any():
         bad = buildings.index[hh.isna() | (hh < 0)][:10].tolist()
         raise ValueError(f"buildings: households missing or negative for {bad}")
-    if hh.sum() <= 0:
-        raise ValueError(
-            "no households anywhere: estimate or import households before partitioning"
-        )
     return hh.to_numpy(dtype=np.int64)
 
 
@@ -192,7 +188,7 @@ def partition(
     Raises
     ------
     ValueError
-        Bad bounds, no households anywhere, an empty boundary, buildings
+        Bad bounds, an empty boundary, buildings
         outside the boundary (listed), missing columns.
     """
     started = time.perf_counter()
@@ -351,6 +347,8 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
     i, j, w = adjacency(regions, grid_size=None)  # atoms' regions are a clean coverage
     full_graph = AtomGraph(total_n, i, j, w)
 
+    if hh.sum() == 0:  # no households anywhere: unit grids only
+        return _unit_grids_only(atoms, kind, total_n, i, j, w)
     if hh.sum() < lo:  # the whole 社区 is one grid
         return [np.arange(total_n)], ["residential"], ["community_below_min"]
 
@@ -394,6 +392,22 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
                 "" if lo <= hh[p].sum() <= hi else "part_below_min" if total < lo else "out_of_band"
             )
     _attach_voids(voids, groups, full_graph)
+    return groups, kinds, flags
+
+
+def _unit_grids_only(atoms: Atoms, kind, total_n, i, j, w):
+    """Grids of a 社区 without households: its enclosures, then each connected rest, all units."""
+    groups, kinds, flags = [], [], []
+    for unit in pd.unique(atoms.unit_id[atoms.kind == "unit"]):
+        groups.append(np.flatnonzero(atoms.unit_id == unit))
+        kinds.append("unit")
+        flags.append("")
+    rest = kind != "unit"
+    keep = rest[i] & rest[j]
+    for part in AtomGraph(total_n, i[keep], j[keep], w[keep]).components(np.flatnonzero(rest)):
+        groups.append(np.asarray(part))
+        kinds.append("unit")
+        flags.append("no_households")
     return groups, kinds, flags
 
 
@@ -513,6 +527,12 @@ def _quality(
     counts buildings labelled with a grid that holds less of them than another.
     """
     roads, compounds, area = layers
+    if grids["households"].sum() == 0:
+        notes = (
+            *notes,
+            "no households anywhere: unit grids only; estimate or import households "
+            "for residential grids",
+        )
     res = grids[grids["kind"] == "residential"]
     hh = res["households"].to_numpy()
     edges = []
