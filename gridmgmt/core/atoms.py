@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 
 from gridmgmt.core.atom_regions import Piece, settle_block
+from gridmgmt.core.barriers import HARD_BARRIER_CLASSES
 from gridmgmt.core.tessellation import (
     BLOCK_ROAD_CLASSES,
     clean_coverage,
@@ -251,12 +252,9 @@ def build_atoms(
     xy = np.column_stack([shapely.get_x(rep), shapely.get_y(rep)])
     roads_geom = np.asarray(roads_geom if roads_geom is not None else [], dtype=object)
     classes = np.asarray(road_class if road_class is not None else [], dtype=object)
-    block_roads = (
-        roads_geom[np.isin(classes, list(BLOCK_ROAD_CLASSES))] if len(roads_geom) else roads_geom
-    )
-    internal = (
-        roads_geom[~np.isin(classes, list(BLOCK_ROAD_CLASSES))] if len(roads_geom) else roads_geom
-    )
+    bounding = np.isin(classes, list(BLOCK_ROAD_CLASSES | HARD_BARRIER_CLASSES))
+    block_roads = roads_geom[bounding] if len(roads_geom) else roads_geom
+    internal = roads_geom[~bounding] if len(roads_geom) else roads_geom
 
     if cut_lines is not None and len(cut_lines):
         block_roads = np.concatenate([block_roads, np.asarray(cut_lines, dtype=object)])

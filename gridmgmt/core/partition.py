@@ -49,6 +49,13 @@ from gridmgmt.core import codes as gc
 from gridmgmt.core.atom_graph import AtomGraph
 from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.band_repair import repair_band
+from gridmgmt.core.barriers import (
+    ALONG_SHARE,
+    barrier_contact,
+    crossed_length,
+    cut_at_barriers,
+    hard_barriers,
+)
 from gridmgmt.core.bisection import Bisector
 from gridmgmt.core.compounds import building_compounds
 from gridmgmt.core.crs import metric_crs
@@ -61,6 +68,9 @@ from gridmgmt.core.quality import (
     road_aligned_share,
 )
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
+
+#: a grid is flagged ``crosses_major_road`` when more of a barrier than this (m) runs through it
+CROSSED_MIN_M = 20.0
 
 
 @dataclass
@@ -148,6 +158,7 @@ def partition(
     code_prefix: str | None = "000000000000",
     seed: int = 0,
     repair: bool = True,
+    barriers: bool = False,
 ) -> PartitionResult:
     """Partition one 社区 into 责任网格.
 
@@ -180,6 +191,11 @@ def partition(
     repair : bool
         Hand grids still out of band to the rebalancer's boundary moves
         (default). ``False`` returns the bisection's grids as they are.
+    barriers : bool
+        Treat motorways, trunk and primary roads, railways and rivers as
+        hard boundaries: grouping joins atoms across one only where a part
+        between them holds too few households for a grid; grids they run
+        through get ``crossed_m`` and the flag ``crosses_major_road``.
 
     Returns
     -------
@@ -234,7 +250,17 @@ def partition(
         if zones is None or len(zones) == 0
         else shapely.boundary(zones.to_crs(crs).geometry.values),
     )
-    groups, kinds, flags = _group(atoms, area, zones, crs, min_households, max_households, seed)
+    lines = hard_barriers(None if r is None else r.geometry.values, road_classes(r))
+    groups, kinds, flags = _group(
+        atoms,
+        area,
+        zones,
+        crs,
+        min_households,
+        max_households,
+        seed,
+        barriers=lines if barriers else None,
+    )
     grids_metric = _assemble_polygons(atoms, groups)
     needs_repair = repair and "out_of_band" in flags
     result = _assemble(
@@ -253,6 +279,7 @@ def partition(
         started,
         with_report=not needs_repair,  # else reported once, after the repair
         footprints=geom,
+        flag_crossings=barriers,
     )
     if needs_repair:
         result = _rebalanced(
@@ -265,12 +292,23 @@ def partition(
             seed,
             started,
             footprints=geom,
+            flag_crossings=barriers,
         )
     return result
 
 
 def _rebalanced(
-    result: PartitionResult, buildings, ids, layers, band, prefix, seed, started, *, footprints
+    result: PartitionResult,
+    buildings,
+    ids,
+    layers,
+    band,
+    prefix,
+    seed,
+    started,
+    *,
+    footprints,
+    flag_crossings: bool = False,
 ):
     """The partition with its out-of-band grids rebalanced, renumbered in reading order.
 
@@ -316,6 +354,8 @@ def _rebalanced(
     renumber = dict(zip(grids["code"], codes, strict=True))
     grids["code"] = codes
     grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
+    if flag_crossings:
+        _flag_crossings(grids, roads)
     labels = pd.Series(
         fixed.labels.reindex(ids).map(renumber).to_numpy(),
         index=buildings.index,
@@ -333,8 +373,12 @@ def _rebalanced(
 
 
 # ------------------------------------------------------------------ compute
-def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
-    """Atom index groups, one per grid, with kind and flag."""
+def _group(atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None):
+    """Atom index groups, one per grid, with kind and flag.
+
+    Contacts along ``barriers`` (lines) are cut unless a part between them
+    is too small for a grid of its own.
+    """
     empty = atoms.empty_regions
     regions = np.concatenate([atoms.region, empty]) if len(empty) else atoms.region
     total_n = len(regions)
@@ -372,6 +416,11 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
         zone_of = np.full(total_n, -1)
         zone_of[pi] = zi
         keep_edge &= zone_of[i] == zone_of[j]
+    along = barrier_contact(regions, i, j, barriers)
+    open_edge = keep_edge & (along < ALONG_SHARE * w)  # contacts not along a barrier
+    keep_edge, _ = cut_at_barriers(
+        total_n, i, j, w, keep_edge, along, hh, np.flatnonzero(residential), lo
+    )
     graph = AtomGraph(total_n, i[keep_edge], j[keep_edge], w[keep_edge])
     bis = Bisector(graph, hh, xy, lo, hi, seed)
     voids = []
@@ -391,6 +440,9 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
             flags.append(
                 "" if lo <= hh[p].sum() <= hi else "part_below_min" if total < lo else "out_of_band"
             )
+    if (along > 0).any():  # voids join grids within barriers first, then across them
+        open_edge |= (kind[i] == "unit") | (kind[j] == "unit")
+        _attach_voids(voids, groups, AtomGraph(total_n, i[open_edge], j[open_edge], w[open_edge]))
     _attach_voids(voids, groups, full_graph)
     return groups, kinds, flags
 
@@ -416,7 +468,7 @@ def _attach_voids(voids, groups, graph: AtomGraph) -> None:
     label = np.full(graph.n, -1)
     for g, nodes in enumerate(groups):
         label[nodes] = g
-    pending = [int(v) for part in voids for v in part]
+    pending = [int(v) for part in voids for v in part if label[v] < 0]
     for _ in range(len(pending) + 1):
         if not pending:
             break
@@ -465,6 +517,7 @@ def _assemble(
     *,
     with_report: bool = True,
     footprints=None,
+    flag_crossings: bool = False,
 ):
     """The result of a run; ``layers`` are the metric (roads, compounds, 社区 polygon).
 
@@ -495,6 +548,8 @@ def _assemble(
         geometry=list(polys),
         crs=crs,
     )
+    if flag_crossings:
+        _flag_crossings(grids, layers[0])
     order = np.argsort(codes)
     grids = grids.iloc[order].reset_index(drop=True)
 
@@ -561,6 +616,18 @@ def _quality(
         ),
         notes=tuple(notes),
     )
+
+
+def _flag_crossings(grids: gpd.GeoDataFrame, roads) -> None:
+    """Add ``crossed_m``, the length of hard barriers running through each grid; flag those crossed.
+
+    Grids whose flag already says something keep it.
+    """
+    barriers = hard_barriers(None if roads is None else roads.geometry.values, road_classes(roads))
+    crossed = crossed_length(grids.geometry.values, barriers)
+    grids["crossed_m"] = np.round(crossed, 1)
+    crosses = (crossed > CROSSED_MIN_M) & grids["flag"].isna().to_numpy()
+    grids.loc[crosses, "flag"] = "crosses_major_road"
 
 
 def _to_wgs84(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
