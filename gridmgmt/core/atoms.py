@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmgmt.core.atom_regions import Piece, settle_block
+from gridmgmt.core.barriers import HARD_BARRIER_CLASSES
 from gridmgmt.core.tessellation import (
     BLOCK_ROAD_CLASSES,
     clean_coverage,
@@ -173,6 +175,25 @@ def _wall_seeds(comp_geom, atom_comp, atom_members, building_atom, buildings_geo
     return xy, label
 
 
+def block_of_footprints(btree, blocks, footprints, rep) -> np.ndarray:
+    """The block holding most of each footprint (by its point on surface where it lies in one)."""
+    bi, blk = btree.query(footprints, predicate="intersects")
+    building_block = np.full(len(rep), -1)
+    several = np.bincount(bi, minlength=len(rep)) > 1
+    single = ~several[bi]
+    building_block[bi[single]] = blk[single]
+    multi = ~single
+    if multi.any():
+        overlap = shapely.area(shapely.intersection(footprints[bi[multi]], blocks[blk[multi]]))
+        order = np.lexsort((-overlap, bi[multi]))
+        first = np.r_[True, np.diff(bi[multi][order]) != 0]
+        building_block[bi[multi][order][first]] = blk[multi][order][first]
+    lost = np.flatnonzero(building_block < 0)
+    if len(lost):  # outside every block: the nearest one
+        building_block[lost] = btree.nearest(rep[lost])
+    return building_block
+
+
 def road_classes(roads) -> np.ndarray | None:
     """``road_class`` of each road (``residential`` where the layer has none), or None."""
     if roads is None:
@@ -231,23 +252,15 @@ def build_atoms(
     xy = np.column_stack([shapely.get_x(rep), shapely.get_y(rep)])
     roads_geom = np.asarray(roads_geom if roads_geom is not None else [], dtype=object)
     classes = np.asarray(road_class if road_class is not None else [], dtype=object)
-    block_roads = (
-        roads_geom[np.isin(classes, list(BLOCK_ROAD_CLASSES))] if len(roads_geom) else roads_geom
-    )
-    internal = (
-        roads_geom[~np.isin(classes, list(BLOCK_ROAD_CLASSES))] if len(roads_geom) else roads_geom
-    )
+    bounding = np.isin(classes, list(BLOCK_ROAD_CLASSES | HARD_BARRIER_CLASSES))
+    block_roads = roads_geom[bounding] if len(roads_geom) else roads_geom
+    internal = roads_geom[~bounding] if len(roads_geom) else roads_geom
 
     if cut_lines is not None and len(cut_lines):
         block_roads = np.concatenate([block_roads, np.asarray(cut_lines, dtype=object)])
     blocks = street_blocks(boundary, block_roads)
     btree = shapely.STRtree(blocks)
-    b_idx, blk = btree.query(rep, predicate="within")
-    building_block = np.full(len(rep), -1)
-    building_block[b_idx] = blk
-    lost = np.flatnonzero(building_block < 0)
-    if len(lost):  # on a block edge: nearest block
-        building_block[lost] = btree.nearest(rep[lost])
+    building_block = block_of_footprints(btree, blocks, buildings_geom, rep)
 
     comp_geom, comp_is_unit = {}, {}
     if compounds is not None and len(compounds):
@@ -355,8 +368,7 @@ def build_atoms(
     seed_xy, seed_atom = seed_xy[order], seed_atom[order]
     block_start = np.searchsorted(atom_block[seed_atom], np.arange(len(blocks) + 1))
 
-    region = np.empty(n, dtype=object)
-    empty = []
+    pieces, empty = [], []
     atoms_by_block = pd.Series(np.arange(n)).groupby(atom_block).apply(list).to_dict() if n else {}
     for block in range(len(blocks)):
         atoms_here = atoms_by_block.get(block, [])
@@ -364,22 +376,34 @@ def build_atoms(
             empty.append(blocks[block])
             continue
         if len(atoms_here) == 1:
-            region[atoms_here[0]] = blocks[block]
+            a = atoms_here[0]
+            pieces.append(Piece(a, blocks[block], atom_members[a]))
             continue
         here = slice(block_start[block], block_start[block + 1])
         xy_here, atom_here = seed_xy[here], seed_atom[here]
         shapely.prepare(blocks[block])
         inside = shapely.intersects_xy(blocks[block], xy_here[:, 0], xy_here[:, 1])
-        shares = voronoi_shares(blocks[block], xy_here[inside], atom_here[inside])
-        for a in atoms_here:
-            region[a] = shares.get(a)
-    missing = [a for a in range(n) if region[a] is None or region[a].is_empty]
-    for a in missing:  # an atom that got no cell (all its seeds shared with others): its hull
-        region[a] = (
-            shapely.convex_hull(shapely.union_all(buildings_geom[atom_members[a]]))
-            if len(atom_members[a])
-            else shapely.Point(0, 0).buffer(0)
-        )
+        shares = voronoi_shares(blocks[block], xy_here[inside], atom_here[inside], reattach=False)
+        members_here = {a: atom_members[a] for a in atoms_here}
+        settled = settle_block(blocks[block], shares, members_here, buildings_geom)
+        split = {p.atom for p in settled if sum(q.atom == p.atom for q in settled) > 1}
+        compounds_split += len({atom_comp[a] for a in split if atom_comp[a] is not None})
+        pieces.extend(settled)
+
+    # the atoms are the pieces: an atom whose share fell apart is one atom per part
+    n = len(pieces)
+    region = np.asarray([p.region for p in pieces], dtype=object)
+    atom_members = [p.members for p in pieces]
+    atom_kind = [atom_kind[p.atom] for p in pieces]
+    atom_unit = [atom_unit[p.atom] for p in pieces]
+    atom_comp = [atom_comp[p.atom] for p in pieces]
+    atom_flag = [
+        "indivisible_building" if len(m) == 1 and hh[m[0]] > max_households else ""
+        for m in atom_members
+    ]
+    building_atom = np.full(len(hh), -1)
+    for a, members in enumerate(atom_members):
+        building_atom[members] = a
 
     cleaned = clean_coverage(np.concatenate([region, np.asarray(empty, dtype=object)]))
     region, empty = cleaned[:n], cleaned[n:]

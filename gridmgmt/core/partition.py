@@ -49,13 +49,29 @@ from gridmgmt.core import codes as gc
 from gridmgmt.core.atom_graph import AtomGraph
 from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.band_repair import repair_band
+from gridmgmt.core.barriers import (
+    ALONG_SHARE,
+    barrier_contact,
+    crossed_length,
+    cut_at_barriers,
+    hard_barriers,
+)
 from gridmgmt.core.bisection import Bisector
 from gridmgmt.core.boundary_sides import keep_inside
 from gridmgmt.core.compounds import building_compounds
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.layers import WGS84
-from gridmgmt.core.quality import QualityReport, polsby_popper, road_aligned_share
+from gridmgmt.core.quality import (
+    QualityReport,
+    buildings_outside_own_grid,
+    footprint_owner,
+    polsby_popper,
+    road_aligned_share,
+)
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
+
+#: a grid is flagged ``crosses_major_road`` when more of a barrier than this (m) runs through it
+CROSSED_MIN_M = 20.0
 
 
 @dataclass
@@ -117,10 +133,6 @@ def _validate(buildings, boundary, min_households, max_households, code_prefix):
     if hh.isna().any() or (hh < 0).any():
         bad = buildings.index[hh.isna() | (hh < 0)][:10].tolist()
         raise ValueError(f"buildings: households missing or negative for {bad}")
-    if hh.sum() <= 0:
-        raise ValueError(
-            "no households anywhere: estimate or import households before partitioning"
-        )
     return hh.to_numpy(dtype=np.int64)
 
 
@@ -150,6 +162,7 @@ def partition(
     code_prefix: str | None = "000000000000",
     seed: int = 0,
     repair: bool = True,
+    barriers: bool = False,
 ) -> PartitionResult:
     """Partition one 社区 into 责任网格.
 
@@ -182,6 +195,11 @@ def partition(
     repair : bool
         Hand grids still out of band to the rebalancer's boundary moves
         (default). ``False`` returns the bisection's grids as they are.
+    barriers : bool
+        Treat motorways, trunk and primary roads, railways and rivers as
+        hard boundaries: grouping joins atoms across one only where a part
+        between them holds too few households for a grid; grids they run
+        through get ``crossed_m`` and the flag ``crosses_major_road``.
 
     Returns
     -------
@@ -190,10 +208,11 @@ def partition(
     Raises
     ------
     ValueError
-        Bad bounds, no households anywhere, an empty boundary, no building
-        inside the boundary, missing columns. Buildings with most of their
-        footprint outside the boundary are left out (unlabelled) and listed
-        with the ones it cuts in ``boundary_buildings``.
+        Bad bounds, an empty boundary, no building inside the boundary,
+        missing columns. Buildings with most of their footprint outside the
+        boundary are left out (unlabelled) and listed with the ones it cuts
+        in ``boundary_buildings``; an area without households gives unit
+        grids and a note.
     """
     started = time.perf_counter()
     hh_all = _validate(buildings, boundary, min_households, max_households, code_prefix)
@@ -235,7 +254,17 @@ def partition(
         if zones is None or len(zones) == 0
         else shapely.boundary(zones.to_crs(crs).geometry.values),
     )
-    groups, kinds, flags = _group(atoms, area, zones, crs, min_households, max_households, seed)
+    lines = hard_barriers(None if r is None else r.geometry.values, road_classes(r))
+    groups, kinds, flags = _group(
+        atoms,
+        area,
+        zones,
+        crs,
+        min_households,
+        max_households,
+        seed,
+        barriers=lines if barriers else None,
+    )
     grids_metric = _assemble_polygons(atoms, groups)
     needs_repair = repair and "out_of_band" in flags
     result = _assemble(
@@ -253,6 +282,8 @@ def partition(
         max_households,
         started,
         with_report=not needs_repair,  # else reported once, after the repair
+        footprints=geom,
+        flag_crossings=barriers,
     )
     if needs_repair:
         result = _rebalanced(
@@ -264,6 +295,8 @@ def partition(
             code_prefix,
             seed,
             started,
+            footprints=geom,
+            flag_crossings=barriers,
         )
     if len(buildings) < len(given):
         result.labels = result.labels.reindex(given.index)
@@ -271,7 +304,19 @@ def partition(
     return result
 
 
-def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, seed, started):
+def _rebalanced(
+    result: PartitionResult,
+    buildings,
+    ids,
+    layers,
+    band,
+    prefix,
+    seed,
+    started,
+    *,
+    footprints,
+    flag_crossings: bool = False,
+):
     """The partition with its out-of-band grids rebalanced, renumbered in reading order.
 
     ``layers`` are the metric (roads, compounds, zones, 社区 polygon), ``band`` is (min, max).
@@ -303,7 +348,10 @@ def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, s
     )
     if len(fixed.report.out_of_band_after) >= len(fixed.report.out_of_band_before):
         grids = result.grids.to_crs(result.metric_crs)
-        result.report = _quality(grids, (roads, compounds, area), lo, hi, result.atoms, started)
+        placed = (footprints, result.labels.to_numpy())
+        result.report = _quality(
+            grids, (roads, compounds, area), lo, hi, result.atoms, started, placed
+        )
         return result
     grids = fixed.grids.to_crs(result.metric_crs)
     c = shapely.centroid(grids.geometry.values)
@@ -313,12 +361,15 @@ def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, s
     renumber = dict(zip(grids["code"], codes, strict=True))
     grids["code"] = codes
     grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
+    if flag_crossings:
+        _flag_crossings(grids, roads)
     labels = pd.Series(
         fixed.labels.reindex(ids).map(renumber).to_numpy(),
         index=buildings.index,
         name="grid_code",
     )
-    report = _quality(grids, (roads, compounds, area), lo, hi, result.atoms, started)
+    placed = (footprints, labels.to_numpy())
+    report = _quality(grids, (roads, compounds, area), lo, hi, result.atoms, started, placed)
     return PartitionResult(
         grids=_to_wgs84(grids),
         labels=labels,
@@ -329,8 +380,12 @@ def _rebalanced(result: PartitionResult, buildings, ids, layers, band, prefix, s
 
 
 # ------------------------------------------------------------------ compute
-def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
-    """Atom index groups, one per grid, with kind and flag."""
+def _group(atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None):
+    """Atom index groups, one per grid, with kind and flag.
+
+    Contacts along ``barriers`` (lines) are cut unless a part between them
+    is too small for a grid of its own.
+    """
     empty = atoms.empty_regions
     regions = np.concatenate([atoms.region, empty]) if len(empty) else atoms.region
     total_n = len(regions)
@@ -343,6 +398,8 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
     i, j, w = adjacency(regions, grid_size=None)  # atoms' regions are a clean coverage
     full_graph = AtomGraph(total_n, i, j, w)
 
+    if hh.sum() == 0:  # no households anywhere: unit grids only
+        return _unit_grids_only(atoms, kind, total_n, i, j, w)
     if hh.sum() < lo:  # the whole 社区 is one grid
         return [np.arange(total_n)], ["residential"], ["community_below_min"]
 
@@ -366,6 +423,11 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
         zone_of = np.full(total_n, -1)
         zone_of[pi] = zi
         keep_edge &= zone_of[i] == zone_of[j]
+    along = barrier_contact(regions, i, j, barriers)
+    open_edge = keep_edge & (along < ALONG_SHARE * w)  # contacts not along a barrier
+    keep_edge, _ = cut_at_barriers(
+        total_n, i, j, w, keep_edge, along, hh, np.flatnonzero(residential), lo
+    )
     graph = AtomGraph(total_n, i[keep_edge], j[keep_edge], w[keep_edge])
     bis = Bisector(graph, hh, xy, lo, hi, seed)
     voids = []
@@ -385,7 +447,26 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed):
             flags.append(
                 "" if lo <= hh[p].sum() <= hi else "part_below_min" if total < lo else "out_of_band"
             )
+    if (along > 0).any():  # voids join grids within barriers first, then across them
+        open_edge |= (kind[i] == "unit") | (kind[j] == "unit")
+        _attach_voids(voids, groups, AtomGraph(total_n, i[open_edge], j[open_edge], w[open_edge]))
     _attach_voids(voids, groups, full_graph)
+    return groups, kinds, flags
+
+
+def _unit_grids_only(atoms: Atoms, kind, total_n, i, j, w):
+    """Grids of a 社区 without households: its enclosures, then each connected rest, all units."""
+    groups, kinds, flags = [], [], []
+    for unit in pd.unique(atoms.unit_id[atoms.kind == "unit"]):
+        groups.append(np.flatnonzero(atoms.unit_id == unit))
+        kinds.append("unit")
+        flags.append("")
+    rest = kind != "unit"
+    keep = rest[i] & rest[j]
+    for part in AtomGraph(total_n, i[keep], j[keep], w[keep]).components(np.flatnonzero(rest)):
+        groups.append(np.asarray(part))
+        kinds.append("unit")
+        flags.append("no_households")
     return groups, kinds, flags
 
 
@@ -394,7 +475,7 @@ def _attach_voids(voids, groups, graph: AtomGraph) -> None:
     label = np.full(graph.n, -1)
     for g, nodes in enumerate(groups):
         label[nodes] = g
-    pending = [int(v) for part in voids for v in part]
+    pending = [int(v) for part in voids for v in part if label[v] < 0]
     for _ in range(len(pending) + 1):
         if not pending:
             break
@@ -442,6 +523,8 @@ def _assemble(
     started,
     *,
     with_report: bool = True,
+    footprints=None,
+    flag_crossings: bool = False,
 ):
     """The result of a run; ``layers`` are the metric (roads, compounds, 社区 polygon).
 
@@ -472,6 +555,8 @@ def _assemble(
         geometry=list(polys),
         crs=crs,
     )
+    if flag_crossings:
+        _flag_crossings(grids, layers[0])
     order = np.argsort(codes)
     grids = grids.iloc[order].reset_index(drop=True)
 
@@ -479,16 +564,37 @@ def _assemble(
     for code, nodes in zip(codes, groups, strict=True):
         atom_grid[nodes] = code
     labels = pd.Series(atom_grid[atoms.building_atom], index=buildings.index, name="grid_code")
+    if footprints is not None:  # a building spread over blocks: the grid holding most of it
+        owner = footprint_owner(footprints, labels, grids.geometry.values, grids["code"])
+        if (owner != labels.to_numpy()).any():
+            labels[:] = owner
+            hh = pd.Series(buildings["households"].to_numpy()).groupby(owner).sum()
+            grids["households"] = hh.reindex(grids["code"], fill_value=0).to_numpy()
+            count = pd.Series(owner).value_counts()
+            grids["n_buildings"] = count.reindex(grids["code"], fill_value=0).to_numpy()
 
-    report = _quality(grids, layers, lo, hi, atoms, started) if with_report else None
+    placed = None if footprints is None else (footprints, labels.to_numpy())
+    report = _quality(grids, layers, lo, hi, atoms, started, placed) if with_report else None
     return PartitionResult(
         grids=_to_wgs84(grids), labels=labels, report=report, atoms=atoms, metric_crs=crs
     )
 
 
-def _quality(grids, layers, lo, hi, atoms: Atoms, started: float) -> QualityReport:
-    """The quality report of grids in a metric CRS; ``layers`` as for :func:`_assemble`."""
+def _quality(
+    grids, layers, lo, hi, atoms: Atoms, started: float, placed=None, notes=()
+) -> QualityReport:
+    """The quality report of grids in a metric CRS; ``layers`` as for :func:`_assemble`.
+
+    ``placed`` is (metric footprints, grid code per building): the report
+    counts buildings labelled with a grid that holds less of them than another.
+    """
     roads, compounds, area = layers
+    if grids["households"].sum() == 0:
+        notes = (
+            *notes,
+            "no households anywhere: unit grids only; estimate or import households "
+            "for residential grids",
+        )
     res = grids[grids["kind"] == "residential"]
     hh = res["households"].to_numpy()
     edges = []
@@ -510,7 +616,25 @@ def _quality(grids, layers, lo, hi, atoms: Atoms, started: float) -> QualityRepo
         atoms=len(atoms),
         runtime_s=time.perf_counter() - started,
         flags=grids["flag"].dropna().value_counts().to_dict(),
+        buildings_outside_own_grid=0
+        if placed is None
+        else buildings_outside_own_grid(
+            placed[0], placed[1], grids.geometry.values, grids["code"].to_numpy()
+        ),
+        notes=tuple(notes),
     )
+
+
+def _flag_crossings(grids: gpd.GeoDataFrame, roads) -> None:
+    """Add ``crossed_m``, the length of hard barriers running through each grid; flag those crossed.
+
+    Grids whose flag already says something keep it.
+    """
+    barriers = hard_barriers(None if roads is None else roads.geometry.values, road_classes(roads))
+    crossed = crossed_length(grids.geometry.values, barriers)
+    grids["crossed_m"] = np.round(crossed, 1)
+    crosses = (crossed > CROSSED_MIN_M) & grids["flag"].isna().to_numpy()
+    grids.loc[crosses, "flag"] = "crosses_major_road"
 
 
 def _to_wgs84(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -27,6 +27,9 @@ class QualityReport:
     atoms: int
     runtime_s: float
     flags: dict
+    #: buildings labelled with a grid other than the one holding most of their footprint
+    buildings_outside_own_grid: int = 0
+    notes: tuple = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -38,7 +41,9 @@ class QualityReport:
             f"households per residential grid: min {self.households_min}, median {self.households_median:g}, "
             f"max {self.households_max}; in band {self.share_in_band:.1%}\n"
             f"mean Polsby-Popper {self.mean_polsby_popper:.3f}; boundaries along roads/walls {self.road_aligned_share:.1%}\n"
-            f"compounds split {self.compounds_split}; flags: {flags}; runtime {self.runtime_s:.2f} s"
+            f"compounds split {self.compounds_split}; flags: {flags}; runtime {self.runtime_s:.2f} s\n"
+            f"buildings outside the grid holding most of their footprint: "
+            f"{self.buildings_outside_own_grid}" + "".join(f"\nnote: {n}" for n in self.notes)
         )
 
 
@@ -87,3 +92,62 @@ def road_aligned_share(
     near = np.zeros(len(mid), bool)
     near[tree.query(shapely.points(mid), predicate="dwithin", distance=tolerance)[0]] = True
     return float(length[near].sum() / length.sum())
+
+
+def footprint_grid(footprints, polygons) -> np.ndarray:
+    """Index of the polygon holding most of each footprint (-1 where none touches it).
+
+    Points and lines (no area) go to a polygon they touch.
+    """
+    footprints = np.asarray(footprints, dtype=object)
+    polygons = np.asarray(polygons, dtype=object)
+    out = np.full(len(footprints), -1)
+    if len(footprints) == 0 or len(polygons) == 0:
+        return out
+    bi, gi = shapely.STRtree(polygons).query(footprints, predicate="intersects")
+    if len(bi) == 0:
+        return out
+    several = np.bincount(bi, minlength=len(footprints))[bi] > 1
+    overlap = np.zeros(len(bi))
+    overlap[several] = shapely.area(
+        shapely.intersection(footprints[bi[several]], polygons[gi[several]])
+    )
+    order = np.lexsort((gi, -overlap, bi))
+    first = np.r_[True, np.diff(bi[order]) != 0]
+    out[bi[order][first]] = gi[order][first]
+    return out
+
+
+def footprint_owner(footprints, labels, polygons, codes) -> np.ndarray:
+    """The grid code each building belongs to: its label unless another grid holds more of it.
+
+    A building in no grid at all (outside the 社区) keeps its label; one split
+    evenly between its grid and another too.
+    """
+    footprints = np.asarray(footprints, dtype=object)
+    polygons = np.asarray(polygons, dtype=object)
+    codes = np.asarray(codes, dtype=object)
+    labels = np.asarray(labels, dtype=object)
+    where = footprint_grid(footprints, polygons)
+    position = {c: i for i, c in enumerate(codes)}
+    own = np.asarray([position.get(c, -1) for c in labels], dtype=int)
+    out = labels.copy()
+    suspect = np.flatnonzero((where >= 0) & (where != own))
+    if len(suspect) == 0:
+        return out
+    fp = footprints[suspect]
+    best = shapely.area(shapely.intersection(fp, polygons[where[suspect]]))
+    mine = np.where(
+        own[suspect] >= 0,
+        shapely.area(shapely.intersection(fp, polygons[np.maximum(own[suspect], 0)])),
+        -1.0,
+    )
+    moved = mine < best - 1e-6 * np.maximum(shapely.area(fp), 1.0)
+    out[suspect[moved]] = codes[where[suspect[moved]]]
+    return out
+
+
+def buildings_outside_own_grid(footprints, labels, polygons, codes) -> int:
+    """How many buildings are labelled with a grid holding less of their footprint than another."""
+    owner = footprint_owner(footprints, labels, polygons, codes)
+    return int((owner != np.asarray(labels, dtype=object)).sum())

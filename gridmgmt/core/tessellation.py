@@ -73,10 +73,14 @@ def densify_points(geoms, spacing: float) -> tuple[np.ndarray, np.ndarray]:
     return coords, index
 
 
-def voronoi_shares(region, seeds_xy: np.ndarray, labels: np.ndarray) -> dict[int, object]:
+def voronoi_shares(
+    region, seeds_xy: np.ndarray, labels: np.ndarray, *, reattach: bool = True
+) -> dict[int, object]:
     """Split ``region`` among labels: the Voronoi cells of labelled seed points, dissolved.
 
     Returns ``{label: polygon}``; together the polygons tile ``region``.
+    ``reattach=False`` leaves a label's detached parts with it (a caller that
+    decides itself which parts to keep).
     """
     labels = np.asarray(labels)
     unique = np.unique(labels)
@@ -100,7 +104,7 @@ def voronoi_shares(region, seeds_xy: np.ndarray, labels: np.ndarray) -> dict[int
         if shapely.get_type_id(share) not in (3, 6):  # touching only along an edge: its polygons
             share = polygonal_part(share, otherwise=shapely.Polygon())
         out[int(labels[chunk[0]])] = share
-    return _reattach_strays(out)
+    return _reattach_strays(out) if reattach else out
 
 
 def _dissolve(parts: np.ndarray):

@@ -96,6 +96,11 @@ COMPOUND_TAGS = {
 #: highway values that are not roads people walk or drive along
 NON_ROADS = {"platform", "proposed", "construction", "abandoned", "raceway", "bus_stop", "elevator"}
 
+#: railway=* values of tracks that bound grids (trams run in streets, subways under them)
+RAIL_LINES = {"rail", "light_rail", "narrow_gauge", "monorail"}
+#: waterway=* values of lines that bound grids
+WATER_LINES = {"river", "canal"}
+
 #: land use of a compound -> building type given to ``building=yes`` inside it
 LANDUSE_BUILDING_TYPE = {
     "residential": "residential",
@@ -177,6 +182,9 @@ def _name(tags: dict[str, str]) -> str | None:
 def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     """Raw layers from an OSM file: ``buildings``, ``roads``, ``compounds``, ``facilities``.
 
+    Roads include railways (``road_class="railway"``) and rivers and canals
+    (``river``/``canal``): grids end at them like at trunk roads.
+
     Buildings carry ``osm_building`` (the raw tag), ``floors`` (levels),
     ``height`` (metres) and ``addr_street``/``addr_housenumber``; their type
     is finalised by the reader once compounds are known (``building=yes``
@@ -241,14 +249,21 @@ def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     ):
         hw = tags.get("highway")
         if hw and hw not in NON_ROADS:
-            road_rows.append(
-                {
-                    "road_id": f"osm:w{osm_id}",
-                    "road_class": hw,
-                    "name": _name(tags),
-                    "geometry": geom,
-                }
-            )
+            road_class = hw
+        elif tags.get("railway") in RAIL_LINES and tags.get("tunnel") != "yes":
+            road_class = "railway"
+        elif tags.get("waterway") in WATER_LINES and tags.get("tunnel") != "culvert":
+            road_class = tags["waterway"]
+        else:
+            continue
+        road_rows.append(
+            {
+                "road_id": f"osm:w{osm_id}",
+                "road_class": road_class,
+                "name": _name(tags),
+                "geometry": geom,
+            }
+        )
 
     for osm_id, tags, geom in zip(
         points["osm_id"], _tags(points), points.geometry.values, strict=True

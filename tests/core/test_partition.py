@@ -202,9 +202,16 @@ def test_bad_arguments(kwargs, message):
         partition(_squares([100, 200]), **kwargs)
 
 
+def test_no_households_anywhere_gives_unit_grids_and_a_note():
+    result = partition(_squares([0, 0]))
+    assert result.grids["kind"].tolist() == ["unit"]
+    assert result.grids["flag"].tolist() == ["no_households"]
+    assert result.labels.nunique() == 1
+    assert any("no households anywhere" in n for n in result.report.notes)
+    assert "no households anywhere" in str(result.report)
+
+
 def test_bad_buildings():
-    with pytest.raises(ValueError, match="no households anywhere"):
-        partition(_squares([0, 0]))
     with pytest.raises(ValueError, match="missing column households"):
         partition(_squares([1, 2]).drop(columns="households"))
     b = _squares([100, 200, 300])
@@ -226,7 +233,7 @@ def test_grids_left_out_of_band_by_bisection_are_repaired():
     give way) bring all into band, labels and totals consistent, codes
     renumbered in reading order.
     """
-    s = generate_blocks(800, seed=10)
+    s = generate_blocks(800, seed=14)
     area = s.boundaries[s.boundaries["level"] == "community"]
     kw = dict(boundary=area, roads=s.roads, compounds=s.compounds, code_prefix="340705001001")
     plain = partition(s.buildings, repair=False, **kw)

@@ -13,10 +13,9 @@ households and compounds drawn as runs of a row. A layout is the tuple
 ``(buildings, compounds, boundary[, roads])``. The examples are
 derandomized, so every run (and CI) checks the same ones.
 
-Two invariants fail today and are marked ``xfail(strict=True)`` with the
-smallest failing layout found, so a fix turns them into failures to unmark:
-some buildings lie outside the grid they are labelled with, and the band
-repair crashes on a layout with buildings of no households.
+Two layouts that once failed are kept as explicit examples: buildings of a
+split compound or loose group that lay outside the grid they were labelled
+with, and a band repair that crashed on buildings of no households.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
 import shapely
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
@@ -221,7 +219,7 @@ def run_partition(layout, seed: int) -> PartitionResult:
 
 
 def check_partition(layout, result: PartitionResult) -> None:
-    """Every invariant but :func:`check_points_in_own_grid` (see the xfail tests below)."""
+    """Every invariant but :func:`check_points_in_own_grid` (tested on its own below)."""
     buildings, compounds, boundary, *_ = layout
     check_tiling(boundary, result)
     check_labels(buildings, result)
@@ -241,20 +239,14 @@ def test_lattices_tiled_labelled_in_band_and_compounds_whole(layout, seed):
     check_partition(layout, run_partition(layout, seed))
 
 
-#: why the buildings-in-their-grid property fails today (an engine bug to fix separately)
-BUILDING_OUTSIDE_ITS_ATOM = (
-    "gridmgmt.core.atoms puts some buildings of a split compound or loose group into an atom "
-    "whose region does not hold them, so the grid label disagrees with where the building lies"
-)
 #: buildings 3 and 6 of the split compound C000001 lie 36 m outside their grid
 STREET_OUTSIDE_ITS_GRID = street_layout(20, seed=86, mean_households=54)
 #: no compounds; the loose group of 850 households is split and B5 lies 35 m outside its grid
 LATTICE_OUTSIDE_ITS_GRID = lattice_layout(4, 2, [70, 164, 88, 104, 89, 44, 176, 115], [])
-#: stop at the first failing example: the mark expects the failure, shrinking it costs minutes
+#: stop at the first failing example: shrinking it costs minutes
 FIRST_FAILURE = settings(PROPERTIES, phases=[Phase.explicit, Phase.generate])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=BUILDING_OUTSIDE_ITS_ATOM)
 @FIRST_FAILURE
 @example(layout=STREET_OUTSIDE_ITS_GRID, seed=0)
 @given(layout=street_blocks(), seed=st.integers(0, 3))
@@ -262,7 +254,6 @@ def test_each_building_lies_in_its_grid_on_street_blocks(layout, seed):
     check_points_in_own_grid(layout[0], run_partition(layout, seed))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=BUILDING_OUTSIDE_ITS_ATOM)
 @FIRST_FAILURE
 @example(layout=LATTICE_OUTSIDE_ITS_GRID, seed=0)
 @given(layout=lattices(), seed=st.integers(0, 3))
@@ -270,12 +261,6 @@ def test_each_building_lies_in_its_grid_on_lattices(layout, seed):
     check_points_in_own_grid(layout[0], run_partition(layout, seed))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="the band repair (gridmgmt.core.rebalance) asks for the grid nearest to an empty "
-    "atom region and raises 'Cannot determine nearest geometry for empty geometry'",
-)
 def test_band_repair_copes_with_buildings_without_households():
     """Buildings of 0 households next to a compound; ``repair=False`` partitions it."""
     layout = lattice_layout(7, 1, [0, 155, 105, 0, 134, 4, 146], [(0, 2, 4)])

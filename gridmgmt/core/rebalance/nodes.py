@@ -141,8 +141,10 @@ class Nodes:
         grid_of_node = np.full(self.n, -1, dtype=np.int64)
         grid_of_node[ni] = np.asarray(active)[gi]
         lost = np.flatnonzero(grid_of_node < 0)
+        lost = lost[~shapely.is_empty(pos[lost])]  # an empty region: its buildings decide
         if len(lost):
             grid_of_node[lost] = np.asarray(active)[tree.nearest(pos[lost])]
+        grid_of_node[grid_of_node < 0] = active[0]
         # an atom goes with most of its buildings when its point falls elsewhere (slivers)
         if n_atoms:
             votes = pd.DataFrame(

@@ -425,9 +425,10 @@ def divide_compounds(state: State, stuck: list[int]):
         pos = shapely.point_on_surface(fine.region[bare])
         bi, oi = tree.query(pos, predicate="within")
         old_of[bare[bi]] = oi
-        lost = bare[old_of[bare] < 0]
+        lost = bare[(old_of[bare] < 0) & ~shapely.is_empty(fine.region[bare])]
         if len(lost):
             old_of[lost] = tree.nearest(shapely.point_on_surface(fine.region[lost]))
+        old_of[old_of < 0] = 0  # empty regions hold nothing: any node will do
     out = State(p, fine)
     while out.n_grids < state.n_grids:
         out.new_grid()

@@ -1,0 +1,171 @@
+"""Atom regions inside one street block, built so that each holds its buildings' footprints.
+
+The Voronoi shares of a block (see :mod:`gridmgmt.core.atoms`) follow the
+gaps between buildings, but nothing in a Voronoi diagram of outline points
+makes a share contain its buildings: a long building next to another, a
+piece of a split group whose buildings are not side by side, or a wall point
+nearer to a neighbour's building can give part or all of a footprint to
+another atom. :func:`settle_block` turns the shares into pieces that hold
+them:
+
+1. where some building's footprint lies mostly outside its atom's share,
+   every footprint in the block is given to its own atom (and taken from
+   the others; a footprint overlapping another goes to the first);
+2. a share in several parts becomes one piece per part holding buildings;
+   parts holding none (strays) go to the piece sharing most boundary;
+3. each building then belongs to the piece holding most of its footprint.
+
+So every building lies in the region of its atom, by footprint, and every
+region is one polygon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+#: share of a footprint (within its block) that its atom's region must hold
+HELD_SHARE = 0.5
+
+
+@dataclass
+class Piece:
+    """One atom region of a block: the atom it came from, its polygon and its buildings."""
+
+    atom: int
+    region: object
+    members: np.ndarray
+
+
+def settle_block(block, shares: dict, members: dict, footprints: np.ndarray) -> list[Piece]:
+    """Pieces of one block from its atoms' Voronoi shares (see the module docstring).
+
+    Parameters
+    ----------
+    block : Polygon
+        The street block (metric CRS).
+    shares : dict
+        Atom -> its share of the block (the shares tile the block; strays not reattached).
+    members : dict
+        Atom -> indices of its buildings (every atom of the block, possibly none).
+    footprints : ndarray of geometry
+        All building footprints, indexed like ``members``.
+
+    Returns
+    -------
+    list of Piece
+        Single polygons tiling the block; an atom may give several pieces.
+    """
+    atoms = list(members)
+    empty = shapely.Polygon()
+    region = np.asarray([shares.get(a) or empty for a in atoms], dtype=object)
+    counts = np.asarray([len(members[a]) for a in atoms])
+    idx = np.concatenate([np.asarray(members[a], dtype=int) for a in atoms])
+    owner = np.repeat(np.arange(len(atoms)), counts)
+    fp = shapely.intersection(footprints[idx], block) if len(idx) else np.zeros(0, dtype=object)
+    if len(idx):
+        whole = shapely.area(fp)
+        held = shapely.area(shapely.intersection(fp, region[owner]))
+        if (held < HELD_SHARE * whole - 1e-9).any():
+            region = _with_footprints(region, fp, owner)
+
+    pieces: list[Piece] = []
+    strays = []
+    for k, a in enumerate(atoms):
+        parts = [p for p in shapely.get_parts(region[k]) if p.geom_type == "Polygon" and p.area > 0]
+        if not parts:
+            continue
+        mine = idx[owner == k]
+        if len(mine) == 0:  # an atom of no buildings (an empty enclosure): its largest part
+            parts.sort(key=lambda p: -p.area)
+            pieces.append(Piece(a, parts[0], mine))
+            strays.extend(parts[1:])
+            continue
+        if len(parts) == 1:
+            pieces.append(Piece(a, parts[0], mine))
+            continue
+        best = _best_part(fp[owner == k], np.asarray(parts, dtype=object))
+        for p, part in enumerate(parts):
+            held_here = mine[best == p]
+            if len(held_here):
+                pieces.append(Piece(a, part, held_here))
+            else:
+                strays.append(part)
+    if not pieces:  # nothing kept (degenerate shares): the block to its first atom
+        return [Piece(atoms[0], block, idx)]
+    _reattach(pieces, strays)
+    _reassign_by_footprint(pieces, idx, fp)
+    return pieces
+
+
+def _with_footprints(region: np.ndarray, fp: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """The shares with every footprint given to its own atom (the first one where they overlap)."""
+    taken = shapely.Polygon()
+    own = []
+    for k in range(len(region)):
+        mine = fp[owner == k]
+        f = shapely.union_all(mine) if len(mine) else shapely.Polygon()
+        own.append(shapely.difference(f, taken) if not taken.is_empty else f)
+        taken = shapely.union(taken, f) if not f.is_empty else taken
+    out = shapely.difference(region, taken) if not taken.is_empty else region.copy()
+    out = shapely.union(out, np.asarray(own, dtype=object))
+    return np.asarray([shapely.make_valid(g) for g in out], dtype=object)
+
+
+def _best_part(fp: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Index of the part holding most of each footprint (the nearest one for zero-area shapes)."""
+    if len(fp) == 0:
+        return np.zeros(0, dtype=int)
+    overlap = shapely.area(shapely.intersection(fp[:, None], parts[None, :]))
+    near = shapely.distance(fp[:, None], parts[None, :])
+    score = np.where(overlap.max(axis=1, keepdims=True) > 0, overlap, -near)
+    return np.argmax(score, axis=1)
+
+
+def _reattach(pieces: list[Piece], strays: list) -> None:
+    """Give each stray part to the piece sharing most boundary with it (if any touches it)."""
+    pending = list(strays)
+    while pending:
+        left = []
+        for part in pending:
+            regions = np.asarray([p.region for p in pieces], dtype=object)
+            shared = shapely.length(shapely.intersection(shapely.boundary(regions), part.boundary))
+            best = int(np.argmax(shared))
+            if shared[best] > 0:
+                pieces[best].region = _largest_polygon(shapely.union(pieces[best].region, part))
+            else:
+                left.append(part)
+        if len(left) == len(pending):  # touching no piece (only each other): left out
+            break
+        pending = left
+
+
+def _largest_polygon(geom):
+    parts = [p for p in shapely.get_parts(shapely.make_valid(geom)) if p.geom_type == "Polygon"]
+    if len(parts) == 1:
+        return parts[0]
+    return shapely.union_all(parts)
+
+
+def _reassign_by_footprint(pieces: list[Piece], idx: np.ndarray, fp: np.ndarray) -> None:
+    """Each building to the piece holding most of its footprint (ties: its own piece)."""
+    if len(idx) == 0 or len(pieces) == 1:
+        if len(pieces) == 1:
+            pieces[0].members = idx
+        return
+    regions = np.asarray([p.region for p in pieces], dtype=object)
+    current = np.full(len(idx), -1)
+    pos = {b: i for i, b in enumerate(idx)}
+    for k, p in enumerate(pieces):
+        current[[pos[b] for b in p.members]] = k
+    best = _best_part(fp, regions)
+    overlap = shapely.area(shapely.intersection(fp, regions[best]))
+    own = np.where(
+        current >= 0, shapely.area(shapely.intersection(fp, regions[np.maximum(current, 0)])), -1
+    )
+    moved = (current < 0) | (overlap > own + 1e-9)
+    target = np.where(moved, best, current)
+    for k, p in enumerate(pieces):
+        p.members = idx[target == k]
