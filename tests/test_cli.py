@@ -114,7 +114,17 @@ def test_partition_file_to_geopackage(tmp_path, realdata):
     assert "in band 100.0%" in result.output
     grids = pyogrio.read_dataframe(out, layer="grids")
     buildings = pyogrio.read_dataframe(out, layer="buildings")
-    assert list(grids.columns) == ["code", "kind", "households", "n_buildings", "flag", "geometry"]
+    assert list(grids.columns) == [
+        "code",
+        "kind",
+        "households",
+        "n_buildings",
+        "flag",
+        "default_share",
+        "geometry",
+    ]
+    assert "from default estimates" in result.output  # OSM gives no household counts
+    assert set(buildings["households_source"]) <= {"default", "levels", "height"}
     assert grids["code"].str.startswith("110108001001").all()
     assert set(buildings["grid_code"]) <= set(grids["code"]) and len(buildings) == 257
     assert buildings.groupby("grid_code")["households"].sum().sum() == grids["households"].sum()
@@ -269,3 +279,40 @@ def test_incidents_import_and_overdue(tmp_path):
         and "row 3: description is empty" in failed.output
     )
     assert len(store.incidents()) == before + 2
+
+
+def test_partition_file_with_a_compound_ledger(tmp_path):
+    """A 小区 ledger given to partition sets that 小区's households before the grids are drawn."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    deg = 1 / 111_000  # about a metre, in degrees (good enough this far south)
+    x0, y0 = 117.81, 30.94
+
+    def box(x, y, w, h):
+        return shapely.box(x0 + x * deg, y0 + y * deg, x0 + (x + w) * deg, y0 + (y + h) * deg)
+
+    compounds = gpd.GeoDataFrame(
+        {"id": ["C1"], "name": ["春晓花园"], "landuse": ["residential"]},
+        geometry=[box(0, 0, 300, 300)],
+        crs=4326,
+    )
+    buildings = gpd.GeoDataFrame(
+        {"id": [f"B{i}" for i in range(6)], "type": ["住宅"] * 6},
+        geometry=[box(20 + 90 * (i % 3), 20 + 140 * (i // 3), 50, 30) for i in range(6)],
+        crs=4326,
+    )
+    street = tmp_path / "street.gpkg"
+    compounds.to_file(street, layer="compounds", driver="GPKG")
+    buildings.to_file(street, layer="buildings", driver="GPKG")
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_bytes("小区名称,总户数\n春晓花园,360\n".encode("gbk"))
+    out = tmp_path / "grids.gpkg"
+    result = run("partition", str(street), "--ledger", str(ledger), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    written = pyogrio.read_dataframe(out, layer="buildings")
+    assert (written["households_source"] == "compound_ledger").all()
+    assert written["households"].sum() == 360
+    grids = pyogrio.read_dataframe(out, layer="grids")
+    assert grids["households"].sum() == 360 and (grids["default_share"] == 0).all()

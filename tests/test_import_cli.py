@@ -22,7 +22,7 @@ def test_import_real_osm_prints_counts(tmp_path, database_url, realdata):
     result = invoke(["import", "osm", str(osm), "--workdir", str(tmp_path)], database_url)
     assert result.exit_code == 0, result.output
     assert "buildings with estimated households: 257" in result.output
-    assert "written: 18 compounds, 257 buildings, 301 roads, 32 facilities" in result.output
+    assert "written: 18 compounds, 257 buildings, 302 roads, 32 facilities" in result.output
     counts = Store(database_url).counts()
     assert counts["buildings"] == 257 and counts["households"] > 2000
     again = invoke(["import", "osm", str(osm), "--workdir", str(tmp_path)], database_url)

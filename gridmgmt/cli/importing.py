@@ -26,7 +26,7 @@ IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", 
 @click.option(
     "--ledger",
     type=click.Path(exists=True, dir_okay=False),
-    help="台账: building id -> households.",
+    help="台账 (CSV/XLSX): households per building id, per 小区 or per address.",
 )
 @click.option("--strict", is_flag=True, help="Reject invalid geometries instead of repairing them.")
 @click.option("--replace", is_flag=True, help="Overwrite objects whose ids are stored already.")

@@ -47,6 +47,11 @@ BOUNDARY_COORDS_HELP = (
     help="Partition a stored 社区 (name or code); repeatable.",
 )
 @click.option("--all", "all_communities", is_flag=True, help="Partition every stored 社区.")
+@click.option(
+    "--ledger",
+    type=click.Path(exists=True, dir_okay=False),
+    help="台账 (CSV/XLSX): households per building id, per 小区 or per address, for file input.",
+)
 def partition_cmd(
     obj: Context,
     buildings,
@@ -63,6 +68,7 @@ def partition_cmd(
     out,
     communities,
     all_communities,
+    ledger,
 ):
     """Cut a 社区 into 250–500-household grids: from files (--out) or stored data (--community/--all)."""
     if communities or all_communities:
@@ -98,6 +104,7 @@ def partition_cmd(
         seed=seed,
         coords=coords,
         boundary_coords=boundary_coords,
+        ledger=ledger,
     )
     click.echo(str(result.report))
     listed = result.boundary_buildings

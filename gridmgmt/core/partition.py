@@ -60,6 +60,7 @@ from gridmgmt.core.bisection import Bisector
 from gridmgmt.core.boundary_sides import keep_inside
 from gridmgmt.core.compounds import building_compounds
 from gridmgmt.core.crs import metric_crs
+from gridmgmt.core.households import DEFAULT_SHARE_WARNING, default_share
 from gridmgmt.core.layers import WGS84
 from gridmgmt.core.quality import (
     QualityReport,
@@ -301,7 +302,27 @@ def partition(
     if len(buildings) < len(given):
         result.labels = result.labels.reindex(given.index)
     result.boundary_buildings = kept.table
+    _report_default_estimates(result, buildings)
     return result
+
+
+def _report_default_estimates(result: PartitionResult, buildings: gpd.GeoDataFrame) -> None:
+    """Each grid's share of households estimated from default floors, with a note per grid over half.
+
+    A grid drawn on guessed households is only as good as the guess: the
+    supervisor sees where a ledger (台账) or floor counts are needed.
+    """
+    share = default_share(buildings, result.labels.reindex(buildings.index).to_numpy())
+    result.grids["default_share"] = result.grids["code"].map(share).fillna(0.0).round(3)
+    over = share[share > DEFAULT_SHARE_WARNING].sort_index()
+    if result.report is not None and len(over):
+        shown = ", ".join(str(c)[-3:] for c in over.index[:12]) + (" …" if len(over) > 12 else "")
+        result.report.notes = (
+            *result.report.notes,
+            f"{len(over)} of {len(result.grids)} grid(s) have more than "
+            f"{DEFAULT_SHARE_WARNING:.0%} of their households from default estimates (no "
+            f"ledger, floors or height): {shown}; check them with the 社区's ledger (台账)",
+        )
 
 
 def _rebalanced(

@@ -281,8 +281,13 @@ def partition_files(
     seed: int = 0,
     coords: str = "wgs84",
     boundary_coords: str | None = None,
+    ledger=None,
 ):
     """Partition the buildings of a file and write ``grids`` and ``buildings`` layers to a GeoPackage.
+
+    ``ledger`` is a household ledger (台账: per building, per 小区 or per
+    address) applied before the partition; a separate ``compounds`` file
+    also tells the reader which untyped buildings stand in residential land.
 
     An OSM file gives buildings (households estimated), roads and land-use
     compounds at once; other files can add them with ``roads``/``compounds``.
@@ -299,7 +304,7 @@ def partition_files(
     from gridmgmt.domain.boundary_checks import check_boundary
     from gridmgmt.io import read_layers, read_polygons
 
-    layers = read_layers(buildings_path, coords=coords)
+    layers = read_layers(buildings_path, coords=coords, ledger=ledger, compounds=compounds or None)
     if len(layers.buildings) == 0:
         raise InputError.single(buildings_path, no_buildings_reason(layers.layers()))
     road_frame = read_layers(roads, kind="roads", coords=coords).roads if roads else layers.roads
@@ -330,7 +335,8 @@ def partition_files(
         code_prefix=code_prefix,
         seed=seed,
     )
-    b = layers.buildings[["building_id", "households", "geometry"]].copy()
+    kept = ["building_id", "households", "households_source", "households_confidence"]
+    b = layers.buildings[[c for c in kept if c in layers.buildings] + ["geometry"]].copy()
     b.insert(2, "grid_code", result.labels.to_numpy())
     listed = result.boundary_buildings
     out = Path(out_path)
