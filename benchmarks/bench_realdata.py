@@ -30,7 +30,9 @@ peer as bench_partition.py) runs on each extract for scale, unless
 from __future__ import annotations
 
 import argparse
+import tempfile
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -58,19 +60,21 @@ def extracts():
     tiles = REALDATA / "buildings" / "sh_huangpu_buildings.geojson"
     landuse = REALDATA / "landuse" / "sh_huangpu_landuse.geojson"
     if tiles.exists():
-        pieces = gpd.read_file(tiles)
-        merged = pieces.dissolve("id", aggfunc="first").reset_index()  # tile pieces share an id
-        path = REALDATA.parent / "tmp-bench-huangpu.geojson"
-        try:
-            merged.to_file(path, driver="GeoJSON")
-            kwargs = {"compounds": landuse} if landuse.exists() else {}
-            try:
-                layers = read_layers(path, **kwargs)
-            except TypeError:  # a reader without a land-use argument
-                layers = read_layers(path)
-        finally:
-            path.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            # vector-tile pieces of one feature share its id: whole features again
+            buildings = Path(tmp) / "buildings.geojson"
+            merged_tiles(tiles).to_file(buildings, driver="GeoJSON")
+            kwargs = {}
+            if landuse.exists():
+                kwargs["compounds"] = Path(tmp) / "landuse.geojson"
+                merged_tiles(landuse).to_file(kwargs["compounds"], driver="GeoJSON")
+            layers = read_layers(buildings, **kwargs)
         yield "sh_huangpu", layers
+
+
+def merged_tiles(path: Path) -> gpd.GeoDataFrame:
+    """The features of a tiled GeoJSON with the pieces sharing an ``id`` dissolved into one."""
+    return gpd.read_file(path).dissolve("id", aggfunc="first").reset_index()
 
 
 def judge(result, layers, crs) -> dict:
@@ -181,11 +185,11 @@ def peer_row(name, layers, crs, ours: float) -> dict:
 
     b = layers.buildings.to_crs(crs)
     boundary = shapely.convex_hull(b.geometry.union_all()).buffer(50)
-    units = voronoi_units(b, boundary)
     edges = list(layers.roads.to_crs(crs).geometry.values) if len(layers.roads) else []
     try:
+        units = voronoi_units(b, boundary)
         labels, seconds = timed(run_gerrychain, units)
-    except Exception as err:  # a peer that fails is reported, not fatal
+    except Exception as err:  # a peer that fails (e.g. on coincident buildings) is reported
         return {"data": name, "method": "gerrychain", "time_s": f"failed: {type(err).__name__}"}
     figures = evaluate(units, labels, edges or [shapely.LineString([(0, 0), (1, 1)])])
     return {
