@@ -35,7 +35,7 @@ from gridmgmt.domain.patrols import (
     start_patrol,
     stop_patrol,
 )
-from gridmgmt.domain.report_labels import label
+from gridmgmt.domain.report_labels import PATROL_REPORT_COLUMNS, label
 from gridmgmt.io.errors import InputError
 from gridmgmt.store.patrols import PatrolStore
 from webapp.extensions import store
@@ -44,19 +44,6 @@ from webapp.policy import grid_allowed, grid_mask, may, requires
 bp = Blueprint("patrol", __name__)
 
 MAX_POINTS_PER_BATCH = 2000
-REPORT_COLUMNS = (
-    "code",
-    "workers",
-    "working_days",
-    "patrol_days",
-    "compliance",
-    "patrols",
-    "mean_building_share",
-    "mean_road_share",
-    "anomalies",
-    "diary_entries",
-    "incidents_on_patrol",
-)
 
 
 def repo() -> PatrolStore:
@@ -224,7 +211,7 @@ def report():
         response.call_on_close(lambda: (path.unlink(missing_ok=True), tmp.rmdir()))
         return response
     names = may("patrol.names")
-    columns = [c for c in REPORT_COLUMNS if names or c not in NAME_COLUMNS]
+    columns = [c for c in PATROL_REPORT_COLUMNS if names or c not in NAME_COLUMNS]
     lines = repo().lines(patrols["id"].tolist()[-300:])
     tracks = [
         {

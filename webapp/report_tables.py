@@ -22,7 +22,7 @@ from gridmgmt.core.periods import SHANGHAI, PeriodError, parse_day
 from gridmgmt.domain.assessment import area_assessment
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.exporting import WHAT, export_data
-from gridmgmt.domain.report_labels import label
+from gridmgmt.domain.report_labels import LEVELS, WORKLOAD_COLUMNS, label
 from gridmgmt.domain.workload import area_workload
 from gridmgmt.io.exports import FORMATS, SUFFIXES
 from gridmgmt.store.patrols import PatrolStore
@@ -32,24 +32,6 @@ from webapp.policy import grid_allowed, may, requires
 
 bp = Blueprint("reports", __name__)
 
-LEVELS = ("street", "community", "grid", "department", "worker")
-WORKLOAD_COLUMNS = (
-    "code",
-    "kind",
-    "households",
-    "population",
-    "buildings",
-    "facilities",
-    "incidents",
-    "incidents_per_1000",
-    "overdue",
-    "mean_handling_hours",
-    "workload_index",
-    "far_above_neighbours",
-    "compliance",
-    "mean_building_share",
-    "diary_entries",
-)
 KPI_COLUMNS = (
     "rank",
     "score",

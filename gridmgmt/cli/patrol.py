@@ -10,19 +10,6 @@ from gridmgmt.cli.context import Context, command
 from gridmgmt.cli.options import PERIOD_HINT
 from gridmgmt.cli.tables import format_columns
 
-REPORT_COLUMNS = [
-    "code",
-    "workers",
-    "working_days",
-    "patrol_days",
-    "compliance",
-    "patrols",
-    "mean_building_share",
-    "mean_road_share",
-    "anomalies",
-    "diary_entries",
-    "incidents_on_patrol",
-]
 REPORT_FORMATS = {"compliance": ".0%", "mean_building_share": ".0%", "mean_road_share": ".0%"}
 REPORT_SUFFIXES = (".csv", ".xlsx")
 
@@ -65,7 +52,7 @@ def patrol_report_cmd(obj: Context, grid, start, end, out):
     """Per grid: patrol days, compliance, coverage, anomalies, diary entries, incidents found."""
     from gridmgmt.core.periods import PeriodError, parse_day
     from gridmgmt.domain.patrols import patrol_report
-    from gridmgmt.domain.report_labels import label
+    from gridmgmt.domain.report_labels import PATROL_REPORT_COLUMNS, label
     from gridmgmt.io.exports import export_tables
     from gridmgmt.store.patrols import PatrolStore
 
@@ -88,6 +75,6 @@ def patrol_report_cmd(obj: Context, grid, start, end, out):
     if table.empty:
         click.echo("no grids")
         return
-    shown = format_columns(table[REPORT_COLUMNS], REPORT_FORMATS)
+    shown = format_columns(table[list(PATROL_REPORT_COLUMNS)], REPORT_FORMATS)
     click.echo(f"{first} – {last}")
     click.echo(shown.rename(columns=label).to_string(index=False))

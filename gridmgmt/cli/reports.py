@@ -7,24 +7,8 @@ import click
 from gridmgmt.cli.context import Context, command
 from gridmgmt.cli.options import area_options, area_scope, period_from_options, period_options
 from gridmgmt.cli.tables import format_columns, kpi_table
+from gridmgmt.domain.report_labels import LEVELS
 
-LEVELS = ["street", "community", "grid", "worker", "department"]
-WORKLOAD_COLUMNS = [
-    "code",
-    "kind",
-    "households",
-    "population",
-    "buildings",
-    "facilities",
-    "incidents",
-    "incidents_per_1000",
-    "overdue",
-    "mean_handling_hours",
-    "workload_index",
-    "far_above_neighbours",
-    "compliance",
-    "diary_entries",
-]
 WORKLOAD_FORMATS = {
     "compliance": ".0%",
     "diary_entries": ".0f",
@@ -132,7 +116,7 @@ def _weights(items: tuple[str, ...]) -> dict[str, float] | None:
 @area_options()
 def report_workload(obj: Context, start, end, weights, street, community, grid_codes):
     """Per-grid workload: households, facilities, incidents, overdue, the workload index."""
-    from gridmgmt.domain.report_labels import label
+    from gridmgmt.domain.report_labels import WORKLOAD_COLUMNS, label
     from gridmgmt.domain.workload import area_workload
     from gridmgmt.store.patrols import PatrolStore
 
@@ -149,7 +133,7 @@ def report_workload(obj: Context, start, end, weights, street, community, grid_c
     if table.empty:
         click.echo(f"{rep.area.label}: no grids")
         return
-    shown = format_columns(table[WORKLOAD_COLUMNS], WORKLOAD_FORMATS)
+    shown = format_columns(table[list(WORKLOAD_COLUMNS)], WORKLOAD_FORMATS)
     shown["kind"] = shown["kind"].map(GRID_KINDS)
     shown["far_above_neighbours"] = shown["far_above_neighbours"].map({True: "是", False: ""})
     click.echo(f"{rep.area.label}, {start} – {end} (exclusive); weights {rep.weights}")

@@ -23,8 +23,8 @@ import pandas as pd
 from gridmgmt.core.periods import check_period
 from gridmgmt.domain.areas import Area, select_area
 from gridmgmt.domain.incidents.kpi import kpis
+from gridmgmt.domain.report_labels import LEVELS
 
-LEVELS = ("street", "community", "grid", "worker", "department")
 SCORE_WEIGHTS = {"close_rate": 0.4, "on_time_rate": 0.4, "rework": 0.2}
 #: columns compared with the previous period
 COMPARED = ("reported", "close_rate", "on_time_rate", "rework_rate", "score")

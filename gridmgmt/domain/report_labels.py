@@ -8,6 +8,41 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+#: levels a 考核 table groups incidents by
+LEVELS = ("street", "community", "grid", "worker", "department")
+#: the columns of the workload table shown in reports (CLI and web page alike)
+WORKLOAD_COLUMNS = (
+    "code",
+    "kind",
+    "households",
+    "population",
+    "buildings",
+    "facilities",
+    "incidents",
+    "incidents_per_1000",
+    "overdue",
+    "mean_handling_hours",
+    "workload_index",
+    "far_above_neighbours",
+    "compliance",
+    "mean_building_share",
+    "diary_entries",
+)
+#: the columns of the patrol report, in order (CLI and web page alike)
+PATROL_REPORT_COLUMNS = (
+    "code",
+    "workers",
+    "working_days",
+    "patrol_days",
+    "compliance",
+    "patrols",
+    "mean_building_share",
+    "mean_road_share",
+    "anomalies",
+    "diary_entries",
+    "incidents_on_patrol",
+)
+
 FACILITY_LABELS = {
     "school": "中小学",
     "kindergarten": "幼儿园",
