@@ -11,7 +11,7 @@ does. For each route and principal the test asks the app and compares with
 - a principal it allows: anything but 401/403 (200, or 400/404/409/422 for
   the deliberately empty requests and ids out of reach).
 
-Principals: one session per role, a department handler bound to 环卫所, a
+On SQLite and PostGIS. Principals: one session per role, a handler bound to 环卫所, a
 supervisor bound to the 社区 of G1 and G2, and an API key per role (sent as
 ``X-API-Key``), the hotline's included.
 """
@@ -49,7 +49,10 @@ def world(app):
     """The web fixture's 街道 with incidents, a bound handler and one API key per role."""
     store = app.extensions["gridmgmt_store"]
     from gridmgmt.domain.accounts import create_user
+    from gridmgmt.domain.incidents import load_categories
     from tests.webapp.sessions import PASSWORD
+
+    store.sync_categories(load_categories())  # the PostGIS store is not the app's first one
 
     create_user(store, "dept_hw", PASSWORD, "dept", display_name="环卫所 王")
     AccountStore(store).set_department("dept_hw", "环卫所")
@@ -117,6 +120,7 @@ def test_every_route_declares_its_access(app):
         assert action in (None, ...) or action in access.ACTIONS, (rule.rule, action)
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
 def test_route_by_principal_matrix(app, world):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     principals = _principals(app, world)
@@ -154,6 +158,7 @@ def test_route_by_principal_matrix(app, world):
     assert wrong == [], "\n".join(wrong)
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
 def test_analyst_sees_no_personal_data_through_any_door(app, world, as_role):
     analyst = as_role("analyst")
     mine = world["mine"]
@@ -185,6 +190,7 @@ def test_analyst_sees_no_personal_data_through_any_door(app, world, as_role):
     assert uploaded.status_code == 403  # no uploads either
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
 def test_a_bound_handler_sees_only_its_department_everywhere(app, world):
     client = app.test_client()
     login(client, "dept_hw")
@@ -243,6 +249,7 @@ def test_grid_cards_of_neighbours_name_no_worker(app, world, as_role):
     assert own["workers"] and other["workers"] == []
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
 def test_hotline_key_submits_and_reads_back_only_its_own(app, world):
     store = world["store"]
     key = world["keys"]["hotline"]
@@ -272,6 +279,7 @@ def test_hotline_key_submits_and_reads_back_only_its_own(app, world):
         assert client.get(page, headers={"X-API-Key": key}).status_code == 403, page
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
 def test_an_area_bound_supervisor_sees_only_its_area(app, world):
     store = world["store"]
     elsewhere = make_incident(store, "reported", at=(IN_G1[0] + 0.0025, IN_G1[1]))  # in G3
