@@ -1,4 +1,4 @@
-"""Log-in, roles and grid scope.
+"""Log-in, sessions, API keys and the principal each request acts as.
 
 Sessions are Flask-Login cookies (HttpOnly, SameSite=Lax, Secure when
 ``GRIDMGMT_SECURE_COOKIES`` is on) that carry the account's id and session
@@ -15,9 +15,9 @@ an API key in the ``X-API-Key`` header (or, on ``/open311/`` only, the
 
 from __future__ import annotations
 
-from functools import cached_property, wraps
+from functools import cached_property
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from gridmgmt.domain.access import ANONYMOUS, Principal
@@ -69,25 +69,12 @@ class Account(UserMixin):
             area=self.area,
         )
 
-    def can_see_grid(self, code: str | None) -> bool:
-        """Grid workers see only their grids; other roles see every grid."""
-        if self.role != "worker":
-            return True
-        return code is not None and code in self.grid_codes
-
 
 def current_principal() -> Principal:
     """The principal of the current request (anonymous when nobody is logged in)."""
     if not current_user.is_authenticated:
         return ANONYMOUS
     return current_user.principal
-
-
-def bound_department() -> str | None:
-    """The department the logged-in dept handler is bound to (None: unbound or another role)."""
-    if current_user.role != "dept" or not isinstance(current_user.id, int):
-        return None
-    return AccountStore(store()).department_of(current_user.id)
 
 
 @login_manager.user_loader
@@ -150,22 +137,6 @@ def _unauthorized():
         return {"error": "authentication required"}, 401
     flash(_("请先登录"))
     return redirect(url_for("auth.login", next=request.full_path))
-
-
-def roles_required(*roles: str):
-    """View decorator: logged in and holding one of ``roles`` (403 otherwise)."""
-
-    def decorate(view):
-        @wraps(view)
-        @login_required
-        def wrapper(*args, **kwargs):
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def _safe_next(target: str | None) -> str:
