@@ -22,7 +22,7 @@ from gridmgmt.core.periods import SHANGHAI, PeriodError, parse_day
 from gridmgmt.domain.assessment import area_assessment
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.exporting import WHAT, export_data
-from gridmgmt.domain.report_labels import LEVELS, WORKLOAD_COLUMNS, label
+from gridmgmt.domain.report_labels import ASSESSMENT_COLUMNS, LEVELS, WORKLOAD_COLUMNS, label
 from gridmgmt.domain.workload import area_workload
 from gridmgmt.io.exports import FORMATS, SUFFIXES
 from gridmgmt.store.patrols import PatrolStore
@@ -31,20 +31,6 @@ from webapp.extensions import store
 from webapp.policy import grid_allowed, may, requires
 
 bp = Blueprint("reports", __name__)
-
-KPI_COLUMNS = (
-    "rank",
-    "score",
-    "score_change",
-    "reported",
-    "due",
-    "closed",
-    "close_rate",
-    "on_time_rate",
-    "rework_rate",
-    "overdue",
-    "mean_handling_hours",
-)
 
 
 def _analyst() -> bool:
@@ -118,7 +104,7 @@ def index():
         workload_columns=WORKLOAD_COLUMNS,
         weights=workload.weights,
         kpi=assessment.table.reset_index().to_dict("records"),
-        kpi_columns=(f["by"], *KPI_COLUMNS),
+        kpi_columns=(f["by"], *ASSESSMENT_COLUMNS),
         label=label,
         area=workload.area.label,
         whats=[w for w in WHAT if w != "all"] + ["all"],

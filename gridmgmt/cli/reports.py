@@ -7,7 +7,7 @@ import click
 from gridmgmt.cli.context import Context, command
 from gridmgmt.cli.options import area_options, area_scope, period_from_options, period_options
 from gridmgmt.cli.tables import format_columns, kpi_table
-from gridmgmt.domain.report_labels import LEVELS
+from gridmgmt.domain.report_labels import ASSESSMENT_COLUMNS, LEVELS
 
 WORKLOAD_FORMATS = {
     "compliance": ".0%",
@@ -15,19 +15,6 @@ WORKLOAD_FORMATS = {
     "incidents_per_1000": ".1f",
     "mean_handling_hours": ".1f",
 }
-ASSESSMENT_COLUMNS = [
-    "rank",
-    "score",
-    "score_change",
-    "reported",
-    "due",
-    "closed",
-    "close_rate",
-    "on_time_rate",
-    "rework_rate",
-    "overdue",
-    "mean_handling_hours",
-]
 ASSESSMENT_FORMATS = {"score": ".1f", "score_change": "+.1f"}
 GRID_KINDS = {"residential": "居民区", "unit": "单位"}
 
@@ -154,7 +141,7 @@ def report_assessment(obj: Context, start, end, by, street, community, grid_code
     if rep.table.empty:
         click.echo(f"{rep.area.label}: no incidents in the period")
         return
-    shown = kpi_table(format_columns(rep.table[ASSESSMENT_COLUMNS], ASSESSMENT_FORMATS))
+    shown = kpi_table(format_columns(rep.table[list(ASSESSMENT_COLUMNS)], ASSESSMENT_FORMATS))
     shown.index.name = label(by)
     click.echo(
         f"{rep.area.label}, {start} – {end} (exclusive), 环比 against "

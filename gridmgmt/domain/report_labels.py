@@ -28,6 +28,20 @@ WORKLOAD_COLUMNS = (
     "mean_building_share",
     "diary_entries",
 )
+#: the columns of the 考核 (KPI) table shown in reports (CLI and web page alike)
+ASSESSMENT_COLUMNS = (
+    "rank",
+    "score",
+    "score_change",
+    "reported",
+    "due",
+    "closed",
+    "close_rate",
+    "on_time_rate",
+    "rework_rate",
+    "overdue",
+    "mean_handling_hours",
+)
 #: the columns of the patrol report, in order (CLI and web page alike)
 PATROL_REPORT_COLUMNS = (
     "code",
