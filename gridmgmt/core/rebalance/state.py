@@ -97,20 +97,7 @@ class State:
     # -- graph
     def count_pieces(self, nodes: set[int]) -> int:
         """Number of connected pieces of ``nodes``."""
-        seen, count = set(), 0
-        for s in nodes:
-            if s in seen:
-                continue
-            count += 1
-            stack = [s]
-            seen.add(s)
-            while stack:
-                a = stack.pop()
-                for b in self.nodes.contacts[a]:
-                    if b in nodes and b not in seen:
-                        seen.add(b)
-                        stack.append(b)
-        return count
+        return len(self.pieces(nodes))
 
     def neighbours(self, g: int) -> dict[int, float]:
         """Grids sharing boundary with ``g`` (within the active nodes), with the shared length."""
