@@ -14,8 +14,12 @@ tile the 社区:
    a single building over the ceiling is an atom of its own, flagged
    ``indivisible_building``;
 4. a large non-residential enclosure (a 单位 compound of at least
-   ``unit_min_area_m2`` with fewer than ``min_households`` households in it)
-   is never split: its atoms are marked ``unit`` and later form one 单位网格;
+   ``unit_min_area_m2``) is never split: its atoms are marked ``unit`` and
+   later form one 单位网格, with or without households in it. Residential
+   compounds inside it are compounds of their own (residential atoms); its
+   other buildings with households leave the unit only as clusters (gaps of
+   at most ``RESIDENTIAL_CLUSTER_GAP`` m) holding ``min_households`` or
+   more, which become residential atoms;
 5. each block is shared among its atoms by the Voronoi cells of points on
    their buildings' outlines and on their compound walls, so boundaries
    between atoms run along walls and between buildings, and the space of
@@ -35,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from gridmgmt.core.atom_regions import Piece, settle_block
 from gridmgmt.core.barriers import HARD_BARRIER_CLASSES
@@ -64,6 +70,9 @@ WALL_SPACING = 20.0
 #: a group over the ceiling is split into pieces of at most ceiling / SPLIT_FRACTION
 #: households: once a compound must be divided, finer pieces let grids meet the band
 SPLIT_FRACTION = 3
+#: metres between buildings with households that still make one residential
+#: cluster inside a 单位 enclosure (staff housing, dormitory blocks)
+RESIDENTIAL_CLUSTER_GAP = 40.0
 
 
 @dataclass
@@ -175,6 +184,46 @@ def _wall_seeds(comp_geom, atom_comp, atom_members, building_atom, buildings_geo
     return xy, label
 
 
+def residential_clusters(
+    buildings_geom: np.ndarray,
+    households: np.ndarray,
+    building_compound: np.ndarray,
+    comp_is_unit: dict,
+    min_households: int,
+) -> np.ndarray:
+    """Whether each building is in a residential cluster of a 单位 enclosure.
+
+    A cluster is a set of buildings with households lying directly in one
+    unit enclosure (not in a compound nested in it), each within
+    ``RESIDENTIAL_CLUSTER_GAP`` m of another; only clusters holding at least
+    ``min_households`` households count.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    hh = np.asarray(households)
+    units = {cid for cid, unit in comp_is_unit.items() if unit}
+    candidate = np.flatnonzero(
+        (hh > 0) & np.asarray([c in units for c in building_compound], dtype=bool)
+    )
+    housed = np.zeros(len(hh), dtype=bool)
+    if len(candidate) == 0:
+        return housed
+    geoms = np.asarray(buildings_geom, dtype=object)[candidate]
+    comp = np.asarray(building_compound, dtype=object)[candidate]
+    i, j = shapely.STRtree(geoms).query(
+        geoms, predicate="dwithin", distance=RESIDENTIAL_CLUSTER_GAP
+    )
+    same = comp[i] == comp[j]
+    n = len(candidate)
+    link = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
+    _, label = connected_components(link, directed=False)
+    total = np.bincount(label, weights=hh[candidate])
+    housed[candidate[total[label] >= min_households]] = True
+    return housed
+
+
 def block_of_footprints(btree, blocks, footprints, rep) -> np.ndarray:
     """The block holding most of each footprint (by its point on surface where it lies in one)."""
     bi, blk = btree.query(footprints, predicate="intersects")
@@ -277,10 +326,9 @@ def build_atoms(
             comp_is_unit[cid] = (
                 kind == "unit" or landuse in UNIT_LANDUSE
             ) and a >= unit_min_area_m2
-    comp_households = pd.Series(hh).groupby(pd.Series(building_compound, dtype=object)).sum()
-    for cid in list(comp_is_unit):
-        if comp_is_unit[cid] and comp_households.get(cid, 0) >= min_households:
-            comp_is_unit[cid] = False  # mainly residential: not a 单位网格
+    housed = residential_clusters(
+        buildings_geom, hh, building_compound, comp_is_unit, min_households
+    )
 
     internal_tree = shapely.STRtree(internal) if len(internal) else None
     atom_members: list[np.ndarray] = []
@@ -290,10 +338,14 @@ def build_atoms(
         {"block": building_block, "compound": pd.Series(building_compound, dtype=object)}
     )
     groups["compound"] = groups["compound"].where(groups["compound"].isin(comp_geom.keys()), None)
-    for (block, cid), frame in groups.groupby(["block", "compound"], dropna=False, sort=True):
+    # residential clusters inside 单位 enclosures: groups of their own, residential
+    groups["housed"] = housed
+    for (block, cid, in_cluster), frame in groups.groupby(
+        ["block", "compound", "housed"], dropna=False, sort=True
+    ):
         cid = None if cid is None or (isinstance(cid, float) and np.isnan(cid)) else cid
         members = frame.index.to_numpy()
-        is_unit = bool(cid is not None and comp_is_unit.get(cid, False))
+        is_unit = bool(cid is not None and comp_is_unit.get(cid, False) and not in_cluster)
         if loose_ceiling is not None and cid is None and hh[members].sum() > loose_ceiling:
             pieces = _split_group(
                 members, hh, xy, rep, blocks[block], internal_tree, max(1, loose_ceiling)
@@ -305,6 +357,10 @@ def build_atoms(
             compounds_split += len(pieces) > 1
         elif is_unit or hh[members].sum() <= max_households:
             pieces = [members]
+        elif in_cluster:
+            poly = shapely.intersection(comp_geom[cid], blocks[block])
+            ceiling = max(1, max_households // SPLIT_FRACTION)
+            pieces = _split_group(members, hh, xy, rep, poly, internal_tree, ceiling)
         else:
             poly = comp_geom.get(cid, blocks[block]) if cid else blocks[block]
             poly = shapely.intersection(poly, blocks[block])
