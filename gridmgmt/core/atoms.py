@@ -52,20 +52,8 @@ from gridmgmt.core.tessellation import (
     street_blocks,
     voronoi_shares,
 )
+from gridmgmt.core.unit_grids import unit_enclosures
 
-UNIT_LANDUSE = frozenset(
-    {
-        "university",
-        "college",
-        "school",
-        "kindergarten",
-        "hospital",
-        "industrial",
-        "government",
-        "military",
-        "campus",
-    }
-)
 WALL_SPACING = 20.0
 #: a group over the ceiling is split into pieces of at most ceiling / SPLIT_FRACTION
 #: households: once a compound must be divided, finer pieces let grids meet the band
@@ -224,6 +212,25 @@ def residential_clusters(
     return housed
 
 
+def _enclosed_empty_blocks(blocks, occupied: set, comp_geom: dict, comp_is_unit: dict):
+    """(block, unit compound id) for each block without atoms lying mostly in a 单位 enclosure."""
+    units = [cid for cid, unit in comp_is_unit.items() if unit]
+    empty = np.asarray([b for b in range(len(blocks)) if b not in occupied], dtype=int)
+    if not units or not len(empty):
+        return []
+    enclosures = np.asarray([comp_geom[cid] for cid in units], dtype=object)
+    bi, ui = shapely.STRtree(enclosures).query(blocks[empty], predicate="intersects")
+    if not len(bi):
+        return []
+    shared = shapely.area(shapely.intersection(blocks[empty][bi], enclosures[ui]))
+    share = shared / np.maximum(shapely.area(blocks[empty][bi]), 1e-9)
+    best: dict[int, tuple[float, str]] = {}
+    for b, u, s in zip(bi, ui, share, strict=True):
+        if s >= 0.5 and s > best.get(int(b), (0.0, ""))[0]:
+            best[int(b)] = (float(s), units[u])
+    return [(int(empty[b]), cid) for b, (_, cid) in sorted(best.items())]
+
+
 def block_of_footprints(btree, blocks, footprints, rep) -> np.ndarray:
     """The block holding most of each footprint (by its point on surface where it lies in one)."""
     bi, blk = btree.query(footprints, predicate="intersects")
@@ -313,19 +320,12 @@ def build_atoms(
 
     comp_geom, comp_is_unit = {}, {}
     if compounds is not None and len(compounds):
-        area = shapely.area(compounds.geometry.values)
-        for cid, kind, landuse, geom, a in zip(
-            compounds["compound_id"],
-            compounds["compound_kind"],
-            compounds["landuse"],
-            compounds.geometry.values,
-            area,
-            strict=True,
+        unit = unit_enclosures(compounds, unit_min_area_m2)
+        for cid, geom, is_unit in zip(
+            compounds["compound_id"], compounds.geometry.values, unit, strict=True
         ):
             comp_geom[cid] = geom
-            comp_is_unit[cid] = (
-                kind == "unit" or landuse in UNIT_LANDUSE
-            ) and a >= unit_min_area_m2
+            comp_is_unit[cid] = bool(is_unit)
     housed = residential_clusters(
         buildings_geom, hh, building_compound, comp_is_unit, min_households
     )
@@ -379,6 +379,16 @@ def build_atoms(
                 "indivisible_building" if len(piece) == 1 and hh[piece[0]] > max_households else ""
             )
 
+    # blocks without buildings lying mostly in a 单位 enclosure (sports grounds,
+    # lawns, car parks behind an internal road) belong to that enclosure's grid
+    for block, cid in _enclosed_empty_blocks(blocks, set(atom_block), comp_geom, comp_is_unit):
+        atom_members.append(np.zeros(0, dtype=int))
+        atom_block.append(block)
+        atom_kind.append("unit")
+        atom_unit.append(cid)
+        atom_comp.append(cid)
+        atom_flag.append("")
+
     # unit compounds without buildings still become 单位网格
     for cid, unit in comp_is_unit.items():
         if unit and cid not in set(atom_unit):
@@ -405,8 +415,14 @@ def build_atoms(
     bare = np.bincount(b_index, minlength=len(xy)) == 0
     seed_xy = [b_coords, xy[bare]]
     seed_atom = [building_atom[b_index], building_atom[bare]]
+    # a 单位 enclosure's wall belongs to its unit atoms, not to the residential
+    # clusters inside it (else they take the land along the wall, around the unit)
+    wall_comp = [
+        None if cid is not None and comp_is_unit.get(cid) and kind != "unit" else cid
+        for cid, kind in zip(atom_comp, atom_kind, strict=True)
+    ]
     wall_xy, wall_atom = _wall_seeds(
-        comp_geom, atom_comp, atom_members, building_atom, buildings_geom
+        comp_geom, wall_comp, atom_members, building_atom, buildings_geom
     )
     seed_xy.append(wall_xy)
     seed_atom.append(wall_atom)

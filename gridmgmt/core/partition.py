@@ -58,6 +58,12 @@ from gridmgmt.core.barriers import (
 )
 from gridmgmt.core.bisection import Bisector
 from gridmgmt.core.boundary_sides import keep_inside
+from gridmgmt.core.boundary_smoothing import (
+    cut_length,
+    enclosed_count,
+    regrow_household_free,
+    smooth_boundaries,
+)
 from gridmgmt.core.compounds import building_compounds
 from gridmgmt.core.crs import metric_crs
 from gridmgmt.core.households import DEFAULT_SHARE_WARNING, default_share
@@ -70,6 +76,7 @@ from gridmgmt.core.quality import (
     road_aligned_share,
 )
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
+from gridmgmt.core.unit_grids import claim_empty_regions, default_area, unit_groups
 
 #: a grid is flagged ``crosses_major_road`` when more of a barrier than this (m) runs through it
 CROSSED_MIN_M = 20.0
@@ -222,15 +229,15 @@ def partition(
     ids = _ids(buildings)
     geom = np.asarray(b.geometry.values, dtype=object)
     area = _as_polygon(boundary, buildings.crs, crs)
+    c = _metric_layer(compounds, crs, "compounds")
     if area is None:
-        area = shapely.buffer(shapely.convex_hull(shapely.union_all(geom)), 30.0)
+        area = default_area(geom, c, unit_min_area_m2)
     given = buildings
     buildings, b, geom, kept = keep_inside(buildings, b, geom, area, ids)
     ids, hh_all = ids[kept.kept], hh_all[kept.kept]
     rep = shapely.point_on_surface(geom)
 
     r = _metric_layer(roads, crs, "roads")
-    c = _metric_layer(compounds, crs, "compounds")
     if c is not None:
         for col, default in (("compound_kind", "residential"), ("landuse", "residential")):
             if col not in c.columns:
@@ -265,6 +272,7 @@ def partition(
         max_households,
         seed,
         barriers=lines if barriers else None,
+        unit_min_area_m2=unit_min_area_m2,
     )
     grids_metric = _assemble_polygons(atoms, groups)
     needs_repair = repair and "out_of_band" in flags
@@ -401,7 +409,9 @@ def _rebalanced(
 
 
 # ------------------------------------------------------------------ compute
-def _group(atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None):
+def _group(
+    atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None, unit_min_area_m2=50_000.0
+):
     """Atom index groups, one per grid, with kind and flag.
 
     Contacts along ``barriers`` (lines) are cut unless a part between them
@@ -419,16 +429,16 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None):
     i, j, w = adjacency(regions, grid_size=None)  # atoms' regions are a clean coverage
     full_graph = AtomGraph(total_n, i, j, w)
 
+    unit_id = np.concatenate([atoms.unit_id, np.full(len(empty), None, dtype=object)])
+    kind, unit_id = claim_empty_regions(kind, unit_id, len(atoms), full_graph)
     if hh.sum() == 0:  # no households anywhere: unit grids only
-        return _unit_grids_only(atoms, kind, total_n, i, j, w)
-    if hh.sum() < lo:  # the whole 社区 is one grid
+        return _unit_grids_only(regions, kind, unit_id, full_graph, unit_min_area_m2)
+    if hh.sum() < lo and not (kind == "unit").any():  # the whole 社区 is one grid
         return [np.arange(total_n)], ["residential"], ["community_below_min"]
 
-    groups, kinds, flags = [], [], []
-    for unit in pd.unique(atoms.unit_id[atoms.kind == "unit"]):
-        groups.append(np.flatnonzero(atoms.unit_id == unit))
-        kinds.append("unit")
-        flags.append("")
+    groups, kinds, flags, unit_leftovers = unit_groups(
+        unit_id, kind, full_graph, shapely.area(regions), unit_min_area_m2
+    )
     indivisible = np.flatnonzero(flag == "indivisible_building")
     for a in indivisible:
         groups.append(np.asarray([a]))
@@ -437,13 +447,15 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None):
 
     residential = (kind == "residential") & (flag != "indivisible_building")
     keep_edge = residential[i] & residential[j]
+    same_zone = np.ones(len(i), dtype=bool)
     if zones is not None and len(zones):
         z = zones.to_crs(crs)
         tree = shapely.STRtree(z.geometry.values)
         pi, zi = tree.query(shapely.point_on_surface(regions), predicate="within")
         zone_of = np.full(total_n, -1)
         zone_of[pi] = zi
-        keep_edge &= zone_of[i] == zone_of[j]
+        same_zone = zone_of[i] == zone_of[j]
+        keep_edge &= same_zone
     along = barrier_contact(regions, i, j, barriers)
     open_edge = keep_edge & (along < ALONG_SHARE * w)  # contacts not along a barrier
     keep_edge, _ = cut_at_barriers(
@@ -451,7 +463,7 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None):
     )
     graph = AtomGraph(total_n, i[keep_edge], j[keep_edge], w[keep_edge])
     bis = Bisector(graph, hh, xy, lo, hi, seed)
-    voids = []
+    voids = list(unit_leftovers)
     for part in graph.components(np.flatnonzero(residential)):
         total = hh[part].sum()
         if total == 0:
@@ -472,22 +484,36 @@ def _group(atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None):
         open_edge |= (kind[i] == "unit") | (kind[j] == "unit")
         _attach_voids(voids, groups, AtomGraph(total_n, i[open_edge], j[open_edge], w[open_edge]))
     _attach_voids(voids, groups, full_graph)
+    smooth = same_zone & (along < ALONG_SHARE * w)  # never across a zone or barrier
+    smooth_graph = AtomGraph(total_n, i[smooth], j[smooth], w[smooth])
+    on_outline = (
+        shapely.length(shapely.intersection(shapely.boundary(regions), shapely.boundary(area)))
+        > 1.0
+    )
+    regrown = smooth_boundaries(
+        regrow_household_free(groups, kinds, hh, smooth_graph, xy), kinds, hh, smooth_graph
+    )
+    groups = smooth_boundaries(groups, kinds, hh, smooth_graph)
+    if cut_length(regrown, full_graph) < cut_length(groups, full_graph) and enclosed_count(
+        regrown, full_graph, on_outline
+    ) <= enclosed_count(groups, full_graph, on_outline):
+        groups = regrown
     return groups, kinds, flags
 
 
-def _unit_grids_only(atoms: Atoms, kind, total_n, i, j, w):
+def _unit_grids_only(regions, kind, unit_id, graph: AtomGraph, unit_min_area_m2: float):
     """Grids of a 社区 without households: its enclosures, then each connected rest, all units."""
-    groups, kinds, flags = [], [], []
-    for unit in pd.unique(atoms.unit_id[atoms.kind == "unit"]):
-        groups.append(np.flatnonzero(atoms.unit_id == unit))
-        kinds.append("unit")
-        flags.append("")
+    groups, kinds, flags, leftovers = unit_groups(
+        unit_id, kind, graph, shapely.area(regions), unit_min_area_m2
+    )
     rest = kind != "unit"
-    keep = rest[i] & rest[j]
-    for part in AtomGraph(total_n, i[keep], j[keep], w[keep]).components(np.flatnonzero(rest)):
+    keep = rest[graph.i] & rest[graph.j]
+    rest_graph = AtomGraph(graph.n, graph.i[keep], graph.j[keep], graph.w[keep])
+    for part in rest_graph.components(np.flatnonzero(rest)):
         groups.append(np.asarray(part))
         kinds.append("unit")
         flags.append("no_households")
+    _attach_voids(leftovers, groups, graph)
     return groups, kinds, flags
 
 
