@@ -1,0 +1,98 @@
+"""单位网格 from land use: a large 单位 enclosure is a unit grid with or without households."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from gridmgmt.core.partition import partition
+
+CRS = 32650
+X0, Y0 = 500_000.0, 3_420_000.0
+
+
+def box(x, y, w, h):
+    return shapely.box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + h)
+
+
+def campus_layout(staff_housing: int):
+    """A 6 ha campus (300 × 200 m) with a 小区 of 300 households in its south-west corner.
+
+    Teaching buildings hold no households; ``staff_housing`` households live
+    in one building in the campus outside the 小区.
+    """
+    campus = box(0, 0, 300, 200)
+    home = box(0, 0, 100, 100)
+    geoms, hh = [], []
+    for x, y in [(10, 10), (55, 10), (10, 55), (55, 55)]:
+        geoms.append(box(x, y, 35, 35))
+        hh.append(75)
+    for x, y in [(150, 20), (220, 20), (150, 120), (220, 120), (30, 140)]:
+        geoms.append(box(x, y, 50, 40))
+        hh.append(0)
+    if staff_housing:
+        geoms.append(box(120, 150, 20, 20))
+        hh.append(staff_housing)
+    buildings = gpd.GeoDataFrame(
+        {"building_id": [f"B{k}" for k in range(len(hh))], "households": hh},
+        geometry=geoms,
+        crs=CRS,
+    )
+    compounds = gpd.GeoDataFrame(
+        {
+            "compound_id": ["campus", "home"],
+            "compound_kind": ["unit", "residential"],
+            "landuse": ["university", "residential"],
+        },
+        geometry=[campus, home],
+        crs=CRS,
+    )
+    return buildings, compounds, campus, home
+
+
+@pytest.mark.parametrize("staff_housing", [0, 60])
+def test_campus_with_a_residential_compound(staff_housing):
+    buildings, compounds, campus, home = campus_layout(staff_housing)
+    result = partition(
+        buildings,
+        boundary=gpd.GeoSeries([campus], crs=CRS),
+        compounds=compounds,
+        min_households=250,
+        max_households=500,
+    )
+    grids = result.grids.to_crs(CRS)
+    assert sorted(grids["kind"]) == ["residential", "unit"]
+    unit = grids[grids["kind"] == "unit"].iloc[0]
+    res = grids[grids["kind"] == "residential"].iloc[0]
+    assert res["households"] == 300 and unit["households"] == staff_housing
+    rest = campus.difference(home)
+    assert unit.geometry.intersection(rest).area >= 0.9 * rest.area
+    assert res.geometry.intersection(home).area >= 0.9 * home.area
+
+
+def test_staff_housing_cluster_over_the_minimum_is_residential():
+    buildings, compounds, campus, home = campus_layout(0)
+    compounds = compounds[compounds["compound_id"] == "campus"]  # no 小区 drawn
+    result = partition(
+        buildings,
+        boundary=gpd.GeoSeries([campus], crs=CRS),
+        compounds=compounds,
+        min_households=250,
+        max_households=500,
+    )
+    grids = result.grids
+    assert sorted(grids["kind"]) == ["residential", "unit"]
+    assert grids.loc[grids["kind"] == "residential", "households"].tolist() == [300]
+    assert grids.loc[grids["kind"] == "unit", "households"].tolist() == [0]
+
+
+def test_small_enclosure_joins_a_residential_grid():
+    buildings, compounds, campus, home = campus_layout(0)
+    result = partition(
+        buildings,
+        boundary=gpd.GeoSeries([campus], crs=CRS),
+        compounds=compounds,
+        unit_min_area_m2=70_000,
+    )
+    assert result.grids["kind"].tolist() == ["residential"]
