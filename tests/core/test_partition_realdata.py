@@ -73,22 +73,60 @@ def test_every_building_in_the_grid_holding_most_of_it(realdata, name):
     assert (counts.reindex(grids["code"], fill_value=0).to_numpy() == grids["n_buildings"]).all()
 
 
-#: share of the large 单位 enclosures' non-residential area in unit grids, reached
-#: so far (goal 0.9; the rest lies outside the buildings' extent or in the regions
-#: of residential atoms next to the enclosure)
-UNIT_AREA_REACHED = {"bj_bupt.osm": 0.30, "bj_cau_xueyuanlu.osm": 0.65}
-
-
-@pytest.mark.parametrize("name", sorted(UNIT_AREA_REACHED))
-def test_large_enclosures_in_unit_grids(realdata, name):
+def partition_extract(realdata, name):
     buildings, roads, compounds = read_extract(realdata, name)
-    result = partition(buildings, roads=roads, compounds=compounds, seed=0)
+    if len(buildings) == 0:
+        return None, compounds  # refused plainly (tested above)
+    result = partition(
+        buildings,
+        roads=roads if len(roads) else None,
+        compounds=compounds if len(compounds) else None,
+        seed=0,
+    )
+    return result, compounds
+
+
+@pytest.mark.parametrize("name", OSM_EXTRACTS)
+def test_large_enclosures_are_unit_grids(realdata, name):
+    """≥ 90% of the non-residential area of the 单位 enclosures the data reaches lies in unit grids."""
+    result, compounds = partition_extract(realdata, name)
+    if result is None:
+        return
     crs = result.metric_crs
     grids = result.grids.to_crs(crs)
+    if len(compounds) == 0:
+        return
     compounds = compounds.to_crs(crs)
+    covered = grids.geometry.union_all()
     areas = shapely.area(compounds.geometry.values)
-    big = compounds[(compounds["compound_kind"] == "unit").to_numpy() & (areas >= 50_000)]
+    reached = shapely.area(shapely.intersection(compounds.geometry.values, covered)) >= 0.1 * areas
+    big = compounds[(compounds["compound_kind"] == "unit").to_numpy() & (areas >= 50_000) & reached]
+    if len(big) == 0:
+        return
     homes = compounds[compounds["compound_kind"] == "residential"]
-    region = big.geometry.union_all().difference(homes.geometry.union_all())
-    units = shapely.union_all(grids.geometry.values[grids["kind"].to_numpy() == "unit"])
-    assert region.intersection(units).area >= UNIT_AREA_REACHED[name] * region.area
+    region = big.geometry.union_all()
+    if len(homes):
+        region = region.difference(homes.geometry.union_all())
+    is_unit = grids["kind"].to_numpy() == "unit"
+    assert is_unit.any()
+    units = shapely.union_all(grids.geometry.values[is_unit])
+    assert region.intersection(units).area >= 0.9 * region.area
+    # residential compounds inside those enclosures are residential grids
+    inside = homes[homes.within(big.geometry.union_all().buffer(1.0))]
+    if len(inside):
+        res = shapely.union_all(grids.geometry.values[~is_unit])
+        assert inside.geometry.union_all().intersection(res).area >= 0.9 * inside.area.sum()
+
+
+@pytest.mark.parametrize("name", OSM_EXTRACTS)
+def test_grids_are_single_polygons_covering_without_overlap(realdata, name):
+    result, _ = partition_extract(realdata, name)
+    if result is None:
+        return
+    grids = result.grids.to_crs(result.metric_crs)
+    assert (grids.geom_type == "Polygon").all(), grids.loc[grids.geom_type != "Polygon", "code"]
+    total = shapely.area(grids.geometry.values).sum()
+    union = grids.geometry.union_all()
+    assert abs(union.area - total) <= 1e-6 * total  # no overlaps
+    assert union.geom_type == "Polygon"
+    assert all(shapely.Polygon(ring).area < 1.0 for ring in union.interiors)  # no gaps
