@@ -120,6 +120,7 @@ def test_partition_file_to_geopackage(tmp_path, realdata):
         "households",
         "n_buildings",
         "flag",
+        "crossed_m",
         "default_share",
         "geometry",
     ]

@@ -6,6 +6,7 @@ import click
 
 from gridmgmt.cli.context import Context, command
 from gridmgmt.cli.options import band_options
+from gridmgmt.core.flags import has_flag
 
 #: unmatched ledger rows and implausible buildings spelled out
 LISTED = 20
@@ -48,7 +49,7 @@ def households_update(obj: Context, ledger, min_households, max_households):
     for r in outcome.implausible.head(LISTED).itertuples():
         click.echo(f"  check {r.building_id}: {r.reason}")
     for r in outcome.grids.itertuples():
-        mark = "  out of band" if r.flag == "out_of_band" else ""
+        mark = "  out of band" if has_flag(r.flag, "out_of_band") else ""
         click.echo(f"  {r.code}: {r.before} -> {r.after} households{mark}")
     for community in sorted(set(outcome.out_of_band["community_code"])):
         click.echo(f"rebalance with: gridmgmt rebalance --community {community}")

@@ -66,6 +66,7 @@ from gridmgmt.core.boundary_smoothing import (
 )
 from gridmgmt.core.compounds import building_compounds
 from gridmgmt.core.crs import metric_crs
+from gridmgmt.core.flags import count_flags, join_flags
 from gridmgmt.core.households import DEFAULT_SHARE_WARNING, default_share
 from gridmgmt.core.layers import WGS84
 from gridmgmt.core.quality import (
@@ -74,12 +75,15 @@ from gridmgmt.core.quality import (
     footprint_owner,
     polsby_popper,
     road_aligned_share,
+    shape_flags,
 )
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 from gridmgmt.core.unit_grids import claim_empty_regions, default_area, unit_groups
 
 #: a grid is flagged ``crosses_major_road`` when more of a barrier than this (m) runs through it
 CROSSED_MIN_M = 20.0
+#: metres inside a grid's edge from which a barrier counts as running through it
+CROSSED_INSET_M = 1.0
 
 
 @dataclass
@@ -170,7 +174,7 @@ def partition(
     code_prefix: str | None = "000000000000",
     seed: int = 0,
     repair: bool = True,
-    barriers: bool = False,
+    barriers: bool = True,
 ) -> PartitionResult:
     """Partition one 社区 into 责任网格.
 
@@ -205,9 +209,12 @@ def partition(
         (default). ``False`` returns the bisection's grids as they are.
     barriers : bool
         Treat motorways, trunk and primary roads, railways and rivers as
-        hard boundaries: grouping joins atoms across one only where a part
-        between them holds too few households for a grid; grids they run
-        through get ``crossed_m`` and the flag ``crosses_major_road``.
+        hard boundaries (default): grouping joins atoms across one only
+        where a part between them holds too few households for a grid;
+        grids they run through get ``crossed_m`` and the flag
+        ``crosses_major_road``. Every grid's flag also says
+        ``encloses_grid`` (it has holes) or ``not_compact`` (Polsby-Popper
+        under 0.15) where that holds; flags are comma-separated.
 
     Returns
     -------
@@ -392,6 +399,7 @@ def _rebalanced(
     grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
     if flag_crossings:
         _flag_crossings(grids, roads)
+    _flag_shapes(grids)
     labels = pd.Series(
         fixed.labels.reindex(ids).map(renumber).to_numpy(),
         index=buildings.index,
@@ -604,6 +612,7 @@ def _assemble(
     )
     if flag_crossings:
         _flag_crossings(grids, layers[0])
+    _flag_shapes(grids)
     order = np.argsort(codes)
     grids = grids.iloc[order].reset_index(drop=True)
 
@@ -662,7 +671,7 @@ def _quality(
         compounds_split=atoms.compounds_split,
         atoms=len(atoms),
         runtime_s=time.perf_counter() - started,
-        flags=grids["flag"].dropna().value_counts().to_dict(),
+        flags=count_flags(grids["flag"]),
         buildings_outside_own_grid=0
         if placed is None
         else buildings_outside_own_grid(
@@ -675,13 +684,24 @@ def _quality(
 def _flag_crossings(grids: gpd.GeoDataFrame, roads) -> None:
     """Add ``crossed_m``, the length of hard barriers running through each grid; flag those crossed.
 
-    Grids whose flag already says something keep it.
+    A grid whose flag already says something gets ``crosses_major_road``
+    after it, comma-separated.
     """
     barriers = hard_barriers(None if roads is None else roads.geometry.values, road_classes(roads))
-    crossed = crossed_length(grids.geometry.values, barriers)
+    crossed = crossed_length(grids.geometry.values, barriers, inset=CROSSED_INSET_M)
     grids["crossed_m"] = np.round(crossed, 1)
-    crosses = (crossed > CROSSED_MIN_M) & grids["flag"].isna().to_numpy()
-    grids.loc[crosses, "flag"] = "crosses_major_road"
+    grids["flag"] = [
+        join_flags(flag, "crosses_major_road" if over else None)
+        for flag, over in zip(grids["flag"], crossed > CROSSED_MIN_M, strict=True)
+    ]
+
+
+def _flag_shapes(grids: gpd.GeoDataFrame) -> None:
+    """Add the shape flags (holes, low compactness) to each grid's flag."""
+    grids["flag"] = [
+        join_flags(flag, shape)
+        for flag, shape in zip(grids["flag"], shape_flags(grids.geometry.values), strict=True)
+    ]
 
 
 def _to_wgs84(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

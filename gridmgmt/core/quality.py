@@ -151,3 +151,23 @@ def buildings_outside_own_grid(footprints, labels, polygons, codes) -> int:
     """How many buildings are labelled with a grid holding less of their footprint than another."""
     owner = footprint_owner(footprints, labels, polygons, codes)
     return int((owner != np.asarray(labels, dtype=object)).sum())
+
+
+#: Polsby-Popper below which a grid is flagged ``not_compact``
+PP_FLOOR = 0.15
+
+
+def shape_flags(polygons) -> list[str | None]:
+    """Flags on a grid's shape: ``encloses_grid`` (it has holes: other grids inside it) and
+    ``not_compact`` (Polsby-Popper under :data:`PP_FLOOR`), comma-separated; None when fine.
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    pp = polsby_popper(polygons)
+    holes = shapely.get_num_interior_rings(polygons)
+    flags = []
+    for n_holes, score in zip(holes, pp, strict=True):
+        codes = [
+            c for c, on in (("encloses_grid", n_holes > 0), ("not_compact", score < PP_FLOOR)) if on
+        ]
+        flags.append(",".join(codes) or None)
+    return flags

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gridmgmt.core.crs import to_metric
+from gridmgmt.core.flags import has_flag
 from gridmgmt.core.household_ledgers import (
     UNMATCHED_COLUMNS,
     match_ledger,
@@ -53,7 +54,7 @@ class LedgerOutcome:
     @property
     def out_of_band(self) -> pd.DataFrame:
         """Changed grids now flagged ``out_of_band``."""
-        return self.grids[self.grids["flag"] == "out_of_band"]
+        return self.grids[[has_flag(f, "out_of_band") for f in self.grids["flag"]]]
 
 
 def apply_ledger(

@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from gridmgmt.core.flags import BAND_EXEMPT, join_flags, split_flags
 from gridmgmt.core.households import confidence_of
 from gridmgmt.core.layers import WGS84
 from gridmgmt.domain.errors import ConflictError, NotFoundError
@@ -179,9 +180,10 @@ class GridStore(Database):
                 after = int(totals.get(code, 0))
                 if after == before:
                     continue
-                if kind == "residential" and flag in (None, "out_of_band"):
+                if kind == "residential" and not BAND_EXEMPT & set(split_flags(flag)):
                     inside = min_households <= after <= max_households
-                    flag = None if inside else "out_of_band"
+                    others = [f for f in split_flags(flag) if f != "out_of_band"]
+                    flag = join_flags(*others, None if inside else "out_of_band")
                 s.execute(update(g).where(g.id == gid).values(households=after, flag=flag))
                 changed.append((code, community, kind, int(before), after, flag))
         return pd.DataFrame(

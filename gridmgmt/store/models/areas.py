@@ -72,7 +72,7 @@ class Grid(Base):
     kind: Mapped[str] = mapped_column(String(16), default="residential")
     households: Mapped[int] = mapped_column(Integer, default=0)
     n_buildings: Mapped[int] = mapped_column(Integer, default=0)
-    flag: Mapped[str | None] = mapped_column(String(40))
+    flag: Mapped[str | None] = mapped_column(String(160))
     version: Mapped[int] = mapped_column(Integer, default=1)
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

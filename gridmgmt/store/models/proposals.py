@@ -61,7 +61,7 @@ class GridProposalGrid(Base):
     kind: Mapped[str] = mapped_column(String(16))
     households: Mapped[int] = mapped_column(Integer)
     n_buildings: Mapped[int] = mapped_column(Integer)
-    flag: Mapped[str | None] = mapped_column(String(40))
+    flag: Mapped[str | None] = mapped_column(String(160))
     geom = mapped_column(GeometryType("GEOMETRY"), nullable=False)
 
 
