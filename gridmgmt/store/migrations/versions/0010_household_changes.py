@@ -66,7 +66,9 @@ def downgrade() -> None:
     op.drop_index("ix_household_changes_grid_created", table_name="household_changes")
     op.drop_table("household_changes")
     # counts confirmed on visits stay; they read as a building's own ledger count
-    op.execute("UPDATE buildings SET households_source = 'ledger' WHERE households_source = 'visit'")
+    op.execute(
+        "UPDATE buildings SET households_source = 'ledger' WHERE households_source = 'visit'"
+    )
     with op.batch_alter_table("buildings") as batch:
         batch.drop_constraint("ck_buildings_households_source", type_="check")
         batch.create_check_constraint(
