@@ -19,9 +19,8 @@ def _token(client) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
-@pytest.fixture
-def ledger_app(app):
-    """The web fixture with grid totals that match their buildings (G1, G2: 120) and a 100–150 band."""
+def use_ledger_band(app):
+    """Grid totals that match their buildings (G1, G2: 120) and a 100–150 band, on the web fixture."""
     store = app.extensions["gridmgmt_store"]
     store.update_households(
         pd.DataFrame({"building_id": ["B0"], "households": [30], "population": [90]}),
@@ -33,6 +32,12 @@ def ledger_app(app):
         instance_dir=settings.instance_dir, database_url=settings.database_url, band=BAND
     )
     return app
+
+
+@pytest.fixture
+def ledger_app(app):
+    """The web fixture as :func:`use_ledger_band` leaves it."""
+    return use_ledger_band(app)
 
 
 def _session(app, role):
