@@ -109,6 +109,8 @@ def changes_json(changes: pd.DataFrame, *, iso_times: bool = True) -> list[dict]
                 row[key] = int(row[key])
             elif key in row:
                 row[key] = None
+        if "note" in row and not isinstance(row["note"], str):
+            row["note"] = None  # a missing note reads NaN from the table
         row["source_before_label"] = label(SOURCE_LABELS, row.get("source_before"))
     return rows
 

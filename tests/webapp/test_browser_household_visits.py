@@ -68,6 +68,7 @@ def test_worker_corrects_households_on_a_phone_and_supervisor_sees_it(app, open_
     text = grid.inner_text()
     assert "160" in text and "超出范围" in text and "30 → 70" in text
     assert "3单元新入住<b>四十户</b>" in text and "worker" in text
+    assert "nan" not in text.lower().split()  # B1's confirmation has no note: an empty cell
     sp.screenshot("household-changes-supervisor")
     grid.locator("button.make-proposal").click()
     page.wait_for_load_state("networkidle")

@@ -179,6 +179,9 @@ def test_pages_render_for_worker_and_supervisor(ledger_app):
     assert "整栋新入住" in g1 and "worker" in g1
     assert f'action="/rebalance/{COMMUNITY}/auto"' in g1 and "生成调整方案" in g1
     assert "生成调整方案" not in review[second:]
+    _post(worker, headers, "B1", "p-3", households=30)  # a confirmation without a note
+    review = supervisor.get("/households/changes").get_data(as_text=True)
+    assert ">nan<" not in review
     data = supervisor.get("/api/v1/households/changes?days=7").get_json()
     assert [g["grid"]["code"] for g in data["grids"]] == [G1, G2]
     assert data["grids"][0]["left_band"] is True
