@@ -13,7 +13,7 @@
     "提交失败": "Submission failed", "已存入待发送，恢复网络后自动提交": "Queued: it is sent when the connection returns",
     "暂无核实记录": "No visits recorded yet", "确认": "confirmed", "更正": "corrected", "巡查": "patrol",
     "此前已记录（未重复写入）": "Recorded before (not written twice)", "无地址": "no address", "未命名建筑": "Unnamed building",
-    "不在任何网格内": "in no grid", "范围": "band"
+    "不在任何网格内": "in no grid", "范围": "band", "离线：来源待联网后显示": "offline: source shown when online"
   };
   var lang = document.documentElement.lang === "en" ? "en" : "zh";
   function t(s) { return lang === "en" && EN[s] ? EN[s] : s; }
@@ -58,7 +58,7 @@
       return { color: on ? "#0b63c5" : "#555", weight: on ? 3 : 1, fillColor: on ? "#9ec5fe" : "#fff", fillOpacity: 0.85 };
     },
     onEachFeature: function (f, layer) {
-      layer.on("click", function () { openBuilding(f.properties.building_id); });
+      layer.on("click", function () { openBuilding(f.properties.building_id, f.properties); });
     }
   }).addTo(map);
   function load() {
@@ -131,15 +131,24 @@
     if (!changes.length) list.appendChild(el("li", "empty muted", t("暂无核实记录")));
     changes.forEach(function (c) { list.appendChild(historyItem(c)); });
   }
-  function openBuilding(id) {
+  function opened(b, changes) {
+    show(b); showHistory(changes);
+    households.value = b.households; population.value = ""; note.value = "";
+    status.textContent = ""; status.className = "status";
+    document.getElementById("v-result").hidden = true;
+    card.hidden = false;
+    card.scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+  // ``known``: the map feature's properties, enough to confirm or correct with no signal
+  // (the outbox sends the change later; the card's source and history wait for the connection)
+  function openBuilding(id, known) {
     return getJSON("/api/v1/buildings/" + encodeURIComponent(id)).then(function (b) {
-      show(b); showHistory(b.changes || []);
-      households.value = b.households; population.value = ""; note.value = "";
-      status.textContent = ""; status.className = "status";
-      document.getElementById("v-result").hidden = true;
-      card.hidden = false;
-      card.scrollIntoView({ behavior: "smooth", block: "start" });
-    }).catch(function () { status.textContent = t("加载失败"); });
+      opened(b, b.changes || []);
+    }).catch(function () {
+      if (!known) { status.textContent = t("加载失败"); return; }
+      opened({ building_id: id, name: known.name, households: known.households, population: "–",
+        grid_code: known.grid_code, source_label: t("离线：来源待联网后显示"), confidence_label: "" }, []);
+    });
   }
 
   // ---- submission ----
