@@ -41,6 +41,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         desk,
         errors,
         geo,
+        household_visits,
         i18n,
         incidents_api,
         mapview,
@@ -99,6 +100,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(report_tables.bp)  # 报表: workload, 考核, downloads
     app.register_blueprint(stats_api.bp)  # hot spots
     app.register_blueprint(patrol.bp)  # 巡查, 民情日记, patrol report
+    app.register_blueprint(household_visits.bp)  # 房屋台账 on 走访, 户数变动
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app

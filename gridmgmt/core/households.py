@@ -12,6 +12,8 @@ to trust them (``households_confidence``), best first:
 ===============  ==========  ==================================================================
 source           confidence  meaning
 ===============  ==========  ==================================================================
+visit            high        confirmed or corrected on the spot by a grid worker (走访), see
+                             :mod:`gridmgmt.domain.household_visits`
 ledger           high        a count for this building: a building-id ledger or the file itself
 address_ledger   high        an address ledger row (street + 门牌号) matched to this building
 compound_ledger  high        a 小区 total (物业/房管 总户数) split over its buildings by floor area
@@ -109,6 +111,7 @@ MIXED_RESIDENTIAL_SHARE = 0.9
 
 #: households_source -> households_confidence, best first
 SOURCE_CONFIDENCE = {
+    "visit": "high",
     "ledger": "high",
     "address_ledger": "high",
     "compound_ledger": "high",

@@ -102,6 +102,10 @@ def build_demo(
             f"      {patrols['patrols']} demo patrols ({patrols['missed_days']} working days "
             f"missed, one spoofed track), {patrols['diary']} 民情日记 entries"
         )
+        from gridmgmt.demo.household_visits import generate_visits
+
+        visits = generate_visits(store, seed=seed)
+        progress(f"      {visits} households confirmed or corrected on 走访 (房屋台账)")
 
     if not reused:
         _demo_rebalance_proposal(store, progress)

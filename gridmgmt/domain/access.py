@@ -59,6 +59,8 @@ DEPT_VISIBLE_STATES = (
 )
 #: incident fields that carry personal information
 PERSONAL_FIELDS = ("description", "address", "reporter", "photo_ids", "idempotency_key")
+#: columns of a household change that say who made it and what they wrote
+HOUSEHOLD_CHANGE_PERSONAL = ("username", "note", "patrol_id")
 #: decimal places of longitude/latitude shown to roles without exact locations (~100 m)
 ROUNDED_DECIMALS = 3
 
@@ -94,6 +96,10 @@ ACTIONS: dict[str, frozenset[str]] = {
         "patrol.record": ("worker",),
         "patrol.report": ("admin", "supervisor", "analyst"),
         "patrol.names": ("admin", "supervisor"),
+        # 房屋台账 on 走访: households confirmed or corrected on visits
+        "households.confirm": ("admin", "supervisor", "worker"),
+        "households.read": ("admin", "supervisor", "worker", "analyst"),
+        "households.review": ("admin", "supervisor"),
     }.items()
 }
 
@@ -212,6 +218,31 @@ def grid_scope(principal: Principal) -> tuple[str, ...] | None:
     if principal.role == "worker":
         return tuple(principal.grid_codes)
     return None
+
+
+def may_confirm_households(principal: Principal, grid_code: str | None) -> bool:
+    """Whether ``principal`` may confirm or correct the households of a building in ``grid_code``.
+
+    A worker in its own grids only; a supervisor or admin anywhere in its
+    area (an unbound one also where no current grid lies).
+    """
+    if not may(principal, "households.confirm"):
+        return False
+    if principal.role == "worker":
+        return grid_code is not None and grid_code in principal.grid_codes
+    return in_area(principal, grid_code)
+
+
+def may_read_households(principal: Principal, grid_code: str | None) -> bool:
+    """Whether ``principal`` may read a building's households and their changes (its grid's rule)."""
+    return may(principal, "households.read") and grid_visible(principal, grid_code)
+
+
+def redact_household_changes(principal: Principal, table: pd.DataFrame) -> pd.DataFrame:
+    """Household changes without who made them and their notes, for roles without personal data."""
+    if incident_fields(principal).personal:
+        return table
+    return table.drop(columns=[c for c in HOUSEHOLD_CHANGE_PERSONAL if c in table.columns])
 
 
 def incident_visible(principal: Principal, incident: Mapping) -> bool:

@@ -160,32 +160,11 @@ class GridStore(Database):
                 )
             ]
             codes = sorted({found[i][1] for i in ids if found[i][1]})
-            g = m.Grid
-            current = s.execute(
-                select(g.id, g.code, g.kind, g.households, g.flag, m.Community.code)
-                .join(m.Community, g.community_id == m.Community.id)
-                .where(g.code.in_(codes), g.valid_to.is_(None))
-            ).all()
             for chunk in chunks(rows, 2000):
                 s.execute(update(b), chunk)
-            totals = dict(
-                s.execute(
-                    select(b.grid_code, func.coalesce(func.sum(b.households), 0))
-                    .where(b.grid_code.in_(codes))
-                    .group_by(b.grid_code)
-                ).all()
+            changed = refresh_grid_totals_in(
+                s, codes, min_households=min_households, max_households=max_households
             )
-            changed = []
-            for gid, code, kind, before, flag, community in current:
-                after = int(totals.get(code, 0))
-                if after == before:
-                    continue
-                if kind == "residential" and not BAND_EXEMPT & set(split_flags(flag)):
-                    inside = min_households <= after <= max_households
-                    others = [f for f in split_flags(flag) if f != "out_of_band"]
-                    flag = join_flags(*others, None if inside else "out_of_band")
-                s.execute(update(g).where(g.id == gid).values(households=after, flag=flag))
-                changed.append((code, community, kind, int(before), after, flag))
         return pd.DataFrame(
             changed, columns=["code", "community_code", "kind", "before", "after", "flag"]
         )
@@ -275,6 +254,45 @@ def write_grid_version_in(
         s.execute(insert(m.Grid), rows)
     set_grid_codes_in(s, m.Building, building_grid)
     return version
+
+
+def refresh_grid_totals_in(
+    s: Session, codes: list[str], *, min_households: int, max_households: int
+) -> list[tuple[str, str, str, int, int, str | None]]:
+    """Recount the current grids ``codes`` from their buildings, in the caller's transaction.
+
+    Each grid gets the sum of its buildings' households; a residential grid
+    gets the flag ``out_of_band`` when the total leaves ``[min_households,
+    max_households]`` and loses it when it comes back (other flags stay;
+    grids whose flags excuse them from the band are left as they are).
+    Returns ``(code, community_code, kind, before, after, flag)`` for every
+    grid whose total changed.
+    """
+    b, g = m.Building, m.Grid
+    current = s.execute(
+        select(g.id, g.code, g.kind, g.households, g.flag, m.Community.code)
+        .join(m.Community, g.community_id == m.Community.id)
+        .where(g.code.in_(codes), g.valid_to.is_(None))
+    ).all()
+    totals = dict(
+        s.execute(
+            select(b.grid_code, func.coalesce(func.sum(b.households), 0))
+            .where(b.grid_code.in_(codes))
+            .group_by(b.grid_code)
+        ).all()
+    )
+    changed = []
+    for gid, code, kind, before, flag, community in current:
+        after = int(totals.get(code, 0))
+        if after == before:
+            continue
+        if kind == "residential" and not BAND_EXEMPT & set(split_flags(flag)):
+            inside = min_households <= after <= max_households
+            others = [f for f in split_flags(flag) if f != "out_of_band"]
+            flag = join_flags(*others, None if inside else "out_of_band")
+        s.execute(update(g).where(g.id == gid).values(households=after, flag=flag))
+        changed.append((code, community, kind, int(before), after, flag))
+    return changed
 
 
 def set_grid_codes_in(s: Session, model, mapping: Mapping[str, str] | pd.Series) -> None:

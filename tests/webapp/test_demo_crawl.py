@@ -86,7 +86,9 @@ def _fillers(app, store) -> dict[str, list[str]]:
         _log_in(admin, "admin")
         collections = strict_json(admin.get("/ogcapi/collections?f=json").get_data(as_text=True))
     names = [c["id"] for c in collections["collections"]]
+    buildings = store.read_layer("buildings", grid_codes=codes[:1])
     return {
+        "building_id": list(buildings["building_id"].head(2)),
         "code": codes,
         "incident_id": ids,
         "request_id": ids,

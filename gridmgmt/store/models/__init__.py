@@ -8,7 +8,8 @@
   departments, API keys;
 - :mod:`~gridmgmt.store.models.incidents`: categories, incidents, history;
 - :mod:`~gridmgmt.store.models.patrols`: patrols, their points, the 民情日记;
-- :mod:`~gridmgmt.store.models.proposals`: grid change proposals.
+- :mod:`~gridmgmt.store.models.proposals`: grid change proposals;
+- :mod:`~gridmgmt.store.models.household_visits`: household changes made on visits.
 
 Importing this package registers every table on ``Base.metadata`` (the
 migrations compare against it). Tables refer to each other by table name in
@@ -25,6 +26,7 @@ from gridmgmt.store.models.accounts import (
 )
 from gridmgmt.store.models.areas import Community, District, Grid, Street
 from gridmgmt.store.models.base import Base
+from gridmgmt.store.models.household_visits import CHANGE_SOURCES, HouseholdChange
 from gridmgmt.store.models.incidents import Incident, IncidentCategory, IncidentHistory
 from gridmgmt.store.models.layers import (
     LAYER_MODELS,
@@ -44,6 +46,7 @@ from gridmgmt.store.models.proposals import (
 )
 
 __all__ = [
+    "CHANGE_SOURCES",
     "LAYER_MODELS",
     "PROPOSAL_KINDS",
     "PROPOSAL_STATUSES",
@@ -59,6 +62,7 @@ __all__ = [
     "GridProposal",
     "GridProposalGrid",
     "GridProposalMove",
+    "HouseholdChange",
     "ImportRun",
     "LoginFailure",
     "Incident",
