@@ -101,20 +101,20 @@ def start():
     return {"id": pid}, 200 if known else 201
 
 
-def _instant(text) -> datetime | None:
+def _instant(text, field: str = "started_at") -> datetime | None:
     """An ISO 8601 instant with its offset, or None; ValueError for anything else."""
     if text is None or text == "":
         return None
     if not isinstance(text, str):
-        raise ValueError("started_at: an ISO 8601 time such as 2026-12-01T08:30:00Z")
+        raise ValueError(f"{field}: an ISO 8601 time such as 2026-12-01T08:30:00Z")
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(
-            f"started_at: {text!r} is not an ISO 8601 time such as 2026-12-01T08:30:00Z"
+            f"{field}: {text!r} is not an ISO 8601 time such as 2026-12-01T08:30:00Z"
         ) from None
     if value.tzinfo is None:
-        raise ValueError("started_at needs a time zone (ISO 8601 with an offset or Z)")
+        raise ValueError(f"{field} needs a time zone (ISO 8601 with an offset or Z)")
     return value
 
 
@@ -142,8 +142,13 @@ def points(patrol_id: int):
 @bp.post("/api/v1/patrols/<int:patrol_id>/stop")
 @requires("patrol.record")
 def stop(patrol_id: int):
+    """Finish a patrol; JSON ``{ended_at}`` (optional: when 结束巡查 was tapped, for a queued stop)."""
+    body = request.get_json(silent=True) or {}
     try:
-        measures = stop_patrol(store(), repo(), patrol_id, current_user.username)
+        ended_at = _instant(body.get("ended_at") if isinstance(body, dict) else None, "ended_at")
+        measures = stop_patrol(store(), repo(), patrol_id, current_user.username, ended_at=ended_at)
+    except ValueError as err:
+        return _error(err, 400)
     except NotFoundError as err:
         return _error(err, 404)
     except ForbiddenError:  # someone else's patrol: as if it did not exist (no probing ids)

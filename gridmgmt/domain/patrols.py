@@ -257,11 +257,32 @@ def finish_patrols(store, repo: PatrolRepository, ends: dict[int, datetime]) -> 
 
 
 def stop_patrol(
-    store, repo: PatrolRepository, patrol_id: int, username: str, now: datetime | None = None
+    store,
+    repo: PatrolRepository,
+    patrol_id: int,
+    username: str,
+    now: datetime | None = None,
+    *,
+    ended_at: datetime | None = None,
 ) -> dict:
-    """Finish a patrol: its measures are computed and stored; returns them."""
-    _own(repo, patrol_id, username)
-    return _finish(store, repo, patrol_id, now or datetime.now(UTC))
+    """Finish a patrol: its measures are computed and stored; returns them.
+
+    ``ended_at`` is when the worker tapped 结束巡查 (a stop queued offline
+    arrives later; default ``now``): not before the start, nor more than
+    :data:`START_SLACK` ahead of ``now``.
+    """
+    now = now or datetime.now(UTC)
+    patrol = _own(repo, patrol_id, username)
+    if ended_at is None:
+        ended_at = now
+    elif ended_at.tzinfo is None:
+        raise ValueError("ended_at needs a time zone (ISO 8601 with an offset or Z)")
+    elif not patrol["started_at"] <= ended_at <= now + START_SLACK:
+        raise ValueError(
+            f"结束时间 {ended_at.isoformat()} 早于开始或晚于现在"
+            " (ended_at must lie between the start and now)"
+        )
+    return _finish(store, repo, patrol_id, ended_at)
 
 
 def import_track(
