@@ -199,7 +199,12 @@
         url = resolveRefs(item.url, refs); json = resolveRefs(item.json, refs); fields = resolveRefs(item.fields, refs);
       } catch (e) {
         if (!e || !e.missing) throw e;
-        return refuse(item, "前一步未成功（" + e.missing + "），此项无法发送");
+        return allItems().then(function (items) {
+          var producer = items.filter(function (i) { return i.saveAs === e.missing; })[0];
+          return refuse(item, producer && producer.status === "refused"
+            ? "前一步被拒绝（" + producer.label + "）: " + producer.reason
+            : "前一步的结果不在手机上（" + e.missing + "）");
+        });
       }
       var headers = { "Accept": "application/json" }, body = null;
       if (token) headers["X-CSRFToken"] = token;

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   if (!window.Outbox) return;
-  var t = window.tw || function (s) { return s; };
+  function t(s) { return window.tw ? window.tw(s) : s; }
   var KINDS = { report: "上报事件", photo: "照片", diary: "民情日记", "patrol-start": "开始巡查",
                 "patrol-points": "巡查位置", "patrol-stop": "结束巡查" };
   var badges = document.querySelectorAll("[data-outbox-count]");
@@ -14,6 +14,8 @@
 
   function render() {
     return Outbox.list().then(function (items) {
+      // a photo travels with its report: counted and listed as part of it
+      items = items.filter(function (i) { return i.kind !== "photo" || i.status === "refused"; });
       var waiting = items.filter(function (i) { return i.status === "queued"; });
       Array.prototype.forEach.call(badges, function (b) { b.textContent = waiting.length; b.hidden = !waiting.length; });
       if (!panel) return;

@@ -3,7 +3,8 @@
 // icons) in front of this file.
 //
 // - install: the shell is cached (pages best effort: they need a session);
-// - worker pages (GM_PAGES): network first, the cached copy when there is no signal;
+// - worker pages (GM_PAGES): network first, the cached copy when there is no signal; other pages
+//   answer "当前离线" with links to those when there is none;
 // - /static and /vendor: cache first (a new version of the app renames the shell cache);
 // - the worker's grids and buildings GeoJSON (GM_DATA): network first, cached for offline use;
 // - POST /logout: the cached pages and data of this user are dropped;
@@ -88,6 +89,9 @@ self.addEventListener("fetch", function (event) {
   if (request.mode === "navigate" && isPage(url.pathname)) {
     // one cached copy per page: ?lang= and paging fall back to it offline
     event.respondWith(networkFirst(request, PAGES, url.search ? null : url.pathname));
+  } else if (request.mode === "navigate") {
+    // other pages are not kept; without signal they say so, with links to the pages that work
+    event.respondWith(fetch(request).catch(function () { return offlineAnswer(request); }));
   } else if (isData(url.pathname)) {
     event.respondWith(networkFirst(request, DATA));
   } else if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/vendor/") === 0 ||
