@@ -231,7 +231,7 @@
             try { answer = text ? JSON.parse(text) : null; } catch (e) { answer = null; }
             var reason = (answer && (answer.error || answer.description)) || text.slice(0, 200) || String(response.status);
             if (response.ok) return sent(item, answer);
-            if (response.status === 400 && /CSRF|表单已失效/.test(reason)) {
+            if (response.status === 400 && /CSRF|表单已失效|form has expired/.test(reason)) {
               return update(item, { lastError: "login", attempts: item.attempts + 1 }).then(function () { return "wait"; });
             }
             if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {

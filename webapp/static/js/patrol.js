@@ -152,6 +152,9 @@
   });
   window.addEventListener("online", function () { show(); flush(true); });
   window.addEventListener("offline", show);
+  // the page goes to the background (screen off, another app, closed): the fixes go to the outbox,
+  // where the service worker's Background Sync can send them without the page
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") flush(true); });
   setInterval(function () { if (navigator.onLine) flush(true); }, RETRY_MS);
   if (state && state.stopping) finish();  // closed while finishing: finish now
   else if (state) { track(); flush(false); }  // a reload in the middle of a patrol carries on
