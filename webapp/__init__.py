@@ -49,6 +49,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         open311,
         overview,
         patrol,
+        pwa,
         report_tables,
         stats_api,
         worker_pages,
@@ -101,6 +102,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(stats_api.bp)  # hot spots
     app.register_blueprint(patrol.bp)  # 巡查, 民情日记, patrol report
     app.register_blueprint(household_visits.bp)  # 房屋台账 on 走访, 户数变动
+    app.register_blueprint(pwa.bp)  # the worker's field app: manifest, service worker
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app

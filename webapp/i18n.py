@@ -300,6 +300,13 @@ EN: dict[str, str] = {
     "服务器出错": "Server error",
     "返回": "Back",
     "表单已失效，请刷新页面后重试": "The form has expired; reload the page and try again",
+    # the worker's field app (offline outbox, bottom navigation, 我的上报 pages)
+    "待发送": "Waiting to send",
+    "上一页": "Previous",
+    "下一页": "Next",
+    "网格员导航": "Grid worker navigation",
+    "上报": "Report",
+    "任务": "Tasks",
 }
 
 

@@ -14,7 +14,9 @@ import os
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask_login import current_user
 
+from webapp.extensions import store
 from webapp.policy import public, requires
 
 bp = Blueprint("mapview", __name__)
@@ -45,4 +47,17 @@ def index():
         "attribution": os.environ.get("GRIDMGMT_TILE_ATTRIBUTION", ""),
     }
     band = current_app.config["GRIDMGMT_SETTINGS"].band
-    return render_template("map.html", tiles=tiles, band=band)
+    return render_template("map.html", tiles=tiles, band=band, home=_home())
+
+
+def _home() -> dict | None:
+    """A grid worker's own grids: the map opens on them and its breadcrumb names their 社区."""
+    codes = list(getattr(current_user, "grid_codes", ()) or ())
+    if getattr(current_user, "role", None) != "worker" or not codes:
+        return None
+    grids = store().current_grids()
+    mine = grids[grids["code"].isin(codes)]
+    if mine.empty:
+        return None
+    bbox = [round(float(v), 6) for v in mine.total_bounds]
+    return {"bbox": bbox, "communities": sorted(set(mine["community_code"]))}

@@ -30,6 +30,7 @@ from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.patrols import (
     DIARY_KINDS,
     add_diary_entry,
+    client_key,
     patrol_report,
     record_points,
     start_patrol,
@@ -38,6 +39,7 @@ from gridmgmt.domain.patrols import (
 from gridmgmt.domain.report_labels import PATROL_REPORT_COLUMNS, label
 from gridmgmt.io.errors import InputError
 from gridmgmt.store.patrols import PatrolStore
+from webapp.errors import wants_json
 from webapp.extensions import store
 from webapp.policy import grid_allowed, grid_mask, may, requires
 
@@ -79,11 +81,41 @@ def page():
 @bp.post("/api/v1/patrols")
 @requires("patrol.record")
 def start():
+    """Start a patrol; JSON ``{idempotency_key, started_at}`` (both optional) -> ``{id}``.
+
+    A start queued offline is replayed with its key and the time the worker
+    tapped 开始巡查: the same key answers the same patrol (200), never a second.
+    """
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        return {"error": "a JSON object: {idempotency_key, started_at}"}, 400
+    key = body.get("idempotency_key")
     try:
-        pid = start_patrol(store(), repo(), current_user.username)
+        started_at = _instant(body.get("started_at"))
+        known = key and repo().patrol_by_key(client_key(current_user.username, key))
+        pid = start_patrol(
+            store(), repo(), current_user.username, idempotency_key=key, started_at=started_at
+        )
     except (ValueError, NotFoundError) as err:
         return _error(err, 400)
-    return {"id": pid}, 201
+    return {"id": pid}, 200 if known else 201
+
+
+def _instant(text, field: str = "started_at") -> datetime | None:
+    """An ISO 8601 instant with its offset, or None; ValueError for anything else."""
+    if text is None or text == "":
+        return None
+    if not isinstance(text, str):
+        raise ValueError(f"{field}: an ISO 8601 time such as 2026-12-01T08:30:00Z")
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{field}: {text!r} is not an ISO 8601 time such as 2026-12-01T08:30:00Z"
+        ) from None
+    if value.tzinfo is None:
+        raise ValueError(f"{field} needs a time zone (ISO 8601 with an offset or Z)")
+    return value
 
 
 @bp.post("/api/v1/patrols/<int:patrol_id>/points")
@@ -110,8 +142,13 @@ def points(patrol_id: int):
 @bp.post("/api/v1/patrols/<int:patrol_id>/stop")
 @requires("patrol.record")
 def stop(patrol_id: int):
+    """Finish a patrol; JSON ``{ended_at}`` (optional: when 结束巡查 was tapped, for a queued stop)."""
+    body = request.get_json(silent=True) or {}
     try:
-        measures = stop_patrol(store(), repo(), patrol_id, current_user.username)
+        ended_at = _instant(body.get("ended_at") if isinstance(body, dict) else None, "ended_at")
+        measures = stop_patrol(store(), repo(), patrol_id, current_user.username, ended_at=ended_at)
+    except ValueError as err:
+        return _error(err, 400)
     except NotFoundError as err:
         return _error(err, 404)
     except ForbiddenError:  # someone else's patrol: as if it did not exist (no probing ids)
@@ -122,10 +159,18 @@ def stop(patrol_id: int):
 @bp.post("/patrol/diary")
 @requires("patrol.record")
 def diary():
+    """A 民情日记 entry from the form (or the offline queue, with ``idempotency_key``).
+
+    A client asking for JSON (``Accept: application/json``) gets ``{id}``
+    (201, or 200 for a replayed key) or ``{error}`` (400/403); the form
+    gets a redirect back to the page with a message.
+    """
     f = request.form
+    key = f.get("idempotency_key") or None
     try:
         day = parse_day(f.get("day", ""))
-        add_diary_entry(
+        known = key and repo().diary_by_key(client_key(current_user.username, key))
+        entry_id = add_diary_entry(
             store(),
             repo(),
             current_user.username,
@@ -134,12 +179,19 @@ def diary():
             kind=f.get("kind", ""),
             text=f.get("text", ""),
             building_id=f.get("building_id") or None,
+            idempotency_key=key,
         )
-    except ForbiddenError:
+    except ForbiddenError as err:
+        if wants_json():
+            return _error(f"网格不在你的负责范围内 ({err})", 403)
         abort(403)
     except ValueError as err:
+        if wants_json():
+            return _error(err, 400)
         flash(str(err))
         return redirect(url_for("patrol.page"))
+    if wants_json():
+        return {"id": entry_id}, 200 if known else 201
     flash("已记入民情日记")
     return redirect(url_for("patrol.page"))
 

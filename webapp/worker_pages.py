@@ -6,11 +6,13 @@ a camera photo sent to ``POST /api/v1/photos``, then ``POST
 /api/v1/incidents`` with an idempotency key so a retried submission is not
 duplicated. 我的任务 lists incidents awaiting 核查 in the worker's grids with
 one-tap 核查通过 / 核查不通过 (photo and note where the workflow asks).
+我的上报 lists only the user's own reports, :data:`MINE_PER_PAGE` a page
+(``?page=N``). Offline, the report waits in the outbox (``static/js/outbox.js``).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from gridmgmt.domain.incidents import desk as work
@@ -22,6 +24,9 @@ from webapp.i18n import current_language
 from webapp.policy import grid_mask, grid_scope, requires, visible_incident
 
 bp = Blueprint("report", __name__)
+
+#: 我的上报: the worker's own reports, this many per page
+MINE_PER_PAGE = 20
 
 
 def category_tree(lang: str) -> list[dict]:
@@ -51,7 +56,11 @@ def category_tree(lang: str) -> list[dict]:
 @bp.get("/report")
 @requires("incident.report")
 def report_page():
-    mine = work.reported_by(store(), current_user.username).to_dict("records")
+    page = request.args.get("page", 1, type=int)
+    if page < 1:
+        abort(400, description="page counts from 1")
+    rows, total = work.reported_page(store(), current_user.username, page, MINE_PER_PAGE)
+    mine = rows.to_dict("records")
     grids = store().current_grids()
     if grid_mask(grids["code"]).any():  # the map opens on the grids the reporter may see
         grids = grids[grid_mask(grids["code"])]
@@ -61,6 +70,9 @@ def report_page():
         bbox=bbox,
         categories=category_tree(current_language()),
         mine=mine,
+        page=page,
+        pages=max(1, -(-total // MINE_PER_PAGE)),
+        total=total,
         state_label=work.state_label,
     )
 

@@ -30,6 +30,7 @@ from gridmgmt.core.patrol import patrol_measures
 from gridmgmt.core.periods import SHANGHAI, day_period
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.incidents.calendar import WorkingCalendar
+from gridmgmt.domain.incidents.service import scoped_key
 from gridmgmt.io.errors import InputError
 from gridmgmt.io.tracks import check_fixes, read_track
 
@@ -38,12 +39,27 @@ DIARY_KINDS = ("走访", "调解", "宣传", "信息收集", "应急", "其他")
 MIN_MINUTES = 10.0
 #: a track whose every point lies farther than this from the worker's grids is refused
 MAX_DISTANCE_M = 20_000.0
+#: a patrol started offline reaches the server later: how old its start time may be
+MAX_START_AGE = timedelta(days=3)
+#: how far ahead of the server's clock a phone's start time may be
+START_SLACK = timedelta(minutes=5)
+#: the longest idempotency key a phone may send
+MAX_KEY_LENGTH = 100
 
 
 class PatrolRepository(Protocol):
     def start(
-        self, worker: str, grid_codes: list[str], started_at: datetime, source: str
+        self,
+        worker: str,
+        grid_codes: list[str],
+        started_at: datetime,
+        source: str,
+        client_key: str | None = None,
     ) -> int: ...
+
+    def patrol_by_key(self, client_key: str) -> int | None: ...
+
+    def diary_by_key(self, client_key: str) -> int | None: ...
 
     def add_points(self, patrol_id: int, points: pd.DataFrame) -> int: ...
 
@@ -131,10 +147,59 @@ def _line(points: pd.DataFrame):
 
 
 # ------------------------------------------------------------- recording
-def start_patrol(store, repo: PatrolRepository, username: str, now: datetime | None = None) -> int:
-    """Begin recording a patrol of ``username``'s grids; its id."""
+def start_patrol(
+    store,
+    repo: PatrolRepository,
+    username: str,
+    now: datetime | None = None,
+    *,
+    idempotency_key: str | None = None,
+    started_at: datetime | None = None,
+) -> int:
+    """Begin recording a patrol of ``username``'s grids; its id.
+
+    Parameters
+    ----------
+    idempotency_key
+        The phone's key for this start (at most 100 characters). A start
+        replayed from the offline queue with the same key returns the patrol
+        stored the first time; another worker's equal key is another key.
+    started_at
+        When the worker tapped 开始巡查 (a start queued offline arrives
+        later): at most :data:`START_SLACK` in the future and
+        :data:`MAX_START_AGE` in the past; default ``now``.
+    """
+    now = now or datetime.now(UTC)
+    key = client_key(username, idempotency_key)
+    if key is not None and (existing := repo.patrol_by_key(key)) is not None:
+        return existing
+    if started_at is None:
+        started_at = now
+    elif started_at.tzinfo is None:
+        raise ValueError("started_at needs a time zone (ISO 8601 with an offset or Z)")
+    elif not now - MAX_START_AGE <= started_at <= now + START_SLACK:
+        raise ValueError(
+            f"开始时间 {started_at.isoformat()} 不在最近 {MAX_START_AGE.days} 天内"
+            f" (started_at must lie within the last {MAX_START_AGE.days} days)"
+        )
     codes = worker_grids(store, username)
-    return repo.start(username, codes, now or datetime.now(UTC), "web")
+    return repo.start(username, codes, started_at, "web", client_key=key)
+
+
+def client_key(username: str, idempotency_key: str | None) -> str | None:
+    """The stored form of a phone's idempotency key: scoped to the worker, at most 100 characters.
+
+    The same key sent by another worker is another key (as for incident
+    reports, :func:`gridmgmt.domain.incidents.service.scoped_key`).
+    """
+    if idempotency_key is None or idempotency_key == "":
+        return None
+    if not isinstance(idempotency_key, str) or len(idempotency_key) > MAX_KEY_LENGTH:
+        raise ValueError(
+            f"幂等键须为不超过 {MAX_KEY_LENGTH} 个字符的文本"
+            f" (idempotency_key: text of at most {MAX_KEY_LENGTH} characters)"
+        )
+    return scoped_key(username, idempotency_key)
 
 
 def _own(repo: PatrolRepository, patrol_id: int, username: str) -> dict:
@@ -192,11 +257,32 @@ def finish_patrols(store, repo: PatrolRepository, ends: dict[int, datetime]) -> 
 
 
 def stop_patrol(
-    store, repo: PatrolRepository, patrol_id: int, username: str, now: datetime | None = None
+    store,
+    repo: PatrolRepository,
+    patrol_id: int,
+    username: str,
+    now: datetime | None = None,
+    *,
+    ended_at: datetime | None = None,
 ) -> dict:
-    """Finish a patrol: its measures are computed and stored; returns them."""
-    _own(repo, patrol_id, username)
-    return _finish(store, repo, patrol_id, now or datetime.now(UTC))
+    """Finish a patrol: its measures are computed and stored; returns them.
+
+    ``ended_at`` is when the worker tapped 结束巡查 (a stop queued offline
+    arrives later; default ``now``): not before the start, nor more than
+    :data:`START_SLACK` ahead of ``now``.
+    """
+    now = now or datetime.now(UTC)
+    patrol = _own(repo, patrol_id, username)
+    if ended_at is None:
+        ended_at = now
+    elif ended_at.tzinfo is None:
+        raise ValueError("ended_at needs a time zone (ISO 8601 with an offset or Z)")
+    elif not patrol["started_at"] <= ended_at <= now + START_SLACK:
+        raise ValueError(
+            f"结束时间 {ended_at.isoformat()} 早于开始或晚于现在"
+            " (ended_at must lie between the start and now)"
+        )
+    return _finish(store, repo, patrol_id, ended_at)
 
 
 def import_track(
@@ -234,8 +320,16 @@ def add_diary_entry(
     building_id: str | None = None,
     photo_ids: Iterable[str] = (),
     patrol_id: int | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
-    """A 民情日记 entry in one of the worker's grids; its id."""
+    """A 民情日记 entry in one of the worker's grids; its id.
+
+    An entry replayed with the same ``idempotency_key`` (the offline queue)
+    returns the id of the entry stored the first time and writes nothing.
+    """
+    key = client_key(username, idempotency_key)
+    if key is not None and (existing := repo.diary_by_key(key)) is not None:
+        return existing
     if kind not in DIARY_KINDS:
         raise ValueError(f"unknown diary type {kind!r}; expected one of {', '.join(DIARY_KINDS)}")
     if not text or not text.strip():
@@ -254,6 +348,8 @@ def add_diary_entry(
         "photo_ids": list(photo_ids),
         "patrol_id": patrol_id,
     }
+    if key is not None:
+        entry["client_key"] = key
     return repo.add_diary(entry)
 
 

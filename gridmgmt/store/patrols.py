@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from gridmgmt.domain.errors import NotFoundError
 from gridmgmt.store.models import DiaryEntry, Patrol, PatrolIncident, PatrolPoint
@@ -32,21 +33,42 @@ class PatrolStore:
 
     # ---------------------------------------------------------------- patrols
     def start(
-        self, worker: str, grid_codes: list[str], started_at: datetime, source: str = "web"
+        self,
+        worker: str,
+        grid_codes: list[str],
+        started_at: datetime,
+        source: str = "web",
+        client_key: str | None = None,
     ) -> int:
-        """A new patrol in state ``recording``; its id."""
-        with self.store.session() as s:
-            p = Patrol(
-                worker=worker,
-                grid_codes=list(grid_codes),
-                source=source,
-                status="recording",
-                started_at=started_at,
-                created_at=datetime.now(UTC),
-            )
-            s.add(p)
-            s.flush()
-            return p.id
+        """A new patrol in state ``recording``; its id.
+
+        With a ``client_key`` stored already (a replayed start), the id of
+        that patrol instead: nothing new is written.
+        """
+        try:
+            with self.store.session() as s:
+                p = Patrol(
+                    worker=worker,
+                    grid_codes=list(grid_codes),
+                    source=source,
+                    status="recording",
+                    started_at=started_at,
+                    created_at=datetime.now(UTC),
+                    client_key=client_key,
+                )
+                s.add(p)
+                s.flush()
+                return p.id
+        except IntegrityError:
+            existing = self.patrol_by_key(client_key) if client_key else None
+            if existing is None:
+                raise
+            return existing
+
+    def patrol_by_key(self, client_key: str) -> int | None:
+        """The id of the patrol started with ``client_key``, or None."""
+        with self.store.engine.connect() as conn:
+            return conn.scalar(select(Patrol.id).where(Patrol.client_key == client_key))
 
     def add_points(self, patrol_id: int, points: pd.DataFrame) -> int:
         """Store fixes (``seq``, ``t``, ``lon``, ``lat``, ``accuracy``); seqs stored before are skipped.
@@ -159,12 +181,28 @@ class PatrolStore:
 
     # ------------------------------------------------------------------ diary
     def add_diary(self, entry: dict) -> int:
-        """A diary entry (worker, day, grid_code, building_id, kind, text, photo_ids, patrol_id)."""
-        with self.store.session() as s:
-            d = DiaryEntry(**entry, created_at=datetime.now(UTC))
-            s.add(d)
-            s.flush()
-            return d.id
+        """A diary entry (worker, day, grid_code, building_id, kind, text, photo_ids, patrol_id).
+
+        An entry may carry a ``client_key``; one stored already (a replayed
+        entry) returns the id of the first entry and writes nothing.
+        """
+        try:
+            with self.store.session() as s:
+                d = DiaryEntry(**entry, created_at=datetime.now(UTC))
+                s.add(d)
+                s.flush()
+                return d.id
+        except IntegrityError:
+            key = entry.get("client_key")
+            existing = self.diary_by_key(key) if key else None
+            if existing is None:
+                raise
+            return existing
+
+    def diary_by_key(self, client_key: str) -> int | None:
+        """The id of the diary entry written with ``client_key``, or None."""
+        with self.store.engine.connect() as conn:
+            return conn.scalar(select(DiaryEntry.id).where(DiaryEntry.client_key == client_key))
 
     def diary(
         self, *, first: date | None = None, last: date | None = None, grid_codes=None, worker=None

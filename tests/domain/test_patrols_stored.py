@@ -306,3 +306,46 @@ def test_patrol_cli(tmp_path):
     assert r.exit_code == 0 and (tmp_path / "p.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     r = run(main, ["patrol", "report", "--from", "2026-10-02", "--to", "2026-09-28", *w])
     assert r.exit_code == 1 and "after its end" in r.output
+
+
+def test_replayed_start_and_diary_are_stored_once(world):
+    """The phone's offline queue replays 开始巡查 and diary entries with the same keys."""
+    store, repo, poly, code = world
+    tapped = T0 - timedelta(hours=5)  # started offline in the morning, sent at noon
+    first = start_patrol(store, repo, "w1", now=T0, idempotency_key="k-1", started_at=tapped)
+    again = start_patrol(store, repo, "w1", now=T0, idempotency_key="k-1", started_at=tapped)
+    assert first == again
+    assert repo.patrol(first)["started_at"] == tapped
+    # the same key from another worker is another key; no key is always a new patrol
+    other = start_patrol(store, repo, "w2", now=T0, idempotency_key="k-1")
+    assert other != first
+    assert start_patrol(store, repo, "w1", now=T0) != start_patrol(store, repo, "w1", now=T0)
+    assert len(repo.patrols()) == 4
+    with pytest.raises(ValueError, match="started_at"):
+        start_patrol(store, repo, "w1", now=T0, started_at=T0 - timedelta(days=4))
+    with pytest.raises(ValueError, match="started_at"):
+        start_patrol(store, repo, "w1", now=T0, started_at=T0 + timedelta(hours=1))
+    with pytest.raises(ValueError, match="idempotency_key"):
+        start_patrol(store, repo, "w1", now=T0, idempotency_key="k" * 101)
+
+    entry = dict(day=date(2026, 9, 28), grid_code=code, kind="走访", text="走访独居老人")
+    one = add_diary_entry(store, repo, "w1", idempotency_key="d-1", **entry)
+    two = add_diary_entry(store, repo, "w1", idempotency_key="d-1", **entry)
+    assert one == two
+    assert add_diary_entry(store, repo, "w1", idempotency_key="d-2", **entry) != one
+    assert len(repo.diary()) == 2
+
+
+def test_a_key_racing_past_the_lookup_finds_the_first_row(world):
+    """Two replays of one start at once: the unique key lets one in, the other gets its id."""
+    store, repo, poly, code = world
+    from gridmgmt.domain.patrols import client_key
+
+    key = client_key("w1", "race")
+    first = repo.start("w1", [code], T0, "web", client_key=key)
+    assert repo.start("w1", [code], T0, "web", client_key=key) == first
+    entry = {"worker": "w1", "day": date(2026, 9, 28), "grid_code": code, "kind": "走访"}
+    entry |= {"text": "x", "photo_ids": [], "client_key": key}
+    d = repo.add_diary(dict(entry))
+    assert repo.add_diary(dict(entry)) == d
+    assert len(repo.patrols()) == 1 and len(repo.diary()) == 1

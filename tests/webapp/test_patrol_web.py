@@ -168,3 +168,47 @@ def test_analyst_patrol_report_names_no_worker(client, app):
     for sheet in wb.worksheets:
         cells = {str(c.value) for row in sheet.iter_rows() for c in row}
         assert "worker" not in cells, sheet.title
+
+
+def test_offline_replays_of_start_and_diary_arrive_once(client, app):
+    """The outbox replays 开始巡查 and a diary entry with their keys: one patrol, one entry."""
+    login(client, "worker")
+    tapped = (datetime.now(UTC) - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    body = {"idempotency_key": "start-1", "started_at": tapped}
+    first = api(client, "/api/v1/patrols", body)
+    again = api(client, "/api/v1/patrols", body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json() == again.get_json()
+    bad = api(client, "/api/v1/patrols", {"started_at": "yesterday"})
+    assert bad.status_code == 400 and "ISO 8601" in bad.get_json()["error"]
+    naive = api(client, "/api/v1/patrols", {"started_at": "2026-12-01T08:00:00"})
+    assert naive.status_code == 400
+
+    token = csrf_token(client, "/patrol")
+    day = datetime.now(UTC).date().isoformat()
+    form = {
+        "day": day,
+        "grid_code": G1,
+        "kind": "走访",
+        "text": "离线记的",
+        "idempotency_key": "d1",
+    }
+    headers = {"X-CSRFToken": token, "Accept": "application/json"}
+    one = client.post("/patrol/diary", data=form, headers=headers)
+    two = client.post("/patrol/diary", data=form, headers=headers)
+    assert (one.status_code, two.status_code) == (201, 200)
+    assert one.get_json()["id"] == two.get_json()["id"]
+    refused = client.post(
+        "/patrol/diary", data=form | {"kind": "聊天", "idempotency_key": "d2"}, headers=headers
+    )
+    assert refused.status_code == 400 and "unknown diary type" in refused.get_json()["error"]
+    elsewhere = client.post(
+        "/patrol/diary",
+        data=form | {"grid_code": "340705001001002", "idempotency_key": "d3"},
+        headers=headers,
+    )
+    assert elsewhere.status_code == 403 and "网格" in elsewhere.get_json()["error"]
+    repo = PatrolStore(app.extensions["gridmgmt_store"])
+    assert len(repo.patrols()) == 1 and len(repo.diary()) == 1
+    (started,) = repo.patrols()["started_at"]
+    assert started.isoformat().startswith(tapped[:19])

@@ -201,12 +201,18 @@ def verification_tasks(
     return table.sort_values("deadline_at", na_position="last")
 
 
-def reported_by(repo, username: str, limit: int = 20, now: datetime | None = None):
-    """The latest incidents ``username`` reported."""
-    table = annotate(repo.incidents(), now)
-    return (
-        table[table["reporter"] == username].sort_values("created_at", ascending=False).head(limit)
-    )
+def reported_page(repo, username: str, page: int = 1, per_page: int = 20, now=None):
+    """One page of the incidents ``username`` reported, newest first; (rows, total count).
+
+    Only the reporter's own incidents (``reporter == username``), whatever
+    else the user may see. ``page`` counts from 1; a page past the end is empty.
+    """
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page count from 1")
+    table = repo.incidents()
+    own = table[table["reporter"] == username].sort_values("created_at", ascending=False)
+    first = (page - 1) * per_page
+    return annotate(own.iloc[first : first + per_page], now), len(own)
 
 
 def actions(state: str, role: str) -> list[Transition]:

@@ -15,6 +15,7 @@ class Patrol(Base):
     """One patrol of a grid worker: recorded in the browser or imported from a track file."""
 
     __tablename__ = "patrols"
+    __table_args__ = (UniqueConstraint("client_key", name="uq_patrols_client_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     worker: Mapped[str] = mapped_column(String(64), index=True)
@@ -26,6 +27,8 @@ class Patrol(Base):
     measures: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     geom = mapped_column(GeometryType("LINESTRING"), nullable=True)
+    #: the phone's idempotency key, scoped to the worker: a replayed 开始巡查 finds this patrol
+    client_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class PatrolPoint(Base):
@@ -47,6 +50,7 @@ class DiaryEntry(Base):
     """A 民情日记 entry: what a worker did where, on which day."""
 
     __tablename__ = "diary_entries"
+    __table_args__ = (UniqueConstraint("client_key", name="uq_diary_entries_client_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     worker: Mapped[str] = mapped_column(String(64), index=True)
@@ -58,6 +62,8 @@ class DiaryEntry(Base):
     photo_ids: Mapped[list] = mapped_column(JSON)
     patrol_id: Mapped[int | None] = mapped_column(ForeignKey("patrols.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: the phone's idempotency key, scoped to the worker: a replayed entry finds this one
+    client_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class PatrolIncident(Base):

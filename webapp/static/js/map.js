@@ -175,6 +175,8 @@
 
   // ---- drill-down breadcrumbs: 区 → 街道 → 社区 → 网格 ----
   var tree = [];
+  var home = JSON.parse(document.getElementById("map").dataset.home || "null");
+  function ownCommunity(cm) { return home && home.communities.indexOf(cm.code) >= 0 ? 1 : 0; }
   function fit(b) { if (b) map.fitBounds(L.latLngBounds(toMap([b[0], b[1]]), toMap([b[2], b[3]])), { padding: [12, 12] }); }
   function crumb(label, bbox) {
     var a = document.createElement("a"); a.href = "#"; a.textContent = label;
@@ -193,6 +195,7 @@
         if (!contains(s.bbox, c) && d.children.length > 1) return;
         parts.push([s.name, s.bbox]);
         var here = s.children.filter(function (cm) { return contains(cm.bbox, c); });
+        if (home) here.sort(function (a, b) { return ownCommunity(b) - ownCommunity(a); });  // a worker's own 社区 first
         if (here.length && map.getZoom() >= 14) parts.push([here[0].name, here[0].bbox]);
       });
     });
@@ -266,7 +269,8 @@
 
   fetch("/api/v1/areas", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (areas) {
     tree = areas;
-    if (areas.length && areas[0].bbox) fit(areas[0].children.length ? areas[0].children[0].bbox : areas[0].bbox);
+    if (home) fit(home.bbox);  // a grid worker's map opens on their own grids
+    else if (areas.length && areas[0].bbox) fit(areas[0].children.length ? areas[0].children[0].bbox : areas[0].bbox);
     else refresh();
   });
 

@@ -10,7 +10,6 @@
   var major = document.getElementById("major"), minor = document.getElementById("minor");
   var photo = document.getElementById("photo"), preview = document.getElementById("preview");
   var tree = JSON.parse(document.getElementById("categories").textContent);
-  var csrf = document.querySelector("meta[name=csrf-token]").content;
   var point = null, marker = null;
 
   // ---- map: grid outlines for context, a tap places the marker ----
@@ -26,21 +25,22 @@
   var buildings = L.geoJSON(null, { interactive: false,
     style: function () { return { color: "#777", weight: 0.6, fillColor: "#fff", fillOpacity: 0.8 }; } }).addTo(map);
   var labels = L.layerGroup().addTo(map);
+  function ok(r) { if (!r.ok) throw new Error(r.status); return r.json(); }
   function load() {
     var b = map.getBounds();
     // codes come from data: a text node, never HTML
     function textNode(text) { var span = document.createElement("span"); span.textContent = text; return span; }
     var q = "?bbox=" + [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",") + "&zoom=" + map.getZoom();
-    fetch("/api/v1/geo/grids" + q, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (fc) {
+    fetch("/api/v1/geo/grids" + q, { credentials: "same-origin" }).then(ok).then(function (fc) {
       grids.clearLayers(); grids.addData(fc); labels.clearLayers();
       if (map.getZoom() >= 16) grids.eachLayer(function (l) {
         labels.addLayer(L.tooltip({ permanent: true, direction: "center", className: "gridlabel" })
           .setLatLng(l.getBounds().getCenter()).setContent(textNode(String(l.feature.properties.code).slice(-3))));
       });
-    });
-    fetch("/api/v1/geo/buildings" + q, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (fc) {
+    }).catch(function () { /* offline and not cached: the map keeps what it has */ });
+    fetch("/api/v1/geo/buildings" + q, { credentials: "same-origin" }).then(ok).then(function (fc) {
       buildings.clearLayers(); buildings.addData(fc);
-    });
+    }).catch(function () { /* offline and not cached: the map keeps what it has */ });
   }
   map.on("moveend", load);
   var bbox = JSON.parse(mapEl.dataset.bbox || "null");
@@ -89,23 +89,10 @@
     if (f) { preview.src = URL.createObjectURL(f); preview.hidden = false; } else preview.hidden = true;
   });
 
-  // ---- submission: one idempotency key per report, kept across retries ----
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var a = new Uint8Array(16); crypto.getRandomValues(a);
-    return Array.prototype.map.call(a, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
-  }
-  var key = sessionStorage.getItem("report-key") || newKey();
-  sessionStorage.setItem("report-key", key);
-  var photoId = null, photoFile = null;
-
+  // ---- submission through the outbox: stored on the phone first, sent now or when the signal returns.
+  // The photo and the report are two queued requests; the report names the photo by the id the
+  // upload answers ("{{photo:KEY.id}}"), and carries one idempotency key, so a replay stores it once.
   function fail(msg) { status.textContent = msg; status.className = "status error"; }
-  function post(url, body, json) {
-    var headers = { "X-CSRFToken": csrf };
-    if (json) headers["Content-Type"] = "application/json";
-    return fetch(url, { method: "POST", credentials: "same-origin", headers: headers, body: json ? JSON.stringify(body) : body })
-      .then(function (r) { return r.json().catch(function () { return {}; }).then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); });
-  }
 
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
@@ -117,37 +104,63 @@
     var f = photo.files[0];
     if (needsPhoto(c) && !f) return fail(t("该类别需要现场照片"));
     var button = document.getElementById("submit"); button.disabled = true;
-    status.className = "status";
-    var chain = Promise.resolve();
-    if (f && f !== photoFile) {
-      status.textContent = t("正在上传照片…");
-      var data = new FormData(); data.append("photo", f);
-      chain = post("/api/v1/photos", data, false).then(function (r) {
-        if (!r.ok) throw new Error(r.body.error || r.status);
-        photoId = r.body.id; photoFile = f;
-      });
+    status.className = "status"; status.textContent = t("正在提交…");
+    var key = Outbox.newKey(), label = description.slice(0, 40);
+    var stored = Promise.resolve();
+    if (f) {
+      stored = Outbox.enqueue({ url: "/api/v1/photos", fields: {}, files: [{ name: "photo", blob: f, filename: f.name }],
+        saveAs: "photo:" + key, kind: "photo", label: label });
     }
-    chain.then(function () {
-      status.textContent = t("正在提交…");
-      return post("/api/v1/incidents", {
-        category_code: c.code, description: description, lon: point[0], lat: point[1],
-        address: document.getElementById("address").value.trim() || null,
-        urgent: document.getElementById("urgent").checked,
-        photo_ids: f && photoId ? [photoId] : [], idempotency_key: key
-      }, true);
-    }).then(function (r) {
-      if (!r.ok) throw new Error(r.body.error || r.status);
-      done(r.body);
+    var report = {
+      category_code: c.code, description: description, lon: point[0], lat: point[1],
+      address: document.getElementById("address").value.trim() || null,
+      urgent: document.getElementById("urgent").checked,
+      photo_ids: f ? ["{{photo:" + key + ".id}}"] : []
+    };
+    stored.then(function () {
+      return Outbox.submit({ url: "/api/v1/incidents", json: report, idempotencyKey: key, kind: "report", label: label });
+    }).then(function (item) {
+      if (item.status === "sent") done(item.result);
+      else if (item.status === "refused") fail(t("提交失败") + ": " + item.reason);
+      else queued(item, report);
     }).catch(function (e) {
-      fail(e instanceof TypeError ? t("网络错误，请重试（不会重复上报）") : t("提交失败") + ": " + e.message);
+      fail(t("无法保存到手机") + ": " + (e && e.message ? e.message : e));
     }).then(function () { button.disabled = false; });
+  });
+
+  function clearForm() {
+    form.reset(); preview.hidden = true; minor.disabled = true; document.getElementById("photo-req").hidden = true;
+  }
+  // saved on the phone: shown in 我的上报 as 待发送 until the outbox has sent it
+  function queued(item, report) {
+    status.textContent = t("已保存在手机上，联网后自动发送（不会重复上报）"); status.className = "status ok";
+    var list = document.getElementById("mine"), empty = document.getElementById("mine-empty");
+    if (empty) empty.remove();
+    var li = el("li", "item pending"); li.dataset.outboxId = item.id;
+    li.appendChild(el("span", "pending-badge", t("待发送")));
+    li.appendChild(el("div", "desc", report.description));
+    list.insertBefore(li, list.firstChild);
+    clearForm();
+  }
+  Outbox.onChange(function () {
+    var pending = document.querySelectorAll("#mine li[data-outbox-id]");
+    if (!pending.length) return;
+    Outbox.list().then(function (items) {
+      Array.prototype.forEach.call(pending, function (li) {
+        var item = items.filter(function (i) { return String(i.id) === li.dataset.outboxId; })[0];
+        if (!item || item.status === "queued") return;
+        var badge = li.querySelector(".pending-badge");
+        if (item.status === "sent" && item.result) {
+          badge.textContent = item.result.number; badge.className = "num";
+          li.appendChild(el("div", "meta", t("网格") + " " + (item.result.grid_code || t("待分配"))));
+        } else { badge.textContent = t("被拒绝") + ": " + (item.reason || ""); badge.className = "badge error"; }
+        li.removeAttribute("data-outbox-id");
+      });
+    });
   });
 
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
   function done(inc) {
-    sessionStorage.removeItem("report-key");
-    key = newKey(); sessionStorage.setItem("report-key", key);
-    photoId = null; photoFile = null;
     status.textContent = ""; status.className = "status";
     var box = document.getElementById("result"); box.textContent = "";
     box.appendChild(el("h2", "ok", t("上报成功")));
@@ -168,7 +181,7 @@
     li.appendChild(el("div", "meta", t("网格") + " " + (inc.grid_code || t("待分配"))));
     li.appendChild(el("div", "desc", inc.description));
     list.insertBefore(li, list.firstChild);
-    form.reset(); preview.hidden = true; minor.disabled = true; document.getElementById("photo-req").hidden = true;
+    clearForm();
     box.scrollIntoView({ behavior: "smooth", block: "start" });
   }
   window.reportPage = { map: map, setPoint: setPoint };

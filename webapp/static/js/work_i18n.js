@@ -1,4 +1,4 @@
-// UI strings of the worker pages (report.js): Chinese by default, English when the page is English.
+// UI strings of the worker pages (report.js, patrol.js, outbox_ui.js): Chinese by default, English when the page is English.
 (function () {
   "use strict";
   var EN = {
@@ -14,7 +14,17 @@
     "在线": "online", "离线，位置暂存在手机上": "offline: positions wait on the phone",
     "正在结束巡查…": "Finishing the patrol…", "巡查中": "Patrolling", "巡查已结束": "Patrol finished",
     "分钟": "min", "网格内": "in own grids", "经过建筑": "buildings passed", "异常": "anomalies",
-    "未在巡查": "Not patrolling", "无法开始巡查": "Could not start the patrol"
+    "未在巡查": "Not patrolling", "无法开始巡查": "Could not start the patrol",
+    "已保存在手机上，联网后自动发送（不会重复上报）": "Saved on the phone; sent when the signal returns (never twice)",
+    "已保存在手机上，联网后自动发送": "Saved on the phone; sent when the signal returns",
+    "无法保存到手机": "Could not save on the phone", "待发送": "waiting", "已发送": "sent", "被拒绝": "refused",
+    "移除": "Remove", "正在发送…": "Sending…", "离线：联网后自动发送": "Offline: sent when the signal returns",
+    "登录已失效：请重新登录，之后自动发送": "Logged out: log in again and it is sent",
+    "上报事件": "Report", "照片": "Photo", "民情日记": "Diary", "开始巡查": "Patrol start",
+    "巡查位置": "Patrol positions", "结束巡查": "Patrol end", "个位置": "positions",
+    "结束巡查失败": "Could not finish the patrol", "巡查已结束，结果待上传": "Patrol finished; results wait to be sent",
+    "离线，开始记录待发送": "offline, the start waits to be sent", "请填写内容": "Write the text",
+    "未记入": "Not recorded", "已记入民情日记": "Recorded in the diary"
   };
   var lang = document.documentElement.lang === "en" ? "en" : "zh";
   window.tw = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };
