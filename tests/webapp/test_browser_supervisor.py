@@ -30,7 +30,10 @@ def test_confirmations_guard_approve_reject_and_rollback(app, open_page):
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     # newest first
-    ids = [int(x) for x in page.eval_on_selector_all("tr.rb-proposal", "rs => rs.map(r => r.dataset.id)")]
+    ids = [
+        int(x)
+        for x in page.eval_on_selector_all("tr.rb-proposal", "rs => rs.map(r => r.dataset.id)")
+    ]
     assert ids == sorted(ids, reverse=True) == [stale, rejected, first]
 
     # 驳回: dismissing (Escape) does nothing; accepting rejects, with the note typed in the dialog
