@@ -144,7 +144,7 @@ def seed_every_queue(
             incident, _ = report_incident(
                 store,
                 category_code=codes[(k + n) % len(codes)],
-                description="示例事件（待办）",
+                description="示例事件",
                 lon=p.x,
                 lat=p.y,
                 reporter="worker",
