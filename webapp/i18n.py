@@ -238,6 +238,13 @@ EN: dict[str, str] = {
     "环比：与上一等长周期比较": "Change: against the previous period of the same length",
     "该区域没有网格": "No grids in this area",
     "该时段没有事件": "No incidents in this period",
+    "报表加载失败": "The report failed to load",
+    "重试": "Retry",
+    "正在计算工作量和考核报表…": "Computing the workload and assessment tables…",
+    "显示报表": "Show the tables",
+    "正在生成": "Making",
+    "已下载": "Downloaded",
+    "导出失败": "Export failed",
     # --- patrols: 巡查, 民情日记, patrol report ---
     "巡查": "Patrol",
     "巡查报表": "Patrol report",

@@ -33,7 +33,7 @@
     "事件热点": "Incident hot spots", "事件率(每千户)": "Incidents per 1,000 households",
     "热点 (99%)": "Hot spot (99%)", "热点 (95%)": "Hot spot (95%)", "热点 (90%)": "Hot spot (90%)",
     "不显著": "Not significant", "冷点 (90%)": "Cold spot (90%)", "冷点 (95%)": "Cold spot (95%)",
-    "冷点 (99%)": "Cold spot (99%)", "无住户": "No households"
+    "冷点 (99%)": "Cold spot (99%)", "无住户": "No households", "近30天": "last 30 days"
   };
   var lang = (document.querySelector("[data-lang]") || document.body).dataset.lang || "zh";
   window.t = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };
