@@ -99,9 +99,21 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(report_tables.bp)  # 报表: workload, 考核, downloads
     app.register_blueprint(stats_api.bp)  # hot spots
     app.register_blueprint(patrol.bp)  # 巡查, 民情日记, patrol report
+    _favicon(app)
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app
+
+
+def _favicon(app: Flask) -> None:
+    """``/favicon.ico`` (browsers ask for it on every site): the app's own icon, for everyone."""
+    from webapp.policy import public
+
+    @public
+    def favicon():
+        return app.send_static_file("favicon.ico")
+
+    app.add_url_rule("/favicon.ico", "favicon", favicon, methods=["GET"])
 
 
 def _security_headers(app: Flask) -> None:
