@@ -103,9 +103,21 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(patrol.bp)  # 巡查, 民情日记, patrol report
     app.register_blueprint(household_visits.bp)  # 房屋台账 on 走访, 户数变动
     app.register_blueprint(pwa.bp)  # the worker's field app: manifest, service worker
+    _favicon(app)
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app
+
+
+def _favicon(app: Flask) -> None:
+    """``/favicon.ico`` (browsers ask for it on every site): the app's own icon, for everyone."""
+    from webapp.policy import public
+
+    @public
+    def favicon():
+        return app.send_static_file("favicon.ico")
+
+    app.add_url_rule("/favicon.ico", "favicon", favicon, methods=["GET"])
 
 
 def _security_headers(app: Flask) -> None:

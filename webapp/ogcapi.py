@@ -11,8 +11,11 @@ lowered to 1000 as the standard allows, 0 or less is a 400) and ``offset``
 antimeridian are refused). ``datetime`` (an instant or an interval
 ``start/end``, ``..`` or empty for an open end) filters incidents by their
 report time (``created_at``); the other collections have no time and ignore
-it. Only JSON is served (``f=json``, the default); unknown parameters are a
-400. Errors come as ``{"code": ..., "description": ...}``.
+it. JSON is served (``f=json``, the default); the landing page also comes
+as an HTML page in the user's language for people who open it in a browser
+(``f=html``, or ``Accept: text/html`` preferred over JSON, as browsers send;
+programs asking for ``*/*`` or JSON keep getting JSON). Unknown parameters are
+a 400. Errors come as ``{"code": ..., "description": ...}``.
 
 Who sees what: clients send ``X-API-Key`` (``gridmgmt apikey add CLIENT
 --role ROLE``) or use their log-in session; the access policy
@@ -39,10 +42,11 @@ from datetime import UTC, datetime
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import store
+from webapp.i18n import current_language
 from webapp.policy import (
     grid_mask,
     grid_scope,
@@ -67,6 +71,13 @@ COLLECTIONS = {
     "buildings": ("建筑 Buildings", "Building footprints with households and their grid"),
     "facilities": ("设施 Facilities", "Schools, hospitals, markets and other facilities"),
     "incidents": ("事件 Incidents", "Reported incidents (事件/部件) with their state"),
+}
+#: the collections' descriptions on the Chinese HTML landing page
+DESCRIPTIONS_ZH = {
+    "grids": "当前责任网格，含户数和事件数",
+    "buildings": "建筑轮廓，含户数和所属网格",
+    "facilities": "学校、医院、市场等设施",
+    "incidents": "上报的事件/部件及其状态",
 }
 ID_COLUMN = {"grids": "code", "buildings": "building_id", "facilities": "facility_id"}
 ITEM_PARAMS = {"f", "limit", "offset", "bbox", "datetime", "api_key"}
@@ -124,8 +135,22 @@ def _http_error(err: HTTPException):
 @bp.before_request
 def _only_json():
     fmt = request.args.get("f", "json")
+    if fmt == "html" and request.endpoint == "ogcapi.landing":
+        return
     if fmt != "json":
         raise OgcError(400, "InvalidParameterValue", f"f={fmt!r}: only f=json is served")
+
+
+def wants_html() -> bool:
+    """``f=html``, or no ``f`` and an Accept header preferring HTML to JSON (a browser)."""
+    fmt = request.args.get("f")
+    if fmt is not None:
+        return fmt == "html"
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "text/html"
+        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+    )
 
 
 def _url(endpoint: str, **values) -> str:
@@ -141,12 +166,20 @@ def _link(href: str, rel: str, media_type: str, title: str) -> dict:
 @bp.get("/")
 @requires("ogcapi.read")
 def landing():
-    return _json(
+    if wants_html():
+        return _landing_html()
+    response = _json(
         {
             "title": "gridmgmt 网格化管理 OGC API – Features",
             "description": "Grids, buildings, facilities and incidents of this deployment.",
             "links": [
                 _link(_url("ogcapi.landing"), "self", "application/json", "This document"),
+                _link(
+                    _url("ogcapi.landing", f="html"),
+                    "alternate",
+                    "text/html",
+                    "This document as HTML",
+                ),
                 _link(_url("ogcapi.openapi"), "service-desc", OPENAPI, "The API definition"),
                 _link(
                     _url("ogcapi.conformance"),
@@ -158,6 +191,35 @@ def landing():
             ],
         }
     )
+    response.vary.add("Accept")  # the same address answers HTML to browsers
+    return response
+
+
+def _landing_html() -> Response:
+    """The landing page for a person: what the API offers, its links and how to connect."""
+    english = current_language() == "en"
+    collections = [
+        {
+            "id": cid,
+            "title": title.split(" ", 1)[1] if english else title.split(" ", 1)[0],
+            "description": description if english else DESCRIPTIONS_ZH[cid],
+            "items_url": _url("ogcapi.items", collection_id=cid, f="json", limit=10),
+            "about": _url("ogcapi.collection", collection_id=cid, f="json"),
+        }
+        for cid, (title, description) in COLLECTIONS.items()
+    ]
+    html = render_template(
+        "ogcapi_landing.html",
+        landing=_url("ogcapi.landing"),
+        json_url=_url("ogcapi.landing", f="json"),
+        api_url=_url("ogcapi.openapi", f="json"),
+        conformance_url=_url("ogcapi.conformance", f="json"),
+        collections_url=_url("ogcapi.collections", f="json"),
+        collections=collections,
+    )
+    response = Response(html, mimetype="text/html")
+    response.vary.add("Accept")
+    return response
 
 
 @bp.get("/api")

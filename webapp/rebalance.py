@@ -34,9 +34,13 @@ from webapp.extensions import store
 from webapp.geo import feature_collection
 from webapp.i18n import gettext as _
 from webapp.json_provider import iso
+from webapp.messages import anomaly_labels, translate, translate_lines
 from webapp.policy import grid_allowed, requires
 
 bp = Blueprint("rebalance", __name__, url_prefix="/rebalance")
+# messages of the engine and store, in the page's language, for every template
+bp.add_app_template_filter(translate, "translate")
+bp.add_app_template_filter(anomaly_labels, "anomalies")
 
 ZOOM = 19  # geometries simplified to about half a pixel at zoom 19: visually exact
 GRID_COLUMNS = ["code", "kind", "households", "n_buildings", "flag"]
@@ -65,7 +69,7 @@ def _state(code: str) -> rb.CommunityState:
     except NotFoundError:
         abort(404)
     except ValueError as err:
-        abort(409, description=str(err))
+        abort(409, description=translate(str(err)))
 
 
 def neighbours(grids) -> dict[str, list[str]]:
@@ -102,11 +106,20 @@ def index():
         except NotFoundError:
             abort(404)
         p = proposals()
+        listed = sorted(
+            p.proposals(community["code"]),
+            key=lambda r: (r["created_at"] is not None, r["created_at"], r["id"]),
+            reverse=True,
+        )  # newest first
+        versions = list(reversed(p.grid_versions(community["code"])))
         context.update(
             community={"code": community["code"], "name": community["name"]},
-            proposals=p.proposals(community["code"]),
-            versions=list(reversed(p.grid_versions(community["code"]))),
+            proposals=listed,
+            versions=versions,
             current_version=p.current_version(community["code"]),
+            next_version=max((v["version"] for v in versions), default=0) + 1,
+            undone=versions[0] if versions else None,
+            restored=versions[1] if len(versions) > 1 else None,
             shown=request.args.get("proposal", type=int),
         )
     return render_template("rebalance.html", band=_band(), **context)
@@ -129,12 +142,14 @@ def state(code: str):
 def _draft(s: rb.CommunityState, body: dict) -> rb.Draft:
     op = body.get("op")
     if op not in rb.MANUAL_KINDS:
-        abort(400, description=f"op must be one of {', '.join(rb.MANUAL_KINDS)}")
+        abort(400, description=translate(f"op must be one of {', '.join(rb.MANUAL_KINDS)}"))
     base = body.get("base_version")
     if base is not None and int(base) != s.version:
         raise ConflictError(
             f"社区 {s.name} is now at grid version {s.version}, not {base}; reload the page"
         )
+    if op == "move" and not body.get("to_code"):
+        raise ValueError("move: choose the grid to move into on the map")
     lo, hi = _band()
     return rb.draft_manual(
         s,
@@ -151,10 +166,10 @@ def _draft(s: rb.CommunityState, body: dict) -> rb.Draft:
 def _draft_json(draft: rb.Draft) -> dict:
     return {
         "version": draft.state.version,
-        "violations": draft.violations,
+        "violations": [translate(v) for v in draft.violations],
         "totals": draft.totals,
         "moves": draft.moves.to_dict("records"),
-        "report": draft.report.get("text", ""),
+        "report": translate_lines(draft.report.get("text", "")),
         "grids": feature_collection(draft.result.grids, GRID_COLUMNS, ZOOM),
     }
 
@@ -162,8 +177,24 @@ def _draft_json(draft: rb.Draft) -> dict:
 def _json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        abort(400, description="expected a JSON object")
+        abort(400, description=translate("expected a JSON object"))
     return body
+
+
+@bp.post("/api/<code>/targets")
+@requires("rebalance.edit")
+def targets(code: str):
+    """The grids the chosen buildings may move into (adjacent to them), for picking on the map."""
+    s = _state(code)
+    ids = _json_body().get("building_ids")
+    if not isinstance(ids, list) or not ids:
+        return jsonify(error=translate("move: choose at least one building")), 400
+    lo, hi = _band()
+    try:
+        codes = rb.move_targets(s, [str(i) for i in ids], min_households=lo, max_households=hi)
+    except ValueError as err:
+        return jsonify(error=translate(str(err))), 400
+    return jsonify(targets=codes)
 
 
 @bp.post("/api/<code>/preview")
@@ -174,9 +205,9 @@ def preview(code: str):
     try:
         return jsonify(_draft_json(_draft(s, _json_body())))
     except ConflictError as err:
-        return jsonify(error=str(err)), 409
+        return jsonify(error=translate(str(err))), 409
     except ValueError as err:
-        return jsonify(error=str(err)), 400
+        return jsonify(error=translate(str(err))), 400
 
 
 @bp.post("/api/<code>/proposals")
@@ -187,9 +218,9 @@ def create_proposal(code: str):
     try:
         draft = _draft(s, _json_body())
     except ConflictError as err:
-        return jsonify(error=str(err)), 409
+        return jsonify(error=translate(str(err))), 409
     except ValueError as err:
-        return jsonify(error=str(err)), 400
+        return jsonify(error=translate(str(err))), 400
     pid = rb.propose(proposals(), draft, author=current_user.username)
     return jsonify(id=pid, url=url_for(".index", community=s.code, proposal=pid)), 201
 
@@ -208,7 +239,7 @@ def auto(code: str):
             split_compounds=not request.form.get("keep_compounds"),
         )
     except ValueError as err:
-        flash(str(err))
+        flash(translate(str(err)))
         return redirect(url_for(".index", community=s.code))
     pid = rb.propose(proposals(), draft, author=current_user.username)
     flash(_("已生成调整方案") + f" #{pid}")
@@ -229,6 +260,12 @@ def proposal(pid: int):
         for k, v in p.items()
         if k not in ("grids", "moves")
     }
+    meta["summary"] = translate(meta.get("summary"))
+    meta["decision_note"] = translate(meta.get("decision_note"))
+    report = dict(meta.get("report") or {})
+    report["violations"] = [translate(v) for v in report.get("violations") or []]
+    report["text"] = translate_lines(report.get("text"))
+    meta["report"] = report
     changed = changed_codes(base, p["grids"])
     return jsonify(
         proposal=meta,
@@ -264,7 +301,7 @@ def approve(pid: int):
     try:
         version = rb.approve_proposal(store(), proposals(), pid, decided_by=current_user.username)
     except ConflictError as err:
-        flash(_("无法批准") + f": {err}")
+        flash(_("无法批准") + f": {translate(str(err))}")
         return redirect(url_for(".index", community=code, proposal=pid))
     flash(_("已批准，新网格版本") + f" {version}")
     for grid, users in rb.retired_grid_workers(store(), proposals(), pid).items():
@@ -281,7 +318,7 @@ def reject(pid: int):
             proposals(), pid, decided_by=current_user.username, note=request.form.get("note")
         )
     except ConflictError as err:
-        flash(str(err))
+        flash(translate(str(err)))
         return redirect(url_for(".index", community=code))
     flash(_("已驳回方案") + f" #{pid}")
     return redirect(url_for(".index", community=code))
@@ -303,7 +340,7 @@ def redo(pid: int):
             max_households=hi,
         )
     except ValueError as err:
-        flash(str(err))
+        flash(translate(str(err)))
         return redirect(url_for(".index", community=code))
     flash(_("已按当前版本重做方案") + f" #{new}")
     return redirect(url_for(".index", community=code, proposal=new))
@@ -321,7 +358,7 @@ def rollback(code: str):
     except NotFoundError:
         abort(404)
     except (ConflictError, ValueError) as err:
-        flash(str(err))
+        flash(translate(str(err)))
         return redirect(url_for(".index", community=code))
     flash(_("已回退，新网格版本") + f" {version}")
     return redirect(url_for(".index", community=code))

@@ -1,7 +1,11 @@
 """报表: per-grid workload and 考核 (assessment) tables for an area and period, with downloads.
 
-- ``GET /reports``: the tables for a 社区 (or all) and a period (default:
-  the last 30 days), assessment at a chosen level;
+- ``GET /reports``: the page for a 社区 (or all) and a period (default:
+  the last 30 days), assessment at a chosen level. It answers at once and
+  shows progress while its script loads the heavy tables from
+  ``GET /reports/tables`` (the same arguments; 1–2 s on a 街道); without
+  scripts, ``?inline=1`` renders them into the page;
+- ``GET /reports/tables``: the workload and 考核 tables as an HTML fragment;
 - ``GET /reports/download?what=…&format=…``: the same data as GeoPackage,
   GeoJSON, zipped Shapefile, CSV (UTF-8 BOM) or XLSX, written to a
   temporary file in chunks and streamed from disk.
@@ -16,9 +20,10 @@ import tempfile
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file, url_for
 
 from gridmgmt.core.periods import SHANGHAI, PeriodError, parse_day
+from gridmgmt.domain.areas import select_area
 from gridmgmt.domain.assessment import area_assessment
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.exporting import WHAT, export_data
@@ -28,6 +33,7 @@ from gridmgmt.io.exports import FORMATS, SUFFIXES
 from gridmgmt.store.patrols import PatrolStore
 from webapp.auth import current_principal
 from webapp.extensions import store
+from webapp.i18n import current_language
 from webapp.policy import grid_allowed, may, requires
 
 bp = Blueprint("reports", __name__)
@@ -82,11 +88,26 @@ def _form() -> dict:
     }
 
 
-@bp.get("/reports")
-@requires("reports.view")
-def index():
-    f = _form()
-    area = _area(f["community"])
+#: the export list's rows: what -> (中文, English)
+EXPORT_NAMES = {
+    "grids": ("网格", "Grids"),
+    "buildings": ("建筑", "Buildings"),
+    "facilities": ("设施", "Facilities"),
+    "incidents": ("事件", "Incidents"),
+    "workload": ("工作量", "Workload"),
+    "kpi": ("考核指标", "Assessment KPIs"),
+    "all": ("全部图层", "All layers"),
+}
+
+
+def export_name(what: str) -> str:
+    """The export ``what`` as the download list names it, in the page's language."""
+    zh, en = EXPORT_NAMES.get(what, (what, what))
+    return en if current_language() == "en" else zh
+
+
+def _tables(f: dict, area: dict) -> dict:
+    """The heavy part: workload and 考核 of the area and period (404 for an unknown area)."""
     try:
         workload = area_workload(
             store(), f["start"], f["end"], patrols=PatrolStore(store()), **area
@@ -95,21 +116,49 @@ def index():
     except NotFoundError as err:
         abort(404, description=str(err))
     wl = workload.table
+    return {
+        "workload": wl[list(WORKLOAD_COLUMNS)].to_dict("records") if len(wl) else [],
+        "workload_columns": WORKLOAD_COLUMNS,
+        "weights": workload.weights,
+        "kpi": assessment.table.reset_index().to_dict("records"),
+        "kpi_columns": (f["by"], *ASSESSMENT_COLUMNS),
+        "label": label,
+    }
+
+
+@bp.get("/reports")
+@requires("reports.view")
+def index():
+    f = _form()
+    area = _area(f["community"])
+    try:
+        area_label = select_area(store(), **area).label
+    except NotFoundError as err:
+        abort(404, description=str(err))
+    inline = request.args.get("inline") == "1"
+    args = {k: v for k, v in request.args.items() if k not in ("inline", "lang")}
     return render_template(
         "reports.html",
         f=f,
         communities=_communities(),
         levels=[lv for lv in LEVELS if not (lv == "worker" and _analyst())],
-        workload=wl[list(WORKLOAD_COLUMNS)].to_dict("records") if len(wl) else [],
-        workload_columns=WORKLOAD_COLUMNS,
-        weights=workload.weights,
-        kpi=assessment.table.reset_index().to_dict("records"),
-        kpi_columns=(f["by"], *ASSESSMENT_COLUMNS),
         label=label,
-        area=workload.area.label,
+        area=area_label,
         whats=[w for w in WHAT if w != "all"] + ["all"],
+        export_name=export_name,
         formats=FORMATS,
+        tables_url=url_for("reports.tables", **args),
+        inline_url=url_for("reports.index", inline="1", **args),
+        tables=_tables(f, area) if inline else None,
     )
+
+
+@bp.get("/reports/tables")
+@requires("reports.view")
+def tables():
+    """The workload and 考核 tables alone (an HTML fragment the report page loads)."""
+    f = _form()
+    return render_template("reports_tables.html", f=f, **_tables(f, _area(f["community"])))
 
 
 def _communities():

@@ -33,6 +33,42 @@ COMMON = {
 STALLED_SHARE = 0.08
 AWAITING_VERIFY_SHARE = 0.04
 
+#: every open state of the workflow and the steps (transition, role, extra) that reach it, so
+#: each queue of the desk, the department page and 我的任务 has a case to try
+EVERY_QUEUE: dict[str, tuple[tuple[str, str, dict], ...]] = {
+    "reported": (),
+    "registered": (("register", "supervisor", {}),),
+    "dispatched": (("register", "supervisor", {}), ("dispatch", "supervisor", {})),
+    "in_progress": (
+        ("register", "supervisor", {}),
+        ("dispatch", "supervisor", {}),
+        ("accept", "dept", {}),
+    ),
+    "extension_requested": (
+        ("register", "supervisor", {}),
+        ("dispatch", "supervisor", {}),
+        ("accept", "dept", {}),
+        ("request_extension", "dept", {"note": "需要专业设备"}),
+    ),
+    "handled": (
+        ("register", "supervisor", {}),
+        ("dispatch", "supervisor", {}),
+        ("accept", "dept", {}),
+        ("handle", "dept", {"note": "已处理", "photo_ids": ["demo.jpg"]}),
+    ),
+    "verified": (
+        ("register", "supervisor", {}),
+        ("dispatch", "supervisor", {}),
+        ("accept", "dept", {}),
+        ("handle", "dept", {"note": "已处理", "photo_ids": ["demo.jpg"]}),
+        ("verify_pass", "worker", {"photo_ids": ["demo.jpg"]}),
+    ),
+    "suspended": (
+        ("register", "supervisor", {}),
+        ("suspend", "supervisor", {"note": "需上级协调"}),
+    ),
+}
+
 
 def generate_incident_month(
     store, *, seed: int = 0, end: datetime | None = None, days: int = 30, per_day: float = 10.0
@@ -79,6 +115,54 @@ def generate_incident_month(
             )
             made += 1
             _run_fate(store, incident, t, end, rng)
+    return made + seed_every_queue(store, end=end, seed=seed)
+
+
+def seed_every_queue(
+    store, *, end: datetime | None = None, seed: int = 0, per_state: int = 2
+) -> int:
+    """Top up every open state of :data:`EVERY_QUEUE` to ``per_state`` cases reported in the
+    last hours before ``end`` (so their deadlines still run); returns how many were made.
+
+    The month's random fates leave some queues empty (a case is 立案 and 派遣 within
+    the hour); these cases are run through the real workflow like the others.
+    """
+    rng = np.random.default_rng(seed + 1)
+    end = end or datetime.now(SHANGHAI).replace(minute=0, second=0, microsecond=0)
+    buildings = store.read_layer("buildings")
+    if len(buildings) == 0:
+        return 0
+    points = buildings.geometry.representative_point()
+    present = store.incidents()["state"].value_counts()
+    codes = list(COMMON)
+    made = 0
+    for k, (state, steps) in enumerate(EVERY_QUEUE.items()):
+        for n in range(max(0, per_state - int(present.get(state, 0)))):
+            # reported 1–5 hours before ``end``, a step every few minutes after that
+            t = end - timedelta(hours=5) + timedelta(minutes=25 * k + 7 * n)
+            p = points.iloc[int(rng.integers(len(points)))]
+            incident, _ = report_incident(
+                store,
+                category_code=codes[(k + n) % len(codes)],
+                description="示例事件",
+                lon=p.x,
+                lat=p.y,
+                reporter="worker",
+                source="网格员巡查",
+                photo_ids=["demo.jpg"],
+                now=t,
+            )
+            for i, (transition, role, extra) in enumerate(steps, start=1):
+                transition_incident(
+                    store,
+                    incident["id"],
+                    transition,
+                    actor=role,
+                    role=role,
+                    now=t + timedelta(minutes=3 * i),
+                    **extra,
+                )
+            made += 1
     return made
 
 

@@ -80,6 +80,8 @@ ACTIONS: dict[str, frozenset[str]] = {
         "photo.view": ("admin", "supervisor", "dept", "worker"),
         "tasks.view": ("admin", "supervisor", "worker"),
         "desk.view": ("admin", "supervisor"),
+        # the desk's 批量派遣 (each case still passes the workflow's own role check)
+        "desk.dispatch": ("admin", "supervisor"),
         "dept.view": ("admin", "dept"),
         # Open311 GeoReport v2
         "open311.submit": ("admin", "supervisor", "worker", "hotline"),

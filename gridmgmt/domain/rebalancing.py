@@ -288,6 +288,55 @@ def draft_manual(
     return draft_from_result(state, kind, result)
 
 
+def move_targets(
+    state: CommunityState,
+    building_ids: Iterable[str],
+    *,
+    min_households: int = 250,
+    max_households: int = 500,
+) -> list[str]:
+    """Codes of the grids the buildings may move into: those the engine accepts as adjacent.
+
+    Candidates are the grids sharing a boundary with a grid the buildings are
+    in; each is kept when :func:`draft_manual` accepts the move (the same
+    adjacency rule the move itself checks), so a page offers nothing the
+    move would then refuse. Raises ValueError for unknown buildings.
+    """
+    import shapely
+
+    ids = sorted({str(i) for i in building_ids})
+    buildings = state.buildings.set_index(state.buildings["building_id"].astype(str))
+    unknown = sorted(set(ids) - set(buildings.index))
+    if not ids or unknown:
+        raise ValueError(f"move: building(s) {', '.join(unknown[:10])} are not in {state.name}")
+    sources = set(buildings.loc[ids, "grid_code"].dropna().astype(str))
+    grids = state.grids.set_index(state.grids["code"].astype(str))
+    out = []
+    for code, geom in grids.geometry.items():
+        if code in sources:
+            continue
+        touches = any(
+            shapely.intersection(geom.boundary, grids.geometry[s].boundary).length > 0
+            for s in sources
+            if s in grids.index
+        )
+        if not touches:
+            continue
+        try:
+            draft_manual(
+                state,
+                "move",
+                building_ids=ids,
+                to_code=code,
+                min_households=min_households,
+                max_households=max_households,
+            )
+        except ValueError:
+            continue  # not adjacent to these buildings (or locked): not offered
+        out.append(code)
+    return sorted(out)
+
+
 def propose(proposals: ProposalRepository, draft: Draft, *, author: str) -> int:
     """Store a draft as a pending proposal on the version it was computed from; returns its id."""
     moved = int(draft.moves["households"].sum()) if len(draft.moves) else 0

@@ -22,7 +22,12 @@ def test_supervisor_moves_a_building_and_approves(app, open_page):
     page.click(".rb-op[data-op=move]")
     page.click("path[data-building='B1']")
     assert "30" in page.inner_text("#rb-selection") and G1 in page.inner_text("#rb-selection")
-    assert page.eval_on_selector("#rb-target", "s => [...s.options].map(o => o.value)") == [G2]
+    # the target is picked on the map among the grids adjacent to the building; none preselected
+    page.wait_for_selector(f"path[data-grid='{G2}'].rb-offered")
+    assert page.eval_on_selector("#rb-target", "s => [...s.options].map(o => o.value)") == ["", G2]
+    assert page.eval_on_selector("#rb-target", "s => s.value") == ""
+    page.click(f"path[data-grid='{G2}']", position={"x": 20, "y": 20})
+    assert page.eval_on_selector("#rb-target", "s => s.value") == G2
     # the live check: per-grid totals before/after from the server
     page.wait_for_selector(f"#rb-check tr.rb-total[data-code='{G1}']")
     g1 = page.inner_text(f"#rb-check tr.rb-total[data-code='{G1}']")
@@ -47,6 +52,7 @@ def test_supervisor_moves_a_building_and_approves(app, open_page):
     rp.screenshot("rebalance-proposal-diff")
 
     page.click(f"tr.rb-proposal[data-id='{pending['id']}'] button.rb-approve")
+    page.click("#rb-confirm-ok")
     page.wait_for_selector(".flash")
     assert "新网格版本 2" in page.inner_text(".flash")
     assert store.current_grids(COMMUNITY)["version"].tolist() == [2, 2]
@@ -79,6 +85,7 @@ def test_supervisor_merges_two_grids_and_approves(app, open_page):
     assert page.locator("#rb-diff tr.rb-move").count() == 4
     (pending,) = ProposalStore(store).proposals(COMMUNITY, status="pending")
     page.click(f"tr.rb-proposal[data-id='{pending['id']}'] button.rb-approve")
+    page.click("#rb-confirm-ok")
     page.wait_for_selector(".flash")
     assert store.current_grids(COMMUNITY)["code"].tolist() == [G1]
     assert set(store.read_layer("buildings")["grid_code"]) == {G1}
@@ -99,6 +106,8 @@ def test_supervisor_moves_a_whole_compound(app, open_page):
     page.check("#rb-whole-compound")
     page.click("path[data-building='B1']")
     assert "已选建筑 2 · 60 户" in page.inner_text("#rb-selection")
+    page.wait_for_selector(f"path[data-grid='{G2}'].rb-offered")
+    page.click(f"path[data-grid='{G2}']", position={"x": 20, "y": 20})
     page.wait_for_selector(f"#rb-check tr.rb-total[data-code='{G2}']")
     assert "180" in page.inner_text(f"#rb-check tr.rb-total[data-code='{G2}']")
     rp.screenshot("rebalance-compound-checked")
@@ -111,6 +120,7 @@ def test_supervisor_moves_a_whole_compound(app, open_page):
         "B5",
     ]
     page.click(f"tr.rb-proposal[data-id='{pending['id']}'] button.rb-approve")
+    page.click("#rb-confirm-ok")
     page.wait_for_selector(".flash")
     codes = store.read_layer("buildings").set_index("building_id")["grid_code"]
     assert codes["B1"] == G2 and codes["B5"] == G2 and codes["B0"] == G1

@@ -191,3 +191,21 @@ def test_strict_json_refuses_what_browsers_refuse():
     with pytest.raises(ValueError):
         strict_json('{"address": NaN}')
     assert strict_json('{"address": null}') == {"address": None}
+
+
+def test_the_demo_has_a_case_in_every_queue(demo_app):
+    """Every open state of the workflow holds demo cases, so each queue of the desk can be tried."""
+    from gridmgmt.demo.incidents import EVERY_QUEUE
+    from gridmgmt.domain.incidents.desk import CLOSED_STATES, QUEUES, WORKFLOW
+
+    store = demo_app.extensions["gridmgmt_store"]
+    states = store.incidents()["state"].value_counts()
+    open_states = [s for s in WORKFLOW.states if s not in CLOSED_STATES]
+    assert sorted(EVERY_QUEUE) == sorted(open_states)
+    assert {s: int(states.get(s, 0)) >= 1 for s in open_states} == dict.fromkeys(open_states, True)
+    client = demo_app.test_client()
+    _log_in(client, "supervisor")
+    html = client.get("/desk").get_data(as_text=True)
+    for name in [q for q, (_label, members) in QUEUES.items() if members]:
+        count = re.search(rf'id="queue-{name}"[^>]*>[^<]*<b>(\d+)</b>', html).group(1)
+        assert int(count) >= 1, name

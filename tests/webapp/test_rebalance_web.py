@@ -87,7 +87,7 @@ def test_supervisor_approves_then_admin_rolls_back(app, client, as_role):
     response = client.post(
         f"/rebalance/proposals/{other}/approve", data={"csrf_token": token}, follow_redirects=True
     )
-    assert "grid version 2" in response.get_data(as_text=True)
+    assert "现为版本 2" in response.get_data(as_text=True)  # in the page's language
     assert proposals.proposal(other)["status"] == "superseded"
     assert store_of(app).current_grids(COMMUNITY)["version"].tolist() == [2, 2]
     page = client.get(f"/rebalance/?community={COMMUNITY}").get_data(as_text=True)
@@ -96,7 +96,7 @@ def test_supervisor_approves_then_admin_rolls_back(app, client, as_role):
     response = client.post(
         f"/rebalance/proposals/{other}/redo", data={"csrf_token": token}, follow_redirects=True
     )
-    assert "already in grid" in response.get_data(as_text=True)
+    assert "所选建筑已在网格" in response.get_data(as_text=True)  # the engine's words, in Chinese
     assert len(proposals.proposals(COMMUNITY)) == 2
 
     client.post("/logout", data={"csrf_token": token})
@@ -151,7 +151,7 @@ def test_preview_refuses_bad_input_and_stale_versions(app, as_role):
     unknown = post({"op": "split", "code": "999"})
     assert unknown.status_code == 400 and "999" in unknown.get_json()["error"]
     stale = post({"op": "split", "code": G1, "base_version": 0})
-    assert stale.status_code == 409 and "version 1" in stale.get_json()["error"]
+    assert stale.status_code == 409 and "网格版本 1" in stale.get_json()["error"]
     merged = post({"op": "merge", "codes": [G1, G2], "base_version": 1}).get_json()
     assert merged["totals"] == [
         {"code": G1, "before": 120, "after": 240},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime, timedelta
 
@@ -44,13 +45,25 @@ def test_anonymous_is_sent_to_login(client):
 
 def test_tables_show_workload_and_assessment(client, cases):
     login(client, "supervisor")
-    html = client.get("/reports", query_string={**PERIOD, "by": "grid"}).get_data(as_text=True)
+    page = client.get("/reports", query_string={**PERIOD, "by": "grid"}).get_data(as_text=True)
+    # the page answers at once with a progress indicator; its script loads the tables
+    assert 'id="report-progress"' in page and 'id="workload-table"' not in page
+    src = re.search(r'data-src="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert src.startswith("/reports/tables?")
+    html = client.get(src).get_data(as_text=True)
     assert 'id="workload-table"' in html and 'id="kpi-table"' in html
     assert G1 in html and G2 in html and "工作量指数" in html and "考核得分" in html
     for fmt in ("GPKG", "GEOJSON", "SHP", "CSV", "XLSX"):
-        assert f">{fmt}</a>" in html
-    en = client.get("/reports", query_string={**PERIOD, "lang": "en"}).get_data(as_text=True)
-    assert "Workload index" in en and "Reports" in en
+        assert f">{fmt}</a>" in page
+    # the export list names layers in Chinese (English when chosen)
+    names = re.findall(r'<span class="what" data-what="\w+">([^<]+)</span>', page)
+    assert names == ["网格", "建筑", "设施", "事件", "工作量", "考核指标", "全部图层"]
+    inline = client.get("/reports", query_string={**PERIOD, "inline": "1"}).get_data(as_text=True)
+    assert 'id="workload-table"' in inline and 'id="report-progress"' not in inline and G1 in inline
+    en = client.get(src + "&lang=en").get_data(as_text=True)
+    assert "Workload index" in en
+    en_page = client.get("/reports", query_string={**PERIOD, "lang": "en"}).get_data(as_text=True)
+    assert "Reports" in en_page and '<span class="what" data-what="grids">Grids</span>' in en_page
 
 
 def test_downloads_in_every_format(client, cases, tmp_path):
@@ -93,6 +106,8 @@ def test_bad_requests(client, cases):
     )
     assert get("/reports", query_string={"from": "yesterday"}).status_code == 400
     assert get("/reports", query_string={"community": "无此社区"}).status_code == 404
+    assert get("/reports/tables", query_string={"community": "无此社区"}).status_code == 404
+    assert get("/reports/tables", query_string={"from": "yesterday"}).status_code == 400
     assert get("/reports/download", query_string={"what": "x", "format": "csv"}).status_code == 400
     bad = {"what": "kpi", "format": "geojson"}
     assert get("/reports/download", query_string=bad).status_code == 400

@@ -91,7 +91,24 @@ def annotate(table: pd.DataFrame, now: datetime | None = None) -> pd.DataFrame:
     deadlines = [None if d is None or d != d else d for d in table.get("deadline_at", [])]
     table["overdue"] = [is_overdue(d, now) for d in deadlines]
     table["near_due"] = [is_near_due(d, now, within=NEAR_DUE) for d in deadlines]
+    # hours to the deadline (negative: overdue by that many), missing without a deadline
+    table["hours_left"] = [
+        None if d is None else (pd.Timestamp(d).to_pydatetime() - now).total_seconds() / 3600
+        for d in deadlines
+    ]
     return table
+
+
+#: the desk's orders: name -> (column, ascending); deadlines soonest (most overdue) first
+SORTS = {"created": ("created_at", False), "deadline": ("deadline_at", True)}
+
+
+def sort_rows(table: pd.DataFrame, by: str = "created") -> pd.DataFrame:
+    """``table`` in the desk order ``by`` (:data:`SORTS`); rows without a deadline go last."""
+    if by not in SORTS:
+        raise ValueError(f"unknown order {by!r}; expected one of {', '.join(SORTS)}")
+    column, ascending = SORTS[by]
+    return table.sort_values([column, "id"], ascending=[ascending, False], na_position="last")
 
 
 def with_flags(incident: dict, now: datetime | None = None) -> dict:

@@ -20,11 +20,20 @@
       "Click the buildings to move (or tick “whole compound” and click any of its buildings), then choose an adjacent grid",
     "移动的建筑": "Moved buildings", "调整前": "Before", "调整后": "After", "超出范围": "out of band",
     "基于版本": "Based on version",
+    "户改换网格员": "households change grid worker", "栋": "buildings", "批准": "Approve", "驳回": "Reject",
+    "回退": "Roll back", "恢复网格版本": "Restores grid version", "，撤销版本": ", undoes version",
+    "建筑按占地归入恢复版本的网格": "Buildings go to the restored grid holding most of their footprint",
+    "将写入网格版本": "Will write grid version", "确认回退": "Roll back", "确认批准": "Approve", "确认驳回": "Reject",
+    "该方案基于旧版本，批准时将被标记为已被取代": "This proposal is based on an older version: approving marks it superseded",
+    "驳回后这些住户不改换网格员，不写入新的网格版本（仍为": "Rejected: these households keep their grid worker, no new grid version is written (stays", "）": ")",
+    "查找相邻网格…": "Finding adjacent grids…", "在地图上选择": "Pick on the map",
+    "点击地图上绿色虚线标出的相邻网格": "Click one of the adjacent grids outlined in dashed green on the map",
+    "所选建筑没有可移入的相邻网格": "No adjacent grid can take the selected buildings",
     // hot spots
     "事件热点": "Incident hot spots", "事件率(每千户)": "Incidents per 1,000 households",
     "热点 (99%)": "Hot spot (99%)", "热点 (95%)": "Hot spot (95%)", "热点 (90%)": "Hot spot (90%)",
     "不显著": "Not significant", "冷点 (90%)": "Cold spot (90%)", "冷点 (95%)": "Cold spot (95%)",
-    "冷点 (99%)": "Cold spot (99%)", "无住户": "No households"
+    "冷点 (99%)": "Cold spot (99%)", "无住户": "No households", "近30天": "last 30 days"
   };
   var lang = (document.querySelector("[data-lang]") || document.body).dataset.lang || "zh";
   window.t = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };

@@ -142,9 +142,27 @@
       }, { sticky: true });
     } });
   overlays[t("事件热点")] = layers.hotspots;
+  // the hot spot legend: shown with the layer, gone with it
+  var hotLegend = L.control({ position: "bottomright" });
+  hotLegend.onAdd = function () {
+    var box = L.DomUtil.create("div", "legend hotspot-legend");
+    box.id = "hotspot-legend";
+    var title = document.createElement("b");
+    title.textContent = t("事件热点") + " (Gi*, " + t("近30天") + ")";
+    box.appendChild(title);
+    Object.keys(HOT).forEach(function (k) {
+      var line = document.createElement("div"), sw = document.createElement("span");
+      sw.className = "swatch"; sw.style.background = HOT[k];
+      line.setAttribute("data-hotspot", k);
+      line.appendChild(sw); line.appendChild(document.createTextNode(t(HOT_LABEL[k]))); box.appendChild(line);
+    });
+    return box;
+  };
+  map.on("overlayremove", function (e) { if (e.layer === layers.hotspots) hotLegend.remove(); });
   function isoDay(d) { return d.toISOString().slice(0, 10); }
   map.on("overlayadd", function (e) {
     if (e.layer !== layers.hotspots) return;
+    hotLegend.addTo(map);
     var to = new Date(Date.now() + 86400000), from = new Date(Date.now() - 30 * 86400000);
     fetch("/api/v1/stats/hotspots?from=" + isoDay(from) + "&to=" + isoDay(to), { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })

@@ -20,6 +20,9 @@
   var gridLayer = null, buildingLayer = null, overlay = L.layerGroup().addTo(map);
   var buildingPaths = {}, gridPaths = {};
   var lastPreview = null;
+  var targetChoices = [];     // grids the selected buildings may move into (from the server)
+  var target = "";            // the grid picked on the map (never preselected)
+  var targetAsk = 0;
 
   function $(id) { return document.getElementById(id); }
   function node(tag, text, cls) {
@@ -59,13 +62,15 @@
     if (gridLayer) map.removeLayer(gridLayer);
     if (buildingLayer) map.removeLayer(buildingLayer);
     gridPaths = {}; buildingPaths = {};
+    var base0 = baseTotals();
     gridLayer = L.geoJSON(state.grids, {
       style: function (f) {
         return { color: "#08306b", weight: 2, fillColor: colour(f.properties), fillOpacity: 0.35 };
       },
       onEachFeature: function (f, layer) {
         gridPaths[f.properties.code] = layer;
-        layer.bindTooltip(textNode(f.properties.code.slice(-3) + " · " + hh(f.properties.households)),
+        var own = base0[f.properties.code];
+        layer.bindTooltip(labelNode(f.properties.code, own, own),
           { permanent: true, direction: "center", className: "rb-label" });
         layer.on("click", function () { onGridClick(f.properties.code); });
         layer.on("add", function () { mark(layer, "grid", f.properties.code); });
@@ -85,6 +90,59 @@
     var b = gridLayer.getBounds();
     if (b.isValid()) map.fitBounds(b, { padding: [20, 20] });
   }
+  // a grid's map label: its short code and households, "before → after" while a change is edited
+  function labelNode(code, before, after) {
+    var span = document.createElement("span");
+    span.setAttribute("data-label", code);
+    span.setAttribute("data-households", after === null ? "" : String(after));
+    if (after === null) span.textContent = code.slice(-3) + " · " + t("撤销");
+    else if (before === after) span.textContent = code.slice(-3) + " · " + hh(after);
+    else {
+      span.textContent = code.slice(-3) + " · " + before + " → " + hh(after);
+      span.className = inBand(after) ? "rb-label-changed" : "rb-label-changed rb-label-out";
+    }
+    return span;
+  }
+  // households per grid after the change being edited: the server's check when it has answered,
+  // otherwise counted here from the selection (as Districtr does), so labels follow every click
+  // households per grid as the engine counts them (the sum of its buildings), as the check's "before"
+  function baseTotals() {
+    var out = {};
+    state.grids.features.forEach(function (f) { out[f.properties.code] = 0; });
+    state.buildings.features.forEach(function (f) {
+      if (f.properties.grid_code in out) out[f.properties.grid_code] += f.properties.households || 0;
+    });
+    return out;
+  }
+  function editedTotals() {
+    var after = baseTotals();
+    if (lastPreview) {
+      lastPreview.totals.forEach(function (row) {
+        if (row.code in after || row.after !== null) after[row.code] = row.after === undefined ? null : row.after;
+      });
+      return after;
+    }
+    if (op === "move" && selected.length) {
+      var by = buildingsById();
+      selected.forEach(function (id) {
+        var b = by[id];
+        if (!b) return;
+        if (b.grid_code in after) after[b.grid_code] -= b.households || 0;
+        if (target && target !== b.grid_code) after[target] += b.households || 0;
+      });
+    }
+    return after;
+  }
+  function updateLabels() {
+    if (!state) return;
+    var after = editedTotals(), before = baseTotals();
+    state.grids.features.forEach(function (f) {
+      var code = f.properties.code, layer = gridPaths[code];
+      if (!layer) return;
+      var value = code in after ? after[code] : before[code];
+      layer.setTooltipContent(labelNode(code, before[code], value));
+    });
+  }
   function mark(layer, kind, id) {  // stable hooks for tests and assistive tech
     var e = layer.getElement && layer.getElement();
     if (e) { e.setAttribute("data-" + kind, id); e.setAttribute("aria-label", id); }
@@ -97,7 +155,7 @@
 
   // ---- selection ----
   function setOp(name) {
-    op = name; selected = []; lastPreview = null;
+    op = name; selected = []; lastPreview = null; target = ""; targetChoices = [];
     document.querySelectorAll(".rb-op").forEach(function (b) { b.classList.toggle("active", b.dataset.op === name); });
     $("rb-hint").textContent = {
       move: t("点击要移动的建筑（或勾选“选中整个小区”后点击小区内任一建筑），再选择相邻网格"),
@@ -120,9 +178,33 @@
       if (on && i < 0) selected.push(id);
       if (!on && i >= 0) selected.splice(i, 1);
     });
+    loadTargets();
+  }
+  // the grids adjacent to the selected buildings, asked of the server (the move's own rule)
+  function loadTargets() {
+    var mine = ++targetAsk;
+    targetChoices = [];
+    if (!selected.length) { target = ""; refresh(); return; }
+    refresh();
+    $("rb-target-hint").textContent = t("查找相邻网格…");
+    request("POST", base + community + "/targets", { building_ids: selected.slice() }).then(function (data) {
+      if (mine !== targetAsk) return;
+      targetChoices = data.targets || [];
+      if (targetChoices.indexOf(target) < 0) target = "";
+      refresh();
+    }).catch(function (err) {
+      if (mine !== targetAsk) return;
+      target = ""; refresh();
+      $("rb-target-hint").textContent = err.message;
+    });
+  }
+  function setTarget(code) {
+    if (targetChoices.indexOf(code) < 0) return;
+    target = code;
     refresh();
   }
   function onGridClick(code) {
+    if (op === "move") { setTarget(code); return; }
     if (op === "split") selected = [code];
     else if (op === "merge") {
       var i = selected.indexOf(code);
@@ -135,20 +217,26 @@
     selected.forEach(function (id) { if (by[id]) codes[by[id].grid_code] = true; });
     return Object.keys(codes);
   }
-  function targets() {
-    var from = sourceGrids(), out = {};
-    from.forEach(function (c) { (state.neighbours[c] || []).forEach(function (n) { out[n] = true; }); });
-    from.forEach(function (c) { delete out[c]; });
-    return Object.keys(out).sort();
-  }
   function refresh() {
     Object.keys(buildingPaths).forEach(function (id) {
       var on = op === "move" && selected.indexOf(id) >= 0;
       buildingPaths[id].setStyle({ fillColor: on ? "#2171b5" : "#bdbdbd", color: on ? "#08306b" : "#444", weight: on ? 2 : 1 });
     });
+    var picking = op === "move" && selected.length > 0;
     Object.keys(gridPaths).forEach(function (c) {
       var on = op !== "move" && selected.indexOf(c) >= 0;
-      gridPaths[c].setStyle({ weight: on ? 4 : 2, color: on ? "#2171b5" : "#08306b" });
+      var offered = picking && targetChoices.indexOf(c) >= 0, chosen = picking && c === target;
+      gridPaths[c].setStyle({
+        weight: on || chosen ? 4 : offered ? 3 : 2,
+        color: chosen ? "#006d2c" : offered ? "#31a354" : on ? "#2171b5" : "#08306b",
+        dashArray: offered && !chosen ? "6 4" : null,
+        fillOpacity: picking && !offered && sourceGrids().indexOf(c) < 0 ? 0.15 : 0.35
+      });
+      var e = gridPaths[c].getElement && gridPaths[c].getElement();
+      if (e) {
+        e.classList.toggle("rb-offered", offered);
+        e.classList.toggle("rb-chosen", chosen);
+      }
     });
     var sel = $("rb-selection");
     sel.textContent = "";
@@ -160,24 +248,29 @@
         : t("已选网格") + " " + selected.join(", ")));
     }
     var label = $("rb-target-label"), select = $("rb-target");
-    label.hidden = op !== "move" || !selected.length;
+    label.hidden = !picking;
     if (!label.hidden) {
-      var keep = select.value, opts = targets();
       select.textContent = "";
-      opts.forEach(function (c) { var o = node("option", c); o.value = c; select.appendChild(o); });
-      if (opts.indexOf(keep) >= 0) select.value = keep;
+      var none = node("option", t("在地图上选择")); none.value = ""; select.appendChild(none);
+      targetChoices.forEach(function (c) { var o = node("option", c); o.value = c; select.appendChild(o); });
+      select.value = target;
+      $("rb-target-hint").textContent = targetChoices.length
+        ? t("点击地图上绿色虚线标出的相邻网格")
+        : t("所选建筑没有可移入的相邻网格");
     }
+    lastPreview = null;
+    updateLabels();
     check();
   }
   function body() {
     var b = { op: op, base_version: state.version };
-    if (op === "move") { b.building_ids = selected.slice(); b.to_code = $("rb-target").value; }
+    if (op === "move") { b.building_ids = selected.slice(); b.to_code = target; }
     if (op === "split") b.code = selected[0];
     if (op === "merge") b.codes = selected.slice();
     return b;
   }
   function ready() {
-    if (op === "move") return selected.length > 0 && !!$("rb-target").value;
+    if (op === "move") return selected.length > 0 && !!target;
     if (op === "split") return selected.length === 1;
     if (op === "merge") return selected.length >= 2;
     return false;
@@ -197,6 +290,7 @@
     request("POST", base + community + "/preview", body()).then(function (data) {
       if (mine !== pending) return;
       lastPreview = data;
+      updateLabels();
       box.textContent = "";
       box.appendChild(totalsTable(data.totals));
       violations(box, data.violations);
@@ -242,11 +336,11 @@
       $("rb-check").appendChild(node("p", err.message, "rb-bad"));
     });
   });
-  $("rb-clear").addEventListener("click", function () { selected = []; refresh(); });
+  $("rb-clear").addEventListener("click", function () { selected = []; target = ""; targetChoices = []; refresh(); });
   document.querySelectorAll(".rb-op").forEach(function (b) {
     b.addEventListener("click", function () { setOp(b.dataset.op); });
   });
-  $("rb-target").addEventListener("change", check);
+  $("rb-target").addEventListener("change", function () { setTarget($("rb-target").value); if (!$("rb-target").value) { target = ""; refresh(); } });
 
   // ---- a proposal's diff ----
   function showProposal(id) {
@@ -288,6 +382,96 @@
   document.querySelectorAll(".rb-show").forEach(function (b) {
     b.addEventListener("click", function () { showProposal(b.dataset.id); });
   });
+
+  // ---- confirmations: 批准 / 驳回 / 回退 name the proposal, who changes 网格员 and the version ----
+  var NEXT = el.dataset.nextVersion, CURRENT = el.dataset.version;
+  function movesByPair(moves, reverse) {
+    var pairs = {}, order = [];
+    moves.forEach(function (m) {
+      var from = reverse ? m.to_code : m.from_code, to = reverse ? m.from_code : m.to_code;
+      var key = from + "→" + to;
+      if (!pairs[key]) { pairs[key] = { from: from, to: to, buildings: 0, households: 0 }; order.push(key); }
+      pairs[key].buildings += 1;
+      pairs[key].households += m.households || 0;
+    });
+    return order.map(function (k) { return pairs[k]; });
+  }
+  function changeList(moves, reverse) {
+    var box = document.createDocumentFragment(), total = 0;
+    var pairs = movesByPair(moves, reverse);
+    pairs.forEach(function (p) { total += p.households; });
+    box.appendChild(node("p", total + " " + t("户改换网格员") + " (" + moves.length + " " + t("栋") + ")", "rb-confirm-households"));
+    if (pairs.length) {
+      var ul = node("ul", null, "rb-confirm-moves");
+      pairs.slice(0, 12).forEach(function (p) {
+        var li = node("li", p.from + " → " + p.to + ": " + p.buildings + " " + t("栋") + " / " + hh(p.households));
+        li.setAttribute("data-from", p.from); li.setAttribute("data-to", p.to);
+        ul.appendChild(li);
+      });
+      if (pairs.length > 12) ul.appendChild(node("li", "…"));
+      box.appendChild(ul);
+    }
+    return box;
+  }
+  function confirmText(form, data) {
+    var action = form.dataset.action, body = document.createDocumentFragment();
+    var p = data && data.proposal, moves = (data && data.moves) || [];
+    var title;
+    if (action === "rollback") {
+      title = t("回退") + " v" + form.dataset.undone + " → v" + form.dataset.restored;
+      body.appendChild(node("p", t("恢复网格版本") + " v" + form.dataset.restored + t("，撤销版本") + " v" + form.dataset.undone));
+      if (data) body.appendChild(changeList(moves, true));
+      else body.appendChild(node("p", t("建筑按占地归入恢复版本的网格"), "rb-muted"));
+      body.appendChild(node("p", t("将写入网格版本") + " v" + NEXT, "rb-confirm-version"));
+      return { title: title, body: body, ok: t("确认回退") };
+    }
+    title = (action === "approve" ? t("批准") : t("驳回")) + " " + t("方案") + " #" + p.id + " · " + form.dataset.kind;
+    body.appendChild(node("p", (p.summary || "") + " · " + p.author + " · " + t("基于版本") + " v" + p.base_version, "rb-muted"));
+    if (action === "approve") {
+      body.appendChild(changeList(moves, false));
+      if (String(p.base_version) !== String(CURRENT)) {
+        body.appendChild(node("p", t("该方案基于旧版本，批准时将被标记为已被取代"), "rb-bad"));
+      }
+      body.appendChild(node("p", t("将写入网格版本") + " v" + NEXT, "rb-confirm-version"));
+      return { title: title, body: body, ok: t("确认批准") };
+    }
+    body.appendChild(changeList(moves, false));
+    body.appendChild(node("p", t("驳回后这些住户不改换网格员，不写入新的网格版本（仍为") + " v" + CURRENT + t("）"), "rb-confirm-version"));
+    return { title: title, body: body, ok: t("确认驳回") };
+  }
+  var dialog = $("rb-confirm-dialog"), asking = null;
+  function ask(form) {
+    var id = form.dataset.id;
+    var load = id ? request("GET", base + "proposals/" + id) : Promise.resolve(null);
+    return load.then(function (data) {
+      var text = confirmText(form, data);
+      $("rb-confirm-title").textContent = text.title;
+      var box = $("rb-confirm-body"); box.textContent = ""; box.appendChild(text.body);
+      $("rb-confirm-ok").textContent = text.ok;
+      $("rb-confirm-note-label").hidden = form.dataset.action !== "reject";
+      $("rb-confirm-note").value = "";
+      dialog.returnValue = "";
+      asking = form;
+      dialog.showModal();
+      dialog.setAttribute("data-action", form.dataset.action);
+    });
+  }
+  if (dialog) {
+    dialog.addEventListener("close", function () {
+      var form = asking; asking = null;
+      dialog.removeAttribute("data-action");
+      if (!form || dialog.returnValue !== "ok") return;  // dismissed: nothing happens
+      if (form.dataset.action === "reject") form.elements.note.value = $("rb-confirm-note").value;
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      form.submit();
+    });
+    document.querySelectorAll("form.rb-confirm").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        ask(form).catch(function (err) { window.alert(err.message); });
+      });
+    });
+  }
 
   request("GET", base + community + "/state").then(function (data) {
     state = data;
