@@ -49,6 +49,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         overview,
         patrol,
         report_tables,
+        residents,
         stats_api,
         worker_pages,
     )
@@ -99,6 +100,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(report_tables.bp)  # 报表: workload, 考核, downloads
     app.register_blueprint(stats_api.bp)  # hot spots
     app.register_blueprint(patrol.bp)  # 巡查, 民情日记, patrol report
+    residents.init_app(app)  # residents' public pages (/r), notifications of their cases
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app

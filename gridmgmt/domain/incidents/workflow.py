@@ -9,9 +9,12 @@ The loop of GB/T 30428.8 as this platform runs it::
          ^   |  \\--request_extension--> 延期申请中 --approve/deny--> in_progress
          |   \\--suspend (挂账)--> suspended --resume--> registered
          \\----------- verify_fail (返工) -------------/
+    结案 closed --request_rework (a resident rates 不满意)--> 返工申请 rework_requested
+      rework_requested --reopen (返工重办)--> registered;  --keep_closed (维持结案)--> closed
 
 Each transition lists the roles that may make it (``supervisor`` stands for
-the 街道 centre's 受理员 and 值班长; ``admin`` may make any), what it requires
+the 街道 centre's 受理员 and 值班长; ``resident`` the public follow page's
+回访; ``admin`` may make any), what it requires
 (a note, a photo, a location) and the deadline stage it starts.
 """
 

@@ -8,7 +8,8 @@
   departments, API keys;
 - :mod:`~gridmgmt.store.models.incidents`: categories, incidents, history;
 - :mod:`~gridmgmt.store.models.patrols`: patrols, their points, the 民情日记;
-- :mod:`~gridmgmt.store.models.proposals`: grid change proposals.
+- :mod:`~gridmgmt.store.models.proposals`: grid change proposals;
+- :mod:`~gridmgmt.store.models.residents`: residents' follow codes and 回访, 零报告.
 
 Importing this package registers every table on ``Base.metadata`` (the
 migrations compare against it). Tables refer to each other by table name in
@@ -42,6 +43,7 @@ from gridmgmt.store.models.proposals import (
     GridProposalGrid,
     GridProposalMove,
 )
+from gridmgmt.store.models.residents import ResidentReport, ZeroReport
 
 __all__ = [
     "LAYER_MODELS",
@@ -67,10 +69,12 @@ __all__ = [
     "Patrol",
     "PatrolIncident",
     "PatrolPoint",
+    "ResidentReport",
     "Road",
     "Role",
     "Street",
     "User",
     "UserDepartment",
     "UserGrid",
+    "ZeroReport",
 ]
