@@ -50,6 +50,10 @@ EN = {
     "满意": "Satisfied",
     "基本满意": "Fairly satisfied",
     "不满意": "Unsatisfied",
+    "返工申请": "Rework requested",
+    "居民申请返工": "Resident asks for rework",
+    "返工重办": "Reopen for rework",
+    "维持结案": "Keep closed",
     # volunteers
     "信息员上报": "Informant report",
     "零报告": "Nothing to report",

@@ -39,6 +39,8 @@ ASSESSMENT_COLUMNS = (
     "close_rate",
     "on_time_rate",
     "rework_rate",
+    "rated",
+    "satisfaction_rate",
     "overdue",
     "mean_handling_hours",
 )
@@ -155,6 +157,9 @@ LABELS = {
     "reworked": "返工数",
     "rework_rate": "返工率",
     "suspended": "挂账数",
+    "rated": "回访评价数",
+    "satisfied": "满意数",
+    "satisfaction_rate": "满意率",
     "score": "考核得分",
     "rank": "排名",
     "street": "街道",
@@ -163,7 +168,7 @@ LABELS = {
     "worker": "上报人",
     "all": "合计",
 }
-RATES = ("register_rate", "close_rate", "on_time_rate", "rework_rate")
+RATES = ("register_rate", "close_rate", "on_time_rate", "rework_rate", "satisfaction_rate")
 
 
 @lru_cache(maxsize=1)

@@ -215,3 +215,34 @@ def test_bad_input_is_a_clear_refusal(public):
     assert submit(client, description="x" * 2001).status_code == 400
     outside = submit(client, lon="100.0", lat="20.0")
     assert outside.status_code == 201 and outside.get_json()["located"] is False
+
+
+def test_the_supervisor_finds_the_rework_request_on_the_desk_and_reopens_it(public, as_role):
+    client = public.test_client()
+    body = submit(client).get_json()
+    store = public.extensions["gridmgmt_store"]
+    incident_id = ResidentStore(store).incident_id_by_number(body["number"])
+    run_to_closed(store, incident_id)
+    html = client.get(f"/r/{body['number']}?c={body['code']}").get_data(as_text=True)
+    form = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    client.post(
+        f"/r/{body['number']}/rate",
+        data={"csrf_token": form, "code": body["code"], "rating": "unsatisfied"},
+    )
+    supervisor = as_role("supervisor")
+    desk = supervisor.get("/desk?queue=rework").get_data(as_text=True)
+    assert body["number"] in desk and "返工申请" in desk
+    case = supervisor.get(f"/cases/{incident_id}").get_data(as_text=True)
+    assert "返工重办" in case and "不满意" in case
+    token = re.search(r'name="csrf_token" value="([^"]+)"', case).group(1)
+    version = store.incident(incident_id)["version"]
+    supervisor.post(
+        f"/cases/{incident_id}/transition",
+        data={
+            "csrf_token": token,
+            "transition": "reopen",
+            "expected_version": str(version),
+            "note": "返工处理",
+        },
+    )
+    assert store.incident(incident_id)["state"] == "registered"
