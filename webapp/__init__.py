@@ -51,6 +51,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         report_tables,
         residents,
         stats_api,
+        volunteers,
         worker_pages,
     )
     from webapp.extensions import csrf, limiter, login_manager
@@ -101,6 +102,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(stats_api.bp)  # hot spots
     app.register_blueprint(patrol.bp)  # 巡查, 民情日记, patrol report
     residents.init_app(app)  # residents' public pages (/r), notifications of their cases
+    app.register_blueprint(volunteers.bp)  # 楼栋长/信息员: report, 零报告, the daily roll
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app

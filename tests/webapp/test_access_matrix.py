@@ -35,7 +35,7 @@ OUTSIDE_THE_POLICY = {
     "auth.login": "everyone",
     "auth.logout": "anyone logged in",
 }
-SESSION_ROLES = ("admin", "supervisor", "dept", "worker", "analyst")
+SESSION_ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "informant", "building_head")
 KEY_ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "hotline")
 API_PREFIXES = ("/api/", "/open311/", "/ogcapi", "/rebalance/api/")
 
@@ -58,6 +58,8 @@ def world(app):
     create_user(store, "dept_hw", PASSWORD, "dept", display_name="环卫所 王")
     AccountStore(store).set_department("dept_hw", "环卫所")
     create_user(store, "sup_cuihu", PASSWORD, "supervisor", area=COMMUNITY)
+    for volunteer in ("informant", "building_head"):  # 信息员, 楼栋长 of G1
+        create_user(store, volunteer, PASSWORD, volunteer, grid_codes=[G1])
     mine = make_incident(store, "reported", at=IN_G1, description="楼道堆物，电话13800000000")
     dispatched = make_incident(store, "dispatched", at=IN_G2, description="占道经营")
     keys = {role: create_api_key(store, f"key-{role}", role) for role in KEY_ROLES}

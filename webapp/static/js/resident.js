@@ -129,8 +129,12 @@
     if (!description) return fail(msg.need_text);
     var button = document.getElementById("submit"); button.disabled = true;
     status.className = "status"; status.textContent = msg.working;
-    fetch(form.dataset.challenge, { cache: "no-store" }).then(function (r) { return r.json(); }).then(function (c) {
-      return work(c.token, c.bits).then(function (answer) {
+    // volunteers are logged in: their page asks for no challenge
+    var challenge = form.dataset.challenge
+      ? fetch(form.dataset.challenge, { cache: "no-store" }).then(function (r) { return r.json(); })
+      : Promise.resolve({ token: "", bits: 0 });
+    challenge.then(function (c) {
+      return (c.token ? work(c.token, c.bits) : Promise.resolve("")).then(function (answer) {
         status.textContent = msg.sending;
         var data = new FormData(form);
         data.set("lon", point[0]); data.set("lat", point[1]);
@@ -154,7 +158,7 @@
     key = randomId(); sessionStorage.setItem("gm-resident-key", key);
     document.getElementById("r-number").textContent = b.number;
     document.getElementById("r-code").textContent = b.code;
-    document.getElementById("r-link").href = b.follow;
+    if (b.follow) document.getElementById("r-link").href = b.follow;
     document.getElementById("result").hidden = false;
     form.hidden = true;
     status.textContent = "";
