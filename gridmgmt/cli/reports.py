@@ -14,6 +14,7 @@ WORKLOAD_FORMATS = {
     "diary_entries": ".0f",
     "incidents_per_1000": ".1f",
     "mean_handling_hours": ".1f",
+    "volunteer_report_rate": ".0%",
 }
 ASSESSMENT_FORMATS = {"score": ".1f", "score_change": "+.1f"}
 GRID_KINDS = {"residential": "居民区", "unit": "单位"}

@@ -141,3 +141,31 @@ def reporting_rates(
         "volunteer_days"
     ].where(grouped["volunteer_days"] > 0)
     return grouped
+
+
+VOLUNTEER_COLUMNS = ["volunteers", "volunteer_report_rate"]
+
+
+def period_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """The Asia/Shanghai days a period ``[start, end)`` covers."""
+    return local_day(start), local_day(end - timedelta(microseconds=1))
+
+
+def volunteer_rates(store, first: date, last: date) -> pd.DataFrame:
+    """:func:`reporting_rates` from a store with ``users()``, ``incidents()``, ``zero_reports()``."""
+    return reporting_rates(
+        store.users(), store.incidents(), store.zero_reports(first, last), first, last
+    )
+
+
+def volunteer_columns(store):
+    """A workload provider (``provide(area, start, end)``): volunteers and reporting rate per grid."""
+
+    def provide(area, start: datetime, end: datetime) -> pd.DataFrame:
+        rates = volunteer_rates(store, *period_days(start, end))
+        out = rates.reindex(list(area.codes))[VOLUNTEER_COLUMNS]
+        out["volunteers"] = out["volunteers"].fillna(0).astype(int)
+        out.index.name = "code"
+        return out
+
+    return provide

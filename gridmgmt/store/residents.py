@@ -12,7 +12,6 @@ from gridmgmt.store.models import Incident, ResidentReport, ZeroReport
 
 RESIDENT_COLUMNS = ("incident_id", "code", "phone", "email", "device", "created_at")
 RATING_COLUMNS = ("incident_id", "rating", "rating_comment", "rated_at")
-ZERO_COLUMNS = ("username", "day", "grid_code", "at")
 
 
 class ResidentStore:
@@ -83,8 +82,4 @@ class ResidentStore:
 
     def zero_reports(self, first: date, last: date) -> pd.DataFrame:
         """零报告 sent on days ``first`` .. ``last`` (inclusive)."""
-        t = ZeroReport.__table__
-        stmt = select(*[t.c[c] for c in ZERO_COLUMNS]).where(t.c.day >= first, t.c.day <= last)
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(stmt.order_by(t.c.day, t.c.username)).mappings().all()
-        return pd.DataFrame.from_records([dict(r) for r in rows], columns=list(ZERO_COLUMNS))
+        return self.store.zero_reports(first, last)

@@ -125,3 +125,22 @@ def test_cli_adds_a_volunteer_by_its_chinese_role(app, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     row = store.user(username="lz9")
     assert row["role"] == "informant" and row["grid_codes"] == [G1]
+
+
+def test_reporting_rates_join_the_workload_and_patrol_reports(app, volunteers, as_role):
+    send_zero_report(ResidentStore(volunteers), "louzhang", [G1])
+    day = local_day()
+    from gridmgmt.core.periods import day_period
+    from gridmgmt.domain.patrols import patrol_report
+    from gridmgmt.domain.workload import area_workload
+    from gridmgmt.store.patrols import PatrolStore
+
+    start, end = day_period(day, day)
+    workload = area_workload(volunteers, start, end, patrols=PatrolStore(volunteers)).table
+    row = workload.set_index("code").loc[G1]
+    assert row["volunteers"] == 3 and row["volunteer_report_rate"] == pytest.approx(1 / 3)
+    patrols = patrol_report(volunteers, PatrolStore(volunteers), day, day).table.set_index("code")
+    assert patrols.loc[G1, "volunteer_report_rate"] == pytest.approx(1 / 3)
+    after = day + timedelta(days=1)  # the page's end is exclusive
+    page = as_role("supervisor").get(f"/reports?from={day}&to={after}").get_data(as_text=True)
+    assert "信息员报告率" in page and "33.3%" in page

@@ -99,6 +99,7 @@
     locText.className = "ok";
   }
   map.on("click", function (e) { setPoint(e.latlng.lng, e.latlng.lat, ""); });
+  window.residentPage = { map: map };  // for the browser tests: where a tap lands
   document.getElementById("gps").addEventListener("click", function () {
     if (!navigator.geolocation) { locText.textContent = msg.no_gps; return; }
     locText.textContent = msg.locating;
