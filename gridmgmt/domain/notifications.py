@@ -30,6 +30,8 @@ TEMPLATES = {
         "【网格化管理】您反映的问题（编号{number}）已办结。请对处理结果进行评价"
         "（满意/基本满意/不满意）：{link}"
     ),
+    # closed again after a 返工 request the resident rated already (a rating is given once)
+    "closed_again": "【网格化管理】您反映的问题（编号{number}）已重新办结。查看结果：{link}",
 }
 #: the workflow transitions residents are told about, by event
 TRANSITION_EVENTS = {"dispatch": "dispatched", "close": "closed", "keep_closed": "closed"}

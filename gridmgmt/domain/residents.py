@@ -291,6 +291,8 @@ def announce_transition(
     contact = residents.resident_report(incident["id"])
     if contact is None:
         return False
+    if event == "closed" and contact.get("rating") is not None:
+        event = "closed_again"  # rated once already: no second 回访
     message = message_for(
         event, contact, number=incident["number"], link=link(incident["number"], contact["code"])
     )

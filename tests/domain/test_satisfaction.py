@@ -173,3 +173,29 @@ def test_cli_assessment_shows_the_satisfaction_rate(stored, tmp_path, monkeypatc
     )
     assert result.exit_code == 0, result.output
     assert "满意率" in result.output and "100" in result.output
+
+
+def test_a_reworked_case_closed_again_asks_for_no_second_rating(stored, tmp_path):
+    import json
+
+    from gridmgmt.domain.residents import announce_transition
+    from gridmgmt.io.notifiers import LogNotifier
+
+    residents = ResidentStore(stored)
+    log = LogNotifier(tmp_path / "n.log")
+    stored.on_transition = lambda incident, transition: announce_transition(
+        stored, residents, incident, transition, lambda n, c: f"/r/{n}?c={c}", log
+    )
+
+    def sent():
+        lines = (tmp_path / "n.log").read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines]
+
+    incident, code = resident_case(stored, IN_G1, "unsatisfied")
+    assert [m["event"] for m in sent()] == ["dispatched", "closed"]
+    assert code in sent()[-1]["text"] and "评价" in sent()[-1]["text"]
+    transition_incident(
+        stored, incident["id"], "keep_closed", actor="s", role="supervisor", note="已核实"
+    )
+    assert sent()[-1]["event"] == "closed_again" and "评价" not in sent()[-1]["text"]
+    assert sent()[-1]["phone"] == "13912345678"
