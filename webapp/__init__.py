@@ -51,7 +51,9 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         patrol,
         pwa,
         report_tables,
+        residents,
         stats_api,
+        volunteers,
         worker_pages,
     )
     from webapp.extensions import csrf, limiter, login_manager
@@ -104,6 +106,8 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(household_visits.bp)  # 房屋台账 on 走访, 户数变动
     app.register_blueprint(pwa.bp)  # the worker's field app: manifest, service worker
     _favicon(app)
+    residents.init_app(app)  # residents' public pages (/r), notifications of their cases
+    app.register_blueprint(volunteers.bp)  # 楼栋长/信息员: report, 零报告, the daily roll
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app

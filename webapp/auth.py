@@ -20,7 +20,7 @@ from functools import cached_property
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
-from gridmgmt.domain.access import ANONYMOUS, Principal
+from gridmgmt.domain.access import ANONYMOUS, VOLUNTEER_ROLES, Principal
 from gridmgmt.domain.accounts import api_key_client, authenticate
 from gridmgmt.domain.login_throttle import LoginThrottle
 from gridmgmt.store.accounts import AccountStore
@@ -169,6 +169,8 @@ def login():
         return render_template("login.html", error=_("用户名或密码错误")), 401
     throttle.succeeded(username)
     login_user(Account(row))
+    if row["role"] in VOLUNTEER_ROLES and not request.args.get("next"):
+        return redirect(url_for("volunteers.page"))  # volunteers have no map: their phone page
     return redirect(_safe_next(request.args.get("next")))
 
 

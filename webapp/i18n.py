@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import g, request
 
 from gridmgmt.core.periods import SHANGHAI
+from webapp.resident_text import EN as RESIDENT_EN
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -365,6 +366,9 @@ def current_language() -> str:
         lang = "en" if lang and lang.startswith("en") else DEFAULT_LANGUAGE
     g.lang = lang
     return lang
+
+
+EN.update({k: v for k, v in RESIDENT_EN.items() if k not in EN})
 
 
 def gettext(text: str) -> str:

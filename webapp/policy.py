@@ -37,17 +37,19 @@ TIME_FIELDS = ("created_at", "updated_at", "deadline_at")
 def requires(action: str) -> Callable:
     """View decorator: the current principal may perform ``action``.
 
-    Anonymous requests go to Flask-Login's unauthorized handler (log-in page
-    or 401 for APIs); logged-in principals without the right get 403.
+    Anonymous requests the policy refuses go to Flask-Login's unauthorized
+    handler (log-in page or 401 for APIs); logged-in principals without the
+    right get 403. Public actions (:data:`gridmgmt.domain.access.PUBLIC_ACTIONS`)
+    pass for everyone.
     """
     access.ACTIONS[action]  # an unknown action fails at import, not on a request
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
             if not access.may(current_principal(), action):
+                if not current_user.is_authenticated:
+                    return login_manager.unauthorized()
                 abort(403)
             return view(*args, **kwargs)
 

@@ -11,9 +11,13 @@ import click
 from gridmgmt.cli.context import Context, command
 
 #: roles of accounts (people); :data:`gridmgmt.domain.accounts.USER_ROLES`
-ROLES = ("admin", "supervisor", "dept", "worker", "analyst")
+ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "building_head", "informant")
 #: roles of API clients; :data:`gridmgmt.domain.accounts.ROLES`
-KEY_ROLES = (*ROLES, "hotline")
+KEY_ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "hotline")
+#: the volunteers' roles may be typed in Chinese: ``--role 信息员``
+ROLE_NAMES = {"楼栋长": "building_head", "信息员": "informant"}
+#: roles bound to grids with ``--grid``
+GRID_ROLES = ("worker", "building_head", "informant")
 AREA_HELP = "Area the account is bound to: a 6-digit 区, 9-digit 街道 or 12-digit 社区 code."
 
 
@@ -37,13 +41,13 @@ def _accounts(obj: Context):
 
 @command("add", users)
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--role", required=True, type=click.Choice((*ROLES, *ROLE_NAMES)))
 @click.option("--name", "display_name", help="Display name, e.g. 张三.")
 @click.option(
     "--grid",
     "grid_codes",
     multiple=True,
-    help="Grid code a worker is responsible for (repeatable).",
+    help="Grid code a worker, 楼栋长 or 信息员 is responsible for (repeatable).",
 )
 @click.option("--department", help="Department a dept account works for, e.g. 环卫所.")
 @click.option("--area", help=AREA_HELP)
@@ -52,8 +56,12 @@ def users_add(obj: Context, username, role, display_name, grid_codes, department
     """Create an account."""
     from gridmgmt.domain.accounts import bind_department, create_user, validate_area
 
-    if grid_codes and role != "worker":
-        raise click.UsageError("only grid workers (--role worker) are bound to grids (--grid)")
+    role = ROLE_NAMES.get(role, role)
+    if grid_codes and role not in GRID_ROLES:
+        raise click.UsageError(
+            "only grid workers, 楼栋长 and 信息员 (--role worker|building_head|informant)"
+            " are bound to grids (--grid)"
+        )
     if department and role != "dept":
         raise click.UsageError("only department handlers (--role dept) have a --department")
     try:

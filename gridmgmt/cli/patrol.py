@@ -10,7 +10,12 @@ from gridmgmt.cli.context import Context, command
 from gridmgmt.cli.options import PERIOD_HINT
 from gridmgmt.cli.tables import format_columns
 
-REPORT_FORMATS = {"compliance": ".0%", "mean_building_share": ".0%", "mean_road_share": ".0%"}
+REPORT_FORMATS = {
+    "compliance": ".0%",
+    "mean_building_share": ".0%",
+    "mean_road_share": ".0%",
+    "volunteer_report_rate": ".0%",
+}
 REPORT_SUFFIXES = (".csv", ".xlsx")
 
 

@@ -14,6 +14,7 @@ WORKLOAD_FORMATS = {
     "diary_entries": ".0f",
     "incidents_per_1000": ".1f",
     "mean_handling_hours": ".1f",
+    "volunteer_report_rate": ".0%",
 }
 ASSESSMENT_FORMATS = {"score": ".1f", "score_change": "+.1f"}
 GRID_KINDS = {"residential": "居民区", "unit": "单位"}
@@ -130,14 +131,26 @@ def report_workload(obj: Context, start, end, weights, street, community, grid_c
 @command("assessment", report)
 @period_options()
 @click.option("--by", default="grid", show_default=True, type=click.Choice(LEVELS))
+@click.option(
+    "--satisfaction-weight",
+    type=float,
+    default=None,
+    help="Weight of 满意率 in the score (default 0.2, or GRIDMGMT_SATISFACTION_WEIGHT; 0: left out).",
+)
 @area_options()
-def report_assessment(obj: Context, start, end, by, street, community, grid_codes):
-    """考核: KPIs ranked by score, with the change against the previous period."""
-    from gridmgmt.domain.assessment import area_assessment
+def report_assessment(
+    obj: Context, start, end, by, satisfaction_weight, street, community, grid_codes
+):
+    """考核: KPIs ranked by score (满意率 included), with the change against the previous period."""
+    import os
+
+    from gridmgmt.domain.assessment import area_assessment, score_weights
     from gridmgmt.domain.report_labels import label
 
     t0, t1 = period_from_options(start, end)
-    rep = area_assessment(obj.store, t0, t1, by=by, **area_scope(street, community, grid_codes))
+    weights = score_weights(os.environ, satisfaction_weight)
+    scope = area_scope(street, community, grid_codes)
+    rep = area_assessment(obj.store, t0, t1, by=by, weights=weights, **scope)
     if rep.table.empty:
         click.echo(f"{rep.area.label}: no incidents in the period")
         return

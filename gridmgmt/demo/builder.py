@@ -21,6 +21,7 @@ DEMO_ACCOUNTS = {
     "worker2": ("worker", "网格员 刘洋"),
     "worker3": ("worker", "网格员 赵敏"),
     "analyst": ("analyst", "分析员 陈静"),
+    "xinxi": ("informant", "信息员 孙丽"),
 }
 #: grids per demo grid worker (each its own, in code order, one 社区 after another)
 GRIDS_PER_WORKER = 3
@@ -98,6 +99,14 @@ def build_demo(
         from gridmgmt.store.patrols import PatrolStore
 
         patrols = generate_patrol_month(store, PatrolStore(store), seed=seed)
+        from gridmgmt.demo.residents import generate_resident_reports, generate_zero_reports
+
+        residents = generate_resident_reports(store, seed=seed)
+        zero = generate_zero_reports(store, "xinxi")
+        progress(
+            f"      {residents['reports']} residents' reports ({residents['rated']} rated in 回访),"
+            f" {zero} 零报告 of 信息员 xinxi"
+        )
         progress(
             f"      {patrols['patrols']} demo patrols ({patrols['missed_days']} working days "
             f"missed, one spoofed track), {patrols['diary']} 民情日记 entries"
@@ -180,6 +189,8 @@ def _demo_accounts(store) -> dict[str, str]:
         if role == "worker":
             codes = firsts[k % len(firsts)] if firsts else []
             k += 1
+        elif role == "informant":  # a 信息员 in the first worker's first grid
+            codes = firsts[0][:1] if firsts else []
         if username not in existing:
             create_user(
                 store, username, DEMO_PASSWORD, role, display_name=display, grid_codes=codes

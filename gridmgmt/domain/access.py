@@ -28,7 +28,15 @@ analyst      every incident of its area without personal data, locations
              rounded to about 100 m; patrol figures without usernames
 hotline      an API client that submits Open311 requests and reads back the
              ones it submitted, nothing else
-anonymous    nothing but the log-in page
+building_head, informant
+             楼栋长 and 信息员 (volunteers bound to a grid): report through their
+             phone page (source 信息员上报), send the daily 零报告, read back
+             their own reports; nothing else
+anonymous    the log-in page and the residents' public pages (:data:`PUBLIC_ACTIONS`:
+             report a problem, follow it with its number *and* follow code,
+             the map of open problems counted per grid); what those pages
+             show is :func:`gridmgmt.domain.residents.public_case`: never a
+             contact, a staff name or an internal note
 ============ =================================================================
 
 **Area scope.** One deployment may serve a whole 区 or city. An account
@@ -47,7 +55,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "hotline")
+ROLES = (
+    "admin",
+    "supervisor",
+    "dept",
+    "worker",
+    "analyst",
+    "hotline",
+    "building_head",
+    "informant",
+)
+#: the volunteers' roles (楼栋长, 信息员), who send the daily 零报告
+VOLUNTEER_ROLES = ("building_head", "informant")
+#: role labels accepted where a role is typed (``gridmgmt users add --role 信息员``)
+ROLE_LABELS = {"楼栋长": "building_head", "信息员": "informant"}
 #: states in which a case is, or has been, with a department
 DEPT_VISIBLE_STATES = (
     "dispatched",
@@ -58,7 +79,15 @@ DEPT_VISIBLE_STATES = (
     "closed",
 )
 #: incident fields that carry personal information
-PERSONAL_FIELDS = ("description", "address", "reporter", "photo_ids", "idempotency_key")
+PERSONAL_FIELDS = (
+    "description",
+    "address",
+    "reporter",
+    "photo_ids",
+    "idempotency_key",
+    "phone",
+    "email",
+)
 #: columns of a household change that say who made it and what they wrote
 HOUSEHOLD_CHANGE_PERSONAL = ("username", "note", "patrol_id")
 #: decimal places of longitude/latitude shown to roles without exact locations (~100 m)
@@ -102,8 +131,18 @@ ACTIONS: dict[str, frozenset[str]] = {
         "households.confirm": ("admin", "supervisor", "worker"),
         "households.read": ("admin", "supervisor", "worker", "analyst"),
         "households.review": ("admin", "supervisor"),
+        # volunteers (楼栋长, 信息员): their phone page, reports and 零报告
+        "volunteer.report": VOLUNTEER_ROLES,
+        # who of a grid's volunteers reported today, sent 零报告 or was silent
+        "volunteer.roll": ("admin", "supervisor", "worker"),
+        # residents' public pages: open to everyone, anonymous included
+        "resident.report": (*ROLES, None),
+        "resident.follow": (*ROLES, None),
+        "resident.map": (*ROLES, None),
     }.items()
 }
+#: actions anyone may perform, without logging in
+PUBLIC_ACTIONS = frozenset(a for a, roles in ACTIONS.items() if None in roles)
 
 
 @dataclass(frozen=True)
@@ -165,7 +204,7 @@ def may(principal: Principal, action: str) -> bool:
         new must add it here first.
     """
     allowed = ACTIONS[action]
-    return principal.role is not None and principal.role in allowed
+    return principal.role in allowed
 
 
 # ------------------------------------------------------------------ records

@@ -27,7 +27,11 @@ ROLES = {
     "worker": ("网格员", "Grid worker"),
     "analyst": ("分析员", "Analyst"),
     "hotline": ("12345热线", "Hotline"),
+    "building_head": ("楼栋长", "Building head"),
+    "informant": ("信息员", "Informant"),
 }
+#: roles bound to grids (``--grid``): grid workers and the volunteers (楼栋长, 信息员)
+GRID_BOUND_ROLES = ("worker", "building_head", "informant")
 #: roles of API clients only: systems, not people, hold them
 CLIENT_ONLY_ROLES = ("hotline",)
 #: roles an account (a person who logs in) may hold

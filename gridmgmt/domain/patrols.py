@@ -31,6 +31,7 @@ from gridmgmt.core.periods import SHANGHAI, day_period
 from gridmgmt.domain.errors import ForbiddenError, NotFoundError
 from gridmgmt.domain.incidents.calendar import WorkingCalendar
 from gridmgmt.domain.incidents.service import scoped_key
+from gridmgmt.domain.volunteers import VOLUNTEER_COLUMNS, volunteer_rates
 from gridmgmt.io.errors import InputError
 from gridmgmt.io.tracks import check_fixes, read_track
 
@@ -518,7 +519,12 @@ def patrol_report(
         for kind in DIARY_KINDS:
             row[f"diary_{kind}"] = int((entries["kind"] == kind).sum())
         rows.append(row)
-    return PatrolReport(first, last, pd.DataFrame(rows), done, daily)
+    table = pd.DataFrame(rows)
+    if hasattr(store, "zero_reports") and len(table):  # 楼栋长/信息员 reporting rates
+        rates = volunteer_rates(store, first, last)
+        table = table.join(rates[VOLUNTEER_COLUMNS], on="code")
+        table["volunteers"] = table["volunteers"].fillna(0).astype(int)
+    return PatrolReport(first, last, table, done, daily)
 
 
 def _of_grid(measures: dict, code: str) -> dict:

@@ -27,6 +27,8 @@ WORKLOAD_COLUMNS = (
     "compliance",
     "mean_building_share",
     "diary_entries",
+    "volunteers",
+    "volunteer_report_rate",
 )
 #: the columns of the 考核 (KPI) table shown in reports (CLI and web page alike)
 ASSESSMENT_COLUMNS = (
@@ -39,6 +41,8 @@ ASSESSMENT_COLUMNS = (
     "close_rate",
     "on_time_rate",
     "rework_rate",
+    "rated",
+    "satisfaction_rate",
     "overdue",
     "mean_handling_hours",
 )
@@ -55,6 +59,8 @@ PATROL_REPORT_COLUMNS = (
     "anomalies",
     "diary_entries",
     "incidents_on_patrol",
+    "volunteers",
+    "volunteer_report_rate",
 )
 
 FACILITY_LABELS = {
@@ -155,6 +161,14 @@ LABELS = {
     "reworked": "返工数",
     "rework_rate": "返工率",
     "suspended": "挂账数",
+    "rated": "回访评价数",
+    "satisfied": "满意数",
+    "satisfaction_rate": "满意率",
+    # 楼栋长/信息员 (gridmgmt.domain.volunteers)
+    "volunteers": "信息员数",
+    "volunteer_days": "应报人天",
+    "volunteer_days_reported": "已报人天",
+    "volunteer_report_rate": "信息员报告率",
     "score": "考核得分",
     "rank": "排名",
     "street": "街道",
@@ -163,7 +177,14 @@ LABELS = {
     "worker": "上报人",
     "all": "合计",
 }
-RATES = ("register_rate", "close_rate", "on_time_rate", "rework_rate")
+RATES = (
+    "register_rate",
+    "close_rate",
+    "on_time_rate",
+    "rework_rate",
+    "satisfaction_rate",
+    "volunteer_report_rate",
+)
 
 
 @lru_cache(maxsize=1)

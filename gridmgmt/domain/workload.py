@@ -20,6 +20,7 @@ from gridmgmt.core.periods import check_period
 from gridmgmt.core.workload import grid_counts, neighbour_outliers, workload_index
 from gridmgmt.domain.areas import Area, select_area
 from gridmgmt.domain.incidents.kpi import incident_facts
+from gridmgmt.domain.volunteers import volunteer_columns
 
 Provider = Callable[[Area, datetime, datetime], pd.DataFrame]
 FACT_COLUMNS = ["grid_code", "category_code", "state", "overdue", "reported", "handling_hours"]
@@ -86,7 +87,9 @@ def area_workload(
     patrols : PatrolRepository, optional
         With the patrol repository, the patrol columns join in: patrol
         days, compliance, mean building and road coverage, 民情日记 entries,
-        incidents found on patrol (:func:`patrol_columns`).
+        incidents found on patrol (:func:`patrol_columns`). Stores that
+        keep 零报告 add the volunteers per grid and their reporting rate
+        (:func:`gridmgmt.domain.volunteers.volunteer_columns`).
 
     Returns
     -------
@@ -107,6 +110,8 @@ def area_workload(
     providers = list(providers)
     if patrols is not None:
         providers.append(patrol_columns(store, patrols))
+    if hasattr(store, "zero_reports"):  # 楼栋长/信息员 reporting rates
+        providers.append(volunteer_columns(store))
     for provide in providers:
         extra = provide(area, start, end)
         table = table.join(extra, on="code")

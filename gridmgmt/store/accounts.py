@@ -54,7 +54,7 @@ class AccountStore:
             if s.get(m.Role, role) is None:
                 raise ValueError(f"unknown role {role!r}")
             unbound = []
-            if role != "worker":
+            if role not in ("worker", "building_head", "informant"):  # grid-bound roles
                 codes = sorted(
                     s.scalars(select(m.UserGrid.grid_code).where(m.UserGrid.user_id == user_id))
                 )

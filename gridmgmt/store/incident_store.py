@@ -252,3 +252,22 @@ class IncidentStore(Database):
         return pd.DataFrame.from_records(
             [dict(r) for r in rows], columns=[c.name for c in t.c if c.name != "geom"]
         )
+
+    def satisfaction_ratings(self) -> pd.DataFrame:
+        """Residents' 回访 ratings (``incident_id``, ``rating``, ``rated_at``), for 满意率."""
+        t = m.ResidentReport.__table__
+        stmt = select(t.c.incident_id, t.c.rating, t.c.rated_at).where(t.c.rating.is_not(None))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(t.c.incident_id)).mappings().all()
+        return pd.DataFrame.from_records(
+            [dict(r) for r in rows], columns=["incident_id", "rating", "rated_at"]
+        )
+
+    def zero_reports(self, first, last) -> pd.DataFrame:
+        """Volunteers' 零报告 sent on days ``first`` .. ``last`` (inclusive)."""
+        t = m.ZeroReport.__table__
+        columns = ["username", "day", "grid_code", "at"]
+        stmt = select(*[t.c[c] for c in columns]).where(t.c.day >= first, t.c.day <= last)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(t.c.day, t.c.username)).mappings().all()
+        return pd.DataFrame.from_records([dict(r) for r in rows], columns=columns)

@@ -8,6 +8,7 @@ import pytest
 from gridmgmt.domain.access import (
     ACTIONS,
     ANONYMOUS,
+    PUBLIC_ACTIONS,
     Principal,
     grid_visible,
     incident_visible,
@@ -109,8 +110,19 @@ def test_least_privilege_roles(role, allowed):
     granted = {a for a in ACTIONS if may(p, a)}
     assert allowed <= granted
     assert "photo.upload" not in granted and "desk.view" not in granted
-    if role == "hotline":
-        assert granted == allowed
+    if role == "hotline":  # and what everyone may: the residents' public pages
+        assert granted == allowed | PUBLIC_ACTIONS
+
+
+def test_anonymous_and_volunteers_get_only_their_doors():
+    assert {a for a in ACTIONS if may(ANONYMOUS, a)} == PUBLIC_ACTIONS
+    assert {"resident.report", "resident.follow", "resident.map"} == PUBLIC_ACTIONS
+    for role in ("informant", "building_head"):
+        granted = {a for a in ACTIONS if may(Principal(role, "v", grid_codes=(G1,)), a)}
+        assert granted == {"volunteer.report"} | PUBLIC_ACTIONS
+    assert may(PRINCIPALS["worker"], "volunteer.roll") and not may(
+        PRINCIPALS["analyst"], "volunteer.roll"
+    )
 
 
 def test_unknown_action_and_bad_principal_are_errors():

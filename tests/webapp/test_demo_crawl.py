@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gridmgmt.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from gridmgmt.domain.access import VOLUNTEER_ROLES
 
 #: pages per role at most (the walk is breadth first from the app's own routes)
 MAX_PAGES = 250
@@ -98,6 +99,7 @@ def _fillers(app, store) -> dict[str, list[str]]:
         "feature_id": [codes[0], "1"],
         "name": ["demo.html"],
         "photo_id": ["missing.jpg"],
+        "number": list(incidents["number"].head(2)),  # a follow page without its code
     }
 
 
@@ -182,7 +184,8 @@ def test_every_role_walks_the_demo_without_a_server_error(demo_app, role):
     assert problems == []
     ok = [u for u, status in seen.items() if status == 200]
     # the walk reached the role's own pages, not only refusals
-    assert len(ok) >= (5 if role is None else 20), sorted(seen.items())[:40]
+    few = role is None or DEMO_ACCOUNTS[role][0] in VOLUNTEER_ROLES  # a volunteer's few pages
+    assert len(ok) >= (5 if few else 20), sorted(seen.items())[:40]
     if role == "supervisor":
         assert seen.get("/desk") == 200 and seen.get("/desk?state=closed") == 200
 

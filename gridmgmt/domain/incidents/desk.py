@@ -29,6 +29,7 @@ QUEUES = {
     "dispatch": ("待派遣", ("registered",)),
     "extension": ("延期申请", ("extension_requested",)),
     "close": ("待结案", ("verified",)),
+    "rework": ("返工申请", ("rework_requested",)),  # residents rated 不满意: reopen or keep closed
     "open": ("全部在办", None),
 }
 NEAR_DUE = timedelta(hours=2)

@@ -21,9 +21,15 @@ worker, department, category), per incident first, then summed:
   (dispatch) to the last 处置完毕, for incidents closed in the period;
 - 超期数 ``overdue``: due incidents with a late 处置完毕 step, or not handled
   although their deadline passed before the end of the period;
-- 挂账数 ``suspended``: incidents in 挂账 at the end of the period.
+- 挂账数 ``suspended``: incidents in 挂账 at the end of the period;
+- 回访评价数 ``rated``: residents' 回访 ratings given in the period (see
+  :mod:`gridmgmt.domain.residents`); 满意数 ``satisfied``: those rated 满意
+  or 基本满意; 满意率 ``satisfaction_rate`` = (满意 + 基本满意) / 回访评价数.
 
-Rates are NaN where their denominator is 0.
+Rates are NaN where their denominator is 0. Grouped by ``worker``, an
+incident counts for its reporter, except a resident's report (reporter
+``居民``), which counts for the grid worker who made its last 核查 step: the
+satisfaction of residents' cases is the worker's who checked them.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ GROUPINGS = {
     "grid": lambda f: f["grid_code"],
     "community": lambda f: f["grid_code"].str[:12],
     "street": lambda f: f["grid_code"].str[:9],
-    "worker": lambda f: f["reporter"],
+    "worker": lambda f: f["worker"],
     "department": lambda f: f["department"],
     "category": lambda f: f["category_code"],
     "all": lambda f: pd.Series("all", index=f.index),
@@ -52,13 +58,27 @@ COUNTS = (
     "reworked",
     "overdue",
     "suspended",
+    "rated",
+    "satisfied",
 )
+#: the reporter recorded on residents' reports (:data:`gridmgmt.domain.residents.RESIDENT_REPORTER`)
+RESIDENT_REPORTER = "居民"
+#: ratings that count as satisfied (满意, 基本满意)
+SATISFIED_RATINGS = ("satisfied", "basic")
 
 
 def incident_facts(
-    incidents: pd.DataFrame, history: pd.DataFrame, start: datetime, end: datetime
+    incidents: pd.DataFrame,
+    history: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    ratings: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per incident with the facts the KPIs count (see the module docstring)."""
+    """One row per incident with the facts the KPIs count (see the module docstring).
+
+    ``ratings`` holds residents' 回访 ratings (``incident_id``, ``rating``,
+    ``rated_at``); None counts none.
+    """
     if end <= start:
         raise ValueError("the period's end must be after its start")
     h = history.sort_values(["incident_id", "seq"])
@@ -111,16 +131,36 @@ def incident_facts(
     facts["suspended"] = facts["state_at_end"] == "suspended"
     hours = (facts["handled_at"] - facts["first_dispatch"]).dt.total_seconds() / 3600
     facts["handling_hours"] = hours.where(closed_in)
+    checker = h[h["transition"] == "verify_pass"].groupby("incident_id")["actor"].last()
+    by_resident = facts["reporter"] == RESIDENT_REPORTER
+    facts["worker"] = facts["reporter"].where(~by_resident, checker.reindex(facts.index))
+    facts["rated"] = False
+    facts["satisfied"] = False
+    if ratings is not None and len(ratings):
+        r = ratings.set_index("incident_id")
+        at = pd.to_datetime(r["rated_at"], utc=True)
+        rated_in = r[(at >= pd.Timestamp(start)) & (at < pd.Timestamp(end))]
+        facts["rated"] = facts.index.isin(rated_in.index)
+        satisfied = rated_in.index[rated_in["rating"].isin(SATISFIED_RATINGS)]
+        facts["satisfied"] = facts.index.isin(satisfied)
     return facts
 
 
 def kpis(
-    incidents: pd.DataFrame, history: pd.DataFrame, start: datetime, end: datetime, by: str = "all"
+    incidents: pd.DataFrame,
+    history: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    by: str = "all",
+    ratings: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The KPI table for the period, one row per group of ``by`` (see :data:`GROUPINGS`)."""
+    """The KPI table for the period, one row per group of ``by`` (see :data:`GROUPINGS`).
+
+    ``ratings``: residents' 回访 ratings for 满意率 (None: no ratings).
+    """
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}; expected one of {', '.join(GROUPINGS)}")
-    facts = incident_facts(incidents, history, start, end)
+    facts = incident_facts(incidents, history, start, end, ratings)
     key = GROUPINGS[by](facts).fillna("(unassigned)")
     table = facts[list(COUNTS)].astype(int).groupby(key).sum()
     table["mean_handling_hours"] = facts["handling_hours"].groupby(key).mean()
@@ -129,5 +169,6 @@ def kpis(
         table["close_rate"] = table["closed"] / table["due"].replace(0, np.nan)
         table["on_time_rate"] = table["closed_on_time"] / table["due"].replace(0, np.nan)
         table["rework_rate"] = table["reworked"] / table["handled"].replace(0, np.nan)
+        table["satisfaction_rate"] = table["satisfied"] / table["rated"].replace(0, np.nan)
     table.index.name = by
     return table

@@ -21,6 +21,7 @@ from gridmgmt.domain.incidents.workflow import TransitionError, load_workflow
 SOURCES = {
     "网格员巡查": "patrol",
     "居民上报": "resident",
+    "信息员上报": "informant",
     "12345热线": "hotline",
     "视频": "video",
     "其他": "other",
@@ -194,7 +195,9 @@ def transition_incident(
     """Apply a workflow transition; raises TransitionError, ConflictError or NotFoundError.
 
     A 派遣 (dispatch) may name the ``department`` it goes to (default: the
-    category's); the history note records it.
+    category's); the history note records it. A repository with an
+    ``on_transition(incident, transition)`` attribute hears of every
+    transition once it is stored (the web app tells residents through it).
     """
     incident = repo.incident(incident_id)  # NotFoundError when absent
     version = incident["version"] if expected_version is None else expected_version
@@ -255,7 +258,11 @@ def transition_incident(
     }
     if department is not None:
         changes["department"] = department
-    return repo.apply_transition(incident_id, version, changes, history)
+    updated = repo.apply_transition(incident_id, version, changes, history)
+    listener = getattr(repo, "on_transition", None)  # e.g. telling the resident (派遣, 结案)
+    if listener is not None:
+        listener(updated, transition)
+    return updated
 
 
 def replay(history: list[dict]) -> str:

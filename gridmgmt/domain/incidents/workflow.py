@@ -9,9 +9,12 @@ The loop of GB/T 30428.8 as this platform runs it::
          ^   |  \\--request_extension--> 延期申请中 --approve/deny--> in_progress
          |   \\--suspend (挂账)--> suspended --resume--> registered
          \\----------- verify_fail (返工) -------------/
+    结案 closed --request_rework (a resident rates 不满意)--> 返工申请 rework_requested
+      rework_requested --reopen (返工重办)--> registered;  --keep_closed (维持结案)--> closed
 
 Each transition lists the roles that may make it (``supervisor`` stands for
-the 街道 centre's 受理员 and 值班长; ``admin`` may make any), what it requires
+the 街道 centre's 受理员 and 值班长; ``resident`` the public follow page's
+回访; ``admin`` may make any but the residents' own), what it requires
 (a note, a photo, a location) and the deadline stage it starts.
 """
 
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 REQUIREMENTS = ("note", "photo", "location")
+#: the roles of transitions only residents make (``request_rework``)
+RESIDENT_ONLY = frozenset({"resident"})
 
 
 class TransitionError(ValueError):
@@ -58,6 +63,13 @@ class Transition:
     requires: frozenset[str] = field(default_factory=frozenset)
     starts_stage: str | None = None
 
+    def allows(self, role: str) -> bool:
+        """Whether ``role`` may make the transition: its roles, and ``admin`` any but those
+        reserved to residents (a 回访 is the resident's own word)."""
+        if role in self.roles:
+            return True
+        return role == "admin" and self.roles != RESIDENT_ONLY
+
 
 class Workflow:
     """The state machine; :meth:`apply` checks state, role and requirements."""
@@ -74,11 +86,7 @@ class Workflow:
 
     def available(self, state: str, role: str) -> list[Transition]:
         """Transitions ``role`` may make from ``state``."""
-        return [
-            t
-            for t in self.transitions.values()
-            if state in t.sources and (role in t.roles or role == "admin")
-        ]
+        return [t for t in self.transitions.values() if state in t.sources and t.allows(role)]
 
     def apply(
         self,
@@ -100,7 +108,7 @@ class Workflow:
                 f"当前状态“{label}”不能{t.label_zh} ({transition} is not allowed from {state})",
                 "state",
             )
-        if role not in t.roles and role != "admin":
+        if not t.allows(role):
             raise TransitionError(
                 f"角色无权{t.label_zh} (role {role} may not {transition})", "role"
             )

@@ -10,6 +10,7 @@
 - :mod:`~gridmgmt.store.models.patrols`: patrols, their points, the 民情日记;
 - :mod:`~gridmgmt.store.models.proposals`: grid change proposals;
 - :mod:`~gridmgmt.store.models.household_visits`: household changes made on visits.
+- :mod:`~gridmgmt.store.models.residents`: residents' follow codes and 回访, 零报告.
 
 Importing this package registers every table on ``Base.metadata`` (the
 migrations compare against it). Tables refer to each other by table name in
@@ -44,6 +45,7 @@ from gridmgmt.store.models.proposals import (
     GridProposalGrid,
     GridProposalMove,
 )
+from gridmgmt.store.models.residents import ResidentReport, ZeroReport
 
 __all__ = [
     "CHANGE_SOURCES",
@@ -71,10 +73,12 @@ __all__ = [
     "Patrol",
     "PatrolIncident",
     "PatrolPoint",
+    "ResidentReport",
     "Road",
     "Role",
     "Street",
     "User",
     "UserDepartment",
     "UserGrid",
+    "ZeroReport",
 ]
