@@ -13,6 +13,7 @@ from gridmgmt.cli.options import (
     band_options,
     constraint_layer_options,
     coords_option,
+    executor_options,
     seed_option,
 )
 
@@ -52,6 +53,7 @@ BOUNDARY_COORDS_HELP = (
     type=click.Path(exists=True, dir_okay=False),
     help="台账 (CSV/XLSX): households per building id, per 小区 or per address, for file input.",
 )
+@executor_options()
 def partition_cmd(
     obj: Context,
     buildings,
@@ -69,22 +71,31 @@ def partition_cmd(
     communities,
     all_communities,
     ledger,
+    workers,
+    scheduler,
 ):
     """Cut a 社区 into 250–500-household grids: from files (--out) or stored data (--community/--all)."""
     if communities or all_communities:
-        from gridmgmt.domain.partitioning import partition_communities
+        from gridmgmt.domain.partitioning import partition_stored
 
-        outcomes = partition_communities(
+        run = partition_stored(
             obj.store,
             communities=communities or None,
             min_households=min_households,
             max_households=max_households,
             seed=seed,
             progress=click.echo,
+            workers=workers,
+            scheduler=scheduler,
         )
-        for o in outcomes:
+        for o in run.outcomes:
             click.echo(f"{o.name} ({o.code}): grid version {o.version}\n{o.result.report}")
+        finish_batch(run.summary(), failed=bool(run.failures))
         return
+    if workers or scheduler:
+        raise click.UsageError(
+            "--workers/--scheduler work on stored data: give --community or --all"
+        )
     if not buildings or not out:
         raise click.UsageError(
             "give BUILDINGS and --out, or --community NAME / --all for stored data"
@@ -114,6 +125,13 @@ def partition_cmd(
         for line in boundary_lines(listed):
             click.echo(line)
     click.echo(f"written: {out} (layers {layers})")
+
+
+def finish_batch(summary: str, *, failed: bool) -> None:
+    """Print a batch's summary; exit with status 1 when any 社区 failed."""
+    click.echo(summary, err=failed)
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 def boundary_lines(listed) -> list[str]:

@@ -52,6 +52,20 @@ def community_sides(buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame):
     return footprint_sides(buildings.to_crs(crs).geometry.values, areas.to_crs(crs).geometry.values)
 
 
+@dataclass
+class PartitionRun:
+    """What :func:`partition_stored` did: the 社区 written and those that failed."""
+
+    outcomes: list[CommunityPartition]
+    failures: list  # of gridmgmt.domain.batch.BatchFailure
+
+    def summary(self) -> str:
+        """The totals and one line per failed 社区."""
+        lines = [f"{len(self.outcomes)} 社区 partitioned, {len(self.failures)} failed"]
+        lines += [f"  {f.item.label}: {f.step} failed: {f.error}" for f in self.failures]
+        return "\n".join(lines)
+
+
 def partition_communities(
     repo: LayerRepository | GridRepository,
     *,
@@ -61,14 +75,78 @@ def partition_communities(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> list[CommunityPartition]:
-    """Partition stored 社区 and write each as a new grid version.
+    """Partition stored 社区 one after another (:func:`partition_stored`, serial).
+
+    Raises
+    ------
+    ValueError
+        No 社区 or no buildings stored, or a 社区 failed (the others are written).
+    InputError
+        The stored 社区 hold none of the stored buildings (offset or elsewhere).
+    """
+    run = partition_stored(
+        repo,
+        communities=communities,
+        min_households=min_households,
+        max_households=max_households,
+        seed=seed,
+        progress=progress,
+        show_bar=False,
+    )
+    if run.failures:
+        raise ValueError(run.summary())
+    return run.outcomes
+
+
+def partition_one(
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoSeries,
+    roads: gpd.GeoDataFrame | None,
+    compounds: gpd.GeoDataFrame | None,
+    code: str,
+    min_households: int,
+    max_households: int,
+    seed: int,
+):
+    """Partition one 社区's buildings (pure computation: the task run on a worker)."""
+    from gridmgmt.core.partition import partition
+
+    return partition(
+        buildings,
+        boundary=boundary,
+        roads=roads,
+        compounds=compounds,
+        min_households=min_households,
+        max_households=max_households,
+        code_prefix=code,
+        seed=seed,
+    )
+
+
+def partition_stored(
+    repo: LayerRepository | GridRepository,
+    *,
+    communities: Iterable[str] | None = None,
+    min_households: int = 250,
+    max_households: int = 500,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    show_bar: bool = True,
+) -> PartitionRun:
+    """Partition stored 社区 and write each as a new grid version, serially or on Dask.
 
     Buildings, roads and compounds are read once; each building goes to the
     社区 holding most of its footprint, unless more of it lies outside every
     社区 (then it is left out and listed through ``progress``), the rule
     ``gridmgmt partition FILE --boundary`` applies, so both workflows give a
-    社区 the same buildings and grids. After the grids are written,
-    facilities are re-assigned to the current grids.
+    社区 the same buildings and grids. Each 社区 is one task
+    (:func:`partition_one`, run by :func:`gridmgmt.domain.batch.run_batch`)
+    and is written in its own transaction as it finishes; a 社区 that fails
+    is listed in the result and nothing of it is written. After the grids
+    are written, facilities and open incidents are re-assigned to the
+    current grids. The grids are the same whatever the executor.
 
     Parameters
     ----------
@@ -82,6 +160,12 @@ def partition_communities(
         Seed for the partition engine (results are reproducible).
     progress : callable, optional
         Called with a message per 社区 and with the buildings outside every 社区.
+    workers : int, optional
+        Run on a Dask LocalCluster of that many processes (default: serial).
+    scheduler : str, optional
+        Address of a running Dask scheduler to use instead.
+    show_bar : bool
+        Show a progress bar on stderr.
 
     Raises
     ------
@@ -89,8 +173,10 @@ def partition_communities(
         No 社区 or no buildings stored.
     InputError
         The stored 社区 hold none of the stored buildings (offset or elsewhere).
+    BatchSetupError
+        Dask missing or the scheduler not answering (nothing written).
     """
-    from gridmgmt.core.partition import partition
+    from gridmgmt.domain.batch import BatchItem, run_batch
 
     say = progress or (lambda _message: None)
     every = repo.admin_areas("community")
@@ -115,54 +201,79 @@ def partition_communities(
             f"{len(ids)} building(s) lie outside every stored 社区 (most of their footprint "
             f"outside) and are left out: {_listing(ids)}"
         )
+    by_code = {
+        area.code: (pos, area) for pos, area in zip(areas.index, areas.itertuples(), strict=True)
+    }
+    items = []
+    for code, (pos, area) in by_code.items():
+        n = int((sides.area == pos).sum())
+        if n == 0:
+            say(f"{area.name} ({area.code}): 0 buildings")
+        else:
+            items.append(BatchItem(code, f"{area.name} ({code})"))
+    straddling: dict[str, pd.DataFrame] = {}
 
-    outcomes = []
-    for pos, area in zip(areas.index, areas.itertuples(), strict=True):
+    def prepare(code: str) -> tuple:
+        pos, area = by_code[code]
         own = sides.area == pos
         mine = buildings[own]
-        if len(mine) == 0:
-            say(f"{area.name} ({area.code}): 0 buildings")
-            continue
         cut = sides.cut[own]
-        straddling = pd.DataFrame(
+        straddling[code] = pd.DataFrame(
             {
                 "id": mine["building_id"].astype(str).to_numpy()[cut],
                 "share": sides.share[own][cut].round(3),
             }
         )
+        listed = straddling[code]
         say(
             f"{area.name} ({area.code}): {len(mine)} buildings"
             + (
-                f", {len(straddling)} cut by its boundary and kept (most of the footprint "
-                f"inside): {_listing(straddling['id'])}"
-                if len(straddling)
+                f", {len(listed)} cut by its boundary and kept (most of the footprint "
+                f"inside): {_listing(listed['id'])}"
+                if len(listed)
                 else ""
             )
         )
         mine = _clip_minorities(mine, sides.share[own], area.geometry)
         boundary = gpd.GeoSeries([area.geometry], crs=areas.crs)
-        result = partition(
+        return (
             mine.reset_index(drop=True),
-            boundary=boundary,
-            roads=_clip(roads, area.geometry),
-            compounds=_clip(compounds, area.geometry),
-            min_households=min_households,
-            max_households=max_households,
-            code_prefix=area.code,
-            seed=seed,
+            boundary,
+            _clip(roads, area.geometry),
+            _clip(compounds, area.geometry),
+            code,
+            min_households,
+            max_households,
+            seed,
         )
+
+    def write(code: str, result) -> CommunityPartition:
+        _, area = by_code[code]
+        mine = buildings[sides.area == by_code[code][0]]
         placed = result.labels.notna().to_numpy()
         labels = pd.Series(
             result.labels.to_numpy()[placed], index=mine["building_id"].to_numpy()[placed]
         )
-        version = repo.write_grid_version(area.code, result.grids, labels)
-        outcomes.append(CommunityPartition(area.code, area.name, version, result, straddling))
+        version = repo.write_grid_version(code, result.grids, labels)
+        return CommunityPartition(code, area.name, version, result, straddling.pop(code, None))
+
+    batch = run_batch(
+        items,
+        prepare,
+        partition_one,
+        write,
+        workers=workers,
+        scheduler=scheduler,
+        description="partition",
+        progress=show_bar,
+    )
+    outcomes = sorted(batch.written.values(), key=lambda o: o.code)
     if outcomes:  # facilities and open incidents of the changed 社区 only
         changed = areas[areas["code"].isin([o.code for o in outcomes])]
         bbox = tuple(changed.total_bounds)
         assign_facilities(repo, bbox=bbox)
         reassign_incidents(repo, bbox=bbox)
-    return outcomes
+    return PartitionRun(outcomes, batch.failures)
 
 
 def _listing(ids, limit: int = 10) -> str:
