@@ -165,14 +165,19 @@ def boundary_lines(listed) -> list[str]:
 @click.option(
     "--stored", is_flag=True, help="Recompute the grid codes of stored buildings and facilities."
 )
-def assign_cmd(obj: Context, points, grids_path, out, coords, stored):
+@executor_options()
+def assign_cmd(obj: Context, points, grids_path, out, coords, stored, workers, scheduler):
     """Put objects into grids: a file (adds grid_code, reason for unassigned rows) or the stored layers."""
     if stored:
-        from gridmgmt.domain.partitioning import reassign
+        from gridmgmt.domain.partitioning import reassign_stored
 
-        for layer, n in reassign(obj.store).items():
+        run = reassign_stored(obj.store, workers=workers, scheduler=scheduler)
+        for layer, n in run.placed.items():
             click.echo(f"{layer}: {n} placed in a grid")
+        finish_batch(run.summary(), failed=bool(run.failures))
         return
+    if workers or scheduler:
+        raise click.UsageError("--workers/--scheduler work with --stored")
     if not (points and grids_path and out):
         raise click.UsageError("give POINTS, --grids and --out, or --stored")
     from gridmgmt.domain.partitioning import assign_file

@@ -5,9 +5,9 @@ A city-wide command (``partition --all``, ``rebalance --all``,
 
 1. ``prepare(key)`` in this process reads the 社区's inputs (GeoDataFrames);
 2. ``compute(*inputs)`` is pure computation: no store, no files; it runs
-   here (serial) or as a task on a ``dask.distributed`` cluster: a
-   ``LocalCluster`` of ``workers`` processes, or an existing cluster at
-   ``scheduler`` used unchanged;
+   here (serial) or as a task on a ``dask.distributed`` cluster
+   (:func:`executor`): a ``LocalCluster`` of ``workers`` processes, or an
+   existing cluster at ``scheduler`` used unchanged;
 3. ``write(key, result)`` in this process stores the result, one 社区 per
    transaction, in the order the tasks finish (``as_completed``).
 
@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,85 @@ def _bar(total: int, description: str, enabled: bool):
     return tqdm(total=total, desc=description, unit="社区", file=sys.stderr, disable=not enabled)
 
 
+class Executor:
+    """Where per-社区 tasks run: here (``client`` None) or on a Dask cluster (see :func:`executor`)."""
+
+    def __init__(self, client=None):
+        self.client = client
+
+    def run(
+        self,
+        items: Sequence[BatchItem],
+        prepare: Callable[[str], tuple],
+        compute: Callable[..., Any],
+        write: Callable[[str, Any], Any],
+        *,
+        description: str = "社区",
+        progress: bool = True,
+    ) -> BatchOutcome:
+        """Prepare, compute and write every item; per-item errors are collected, not raised.
+
+        Parameters
+        ----------
+        items : sequence of BatchItem
+            The 社区 to work on.
+        prepare : callable
+            ``prepare(key) -> tuple`` of the inputs of ``compute`` (runs here).
+        compute : callable
+            A module-level (picklable) pure function ``compute(*inputs)``.
+        write : callable
+            ``write(key, result)`` stores the result (runs here, as each finishes).
+        description : str
+            Label of the progress bar.
+        progress : bool
+            Show the progress bar on stderr.
+        """
+        outcome = BatchOutcome()
+        if self.client is None:
+            with _bar(len(items), description, progress) as bar:
+                for item in items:
+                    _serial_item(item, prepare, compute, write, outcome)
+                    bar.update()
+        else:
+            _dask_items(self.client, items, prepare, compute, write, outcome, description, progress)
+        return outcome
+
+
+@contextmanager
+def executor(workers: int | None = None, scheduler: str | None = None) -> Iterator[Executor]:
+    """The executor for ``--workers``/``--scheduler``: serial, a new LocalCluster or a scheduler.
+
+    Connect before reading anything, so that a missing Dask or a silent
+    scheduler stops the command at once with nothing read or written.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Run on a new ``dask.distributed.LocalCluster`` of that many processes
+        (one thread each). Default (and without ``scheduler``): serially here.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``), used as is.
+
+    Raises
+    ------
+    BatchSetupError
+        Dask is not installed, or the scheduler does not answer within
+        :data:`CONNECT_TIMEOUT` seconds.
+    """
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be 1 or more, got {workers}")
+    if workers is None and scheduler is None:
+        yield Executor()
+        return
+    client, cluster = _connect(workers, scheduler)
+    try:
+        yield Executor(client)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def run_batch(
     items: Sequence[BatchItem],
     prepare: Callable[[str], tuple],
@@ -97,51 +177,9 @@ def run_batch(
     description: str = "社区",
     progress: bool = True,
 ) -> BatchOutcome:
-    """Prepare, compute and write every item; per-item errors are collected, not raised.
-
-    Parameters
-    ----------
-    items : sequence of BatchItem
-        The 社区 to work on.
-    prepare : callable
-        ``prepare(key) -> tuple`` of the inputs of ``compute`` (runs here).
-    compute : callable
-        A module-level (picklable) pure function ``compute(*inputs)``.
-    write : callable
-        ``write(key, result)`` stores the result (runs here, as each finishes).
-    workers : int, optional
-        Run on a new ``dask.distributed.LocalCluster`` of that many processes.
-        Default (and without ``scheduler``): serially in this process.
-    scheduler : str, optional
-        Address of a running Dask scheduler (``tcp://host:8786``), used as is.
-    description : str
-        Label of the progress bar.
-    progress : bool
-        Show the progress bar on stderr.
-
-    Raises
-    ------
-    BatchSetupError
-        Dask is not installed, or the scheduler does not answer within
-        :data:`CONNECT_TIMEOUT` seconds; nothing was read or written then.
-    """
-    if workers is not None and workers < 1:
-        raise ValueError(f"--workers must be 1 or more, got {workers}")
-    outcome = BatchOutcome()
-    if workers is None and scheduler is None:
-        with _bar(len(items), description, progress) as bar:
-            for item in items:
-                _serial_item(item, prepare, compute, write, outcome)
-                bar.update()
-        return outcome
-    client, cluster = _connect(workers, scheduler)
-    try:
-        _dask_items(client, items, prepare, compute, write, outcome, description, progress)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    return outcome
+    """:meth:`Executor.run` on the :func:`executor` of ``workers``/``scheduler``."""
+    with executor(workers, scheduler) as ex:
+        return ex.run(items, prepare, compute, write, description=description, progress=progress)
 
 
 def _serial_item(item, prepare, compute, write, outcome: BatchOutcome) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -142,7 +143,7 @@ def partition_stored(
     社区 (then it is left out and listed through ``progress``), the rule
     ``gridmgmt partition FILE --boundary`` applies, so both workflows give a
     社区 the same buildings and grids. Each 社区 is one task
-    (:func:`partition_one`, run by :func:`gridmgmt.domain.batch.run_batch`)
+    (:func:`partition_one`, run by :mod:`gridmgmt.domain.batch`)
     and is written in its own transaction as it finishes; a 社区 that fails
     is listed in the result and nothing of it is written. After the grids
     are written, facilities and open incidents are re-assigned to the
@@ -176,104 +177,104 @@ def partition_stored(
     BatchSetupError
         Dask missing or the scheduler not answering (nothing written).
     """
-    from gridmgmt.domain.batch import BatchItem, run_batch
+    from gridmgmt.domain.batch import BatchItem, executor
 
-    say = progress or (lambda _message: None)
-    every = repo.admin_areas("community")
-    if len(every) == 0:
-        raise ValueError("no 社区 stored: import boundaries (or run `gridmgmt demo`) first")
-    every = every.sort_values("code", kind="stable").reset_index(drop=True)
-    areas = every
-    if communities is not None:
-        wanted = [repo.community(c)["code"] for c in communities]
-        areas = every[every["code"].isin(wanted)]
-    buildings = repo.read_layer("buildings")
-    if len(buildings) == 0:
-        raise ValueError("no buildings stored: import buildings first")
-    roads = repo.read_layer("roads")
-    compounds = repo.read_layer("compounds")
-    sides = community_sides(buildings, every)
-    if sides.outside.all():
-        _refuse_missing_boundaries(every, buildings, roads)
-    if sides.outside.any():
-        ids = buildings["building_id"].astype(str).to_numpy()[sides.outside]
-        say(
-            f"{len(ids)} building(s) lie outside every stored 社区 (most of their footprint "
-            f"outside) and are left out: {_listing(ids)}"
-        )
-    by_code = {
-        area.code: (pos, area) for pos, area in zip(areas.index, areas.itertuples(), strict=True)
-    }
-    items = []
-    for code, (pos, area) in by_code.items():
-        n = int((sides.area == pos).sum())
-        if n == 0:
-            say(f"{area.name} ({area.code}): 0 buildings")
-        else:
-            items.append(BatchItem(code, f"{area.name} ({code})"))
-    straddling: dict[str, pd.DataFrame] = {}
-
-    def prepare(code: str) -> tuple:
-        pos, area = by_code[code]
-        own = sides.area == pos
-        mine = buildings[own]
-        cut = sides.cut[own]
-        straddling[code] = pd.DataFrame(
-            {
-                "id": mine["building_id"].astype(str).to_numpy()[cut],
-                "share": sides.share[own][cut].round(3),
-            }
-        )
-        listed = straddling[code]
-        say(
-            f"{area.name} ({area.code}): {len(mine)} buildings"
-            + (
-                f", {len(listed)} cut by its boundary and kept (most of the footprint "
-                f"inside): {_listing(listed['id'])}"
-                if len(listed)
-                else ""
+    with executor(workers, scheduler) as ex:
+        say = progress or (lambda _message: None)
+        every = repo.admin_areas("community")
+        if len(every) == 0:
+            raise ValueError("no 社区 stored: import boundaries (or run `gridmgmt demo`) first")
+        every = every.sort_values("code", kind="stable").reset_index(drop=True)
+        areas = every
+        if communities is not None:
+            wanted = [repo.community(c)["code"] for c in communities]
+            areas = every[every["code"].isin(wanted)]
+        buildings = repo.read_layer("buildings")
+        if len(buildings) == 0:
+            raise ValueError("no buildings stored: import buildings first")
+        roads = repo.read_layer("roads")
+        compounds = repo.read_layer("compounds")
+        sides = community_sides(buildings, every)
+        if sides.outside.all():
+            _refuse_missing_boundaries(every, buildings, roads)
+        if sides.outside.any():
+            ids = buildings["building_id"].astype(str).to_numpy()[sides.outside]
+            say(
+                f"{len(ids)} building(s) lie outside every stored 社区 (most of their footprint "
+                f"outside) and are left out: {_listing(ids)}"
             )
-        )
-        mine = _clip_minorities(mine, sides.share[own], area.geometry)
-        boundary = gpd.GeoSeries([area.geometry], crs=areas.crs)
-        return (
-            mine.reset_index(drop=True),
-            boundary,
-            _clip(roads, area.geometry),
-            _clip(compounds, area.geometry),
-            code,
-            min_households,
-            max_households,
-            seed,
-        )
+        by_code = {
+            area.code: (pos, area)
+            for pos, area in zip(areas.index, areas.itertuples(), strict=True)
+        }
+        items = []
+        for code, (pos, area) in by_code.items():
+            n = int((sides.area == pos).sum())
+            if n == 0:
+                say(f"{area.name} ({area.code}): 0 buildings")
+            else:
+                items.append(BatchItem(code, f"{area.name} ({code})"))
+        straddling: dict[str, pd.DataFrame] = {}
 
-    def write(code: str, result) -> CommunityPartition:
-        _, area = by_code[code]
-        mine = buildings[sides.area == by_code[code][0]]
-        placed = result.labels.notna().to_numpy()
-        labels = pd.Series(
-            result.labels.to_numpy()[placed], index=mine["building_id"].to_numpy()[placed]
-        )
-        version = repo.write_grid_version(code, result.grids, labels)
-        return CommunityPartition(code, area.name, version, result, straddling.pop(code, None))
+        def prepare(code: str) -> tuple:
+            pos, area = by_code[code]
+            own = sides.area == pos
+            mine = buildings[own]
+            cut = sides.cut[own]
+            straddling[code] = pd.DataFrame(
+                {
+                    "id": mine["building_id"].astype(str).to_numpy()[cut],
+                    "share": sides.share[own][cut].round(3),
+                }
+            )
+            listed = straddling[code]
+            say(
+                f"{area.name} ({area.code}): {len(mine)} buildings"
+                + (
+                    f", {len(listed)} cut by its boundary and kept (most of the footprint "
+                    f"inside): {_listing(listed['id'])}"
+                    if len(listed)
+                    else ""
+                )
+            )
+            mine = _clip_minorities(mine, sides.share[own], area.geometry)
+            boundary = gpd.GeoSeries([area.geometry], crs=areas.crs)
+            return (
+                mine.reset_index(drop=True),
+                boundary,
+                _clip(roads, area.geometry),
+                _clip(compounds, area.geometry),
+                code,
+                min_households,
+                max_households,
+                seed,
+            )
 
-    batch = run_batch(
-        items,
-        prepare,
-        partition_one,
-        write,
-        workers=workers,
-        scheduler=scheduler,
-        description="partition",
-        progress=show_bar,
-    )
-    outcomes = sorted(batch.written.values(), key=lambda o: o.code)
-    if outcomes:  # facilities and open incidents of the changed 社区 only
-        changed = areas[areas["code"].isin([o.code for o in outcomes])]
-        bbox = tuple(changed.total_bounds)
-        assign_facilities(repo, bbox=bbox)
-        reassign_incidents(repo, bbox=bbox)
-    return PartitionRun(outcomes, batch.failures)
+        def write(code: str, result) -> CommunityPartition:
+            _, area = by_code[code]
+            mine = buildings[sides.area == by_code[code][0]]
+            placed = result.labels.notna().to_numpy()
+            labels = pd.Series(
+                result.labels.to_numpy()[placed], index=mine["building_id"].to_numpy()[placed]
+            )
+            version = repo.write_grid_version(code, result.grids, labels)
+            return CommunityPartition(code, area.name, version, result, straddling.pop(code, None))
+
+        batch = ex.run(
+            items,
+            prepare,
+            partition_one,
+            write,
+            description="partition",
+            progress=show_bar,
+        )
+        outcomes = sorted(batch.written.values(), key=lambda o: o.code)
+        if outcomes:  # facilities and open incidents of the changed 社区 only
+            changed = areas[areas["code"].isin([o.code for o in outcomes])]
+            bbox = tuple(changed.total_bounds)
+            assign_facilities(repo, bbox=bbox)
+            reassign_incidents(repo, bbox=bbox)
+        return PartitionRun(outcomes, batch.failures)
 
 
 def _listing(ids, limit: int = 10) -> str:
@@ -376,6 +377,122 @@ def reassign(repo, layers=("buildings", "facilities"), *, bbox=None) -> dict[str
 def assign_facilities(repo: LayerRepository | GridRepository, bbox=None) -> int:
     """Put every facility (in ``bbox``) into the current grid that holds it; returns how many landed."""
     return reassign(repo, ("facilities",), bbox=bbox)["facilities"]
+
+
+ID_COLUMNS = {"buildings": "building_id", "facilities": "facility_id"}
+OUTSIDE_KEY = "outside"
+
+
+@dataclass
+class ReassignRun:
+    """What :func:`reassign_stored` did: per layer how many objects are in a grid; failures."""
+
+    placed: dict[str, int]
+    failures: list  # of gridmgmt.domain.batch.BatchFailure
+
+    def summary(self) -> str:
+        """The totals and one line per failed 社区."""
+        lines = [f"{len(self.failures)} 社区 failed" if self.failures else "all 社区 done"]
+        lines += [f"  {f.item.label}: {f.step} failed: {f.error}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def locate_task(frames: dict[str, gpd.GeoDataFrame], grids: gpd.GeoDataFrame) -> dict:
+    """Grid code per object id of each layer (pure computation: the task run on a worker)."""
+    out = {}
+    for layer, frame in frames.items():
+        ids = frame[ID_COLUMNS[layer]].to_numpy()
+        codes = _locate(frame, grids).to_numpy(dtype=object) if len(grids) else [None] * len(ids)
+        out[layer] = pd.Series(codes, index=ids, dtype=object)
+    return out
+
+
+def reassign_stored(
+    repo,
+    layers=("buildings", "facilities"),
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    show_bar: bool = True,
+) -> ReassignRun:
+    """Re-locate every stored building and facility in the current grids, 社区 by 社区.
+
+    Objects are split by the 社区 holding their representative point (the
+    rest form one more task); each task gets the grids that meet its
+    objects' bounding box, which are all the grids any of them can fall in,
+    so the codes are those of one city-wide :func:`reassign`. Each 社区's
+    codes are written in one transaction as its task finishes.
+    """
+    from gridmgmt.domain.batch import BatchItem, executor
+
+    with executor(workers, scheduler) as ex:
+        grids = repo.current_grids()[["code", "geometry"]]
+        areas = repo.admin_areas("community").sort_values("code", kind="stable")
+        frames = {}
+        for layer in layers:
+            frame = repo.read_layer(layer)
+            frame = frame[[ID_COLUMNS[layer], "geometry"]].copy()
+            frame["area_key"] = _area_keys(frame, areas)
+            frames[layer] = frame
+        keys = sorted({k for f in frames.values() for k in f["area_key"]})
+        names = dict(zip(areas["code"], areas["name"], strict=True))
+
+        def prepare(key: str) -> tuple:
+            mine = {
+                layer: f[f["area_key"] == key].drop(columns="area_key")
+                for layer, f in frames.items()
+            }
+            mine = {layer: f for layer, f in mine.items() if len(f)}
+            located = [f for f in mine.values() if f.geometry.notna().any()]
+            if not located or not len(grids):
+                return mine, grids.iloc[:0]
+            x0, y0, x1, y1 = shapely.total_bounds(
+                np.concatenate([f.geometry.to_numpy() for f in located])
+            )
+            m = BBOX_MARGIN_DEG
+            near = grids.cx[x0 - m : x1 + m, y0 - m : y1 + m]
+            return mine, near
+
+        def write(key: str, codes: dict) -> dict:
+            repo.set_grid_codes_of_layers(codes)
+            return {layer: int(c.notna().sum()) for layer, c in codes.items()}
+
+        labels = {k: f"{names[k]} ({k})" if k in names else "outside every 社区" for k in keys}
+        batch = ex.run(
+            [BatchItem(k, labels[k]) for k in keys],
+            prepare,
+            locate_task,
+            write,
+            description="assign",
+            progress=show_bar,
+        )
+        placed = {layer: 0 for layer in layers}
+        for counts in batch.written.values():
+            for layer, n in counts.items():
+                placed[layer] += n
+        return ReassignRun(placed, batch.failures)
+
+
+BBOX_MARGIN_DEG = 1e-6  # ~10 cm: grids touching an object's bounding box are never missed
+
+
+def _area_keys(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """The code of the 社区 holding each object's representative point, else ``outside``."""
+    keys = np.full(len(frame), OUTSIDE_KEY, dtype=object)
+    located = frame.geometry.notna().to_numpy() & ~frame.geometry.is_empty.to_numpy()
+    if not located.any() or len(areas) == 0:
+        return keys
+    points = shapely.point_on_surface(frame.geometry.to_numpy()[located])
+    tree = shapely.STRtree(areas.to_crs(frame.crs).geometry.to_numpy())
+    hit_point, hit_area = tree.query(points, predicate="within")
+    first = {}
+    for p, a in zip(hit_point[::-1], hit_area[::-1], strict=True):
+        first[p] = a  # the smallest code wins (areas sorted by code)
+    codes = areas["code"].to_numpy()
+    where = np.flatnonzero(located)
+    for p, a in first.items():
+        keys[where[p]] = codes[a]
+    return keys
 
 
 def partition_files(
