@@ -219,7 +219,7 @@ def partition_stored(
         def prepare(code: str) -> tuple:
             pos, area = by_code[code]
             own = sides.area == pos
-            mine = buildings[own]
+            mine = buildings.iloc[np.flatnonzero(own)]
             cut = sides.cut[own]
             straddling[code] = pd.DataFrame(
                 {
@@ -341,9 +341,11 @@ def reassign_incidents(repo, *, bbox=None) -> int:
 
 
 def _clip(frame: gpd.GeoDataFrame, polygon) -> gpd.GeoDataFrame | None:
+    """The rows meeting ``polygon``, in their order (through the spatial index: city scale)."""
     if frame is None or len(frame) == 0:
         return None
-    return frame[frame.intersects(polygon)].reset_index(drop=True)
+    rows = np.sort(frame.sindex.query(polygon, predicate="intersects"))
+    return frame.iloc[rows].reset_index(drop=True)
 
 
 def reassign(repo, layers=("buildings", "facilities"), *, bbox=None) -> dict[str, int]:
