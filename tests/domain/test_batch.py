@@ -217,3 +217,25 @@ def test_serial_batch_collects_errors_of_each_step():
     ]
     assert "社区 compute: compute failed: ZeroDivisionError: division by zero" in outcome.summary()
     assert not outcome.ok
+
+
+def test_cli_serial_partition_rebalance_and_assign_all(tmp_path, street):
+    workdir = tmp_path / "w"
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "--workdir", str(workdir)]).exit_code == 0
+    store = fill(Store(f"sqlite:///{workdir / 'gridmgmt.db'}"), street)
+    result = runner.invoke(main, ["partition", "--all", "--workdir", str(workdir)])
+    assert result.exit_code == 0, result.output
+    assert "4 社区 partitioned, 0 failed" in result.output
+    result = runner.invoke(
+        main,
+        ["rebalance", "--all", "--approve", "--min", "300", "--workdir", str(workdir)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "4 社区 rebalanced (4 approved), 0 failed" in result.output
+    assert set(store.current_grids()["version"]) == {2}
+    result = runner.invoke(main, ["assign", "--stored", "--workdir", str(workdir)])
+    assert result.exit_code == 0, result.output
+    assert f"buildings: {len(store.read_layer('buildings'))} placed in a grid" in result.output
+    wrong = runner.invoke(main, ["rebalance", "--workers", "2", "--workdir", str(workdir)])
+    assert wrong.exit_code == 2 and "--workers/--scheduler work with --all" in wrong.output
