@@ -57,6 +57,25 @@ def seed_option(help_text: str | None = None) -> Callable[[F], F]:
     return click.option("--seed", default=0, show_default=True, type=int, help=help_text)
 
 
+def executor_options() -> Callable[[F], F]:
+    """``--workers N`` / ``--scheduler ADDRESS``: run per-社区 work on Dask (default: serial)."""
+    return _stack(
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Run each 社区 as a task on a Dask LocalCluster of N processes "
+            "(needs the 'dask' extra; default: one 社区 after another in this process).",
+        ),
+        click.option(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help="Use a running Dask scheduler (e.g. tcp://host:8786) instead of a local cluster.",
+        ),
+    )
+
+
 def band_options() -> Callable[[F], F]:
     """``--min``/``--max``: the household band of a grid, as ``min_households``/``max_households``."""
     return _stack(

@@ -13,6 +13,7 @@ from gridmgmt.cli.options import (
     band_options,
     constraint_layer_options,
     coords_option,
+    executor_options,
     seed_option,
 )
 
@@ -52,6 +53,7 @@ BOUNDARY_COORDS_HELP = (
     type=click.Path(exists=True, dir_okay=False),
     help="台账 (CSV/XLSX): households per building id, per 小区 or per address, for file input.",
 )
+@executor_options()
 def partition_cmd(
     obj: Context,
     buildings,
@@ -69,22 +71,31 @@ def partition_cmd(
     communities,
     all_communities,
     ledger,
+    workers,
+    scheduler,
 ):
     """Cut a 社区 into 250–500-household grids: from files (--out) or stored data (--community/--all)."""
     if communities or all_communities:
-        from gridmgmt.domain.partitioning import partition_communities
+        from gridmgmt.domain.partitioning import partition_stored
 
-        outcomes = partition_communities(
+        run = partition_stored(
             obj.store,
             communities=communities or None,
             min_households=min_households,
             max_households=max_households,
             seed=seed,
             progress=click.echo,
+            workers=workers,
+            scheduler=scheduler,
         )
-        for o in outcomes:
+        for o in run.outcomes:
             click.echo(f"{o.name} ({o.code}): grid version {o.version}\n{o.result.report}")
+        finish_batch(run.summary(), failed=bool(run.failures))
         return
+    if workers or scheduler:
+        raise click.UsageError(
+            "--workers/--scheduler work on stored data: give --community or --all"
+        )
     if not buildings or not out:
         raise click.UsageError(
             "give BUILDINGS and --out, or --community NAME / --all for stored data"
@@ -114,6 +125,13 @@ def partition_cmd(
         for line in boundary_lines(listed):
             click.echo(line)
     click.echo(f"written: {out} (layers {layers})")
+
+
+def finish_batch(summary: str, *, failed: bool) -> None:
+    """Print a batch's summary; exit with status 1 when any 社区 failed."""
+    click.echo(summary, err=failed)
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 def boundary_lines(listed) -> list[str]:
@@ -147,14 +165,19 @@ def boundary_lines(listed) -> list[str]:
 @click.option(
     "--stored", is_flag=True, help="Recompute the grid codes of stored buildings and facilities."
 )
-def assign_cmd(obj: Context, points, grids_path, out, coords, stored):
+@executor_options()
+def assign_cmd(obj: Context, points, grids_path, out, coords, stored, workers, scheduler):
     """Put objects into grids: a file (adds grid_code, reason for unassigned rows) or the stored layers."""
     if stored:
-        from gridmgmt.domain.partitioning import reassign
+        from gridmgmt.domain.partitioning import reassign_stored
 
-        for layer, n in reassign(obj.store).items():
+        run = reassign_stored(obj.store, workers=workers, scheduler=scheduler)
+        for layer, n in run.placed.items():
             click.echo(f"{layer}: {n} placed in a grid")
+        finish_batch(run.summary(), failed=bool(run.failures))
         return
+    if workers or scheduler:
+        raise click.UsageError("--workers/--scheduler work with --stored")
     if not (points and grids_path and out):
         raise click.UsageError("give POINTS, --grids and --out, or --stored")
     from gridmgmt.domain.partitioning import assign_file

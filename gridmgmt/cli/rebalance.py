@@ -11,7 +11,13 @@ from pathlib import Path
 import click
 
 from gridmgmt.cli.context import Context, command
-from gridmgmt.cli.options import band_options, constraint_layer_options, coords_option, seed_option
+from gridmgmt.cli.options import (
+    band_options,
+    constraint_layer_options,
+    coords_option,
+    executor_options,
+    seed_option,
+)
 
 
 def run_stored_rebalance(
@@ -83,6 +89,51 @@ def run_stored_rebalance(
         click.echo(f"pending; approve with: gridmgmt grids approve {outcome.proposal_id}")
 
 
+def run_all_rebalance(
+    obj: Context,
+    *,
+    approve: bool,
+    locked,
+    min_households: int,
+    max_households: int,
+    seed: int,
+    balance_workload: int | None,
+    keep_compounds: bool,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """Rebalance every 社区 with grids (``rebalance --all``); exit 1 when any failed."""
+    from datetime import datetime, timedelta
+
+    from gridmgmt.cli.partitioning import finish_batch
+    from gridmgmt.core.periods import SHANGHAI
+    from gridmgmt.domain.rebalance_all import rebalance_all
+    from gridmgmt.store.proposals import ProposalStore
+
+    now = datetime.now(SHANGHAI)
+    run = rebalance_all(
+        obj.store,
+        ProposalStore(obj.store),
+        approve=approve,
+        locked=tuple(locked),
+        min_households=min_households,
+        max_households=max_households,
+        seed=seed,
+        balance_workload=None if not balance_workload else (now - timedelta(balance_workload), now),
+        split_compounds=not keep_compounds,
+        workers=workers,
+        scheduler=scheduler,
+    )
+    for code, outcome in run.outcomes.items():
+        moved = outcome.draft.moves
+        state = "approved: version " + str(outcome.version) if outcome.version else "pending"
+        click.echo(
+            f"{outcome.draft.state.name} ({code}): proposal {outcome.proposal_id}, "
+            f"{len(moved)} buildings move; {state}"
+        )
+    finish_batch(run.summary(), failed=bool(run.failures))
+
+
 @command("rebalance")
 @click.argument("grids_path", metavar="GRIDS", required=False, type=click.Path(dir_okay=False))
 @click.option(
@@ -106,7 +157,15 @@ def run_stored_rebalance(
 @seed_option()
 @coords_option()
 @click.option("--community", default=None, help="Rebalance a stored 社区 (name or code).")
-@click.option("--approve", is_flag=True, help="With --community: approve the proposal at once.")
+@click.option(
+    "--all",
+    "all_communities",
+    is_flag=True,
+    help="Rebalance every 社区 that has grids, each as one task (see --workers).",
+)
+@click.option(
+    "--approve", is_flag=True, help="With --community/--all: approve the proposal(s) at once."
+)
 @click.option(
     "--balance-workload",
     "balance_workload",
@@ -121,6 +180,7 @@ def run_stored_rebalance(
     help="Never divide a compound that fits one grid, even if a grid then stays out of band "
     "(default: divided as the last resort, listed in the report).",
 )
+@executor_options()
 def rebalance_cmd(
     obj: Context,
     grids_path,
@@ -136,12 +196,31 @@ def rebalance_cmd(
     seed,
     coords,
     community,
+    all_communities,
     approve,
     balance_workload,
     keep_compounds,
+    workers,
+    scheduler,
 ):
     """Bring grids back into the household band with minimal change: files (GRIDS --buildings
-    --out) or a stored 社区 (--community, as a proposal)."""
+    --out) or a stored 社区 (--community, as a proposal) or all of them (--all)."""
+    if all_communities:
+        run_all_rebalance(
+            obj,
+            approve=approve,
+            locked=locked,
+            min_households=min_households,
+            max_households=max_households,
+            seed=seed,
+            balance_workload=balance_workload,
+            keep_compounds=keep_compounds,
+            workers=workers,
+            scheduler=scheduler,
+        )
+        return
+    if workers or scheduler:
+        raise click.UsageError("--workers/--scheduler work with --all")
     if community:
         run_stored_rebalance(
             obj,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -52,6 +53,20 @@ def community_sides(buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame):
     return footprint_sides(buildings.to_crs(crs).geometry.values, areas.to_crs(crs).geometry.values)
 
 
+@dataclass
+class PartitionRun:
+    """What :func:`partition_stored` did: the 社区 written and those that failed."""
+
+    outcomes: list[CommunityPartition]
+    failures: list  # of gridmgmt.domain.batch.BatchFailure
+
+    def summary(self) -> str:
+        """The totals and one line per failed 社区."""
+        lines = [f"{len(self.outcomes)} 社区 partitioned, {len(self.failures)} failed"]
+        lines += [f"  {f.item.label}: {f.step} failed: {f.error}" for f in self.failures]
+        return "\n".join(lines)
+
+
 def partition_communities(
     repo: LayerRepository | GridRepository,
     *,
@@ -61,14 +76,78 @@ def partition_communities(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> list[CommunityPartition]:
-    """Partition stored 社区 and write each as a new grid version.
+    """Partition stored 社区 one after another (:func:`partition_stored`, serial).
+
+    Raises
+    ------
+    ValueError
+        No 社区 or no buildings stored, or a 社区 failed (the others are written).
+    InputError
+        The stored 社区 hold none of the stored buildings (offset or elsewhere).
+    """
+    run = partition_stored(
+        repo,
+        communities=communities,
+        min_households=min_households,
+        max_households=max_households,
+        seed=seed,
+        progress=progress,
+        show_bar=False,
+    )
+    if run.failures:
+        raise ValueError(run.summary())
+    return run.outcomes
+
+
+def partition_one(
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoSeries,
+    roads: gpd.GeoDataFrame | None,
+    compounds: gpd.GeoDataFrame | None,
+    code: str,
+    min_households: int,
+    max_households: int,
+    seed: int,
+):
+    """Partition one 社区's buildings (pure computation: the task run on a worker)."""
+    from gridmgmt.core.partition import partition
+
+    return partition(
+        buildings,
+        boundary=boundary,
+        roads=roads,
+        compounds=compounds,
+        min_households=min_households,
+        max_households=max_households,
+        code_prefix=code,
+        seed=seed,
+    )
+
+
+def partition_stored(
+    repo: LayerRepository | GridRepository,
+    *,
+    communities: Iterable[str] | None = None,
+    min_households: int = 250,
+    max_households: int = 500,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    show_bar: bool = True,
+) -> PartitionRun:
+    """Partition stored 社区 and write each as a new grid version, serially or on Dask.
 
     Buildings, roads and compounds are read once; each building goes to the
     社区 holding most of its footprint, unless more of it lies outside every
     社区 (then it is left out and listed through ``progress``), the rule
     ``gridmgmt partition FILE --boundary`` applies, so both workflows give a
-    社区 the same buildings and grids. After the grids are written,
-    facilities are re-assigned to the current grids.
+    社区 the same buildings and grids. Each 社区 is one task
+    (:func:`partition_one`, run by :mod:`gridmgmt.domain.batch`)
+    and is written in its own transaction as it finishes; a 社区 that fails
+    is listed in the result and nothing of it is written. After the grids
+    are written, facilities and open incidents are re-assigned to the
+    current grids. The grids are the same whatever the executor.
 
     Parameters
     ----------
@@ -82,6 +161,12 @@ def partition_communities(
         Seed for the partition engine (results are reproducible).
     progress : callable, optional
         Called with a message per 社区 and with the buildings outside every 社区.
+    workers : int, optional
+        Run on a Dask LocalCluster of that many processes (default: serial).
+    scheduler : str, optional
+        Address of a running Dask scheduler to use instead.
+    show_bar : bool
+        Show a progress bar on stderr.
 
     Raises
     ------
@@ -89,80 +174,107 @@ def partition_communities(
         No 社区 or no buildings stored.
     InputError
         The stored 社区 hold none of the stored buildings (offset or elsewhere).
+    BatchSetupError
+        Dask missing or the scheduler not answering (nothing written).
     """
-    from gridmgmt.core.partition import partition
+    from gridmgmt.domain.batch import BatchItem, executor
 
-    say = progress or (lambda _message: None)
-    every = repo.admin_areas("community")
-    if len(every) == 0:
-        raise ValueError("no 社区 stored: import boundaries (or run `gridmgmt demo`) first")
-    every = every.sort_values("code", kind="stable").reset_index(drop=True)
-    areas = every
-    if communities is not None:
-        wanted = [repo.community(c)["code"] for c in communities]
-        areas = every[every["code"].isin(wanted)]
-    buildings = repo.read_layer("buildings")
-    if len(buildings) == 0:
-        raise ValueError("no buildings stored: import buildings first")
-    roads = repo.read_layer("roads")
-    compounds = repo.read_layer("compounds")
-    sides = community_sides(buildings, every)
-    if sides.outside.all():
-        _refuse_missing_boundaries(every, buildings, roads)
-    if sides.outside.any():
-        ids = buildings["building_id"].astype(str).to_numpy()[sides.outside]
-        say(
-            f"{len(ids)} building(s) lie outside every stored 社区 (most of their footprint "
-            f"outside) and are left out: {_listing(ids)}"
-        )
-
-    outcomes = []
-    for pos, area in zip(areas.index, areas.itertuples(), strict=True):
-        own = sides.area == pos
-        mine = buildings[own]
-        if len(mine) == 0:
-            say(f"{area.name} ({area.code}): 0 buildings")
-            continue
-        cut = sides.cut[own]
-        straddling = pd.DataFrame(
-            {
-                "id": mine["building_id"].astype(str).to_numpy()[cut],
-                "share": sides.share[own][cut].round(3),
-            }
-        )
-        say(
-            f"{area.name} ({area.code}): {len(mine)} buildings"
-            + (
-                f", {len(straddling)} cut by its boundary and kept (most of the footprint "
-                f"inside): {_listing(straddling['id'])}"
-                if len(straddling)
-                else ""
+    with executor(workers, scheduler) as ex:
+        say = progress or (lambda _message: None)
+        every = repo.admin_areas("community")
+        if len(every) == 0:
+            raise ValueError("no 社区 stored: import boundaries (or run `gridmgmt demo`) first")
+        every = every.sort_values("code", kind="stable").reset_index(drop=True)
+        areas = every
+        if communities is not None:
+            wanted = [repo.community(c)["code"] for c in communities]
+            areas = every[every["code"].isin(wanted)]
+        buildings = repo.read_layer("buildings")
+        if len(buildings) == 0:
+            raise ValueError("no buildings stored: import buildings first")
+        roads = repo.read_layer("roads")
+        compounds = repo.read_layer("compounds")
+        sides = community_sides(buildings, every)
+        if sides.outside.all():
+            _refuse_missing_boundaries(every, buildings, roads)
+        if sides.outside.any():
+            ids = buildings["building_id"].astype(str).to_numpy()[sides.outside]
+            say(
+                f"{len(ids)} building(s) lie outside every stored 社区 (most of their footprint "
+                f"outside) and are left out: {_listing(ids)}"
             )
+        by_code = {
+            area.code: (pos, area)
+            for pos, area in zip(areas.index, areas.itertuples(), strict=True)
+        }
+        items = []
+        for code, (pos, area) in by_code.items():
+            n = int((sides.area == pos).sum())
+            if n == 0:
+                say(f"{area.name} ({area.code}): 0 buildings")
+            else:
+                items.append(BatchItem(code, f"{area.name} ({code})"))
+        straddling: dict[str, pd.DataFrame] = {}
+
+        def prepare(code: str) -> tuple:
+            pos, area = by_code[code]
+            own = sides.area == pos
+            mine = buildings.iloc[np.flatnonzero(own)]
+            cut = sides.cut[own]
+            straddling[code] = pd.DataFrame(
+                {
+                    "id": mine["building_id"].astype(str).to_numpy()[cut],
+                    "share": sides.share[own][cut].round(3),
+                }
+            )
+            listed = straddling[code]
+            say(
+                f"{area.name} ({area.code}): {len(mine)} buildings"
+                + (
+                    f", {len(listed)} cut by its boundary and kept (most of the footprint "
+                    f"inside): {_listing(listed['id'])}"
+                    if len(listed)
+                    else ""
+                )
+            )
+            mine = _clip_minorities(mine, sides.share[own], area.geometry)
+            boundary = gpd.GeoSeries([area.geometry], crs=areas.crs)
+            return (
+                mine.reset_index(drop=True),
+                boundary,
+                _clip(roads, area.geometry),
+                _clip(compounds, area.geometry),
+                code,
+                min_households,
+                max_households,
+                seed,
+            )
+
+        def write(code: str, result) -> CommunityPartition:
+            _, area = by_code[code]
+            mine = buildings[sides.area == by_code[code][0]]
+            placed = result.labels.notna().to_numpy()
+            labels = pd.Series(
+                result.labels.to_numpy()[placed], index=mine["building_id"].to_numpy()[placed]
+            )
+            version = repo.write_grid_version(code, result.grids, labels)
+            return CommunityPartition(code, area.name, version, result, straddling.pop(code, None))
+
+        batch = ex.run(
+            items,
+            prepare,
+            partition_one,
+            write,
+            description="partition",
+            progress=show_bar,
         )
-        mine = _clip_minorities(mine, sides.share[own], area.geometry)
-        boundary = gpd.GeoSeries([area.geometry], crs=areas.crs)
-        result = partition(
-            mine.reset_index(drop=True),
-            boundary=boundary,
-            roads=_clip(roads, area.geometry),
-            compounds=_clip(compounds, area.geometry),
-            min_households=min_households,
-            max_households=max_households,
-            code_prefix=area.code,
-            seed=seed,
-        )
-        placed = result.labels.notna().to_numpy()
-        labels = pd.Series(
-            result.labels.to_numpy()[placed], index=mine["building_id"].to_numpy()[placed]
-        )
-        version = repo.write_grid_version(area.code, result.grids, labels)
-        outcomes.append(CommunityPartition(area.code, area.name, version, result, straddling))
-    if outcomes:  # facilities and open incidents of the changed 社区 only
-        changed = areas[areas["code"].isin([o.code for o in outcomes])]
-        bbox = tuple(changed.total_bounds)
-        assign_facilities(repo, bbox=bbox)
-        reassign_incidents(repo, bbox=bbox)
-    return outcomes
+        outcomes = sorted(batch.written.values(), key=lambda o: o.code)
+        if outcomes:  # facilities and open incidents of the changed 社区 only
+            changed = areas[areas["code"].isin([o.code for o in outcomes])]
+            bbox = tuple(changed.total_bounds)
+            assign_facilities(repo, bbox=bbox)
+            reassign_incidents(repo, bbox=bbox)
+        return PartitionRun(outcomes, batch.failures)
 
 
 def _listing(ids, limit: int = 10) -> str:
@@ -229,9 +341,11 @@ def reassign_incidents(repo, *, bbox=None) -> int:
 
 
 def _clip(frame: gpd.GeoDataFrame, polygon) -> gpd.GeoDataFrame | None:
+    """The rows meeting ``polygon``, in their order (through the spatial index: city scale)."""
     if frame is None or len(frame) == 0:
         return None
-    return frame[frame.intersects(polygon)].reset_index(drop=True)
+    rows = np.sort(frame.sindex.query(polygon, predicate="intersects"))
+    return frame.iloc[rows].reset_index(drop=True)
 
 
 def reassign(repo, layers=("buildings", "facilities"), *, bbox=None) -> dict[str, int]:
@@ -265,6 +379,122 @@ def reassign(repo, layers=("buildings", "facilities"), *, bbox=None) -> dict[str
 def assign_facilities(repo: LayerRepository | GridRepository, bbox=None) -> int:
     """Put every facility (in ``bbox``) into the current grid that holds it; returns how many landed."""
     return reassign(repo, ("facilities",), bbox=bbox)["facilities"]
+
+
+ID_COLUMNS = {"buildings": "building_id", "facilities": "facility_id"}
+OUTSIDE_KEY = "outside"
+
+
+@dataclass
+class ReassignRun:
+    """What :func:`reassign_stored` did: per layer how many objects are in a grid; failures."""
+
+    placed: dict[str, int]
+    failures: list  # of gridmgmt.domain.batch.BatchFailure
+
+    def summary(self) -> str:
+        """The totals and one line per failed 社区."""
+        lines = [f"{len(self.failures)} 社区 failed" if self.failures else "all 社区 done"]
+        lines += [f"  {f.item.label}: {f.step} failed: {f.error}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def locate_task(frames: dict[str, gpd.GeoDataFrame], grids: gpd.GeoDataFrame) -> dict:
+    """Grid code per object id of each layer (pure computation: the task run on a worker)."""
+    out = {}
+    for layer, frame in frames.items():
+        ids = frame[ID_COLUMNS[layer]].to_numpy()
+        codes = _locate(frame, grids).to_numpy(dtype=object) if len(grids) else [None] * len(ids)
+        out[layer] = pd.Series(codes, index=ids, dtype=object)
+    return out
+
+
+def reassign_stored(
+    repo,
+    layers=("buildings", "facilities"),
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    show_bar: bool = True,
+) -> ReassignRun:
+    """Re-locate every stored building and facility in the current grids, 社区 by 社区.
+
+    Objects are split by the 社区 holding their representative point (the
+    rest form one more task); each task gets the grids that meet its
+    objects' bounding box, which are all the grids any of them can fall in,
+    so the codes are those of one city-wide :func:`reassign`. Each 社区's
+    codes are written in one transaction as its task finishes.
+    """
+    from gridmgmt.domain.batch import BatchItem, executor
+
+    with executor(workers, scheduler) as ex:
+        grids = repo.current_grids()[["code", "geometry"]]
+        areas = repo.admin_areas("community").sort_values("code", kind="stable")
+        frames = {}
+        for layer in layers:
+            frame = repo.read_layer(layer)
+            frame = frame[[ID_COLUMNS[layer], "geometry"]].copy()
+            frame["area_key"] = _area_keys(frame, areas)
+            frames[layer] = frame
+        keys = sorted({k for f in frames.values() for k in f["area_key"]})
+        names = dict(zip(areas["code"], areas["name"], strict=True))
+
+        def prepare(key: str) -> tuple:
+            mine = {
+                layer: f[f["area_key"] == key].drop(columns="area_key")
+                for layer, f in frames.items()
+            }
+            mine = {layer: f for layer, f in mine.items() if len(f)}
+            located = [f for f in mine.values() if f.geometry.notna().any()]
+            if not located or not len(grids):
+                return mine, grids.iloc[:0]
+            x0, y0, x1, y1 = shapely.total_bounds(
+                np.concatenate([f.geometry.to_numpy() for f in located])
+            )
+            m = BBOX_MARGIN_DEG
+            near = grids.cx[x0 - m : x1 + m, y0 - m : y1 + m]
+            return mine, near
+
+        def write(key: str, codes: dict) -> dict:
+            repo.set_grid_codes_of_layers(codes)
+            return {layer: int(c.notna().sum()) for layer, c in codes.items()}
+
+        labels = {k: f"{names[k]} ({k})" if k in names else "outside every 社区" for k in keys}
+        batch = ex.run(
+            [BatchItem(k, labels[k]) for k in keys],
+            prepare,
+            locate_task,
+            write,
+            description="assign",
+            progress=show_bar,
+        )
+        placed = {layer: 0 for layer in layers}
+        for counts in batch.written.values():
+            for layer, n in counts.items():
+                placed[layer] += n
+        return ReassignRun(placed, batch.failures)
+
+
+BBOX_MARGIN_DEG = 1e-6  # ~10 cm: grids touching an object's bounding box are never missed
+
+
+def _area_keys(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """The code of the 社区 holding each object's representative point, else ``outside``."""
+    keys = np.full(len(frame), OUTSIDE_KEY, dtype=object)
+    located = frame.geometry.notna().to_numpy() & ~frame.geometry.is_empty.to_numpy()
+    if not located.any() or len(areas) == 0:
+        return keys
+    points = shapely.point_on_surface(frame.geometry.to_numpy()[located])
+    tree = shapely.STRtree(areas.to_crs(frame.crs).geometry.to_numpy())
+    hit_point, hit_area = tree.query(points, predicate="within")
+    first = {}
+    for p, a in zip(hit_point[::-1], hit_area[::-1], strict=True):
+        first[p] = a  # the smallest code wins (areas sorted by code)
+    codes = areas["code"].to_numpy()
+    where = np.flatnonzero(located)
+    for p, a in first.items():
+        keys[where[p]] = codes[a]
+    return keys
 
 
 def partition_files(

@@ -102,6 +102,12 @@ class GridStore(Database):
         with self.session() as s:
             set_grid_codes_in(s, model, mapping)
 
+    def set_grid_codes_of_layers(self, mappings: Mapping[str, pd.Series]) -> None:
+        """``{layer: source_id -> grid code}`` for several layers, all in one transaction."""
+        with self.session() as s:
+            for layer, mapping in mappings.items():
+                set_grid_codes_in(s, LAYER_TABLES[layer][0], mapping)
+
     def update_households(
         self, ledger: pd.DataFrame, *, min_households: int = 250, max_households: int = 500
     ) -> pd.DataFrame:

@@ -78,3 +78,83 @@ KINDERGARTEN_NAMES = (
     "童心幼儿园",
     "金色摇篮幼儿园",
 )
+#: more place-name stems, for cities of many 社区 and 街道
+PLACE_STEMS = (
+    "朝阳",
+    "东风",
+    "红旗",
+    "向阳",
+    "光明",
+    "团结",
+    "友谊",
+    "新民",
+    "文化",
+    "振兴",
+    "兴华",
+    "建国",
+    "河西",
+    "城东",
+    "城南",
+    "城西",
+    "城北",
+    "湖滨",
+    "江南",
+    "桃源",
+    "杏林",
+    "梅园",
+    "兰亭",
+    "竹园",
+    "松鹤",
+    "青山",
+    "白云",
+    "金桥",
+    "银河",
+    "星光",
+    "月湖",
+    "凤凰",
+    "龙山",
+    "莲花",
+    "荷塘",
+    "柳岸",
+    "清河",
+    "玉泉",
+    "紫金",
+    "钱塘",
+)
+#: variants of a stem: 翠湖社区, 翠湖东社区, 翠湖新村社区 ...
+STEM_VARIANTS = ("", "东", "西", "南", "北", "中", "新村", "花园", "湖畔", "苑", "里", "坊")
+
+
+def unique_place_names(n: int, suffix: str, first: tuple[str, ...] = ()) -> list[str]:
+    """``n`` distinct names ending in ``suffix`` (``社区``, ``街道``), ``first`` ones first.
+
+    Stems from the road, compound and place lists with directional and other
+    variants (a few thousand names); past those, numbered names (``第1201社区``).
+    Deterministic: the same ``n`` gives the same list.
+    """
+    stems = list(
+        dict.fromkeys(
+            [
+                *COMPOUND_PREFIXES,
+                *(r.removesuffix("大道").removesuffix("路") for r in ROAD_NAMES),
+                *PLACE_STEMS,
+            ]
+        )
+    )
+    names = list(dict.fromkeys(first))
+    seen = set(names)
+    candidates = (f"{stem}{variant}{suffix}" for variant in STEM_VARIANTS for stem in stems)
+    for name in candidates:
+        if len(names) >= n:
+            break
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    k = len(names)
+    while len(names) < n:
+        k += 1
+        name = f"第{k}{suffix}"
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names[:n]

@@ -37,6 +37,7 @@ from gridmgmt.core.layers import (
     WGS84,
 )
 from gridmgmt.synthetic import names as nm
+from gridmgmt.synthetic.divisions import split_cells, street_counts
 
 DEFAULT_ORIGIN = (117.81, 30.94)  # 铜陵 铜官区
 DISTRICT = ("340705", "铜官区")
@@ -44,6 +45,7 @@ STREET_NAME = "幸福街道"
 ARTERIAL_HALF_WIDTH = 15.0  # m: half the road corridor along arterials
 BRANCH_HALF_WIDTH = 7.0  # m: between 小区
 WALL_SETBACK = 6.0  # m: from a compound wall to its buildings
+SUPERBLOCK_AREA = 440.0**2  # m²: the mean superblock between arterials (320-560 m apart)
 
 #: housing type -> (footprint w, d in m, spacing x, y in m, floors range, households range)
 HOUSING = {
@@ -85,7 +87,7 @@ class SyntheticStreet:
 
 
 # ------------------------------------------------------------------ layout
-class _Builder:
+class LayerBuilder:
     """Accumulates features in metric coordinates; one instance per street."""
 
     def __init__(self, rng: np.random.Generator, mean_households: float | None):
@@ -189,7 +191,7 @@ def _arterials(width: float, height: float, rng):
     return verticals, horizontals, faces, (len(xs) - 1, len(ys) - 1)
 
 
-def _fill_compound(b: _Builder, poly, housing: str, cid: str, cname: str) -> None:
+def fill_compound(b: LayerBuilder, poly, housing: str, cid: str, cname: str) -> None:
     """Place buildings of one housing type on a lattice inside ``poly``, with paths between rows."""
     rng = b.rng
     (w, d), (sx, sy), (f_lo, f_hi), (h_lo, h_hi) = HOUSING[housing]
@@ -253,7 +255,7 @@ def _split(poly, rng, max_area: float) -> list:
     return _split(poly.intersection(a), rng, max_area) + _split(poly.intersection(c), rng, max_area)
 
 
-def _residential_block(b: _Builder, block, rng, names_iter) -> None:
+def _residential_block(b: LayerBuilder, block, rng, names_iter) -> None:
     pieces = _split(block, rng, rng.uniform(40_000, 90_000))
     for piece in pieces:
         compound = piece.buffer(-BRANCH_HALF_WIDTH, join_style="mitre")
@@ -262,7 +264,7 @@ def _residential_block(b: _Builder, block, rng, names_iter) -> None:
         housing = rng.choice([h for h, _ in HOUSING_MIX], p=[p for _, p in HOUSING_MIX])
         cname = next(names_iter)
         cid = b.compound(compound, "residential", "residential", cname)
-        _fill_compound(b, compound, housing, cid, cname)
+        fill_compound(b, compound, housing, cid, cname)
         if compound.area > 60_000 and rng.random() < 0.35:
             b.facility(
                 compound.representative_point(), "kindergarten", rng.choice(nm.KINDERGARTEN_NAMES)
@@ -275,7 +277,7 @@ def _residential_block(b: _Builder, block, rng, names_iter) -> None:
 
 
 def _unit_block(
-    b: _Builder,
+    b: LayerBuilder,
     block,
     landuse: str,
     name: str,
@@ -333,8 +335,9 @@ def _layout(
     *,
     mean_households=None,
     special: bool = True,
+    per_street: int | None = None,
 ):
-    b = _Builder(rng, mean_households)
+    b = LayerBuilder(rng, mean_households)
     verticals, horizontals, faces, (nx, ny) = _arterials(width, height, rng)
     road_names = iter(nm.ROAD_NAMES * 100)
     for line in verticals[1:-1] + horizontals[1:-1]:
@@ -404,15 +407,34 @@ def _layout(
             for piece in part[1:]:
                 _residential_block(b, piece, rng, compound_names)
 
-    # 社区: contiguous column bands of superblocks following arterials
-    street_poly = shapely.union_all([p for _, p in faces])
-    community_polys = []
-    bands = np.array_split(np.arange(nx), max(1, min(n_communities, nx)))
-    for band in bands:
-        community_polys.append(
-            shapely.union_all([p for (i, j), p in faces if i in set(band.tolist())])
-        )
-    return b, street_poly, community_polys
+    return b, _divide(faces, nx, ny, n_communities, per_street)
+
+
+def _divide(faces, nx: int, ny: int, n_communities: int, per_street: int | None):
+    """街道 and their 社区 as ``[(street polygon, [community polygons])]``.
+
+    One 街道 of at most ``nx`` 社区: contiguous column bands of superblocks
+    (the demo's layout); otherwise rectangles of superblocks
+    (:func:`~gridmgmt.synthetic.divisions.split_cells`), first into 街道 of
+    ``per_street`` 社区, then each into its 社区.
+    """
+    counts = street_counts(n_communities, per_street)
+    by_cell = dict(faces)
+    if len(counts) == 1 and n_communities <= nx:
+        street_poly = shapely.union_all([p for _, p in faces])
+        community_polys = []
+        bands = np.array_split(np.arange(nx), max(1, min(n_communities, nx)))
+        for band in bands:
+            community_polys.append(
+                shapely.union_all([p for (i, j), p in faces if i in set(band.tolist())])
+            )
+        return [(street_poly, community_polys)]
+    out = []
+    for (cols, rows), count in zip(split_cells(range(nx), range(ny), counts), counts, strict=True):
+        pieces = split_cells(cols, rows, [1] * count)
+        polys = [shapely.union_all([by_cell[(i, j)] for i in c for j in r]) for c, r in pieces]
+        out.append((shapely.union_all(polys), polys))
+    return out
 
 
 def _unique_names(it):
@@ -427,19 +449,27 @@ def _unique_names(it):
         yield f"第{k}小区"
 
 
-def _place_services(b: _Builder, community_polys, street_poly, rng) -> None:
-    for k, poly in enumerate(community_polys):
-        pt = _random_point_in(poly, rng)
-        b.facility(
-            pt, "community_centre", f"{nm.COMMUNITY_NAMES[k % len(nm.COMMUNITY_NAMES)]}党群服务中心"
-        )
-        b.facility(
-            _random_point_in(poly, rng),
-            "clinic",
-            f"{nm.COMMUNITY_NAMES[k % len(nm.COMMUNITY_NAMES)][:-2]}社区卫生服务站",
-        )
-    b.facility(_random_point_in(street_poly, rng), "government", f"{STREET_NAME}办事处")
-    b.facility(_random_point_in(street_poly, rng), "police", f"{STREET_NAME[:-2]}派出所")
+def _place_services(b: LayerBuilder, streets, rng) -> None:
+    """A party-service centre and a clinic per 社区, a 街道办事处 and a police station per 街道."""
+    street_names, community_names = _division_names(streets)
+    k = 0
+    for street_name, (street_poly, community_polys) in zip(street_names, streets, strict=True):
+        for poly in community_polys:
+            name = community_names[k]
+            k += 1
+            b.facility(_random_point_in(poly, rng), "community_centre", f"{name}党群服务中心")
+            b.facility(_random_point_in(poly, rng), "clinic", f"{name[:-2]}社区卫生服务站")
+        b.facility(_random_point_in(street_poly, rng), "government", f"{street_name}办事处")
+        b.facility(_random_point_in(street_poly, rng), "police", f"{street_name[:-2]}派出所")
+
+
+def _division_names(streets) -> tuple[list[str], list[str]]:
+    """Unique names of the 街道 and of all 社区, the demo's names first."""
+    n = sum(len(polys) for _, polys in streets)
+    return (
+        nm.unique_place_names(len(streets), "街道", (STREET_NAME,)),
+        nm.unique_place_names(n, "社区", nm.COMMUNITY_NAMES),
+    )
 
 
 def _random_point_in(poly, rng):
@@ -451,7 +481,7 @@ def _random_point_in(poly, rng):
     return poly.representative_point()
 
 
-def _assemble(b: _Builder, street_poly, community_polys, origin, seed) -> SyntheticStreet:
+def _assemble(b: LayerBuilder, streets, origin, seed) -> SyntheticStreet:
     lon0, lat0 = origin
     epsg = utm_epsg(lon0, lat0)
     from pyproj import Transformer
@@ -467,33 +497,41 @@ def _assemble(b: _Builder, street_poly, community_polys, origin, seed) -> Synthe
             df.drop(columns="geometry"), geometry=list(geoms), crs=f"EPSG:{epsg}"
         ).to_crs(WGS84)
 
-    district, street_code = DISTRICT[0], DISTRICT[0] + "001"
+    district = DISTRICT[0]
+    whole = streets[0][0] if len(streets) == 1 else shapely.union_all([p for p, _ in streets])
     rows = [
         {
             "level": "district",
             "code": district,
             "name": DISTRICT[1],
             "parent_code": None,
-            "geometry": street_poly,
-        },
-        {
-            "level": "street",
-            "code": street_code,
-            "name": STREET_NAME,
-            "parent_code": district,
-            "geometry": street_poly,
-        },
+            "geometry": whole,
+        }
     ]
-    for k, poly in enumerate(community_polys):
+    street_names, community_names = _division_names(streets)
+    names = iter(community_names)
+    for s, (street_poly, community_polys) in enumerate(streets):
+        street_code = f"{district}{s + 1:03d}"
         rows.append(
             {
-                "level": "community",
-                "code": f"{street_code}{k + 1:03d}",
-                "name": nm.COMMUNITY_NAMES[k % len(nm.COMMUNITY_NAMES)],
-                "parent_code": street_code,
-                "geometry": poly,
+                "level": "street",
+                "code": street_code,
+                "name": street_names[s],
+                "parent_code": district,
+                "geometry": street_poly,
             }
         )
+        for k, poly in enumerate(community_polys):
+            rows.append(
+                {
+                    "level": "community",
+                    "code": f"{street_code}{k + 1:03d}",
+                    "name": next(names),
+                    "parent_code": street_code,
+                    "geometry": poly,
+                }
+            )
+    street_code = district + "001"
     return SyntheticStreet(
         boundaries=frame(rows, BOUNDARY_COLUMNS),
         roads=frame(b.roads, ROAD_COLUMNS),
@@ -506,7 +544,7 @@ def _assemble(b: _Builder, street_poly, community_polys, origin, seed) -> Synthe
     )
 
 
-def _thin_to(b: _Builder, target: int, rng) -> None:
+def _thin_to(b: LayerBuilder, target: int, rng) -> None:
     """Drop residential buildings at random until total households is near ``target``."""
     hh = np.array([x["households"] for x in b.buildings])
     total = hh.sum()
@@ -530,30 +568,41 @@ def generate_street(
     n_communities: int = 3,
     target_households: int = 25_000,
     origin: tuple[float, float] = DEFAULT_ORIGIN,
+    communities_per_street: int | None = None,
 ) -> SyntheticStreet:
     """The demo 街道: ~``target_households`` households in ``n_communities`` 社区.
+
+    Any number of 社区 is made, each with its own name and 12-digit code;
+    with ``communities_per_street`` they are grouped into several 街道 (a
+    city district), each holding that many.
 
     Parameters
     ----------
     seed : int
         Everything random comes from ``numpy.random.default_rng(seed)``.
     n_communities : int
-        Number of 社区 (contiguous bands of superblocks).
+        Number of 社区: contiguous bands of superblocks when they fit side by
+        side in one 街道, else contiguous rectangles of superblocks.
     target_households : int
-        Households in all; the layout is sized for it and thinned to it.
+        Households in all; the layout is sized for it and thinned to it (and
+        made larger when it would hold fewer superblocks than 社区).
     origin : (lon, lat)
         South-west corner of the 街道.
+    communities_per_street : int, optional
+        社区 per 街道; default all in one 街道 (at most 999).
     """
     if target_households <= 0 or n_communities <= 0:
         raise ValueError("target_households and n_communities must be positive")
+    street_counts(n_communities, communities_per_street)  # refuse impossible codes early
     rng = np.random.default_rng(seed)
     area = target_households / 23_000 * 2.6e6 * 1.3  # m²: observed density, with margin to thin
+    area = max(area, n_communities * 2.0 * SUPERBLOCK_AREA)
     width = float(np.sqrt(area * 1.35))
     height = area / width
-    b, street_poly, communities = _layout(width, height, n_communities, rng)
+    b, streets = _layout(width, height, n_communities, rng, per_street=communities_per_street)
     _thin_to(b, int(target_households), rng)
-    _place_services(b, communities, street_poly, rng)
-    return _assemble(b, street_poly, communities, origin, seed)
+    _place_services(b, streets, rng)
+    return _assemble(b, streets, origin, seed)
 
 
 def generate_blocks(
@@ -572,15 +621,13 @@ def generate_blocks(
         raise ValueError("n_buildings must be positive")
     rng = np.random.default_rng(seed)
     side = float(np.sqrt(n_buildings * 3_600.0))
-    b, street_poly, communities = _layout(
-        side, side, 1, rng, mean_households=mean_households, special=False
-    )
+    b, streets = _layout(side, side, 1, rng, mean_households=mean_households, special=False)
     if len(b.buildings) > n_buildings:
         keep = np.sort(rng.choice(len(b.buildings), n_buildings, replace=False))
         b.buildings = [b.buildings[i] for i in keep]
         for i, x in enumerate(b.buildings):
             x["building_id"] = f"B{i + 1:06d}"
-    return _assemble(b, street_poly, communities, origin, seed)
+    return _assemble(b, streets, origin, seed)
 
 
 def save_street(street: SyntheticStreet, path: str | Path) -> Path:
