@@ -554,17 +554,20 @@ def partition_files(
             data=Path(buildings_path).name,
             offset_check=boundary_coords is None,
         )
-    result = partition(
-        layers.buildings,
-        boundary=boundary_frame,
+    engine = dict(
         roads=road_frame if len(road_frame) else None,
         compounds=compound_frame if len(compound_frame) else None,
         zones=zone_frame,
         min_households=min_households,
         max_households=max_households,
-        code_prefix=code_prefix,
         seed=seed,
     )
+    if boundary_frame is not None and len(boundary_frame) > 1:
+        result = partition_areas(layers.buildings, boundary_frame, code_prefix, **engine)
+    else:
+        result = partition(
+            layers.buildings, boundary=boundary_frame, code_prefix=code_prefix, **engine
+        )
     kept = ["building_id", "households", "households_source", "households_confidence"]
     b = layers.buildings[[c for c in kept if c in layers.buildings] + ["geometry"]].copy()
     b.insert(2, "grid_code", result.labels.to_numpy())
@@ -583,6 +586,98 @@ def partition_files(
             out, layer="boundary_buildings", driver="GPKG"
         )
     return result
+
+
+def area_prefixes(first: str, n: int) -> list[str]:
+    """The 12-digit codes of ``n`` 社区 numbered on from ``first`` within its 街道."""
+    if first is None or len(first) != 12 or not first.isdigit():
+        raise ValueError("a boundary file of several 社区 needs a 12-digit --prefix")
+    start = int(first[9:])
+    if start + n - 1 > 999:
+        raise ValueError(
+            f"{n} 社区 numbered from {first} run past 999 in the 街道 {first[:9]}: "
+            "give a smaller --prefix"
+        )
+    return [f"{first[:9]}{start + k:03d}" for k in range(n)]
+
+
+def partition_areas(buildings, areas: gpd.GeoDataFrame, code_prefix: str, **engine):
+    """Partition each polygon of a boundary file as a 社区 of its own and put the results together.
+
+    Each building goes to the polygon holding most of its footprint (the
+    rule of :func:`community_sides`); those mostly outside every polygon
+    are left out and listed. Polygons are numbered in file order from
+    ``code_prefix`` (``…001``, ``…002`` …); grids carry the 社区's code and
+    name in ``community_code`` and ``community``.
+
+    Returns
+    -------
+    PartitionResult
+        Grids of all polygons, labels of all buildings, one combined report.
+    """
+    from gridmgmt.core.partition import PartitionResult, partition
+    from gridmgmt.core.quality import combine_reports
+
+    areas = areas.reset_index(drop=True)
+    prefixes = area_prefixes(code_prefix, len(areas))
+    sides = community_sides(buildings, areas)
+    names = [
+        str(n) if isinstance(n, str) and n else f"{code}"
+        for n, code in zip(areas.get("name", [None] * len(areas)), prefixes, strict=True)
+    ]
+    grids, reports, listed, notes = [], [], [], []
+    labels = pd.Series(None, index=buildings.index, dtype=object, name="grid_code")
+    for pos, polygon in enumerate(areas.geometry.values):
+        own = sides.area == pos
+        if not own.any():
+            notes.append(names[pos])
+            continue
+        mine = _clip_minorities(buildings[own], sides.share[own], polygon)
+        result = partition(
+            mine,
+            boundary=gpd.GeoSeries([polygon], crs=areas.crs),
+            code_prefix=prefixes[pos],
+            **engine,
+        )
+        result.grids.insert(1, "community_code", prefixes[pos])
+        result.grids.insert(2, "community", names[pos])
+        grids.append(result.grids)
+        reports.append(result.report)
+        labels.loc[mine.index] = result.labels.to_numpy()
+        if result.boundary_buildings is not None and len(result.boundary_buildings):
+            listed.append(result.boundary_buildings)
+    if not grids:
+        raise ValueError("no building has most of its footprint in any polygon of the boundary")
+    outside = np.flatnonzero(sides.outside)
+    if len(outside):
+        listed.append(
+            pd.DataFrame(
+                {
+                    "id": buildings["building_id"].astype(str).to_numpy()[outside],
+                    "share_inside": sides.share_inside[outside].round(3),
+                    "status": np.where(
+                        sides.share_inside[outside] > 0, "straddling_left_out", "outside"
+                    ),
+                }
+            )
+        )
+    every = pd.concat(grids, ignore_index=True)
+    residential = every.loc[every["kind"] == "residential", "households"].to_numpy()
+    used = [n for n in names if n not in notes]
+    report = combine_reports(reports, residential, used)
+    if notes:
+        report.notes = (*report.notes, f"no buildings in: {', '.join(notes)}")
+    combined = PartitionResult(
+        grids=gpd.GeoDataFrame(every, geometry="geometry", crs=grids[0].crs),
+        labels=labels,
+        report=report,
+        atoms=None,
+        metric_crs=result.metric_crs,
+    )
+    combined.boundary_buildings = (
+        pd.concat(listed, ignore_index=True).drop_duplicates("id") if listed else None
+    )
+    return combined
 
 
 def no_buildings_reason(layers: dict[str, gpd.GeoDataFrame]) -> str:
