@@ -9,6 +9,10 @@ Rules:
 - a **polygon** (building footprint, facility grounds) goes to the grid
   holding the largest share of its area, a **line** to the grid holding the
   largest share of its length (ties: smallest code);
+- an object that no grid covers but lies within :data:`EDGE_TOLERANCE_M`
+  (1 cm) of one (a point on the outer boundary that rounding put a hair
+  outside, at distance 0.0 m) goes to the **nearest** grid (ties: smallest
+  code), with its distance in ``distance_m``;
 - an object outside every grid is **unassigned** with reason
   ``outside_all_grids`` and its distance in metres to the nearest grid; an
   object without a location has reason ``missing_location``. Nothing is
@@ -33,12 +37,16 @@ from gridmgmt.core.crs import metric_crs
 OUTSIDE = "outside_all_grids"
 MISSING = "missing_location"
 OVERLAP_TOLERANCE_M2 = 0.5
+#: an object this close (metres) to the covered area but covered by no grid goes to the nearest
+EDGE_TOLERANCE_M = 0.01
 
 
 #: bulk point lookups of at least this many points use the lattice fast path
 LATTICE_MIN_POINTS = 20_000
 #: lattice cells per grid: enough that most cells lie wholly inside one grid
 LATTICE_CELLS_PER_GRID = 4096
+#: the fewest cells per grid of a lattice sized for one bulk call (see PreparedGrids.lattice_for)
+LATTICE_MIN_CELLS_PER_GRID = 256
 
 
 class _Lattice:
@@ -55,11 +63,16 @@ class _Lattice:
     full exact path (STRtree).
     """
 
-    def __init__(self, native: np.ndarray, tree: shapely.STRtree):
+    def __init__(
+        self,
+        native: np.ndarray,
+        tree: shapely.STRtree,
+        cells_per_grid: int = LATTICE_CELLS_PER_GRID,
+    ):
         from scipy import ndimage, sparse
 
         minx, miny, maxx, maxy = shapely.total_bounds(native)
-        cells = max(1, LATTICE_CELLS_PER_GRID * len(native))
+        cells = max(1, cells_per_grid * len(native))
         size = max(np.sqrt((maxx - minx) * (maxy - miny) / cells), 1e-9)
         self.x0, self.y0, self.size = minx, miny, size
         self.nx = max(1, int(np.ceil((maxx - minx) / size)))
@@ -149,12 +162,39 @@ class PreparedGrids:
     crs: str  # metric CRS
     source_crs: object
     _lattice: _Lattice | None = None
+    _metric_tree: shapely.STRtree | None = None
 
     @property
     def lattice(self) -> _Lattice:
         if self._lattice is None:
             self._lattice = _Lattice(self.native, self.tree)
         return self._lattice
+
+    def lattice_for(self, n_points: int) -> _Lattice:
+        """The lattice, or, when none is built yet, one sized for a single call on ``n_points``.
+
+        Building costs time in proportion to its cells: a one-off bulk call
+        (a file assigned once) gets about one cell per point, between
+        :data:`LATTICE_MIN_CELLS_PER_GRID` and :data:`LATTICE_CELLS_PER_GRID`
+        per grid; ``prepare_grids(lattice=True)`` builds the finest for reuse.
+        """
+        if self._lattice is None:
+            per_grid = int(
+                np.clip(
+                    n_points / max(len(self.native), 1),
+                    LATTICE_MIN_CELLS_PER_GRID,
+                    LATTICE_CELLS_PER_GRID,
+                )
+            )
+            self._lattice = _Lattice(self.native, self.tree, per_grid)
+        return self._lattice
+
+    @property
+    def metric_tree(self) -> shapely.STRtree:
+        """A spatial index over the metric geometries (distances within a tolerance)."""
+        if self._metric_tree is None:
+            self._metric_tree = shapely.STRtree(self.geoms)
+        return self._metric_tree
 
 
 def validate_grids(grids: gpd.GeoDataFrame, code_column: str = "code") -> None:
@@ -300,6 +340,12 @@ def assign(
         to_metric(outside)
         near = prepared.tree.nearest(native[outside])
         distance[outside] = shapely.distance(metric[outside], prepared.geoms[near])
+        edge = outside[distance[outside] <= EDGE_TOLERANCE_M]
+        if len(edge):
+            found = _nearest_within(prepared, metric[edge], EDGE_TOLERANCE_M)
+            edge, found = edge[found >= 0], found[found >= 0]
+            code_idx[edge] = found
+            distance[edge] = shapely.distance(metric[edge], prepared.geoms[found])
     distance[missing] = np.nan
     assigned = code_idx >= 0
     codes = np.full(n, None, dtype=object)
@@ -324,7 +370,7 @@ def covering_grid(
     """
     if len(points) >= LATTICE_MIN_POINTS:
         x, y = xy if xy is not None else (shapely.get_x(points), shapely.get_y(points))
-        fast = prepared.lattice.lookup(prepared.native, x, y)
+        fast = prepared.lattice_for(len(points)).lookup(prepared.native, x, y)
         rest = np.flatnonzero(fast == _UNRESOLVED)
         if len(rest):
             fast[rest] = _exact_covering(prepared, points[rest])
@@ -340,6 +386,18 @@ def _exact_covering(prepared: PreparedGrids, points: np.ndarray) -> np.ndarray:
         pi, gi = pi[order], gi[order]
         first = np.r_[True, pi[1:] != pi[:-1]]
         out[pi[first]] = gi[first]
+    return out
+
+
+def _nearest_within(prepared: PreparedGrids, metric: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Per metric geometry, the nearest grid within ``tolerance_m`` (ties: smallest code)."""
+    oi, gi = prepared.metric_tree.query(metric, predicate="dwithin", distance=tolerance_m)
+    d = shapely.distance(metric[oi], prepared.geoms[gi])
+    order = np.lexsort((gi, d, oi))  # per object: nearest first, then smallest code
+    oi, gi = oi[order], gi[order]
+    out = np.full(len(metric), -1)
+    first = np.r_[True, oi[1:] != oi[:-1]] if len(oi) else np.zeros(0, bool)
+    out[oi[first]] = gi[first]
     return out
 
 
