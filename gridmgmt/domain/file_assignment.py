@@ -49,7 +49,8 @@ def assign_file(
         else its first layer; GeoParquet too).
     out_path : path-like
         ``.gpkg``, ``.geojson``, ``.parquet``/``.geoparquet`` or ``.csv``
-        (without geometry, with ``lon``/``lat`` of a point on each feature);
+        (without geometry; a table's own coordinate columns are kept, a
+        geodata file's features get ``lon``/``lat`` of a point on each);
         replaced whole, never left half-written.
     coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}
         Coordinate system of lon/lat input: GCJ-02 and BD-09 are converted
@@ -144,8 +145,11 @@ def read_objects(path: Path, *, coords: str = "wgs84", crs=None) -> gpd.GeoDataF
         except Exception as err:  # noqa: BLE001 - any reader failure is the file's
             raise InputError.single(path, f"not a readable geodata file ({err})") from err
     elif fmt == "table":
-        frame = table_to_frame(path, read_table(path))
-        frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+        table = read_table(path)
+        located = table_to_frame(path, table)  # row by row, the table's own columns kept below
+        frame = gpd.GeoDataFrame(
+            table.reset_index(drop=True), geometry=located.geometry.values, crs=located.crs
+        )
     else:
         known = ", ".join(s for s, f in FORMATS.items() if f in ("vector", "parquet", "table"))
         raise InputError.single(
@@ -197,8 +201,9 @@ def write_assigned(frame: gpd.GeoDataFrame, out: Path) -> Path:
     try:
         if out.suffix.lower() == ".csv":
             table = frame.drop(columns=frame.geometry.name)
-            spot = frame.geometry.representative_point()
-            table["lon"], table["lat"] = spot.x.to_numpy(), spot.y.to_numpy()
+            if not {"lon", "lat"} & set(table.columns):  # a table read keeps its own columns
+                spot = frame.geometry.to_crs(4326).representative_point()
+                table["lon"], table["lat"] = spot.x.to_numpy(), spot.y.to_numpy()
             table.to_csv(tmp, index=False, encoding="utf-8-sig")
         elif out.suffix.lower() in (".geojson", ".json"):
             write_vector(frame, tmp, driver="GeoJSON")

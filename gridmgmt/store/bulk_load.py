@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from gridmgmt.core.households import confidence_of
 from gridmgmt.core.layers import WGS84
@@ -111,21 +112,27 @@ def bulk_insert(connection: Connection, layer: str, frame: gpd.GeoDataFrame) -> 
     geoms = columns.pop("geom")
     names = list(columns)
     driver = connection.connection.driver_connection
-    if connection.dialect.name == "postgresql":
-        ewkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
-        copy_rows(driver, model.__tablename__, [*names, "geom"], [*columns.values(), ewkb])
-    else:
-        wkb = shapely.to_wkb(geoms)
-        quoted = ", ".join(f'"{c}"' for c in [*names, "geom"])
-        marks = ", ".join("?" for _ in range(len(names) + 1))
-        sql = f'INSERT INTO "{model.__tablename__}" ({quoted}) VALUES ({marks})'
-        rows = zip(*columns.values(), wkb, strict=True)
-        cursor = driver.cursor()
-        try:
-            while batch := list(islice(rows, SQLITE_CHUNK_ROWS)):
-                cursor.executemany(sql, batch)
-        finally:
-            cursor.close()
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        if connection.dialect.name == "postgresql":
+            ewkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
+            copy_rows(driver, model.__tablename__, [*names, "geom"], [*columns.values(), ewkb])
+        else:
+            wkb = shapely.to_wkb(geoms)
+            quoted = ", ".join(f'"{c}"' for c in [*names, "geom"])
+            marks = ", ".join("?" for _ in range(len(names) + 1))
+            sql = f'INSERT INTO "{model.__tablename__}" ({quoted}) VALUES ({marks})'
+            rows = zip(*columns.values(), wkb, strict=True)
+            cursor = driver.cursor()
+            try:
+                while batch := list(islice(rows, SQLITE_CHUNK_ROWS)):
+                    cursor.executemany(sql, batch)
+            finally:
+                cursor.close()
+    except dbapi_error as err:  # the driver's own error, as SQLAlchemy would have raised it
+        raise DBAPIError.instance(
+            f"bulk insert into {model.__tablename__}", None, err, dbapi_error
+        ) from err
     return len(frame)
 
 
