@@ -392,7 +392,7 @@ def _exact_covering(prepared: PreparedGrids, points: np.ndarray) -> np.ndarray:
 def _nearest_within(prepared: PreparedGrids, metric: np.ndarray, tolerance_m: float) -> np.ndarray:
     """Per metric geometry, the nearest grid within ``tolerance_m`` (ties: smallest code)."""
     oi, gi = prepared.metric_tree.query(metric, predicate="dwithin", distance=tolerance_m)
-    d = shapely.distance(metric[oi], prepared.geoms[gi])
+    d = np.round(shapely.distance(metric[oi], prepared.geoms[gi]), 6)  # equal to the micrometre
     order = np.lexsort((gi, d, oi))  # per object: nearest first, then smallest code
     oi, gi = oi[order], gi[order]
     out = np.full(len(metric), -1)
