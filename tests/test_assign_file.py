@@ -173,3 +173,32 @@ def test_cli_assign_csv_out_keeps_columns(tmp_path):
         "lon",
         "lat",
     ]
+
+
+def test_without_arrow_the_output_is_the_same(tmp_path, monkeypatch):
+    from gridmgmt.io import fast_io
+
+    write_inputs(tmp_path)
+    assign_file(tmp_path / "points.gpkg", tmp_path / "grids.gpkg", tmp_path / "arrow.gpkg")
+    monkeypatch.setattr(fast_io, "arrow_available", lambda: False)
+    assign_file(tmp_path / "points.gpkg", tmp_path / "grids.gpkg", tmp_path / "plain.gpkg")
+    arrow = pyogrio.read_dataframe(tmp_path / "arrow.gpkg")
+    plain = pyogrio.read_dataframe(tmp_path / "plain.gpkg")
+    assert list(arrow.columns) == list(plain.columns)
+    assert codes(arrow["grid_code"]) == codes(plain["grid_code"])
+    assert arrow["distance_m"].equals(plain["distance_m"])
+
+
+def test_points_without_gaps_take_the_coordinate_path_with_the_same_answer(tmp_path):
+    from gridmgmt.io import fast_io
+
+    write_inputs(tmp_path)
+    pts = points().iloc[:5]  # no missing location: read straight from the WKB buffer
+    pts.to_file(tmp_path / "full.gpkg", driver="GPKG")
+    meta, table = pyogrio.read_arrow(tmp_path / "full.gpkg")
+    assert fast_io.points_xy_from_wkb(table[meta["geometry_name"]]) is not None
+    assign_file(tmp_path / "full.gpkg", tmp_path / "grids.gpkg", tmp_path / "o.gpkg")
+    out = pyogrio.read_dataframe(tmp_path / "o.gpkg")
+    assert codes(out["grid_code"]) == [A, A, C, None, A]
+    assert pyogrio.read_info(tmp_path / "o.gpkg")["geometry_type"] == "Point"
+    assert out["pid"].tolist() == pts["pid"].tolist()

@@ -338,44 +338,117 @@ def assign(
     outside = np.flatnonzero((code_idx < 0) & ~missing)
     if len(outside):
         to_metric(outside)
-        near = prepared.tree.nearest(native[outside])
-        distance[outside] = shapely.distance(metric[outside], prepared.geoms[near])
-        edge = outside[distance[outside] <= EDGE_TOLERANCE_M]
-        if len(edge):
-            found = _nearest_within(prepared, metric[edge], EDGE_TOLERANCE_M)
-            edge, found = edge[found >= 0], found[found >= 0]
-            code_idx[edge] = found
-            distance[edge] = shapely.distance(metric[edge], prepared.geoms[found])
+        code_idx[outside], distance[outside] = _place_outside(
+            prepared, native[outside], metric[outside]
+        )
+    return _result(prepared, code_idx, missing, distance, objects.index)
+
+
+def assign_xy(
+    x: np.ndarray,
+    y: np.ndarray,
+    crs,
+    grids: gpd.GeoDataFrame | PreparedGrids,
+    *,
+    code_column: str = "code",
+    index: pd.Index | None = None,
+) -> pd.DataFrame:
+    """:func:`assign` for points given by their coordinates, with no geometry object per point.
+
+    The same rules and result as :func:`assign` on the points
+    ``shapely.points(x, y)``; a NaN coordinate is a missing location. Only
+    the points that the lattice cannot settle, or that lie outside every
+    grid, become geometries: a million points from a file cost one pass
+    over two arrays.
+
+    Parameters
+    ----------
+    x, y : array-like of float
+        Coordinates in ``crs`` (longitude, latitude for a geographic CRS).
+    crs : anything pyproj accepts
+        The points' CRS.
+    grids : GeoDataFrame or PreparedGrids
+        As for :func:`assign`.
+    index : pandas.Index, optional
+        The index of the result (default 0..n-1).
+    """
+    from pyproj import CRS, Transformer
+
+    prepared = grids if isinstance(grids, PreparedGrids) else prepare_grids(grids, code_column)
+    crs = CRS.from_user_input(crs)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if crs.is_geographic:
+        _check_latitudes(y[np.isfinite(y)])
+    if not crs.equals(prepared.source_crs):
+        x, y = Transformer.from_crs(crs, prepared.source_crs, always_xy=True).transform(x, y)
+    n = len(x)
+    missing = ~(np.isfinite(x) & np.isfinite(y))
+    code_idx = np.full(n, -1)
+    located = np.flatnonzero(~missing)
+    if len(located):
+        code_idx[located] = covering_grid(prepared, None, (x[located], y[located]))
+    distance = np.zeros(n)
+    outside = np.flatnonzero((code_idx < 0) & ~missing)
+    if len(outside):
+        native = shapely.points(x[outside], y[outside])
+        metric = gpd.GeoSeries(native, crs=prepared.source_crs).to_crs(prepared.crs).values
+        code_idx[outside], distance[outside] = _place_outside(prepared, native, metric)
+    return _result(
+        prepared, code_idx, missing, distance, pd.RangeIndex(n) if index is None else index
+    )
+
+
+def _place_outside(prepared: PreparedGrids, native: np.ndarray, metric: np.ndarray):
+    """Objects no grid covers: the nearest grid within 1 cm (else -1), and metres to the nearest."""
+    near = prepared.tree.nearest(native)
+    distance = shapely.distance(metric, prepared.geoms[near])
+    code_idx = np.full(len(native), -1)
+    edge = np.flatnonzero(distance <= EDGE_TOLERANCE_M)
+    if len(edge):
+        found = _nearest_within(prepared, metric[edge], EDGE_TOLERANCE_M)
+        edge, found = edge[found >= 0], found[found >= 0]
+        code_idx[edge] = found
+        distance[edge] = shapely.distance(metric[edge], prepared.geoms[found])
+    return code_idx, distance
+
+
+def _result(prepared: PreparedGrids, code_idx, missing, distance, index) -> pd.DataFrame:
     distance[missing] = np.nan
+    n = len(code_idx)
     assigned = code_idx >= 0
     codes = np.full(n, None, dtype=object)
     codes[assigned] = prepared.codes[code_idx[assigned]]
     reason = np.full(n, None, dtype=object)
     reason[~assigned] = np.where(missing[~assigned], MISSING, OUTSIDE)
-    out = pd.DataFrame({"distance_m": distance}, index=objects.index)
+    out = pd.DataFrame({"distance_m": distance}, index=index)
     # object columns holding None (not NaN) for "no grid" and "no reason"
-    out.insert(0, "grid_code", pd.Series(codes, index=objects.index, dtype=object))
-    out.insert(1, "reason", pd.Series(reason, index=objects.index, dtype=object))
+    out.insert(0, "grid_code", pd.Series(codes, index=index, dtype=object))
+    out.insert(1, "reason", pd.Series(reason, index=index, dtype=object))
     return out
 
 
 def covering_grid(
-    prepared: PreparedGrids, points: np.ndarray, xy: tuple[np.ndarray, np.ndarray] | None = None
+    prepared: PreparedGrids,
+    points: np.ndarray | None,
+    xy: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Index (into ``prepared.codes``) of the smallest-code grid covering each point, -1 if none.
 
     The one implementation of the point rule, shared by :func:`assign` and
     the live index. ``xy`` passes the points' coordinates when the caller
-    has them already.
+    has them already; with ``points=None`` they are all there is, and
+    geometries are made only for the points the lattice leaves open.
     """
-    if len(points) >= LATTICE_MIN_POINTS:
+    n = len(points) if points is not None else len(xy[0])
+    if n >= LATTICE_MIN_POINTS:
         x, y = xy if xy is not None else (shapely.get_x(points), shapely.get_y(points))
-        fast = prepared.lattice_for(len(points)).lookup(prepared.native, x, y)
+        fast = prepared.lattice_for(n).lookup(prepared.native, x, y)
         rest = np.flatnonzero(fast == _UNRESOLVED)
         if len(rest):
-            fast[rest] = _exact_covering(prepared, points[rest])
+            open_points = points[rest] if points is not None else shapely.points(x[rest], y[rest])
+            fast[rest] = _exact_covering(prepared, open_points)
         return fast
-    return _exact_covering(prepared, points)
+    return _exact_covering(prepared, points if points is not None else shapely.points(*xy))
 
 
 def _exact_covering(prepared: PreparedGrids, points: np.ndarray) -> np.ndarray:

@@ -69,8 +69,6 @@ def assign_file(
         A missing or unreadable file, an unknown format, a file without CRS,
         grids without a ``code`` column or with invalid polygons; the file named.
     """
-    from gridmgmt.core.assignment import assign
-
     objects_path, grids_path, out = Path(objects_path), Path(grids_path), Path(out_path)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError.single(
@@ -79,10 +77,19 @@ def assign_file(
             + ", ".join(OUTPUT_SUFFIXES),
         )
     grids = read_grids(grids_path)
+    if _arrow_path(objects_path, out):
+        return _assign_arrow(objects_path, grids, out, coords=coords, crs=crs)
+    return _assign_frame(objects_path, grids, out, coords=coords, crs=crs)
+
+
+def _assign_frame(objects_path: Path, grids, out: Path, *, coords: str, crs) -> dict[str, int]:
+    """The pandas path: tables (CSV/XLSX) in, CSV out, or no pyarrow."""
+    from gridmgmt.core.assignment import assign, prepare_grids
+
     frame = read_objects(objects_path, coords=coords, crs=crs)
     where = _for_assignment(frame.geometry, coords)
     try:
-        placed = assign(where, grids)
+        placed = assign(where, prepare_grids(grids, validate=False))  # read_grids validated
     except ValueError as err:
         raise InputError.single(objects_path, str(err)) from err
     result = frame.drop(columns=[c for c in ADDED_COLUMNS if c in frame.columns])
@@ -91,8 +98,116 @@ def assign_file(
         result[column] = placed[column].to_numpy()
     result = result[[c for c in result.columns if c != geometry] + [geometry]]
     write_assigned(result, out)
+    return _summary(placed)
+
+
+def _arrow_path(objects_path: Path, out: Path) -> bool:
+    """Arrow all the way (no pandas) for geodata files in and out, when pyarrow is present."""
+    from gridmgmt.io.fast_io import arrow_available
+    from gridmgmt.io.readers import FORMATS
+
+    _exists(objects_path)
+    suffix = objects_path.suffix.lower()
+    return (
+        arrow_available()
+        and FORMATS.get(suffix) in ("vector", "parquet")
+        and suffix != ".zip"
+        and out.suffix.lower() != ".csv"
+    )
+
+
+def _assign_arrow(objects_path: Path, grids, out: Path, *, coords: str, crs) -> dict[str, int]:
+    """The input's Arrow table, untouched, with the three columns added before the geometry."""
+    import pyarrow as pa
+
+    from gridmgmt.core.assignment import assign, assign_xy, prepare_grids
+    from gridmgmt.io import fast_io
+
+    check_coords(objects_path, coords)
+    try:
+        table, geometry_name, layer_crs = fast_io.read_arrow_table(objects_path, crs=crs)
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any reader failure is the file's
+        if "UTF-8" in str(err):  # e.g. a GBK Shapefile: the pandas path decodes it
+            return _assign_frame(objects_path, grids, out, coords=coords, crs=crs)
+        raise InputError.single(objects_path, f"not a readable geodata file ({err})") from err
+    prepared = prepare_grids(grids, validate=False)  # read_grids validated them
+    xy = fast_io.points_xy_from_wkb(table[geometry_name])
+    converted = coords.lower().replace("-", "") in ("gcj02", "bd09")
+    try:
+        if xy is not None and not converted:  # plain points: coordinates, no geometry objects
+            placed, kind = assign_xy(*xy, layer_crs, prepared), "Point"
+        else:
+            geoms = fast_io.geometries_from_wkb(table[geometry_name])
+            where = _for_assignment(gpd.GeoSeries(geoms, crs=layer_crs), coords)
+            placed, kind = assign(where, prepared), geometry_type(geoms)
+    except ValueError as err:
+        raise InputError.single(objects_path, str(err)) from err
+    kept = [c for c in table.column_names if c not in ADDED_COLUMNS and c != geometry_name]
+    result = pa.table(
+        {c: table[c] for c in kept}
+        | {
+            "grid_code": pa.array(placed["grid_code"].to_numpy(), type=pa.string()),
+            "reason": pa.array(placed["reason"].to_numpy(), type=pa.string()),
+            "distance_m": pa.array(placed["distance_m"].to_numpy(), type=pa.float64()),
+            geometry_name: table[geometry_name],
+        }
+    )
+    tmp = _partial(out)
+    try:
+        fast_io.write_arrow_table(
+            result,
+            tmp,
+            geometry_name=geometry_name,
+            crs=layer_crs,
+            geometry_type=kind,
+            layer=out.stem if out.suffix.lower() == ".gpkg" else None,
+            scratch=True,
+        )
+        tmp.replace(out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return _summary(placed)
+
+
+def _summary(placed) -> dict[str, int]:
     assigned = int(placed["grid_code"].notna().sum())
     return {"total": len(placed), "assigned": assigned, "unassigned": len(placed) - assigned}
+
+
+def _partial(out: Path) -> Path:
+    """A file next to ``out`` to write first (moved into place when complete)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
+    if tmp.exists():
+        tmp.unlink()
+    return tmp
+
+
+def geometry_type(geoms) -> str:
+    """The OGR geometry type name of a layer holding ``geoms`` (``Unknown`` when mixed)."""
+    names = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString"}
+    names |= {6: "MultiPolygon"}
+    kinds = set(np.unique(shapely.get_type_id(geoms)).tolist()) - {-1}
+    if len(kinds) == 1:
+        return names.get(kinds.pop(), "Unknown")
+    for single, multi in ((0, 4), (1, 5), (3, 6)):
+        if kinds == {single, multi}:
+            return names[multi]
+    return "Unknown"
+
+
+def check_coords(path: Path, coords: str) -> None:
+    """Refuse an unknown coordinate system name, naming the file."""
+    from gridmgmt.io.readers import COORD_SYSTEMS
+
+    if coords.lower().replace("-", "") not in COORD_SYSTEMS:
+        raise InputError.single(
+            path,
+            f"unknown coordinate system {coords!r}; expected one of {', '.join(COORD_SYSTEMS)}",
+        )
 
 
 def read_grids(path: Path) -> gpd.GeoDataFrame:
@@ -127,15 +242,11 @@ def read_grids(path: Path) -> gpd.GeoDataFrame:
 def read_objects(path: Path, *, coords: str = "wgs84", crs=None) -> gpd.GeoDataFrame:
     """The features to assign with every column of the file (tables: with lon/lat or WKT)."""
     from gridmgmt.io.fast_io import read_vector
-    from gridmgmt.io.readers import COORD_SYSTEMS, FORMATS
+    from gridmgmt.io.readers import FORMATS
     from gridmgmt.io.tabular import read_table, table_to_frame
 
     _exists(path)
-    if coords.lower().replace("-", "") not in COORD_SYSTEMS:
-        raise InputError.single(
-            path,
-            f"unknown coordinate system {coords!r}; expected one of {', '.join(COORD_SYSTEMS)}",
-        )
+    check_coords(path, coords)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt in ("vector", "parquet") and path.suffix.lower() != ".zip":
         try:
@@ -194,10 +305,7 @@ def write_assigned(frame: gpd.GeoDataFrame, out: Path) -> Path:
     """Write the assigned features next to ``out`` first, then move the file into place."""
     from gridmgmt.io.fast_io import write_vector
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
-    if tmp.exists():
-        tmp.unlink()
+    tmp = _partial(out)
     try:
         if out.suffix.lower() == ".csv":
             table = frame.drop(columns=frame.geometry.name)
@@ -206,11 +314,11 @@ def write_assigned(frame: gpd.GeoDataFrame, out: Path) -> Path:
                 table["lon"], table["lat"] = spot.x.to_numpy(), spot.y.to_numpy()
             table.to_csv(tmp, index=False, encoding="utf-8-sig")
         elif out.suffix.lower() in (".geojson", ".json"):
-            write_vector(frame, tmp, driver="GeoJSON")
+            write_vector(frame, tmp, driver="GeoJSON", scratch=True)
         elif out.suffix.lower() == ".gpkg":
-            write_vector(frame, tmp, driver="GPKG", layer=out.stem)
+            write_vector(frame, tmp, driver="GPKG", layer=out.stem, scratch=True)
         else:
-            write_vector(frame, tmp)
+            write_vector(frame, tmp, scratch=True)
         tmp.replace(out)
     finally:
         if tmp.exists():

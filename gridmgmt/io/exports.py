@@ -234,7 +234,9 @@ def _gpkg(tables, out: Path, labels, size, progress) -> None:
         kind = _geometry_type(table) if spatial else None
         for k, chunk in enumerate(_ogr_chunks(table, size)):
             options = {"geometry_type": kind} if spatial else {}
-            write_vector(chunk, out, layer=name, driver="GPKG", append=k > 0, **options)
+            write_vector(
+                chunk, out, layer=name, driver="GPKG", append=k > 0, scratch=True, **options
+            )
             written += len(chunk)
             progress(written)
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -224,6 +226,35 @@ def _parquet_batches(source, chunk_size, crs, path) -> Iterator[gpd.GeoDataFrame
 
 
 # -------------------------------------------------------------------- writing
+#: SQLite page cache (MB) while GDAL writes a GeoPackage: its R-tree is built far faster in memory
+GPKG_WRITE_CACHE_MB = 512
+
+
+@contextmanager
+def gpkg_write_cache(path: str | Path, *, scratch: bool = False):
+    """GDAL's SQLite cache raised to :data:`GPKG_WRITE_CACHE_MB` while a GeoPackage is written.
+
+    ``scratch=True``: the file is a scratch copy moved into place once complete, so
+    SQLite need not sync it to disk after each transaction.
+    """
+    import pyogrio
+
+    if Path(str(path)).suffix.lower() != ".gpkg":
+        yield
+        return
+    options = {"OGR_SQLITE_CACHE": str(GPKG_WRITE_CACHE_MB)}
+    if scratch:
+        # a file written next to its target and moved into place when complete: no fsync
+        # per transaction is needed, a crash leaves only that file
+        options["OGR_SQLITE_SYNCHRONOUS"] = "OFF"
+    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
 def write_vector(
     frame: gpd.GeoDataFrame,
     path: str | Path,
@@ -231,6 +262,7 @@ def write_vector(
     layer: str | None = None,
     driver: str | None = None,
     append: bool = False,
+    scratch: bool = False,
     **options,
 ) -> Path:
     """Write ``frame``: GeoParquet by suffix, else an OGR format through pyogrio (Arrow if present).
@@ -243,6 +275,9 @@ def write_vector(
         ``.parquet``/``.geoparquet`` or any file pyogrio writes.
     layer, driver, append, options
         Passed to :func:`pyogrio.write_dataframe` (not for GeoParquet).
+    scratch : bool
+        ``path`` is a scratch file the caller moves into place when complete
+        (see :func:`gpkg_write_cache`).
     """
     path = Path(path)
     if is_parquet(path):
@@ -255,15 +290,16 @@ def write_vector(
     import pyogrio
 
     kwargs = dict(options, layer=layer, driver=driver, append=append)
-    if arrow_available() and _arrow_writable(frame):
-        import pyarrow as pa
+    with gpkg_write_cache(path, scratch=scratch):
+        if arrow_available() and _arrow_writable(frame):
+            import pyarrow as pa
 
-        try:
-            pyogrio.write_dataframe(frame, path, use_arrow=True, **kwargs)
-            return path
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            pass  # a column Arrow cannot type (checked on a sample only): the plain path
-    pyogrio.write_dataframe(frame, path, **kwargs)
+            try:
+                pyogrio.write_dataframe(frame, path, use_arrow=True, **kwargs)
+                return path
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                pass  # a column Arrow cannot type (checked on a sample only): the plain path
+        pyogrio.write_dataframe(frame, path, **kwargs)
     return path
 
 
@@ -279,3 +315,125 @@ def _arrow_writable(frame: pd.DataFrame) -> bool:
             if len(kinds) > 1 or (kinds and not kinds <= {str}):
                 return False
     return True
+
+
+# ------------------------------------------------------- Arrow tables, no pandas
+def read_arrow_table(source: str | Path, *, crs=None, path: str | Path | None = None):
+    """A whole layer as an Arrow table with its WKB geometry column, without pandas.
+
+    Returns
+    -------
+    table : pyarrow.Table
+    geometry_name : str
+        The WKB column.
+    crs : str
+        The layer's CRS (``crs`` where the file declares none).
+
+    Raises
+    ------
+    InputError
+        No CRS and none given; a Parquet file that is not GeoParquet.
+    """
+    path = path or source
+    if is_parquet(source):
+        pf = _open_parquet(source, path)
+        geo = _geo_metadata(pf, path)
+        column = geo["primary_column"]
+        layer_crs = _column_crs(geo, column, crs, path)
+        if isinstance(layer_crs, dict):
+            layer_crs = json.dumps(layer_crs)
+        return pf.read(), column, layer_crs
+    import pyogrio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        meta, table = pyogrio.read_arrow(source)
+    layer_crs = meta["crs"] or crs
+    if layer_crs is None:
+        raise InputError.single(
+            path, "has no coordinate reference system (CRS); save it with one, e.g. EPSG:4326"
+        )
+    return table, meta["geometry_name"] or "wkb_geometry", layer_crs
+
+
+#: a little-endian 2-D WKB Point: byte order, type, x, y (21 bytes)
+WKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def points_xy_from_wkb(column) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(x, y)`` of a WKB Arrow column holding only little-endian 2-D points, else None.
+
+    Read straight from the column's buffer (no geometry object per point);
+    any other content (nulls, other types, big-endian, 3-D) gives None.
+    """
+    import pyarrow as pa
+
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(array, pa.ExtensionArray):
+        array = array.storage
+    if array.null_count or not len(array) or not pa.types.is_binary(array.type):
+        return None
+    _, offsets, data = array.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
+    if not (np.diff(starts) == WKB_POINT.itemsize).all():
+        return None
+    records = np.frombuffer(data, dtype=WKB_POINT, count=len(array), offset=int(starts[0]))
+    if not ((records["order"] == 1).all() and (records["type"] == 1).all()):
+        return None
+    return np.ascontiguousarray(records["x"]), np.ascontiguousarray(records["y"])
+
+
+def geometries_from_wkb(column) -> np.ndarray:
+    """Shapely geometries of a WKB Arrow column (None where null)."""
+    import pyarrow as pa
+
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(array, pa.ExtensionArray):
+        array = array.storage
+    return shapely.from_wkb(array.to_numpy(zero_copy_only=False))
+
+
+def write_arrow_table(
+    table,
+    path: str | Path,
+    *,
+    geometry_name: str,
+    crs,
+    geometry_type: str,
+    layer=None,
+    scratch: bool = False,
+) -> Path:
+    """Write an Arrow table with a WKB geometry column: GeoParquet, or an OGR format via pyogrio."""
+    path = Path(path)
+    if is_parquet(path):
+        import pyarrow.parquet as pq
+        from pyproj import CRS
+
+        geo = {
+            "version": "1.0.0",
+            "primary_column": geometry_name,
+            "columns": {
+                geometry_name: {
+                    "encoding": "WKB",
+                    "geometry_types": [] if geometry_type == "Unknown" else [geometry_type],
+                    "crs": CRS.from_user_input(crs).to_json_dict(),
+                }
+            },
+        }
+        metadata = dict(table.schema.metadata or {}) | {b"geo": json.dumps(geo).encode()}
+        pq.write_table(table.replace_schema_metadata(metadata), path, compression="snappy")
+        return path
+    import pyogrio
+
+    driver = "GPKG" if path.suffix.lower() == ".gpkg" else "GeoJSON"
+    with gpkg_write_cache(path, scratch=scratch):
+        pyogrio.write_arrow(
+            table,
+            path,
+            layer=layer,
+            driver=driver,
+            geometry_name=geometry_name,
+            geometry_type=geometry_type,
+            crs=crs,
+        )
+    return path

@@ -165,3 +165,24 @@ def test_lattice_fast_path_agrees_with_the_exact_rule_at_edges_vertices_and_hole
     pi, _ = prepared.tree.query(vertices, predicate="intersects")
     assert (np.bincount(pi) > 1).any()
     assert out["reason"].iloc[-1] == OUTSIDE
+
+
+def test_assign_xy_gives_what_assign_gives_on_the_same_points():
+    """Coordinates alone (the file path of a million points) follow the rules of assign."""
+    from gridmgmt.core.assignment import LATTICE_MIN_POINTS, assign_xy
+
+    rng = np.random.default_rng(8)
+    grids = holed_grids()
+    n = LATTICE_MIN_POINTS + 500
+    x = rng.uniform(X0 - 0.2 * D, X0 + 4.2 * D, n)
+    y = rng.uniform(Y0 - 0.2 * D, Y0 + 2.2 * D, n)
+    x[:4] = [X0 - 1e-12, X0 + D, X0 + 2 * D, np.nan]  # a hair outside, on shared edges, missing
+    y[:4] = [Y0 + 0.5 * D, Y0 + 0.5 * D, Y0 + D, np.nan]
+    want = assign(gpd.GeoSeries(shapely.points(x, y), crs=4326), grids)
+    got = assign_xy(x, y, "EPSG:4326", grids)
+    pd.testing.assert_frame_equal(got, want)
+    assert got["grid_code"].iloc[0] == HOLED_GRID_CODES[0] and got["reason"].iloc[3] == MISSING
+    # the same points given in a projected CRS land in the same grids
+    metric = gpd.GeoSeries(shapely.points(x[4:], y[4:]), crs=4326).to_crs(32650)
+    projected = assign_xy(metric.x.to_numpy(), metric.y.to_numpy(), 32650, grids)
+    assert (projected["grid_code"].fillna("") == want["grid_code"].iloc[4:].fillna("").values).all()
