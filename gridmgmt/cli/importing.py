@@ -44,7 +44,7 @@ IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", 
     "--chunk-size",
     type=click.IntRange(min=1),
     default=None,
-    help="Features per part when a large single-layer file is imported in parts (default 100000).",
+    help="Features per part when a large single-layer file is imported in parts (default 50000).",
 )
 def import_(
     obj: Context,

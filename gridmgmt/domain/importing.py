@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,7 +95,7 @@ def import_file(
         )
         with repo.import_session(source=str(path), replace=replace) as writer:
             report = None
-            for part in parts:
+            for part in prefetched(parts):  # the next part is read while this one is written
                 check_against_stored(repo, part, path)
                 writer.write({name: getattr(part, name) for name in LAYERS})
                 report = part.report
@@ -120,6 +123,51 @@ def import_file(
         layers, source=str(path), summary=result.report.to_dict(), replace=replace
     )
     return ImportOutcome(report=result.report, written=written)
+
+
+def prefetched(items: Iterator, depth: int = 1) -> Iterator:
+    """``items`` produced in a background thread, up to ``depth`` ahead of the consumer.
+
+    Reading and checking a part (GEOS, numpy, GDAL: mostly outside the GIL)
+    overlaps with writing the previous one (SQLite, a COPY stream), so the
+    two cores of a small server both work. An exception in the producer is
+    raised in the consumer; a consumer that stops early stops the producer.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((done, None))
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer
+            buffer.put((done, err))
+
+    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = buffer.get()
+            if err is not None:
+                raise err
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                buffer.get(timeout=0.1)
+        worker.join()
 
 
 #: how far (degrees) around new data stored data is read for the boundary check

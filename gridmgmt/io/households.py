@@ -185,7 +185,8 @@ def type_buildings(
     share = np.zeros(len(building_type))
     untyped_outside = np.zeros(len(building_type), dtype=bool)
     types = []
-    rows = zip(building_type, osm_raw, context, area_m2, strict=True)
+    columns = (pd.Series(c).tolist() for c in (building_type, osm_raw, context))  # no boxing
+    rows = zip(*columns, np.asarray(area_m2).tolist(), strict=True)
     for i, (t, raw, land, area) in enumerate(rows):
         if not isinstance(t, str):
             untyped = not isinstance(raw, str) or raw == "yes"

@@ -176,7 +176,7 @@ def read_layers(
 
 
 #: features per part when a large file is imported in parts
-DEFAULT_CHUNK_SIZE = 100_000
+DEFAULT_CHUNK_SIZE = 50_000
 #: the layers a file may be imported in parts (nothing in them depends on other rows)
 PART_KINDS = ("buildings", "roads", "facilities")
 
