@@ -33,6 +33,8 @@ import shapely
 from gridmgmt.io.errors import InputError
 
 PARQUET_SUFFIXES = (".parquet", ".geoparquet")
+#: OGR formats that seek to the n-th feature (read in windows; others in one stream)
+SEEKABLE_SUFFIXES = (".gpkg", ".shp", ".fgb", ".zip")
 #: the GeoParquet default when the metadata has no ``crs`` key (the specification's)
 GEOPARQUET_DEFAULT_CRS = "OGC:CRS84"
 
@@ -140,14 +142,19 @@ def iter_chunks(
 ) -> Iterator[gpd.GeoDataFrame]:
     """The features of a layer in parts of at most ``chunk_size``, in file order.
 
-    GeoParquet is read by row batches; OGR files by ``skip_features`` /
-    ``max_features`` windows (fast in GeoPackage, FlatGeobuf and Shapefile).
-    Each part has a fresh ``RangeIndex``.
+    GeoParquet is read by row batches; GeoPackage, FlatGeobuf and Shapefile
+    by ``skip_features`` / ``max_features`` windows (they seek to a feature);
+    other formats (GeoJSON), which would be parsed from the start for every
+    window, as one Arrow stream in batches. Each part has a fresh
+    ``RangeIndex``.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk size must be positive, got {chunk_size}")
     if is_parquet(source):
         yield from _parquet_batches(source, chunk_size, crs, path or source)
+        return
+    if Path(str(source)).suffix.lower() not in SEEKABLE_SUFFIXES and arrow_available():
+        yield from _ogr_batches(source, layer, chunk_size, crs)
         return
     total = count_features(source, layer)
     for start in range(0, total, chunk_size):
@@ -159,6 +166,24 @@ def iter_chunks(
             crs=crs,
             path=path,
         )
+
+
+def _ogr_batches(source, layer, chunk_size: int, crs) -> Iterator[gpd.GeoDataFrame]:
+    """A layer read once, as an Arrow stream, in frames of ``chunk_size`` features."""
+    import pyarrow as pa
+    from pyogrio.raw import open_arrow
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open_arrow(source, layer=layer, batch_size=chunk_size, use_pyarrow=True) as (
+            meta,
+            reader,
+        ):
+            geometry = meta["geometry_name"] or "wkb_geometry"
+            for batch in reader:
+                frame = pa.Table.from_batches([batch]).to_pandas()
+                geoms = shapely.from_wkb(frame.pop(geometry).to_numpy(dtype=object))
+                yield gpd.GeoDataFrame(frame, geometry=geoms, crs=meta["crs"] or crs)
 
 
 def _geo_metadata(parquet_file, path) -> dict:

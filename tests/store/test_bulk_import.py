@@ -130,3 +130,16 @@ def test_copy_is_used_on_postgis(postgis_url, tmp_path, monkeypatch):
     assert copied == ["buildings"] * 4 and outcome.written == {"buildings": N - 1}
     assert len(store.read_layer("buildings")) == N - 1
     store.dispose()
+
+
+def test_geojson_in_parts_is_read_in_one_stream_with_the_same_result(tmp_path):
+    """GeoJSON is streamed (not re-parsed per part) and stores what a whole read stores."""
+    path = tmp_path / "buildings.geojson"
+    buildings_file(tmp_path / "b.gpkg").to_file(path, driver="GeoJSON")
+    stores = [Store(f"sqlite:///{tmp_path / name}") for name in ("parts.db", "whole.db")]
+    parts = import_file(stores[0], path, kind="buildings", chunk_size=9)
+    whole = import_file(stores[1], path, kind="buildings")
+    assert parts.report.to_dict() == whole.report.to_dict()
+    a, b = (stored(s)[0] for s in stores)
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    assert shapely.equals_exact(a.geometry.values, b.geometry.values, 0).all()
