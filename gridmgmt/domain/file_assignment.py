@@ -269,8 +269,8 @@ def read_objects(path: Path, *, coords: str = "wgs84", crs=None) -> gpd.GeoDataF
     if frame.crs is None:
         raise InputError.single(
             path,
-            "has no coordinate reference system (CRS); save it with one, e.g. EPSG:4326"
-            + (" (a GeoParquet file: or give --crs)" if fmt == "parquet" else ""),
+            "has no coordinate reference system (CRS); say which with --crs (e.g. --crs EPSG:4326) "
+            "or save it with one",
         )
     return frame
 

@@ -376,7 +376,9 @@ def read_arrow_table(source: str | Path, *, crs=None, path: str | Path | None = 
     layer_crs = meta["crs"] or crs
     if layer_crs is None:
         raise InputError.single(
-            path, "has no coordinate reference system (CRS); save it with one, e.g. EPSG:4326"
+            path,
+            "has no coordinate reference system (CRS); say which with --crs (e.g. --crs EPSG:4326) "
+            "or save it with one",
         )
     return table, meta["geometry_name"] or "wkb_geometry", layer_crs
 
