@@ -338,7 +338,7 @@ def assign(
     outside = np.flatnonzero((code_idx < 0) & ~missing)
     if len(outside):
         to_metric(outside)
-        code_idx[outside], distance[outside] = _place_outside(
+        code_idx[outside], distance[outside] = place_outside(
             prepared, native[outside], metric[outside]
         )
     return _result(prepared, code_idx, missing, distance, objects.index)
@@ -392,14 +392,18 @@ def assign_xy(
     if len(outside):
         native = shapely.points(x[outside], y[outside])
         metric = gpd.GeoSeries(native, crs=prepared.source_crs).to_crs(prepared.crs).values
-        code_idx[outside], distance[outside] = _place_outside(prepared, native, metric)
+        code_idx[outside], distance[outside] = place_outside(prepared, native, metric)
     return _result(
         prepared, code_idx, missing, distance, pd.RangeIndex(n) if index is None else index
     )
 
 
-def _place_outside(prepared: PreparedGrids, native: np.ndarray, metric: np.ndarray):
-    """Objects no grid covers: the nearest grid within 1 cm (else -1), and metres to the nearest."""
+def place_outside(prepared: PreparedGrids, native: np.ndarray, metric: np.ndarray):
+    """Objects no grid covers: the nearest grid within 1 cm (else -1), and metres to the nearest.
+
+    ``native`` in the grids' CRS, ``metric`` the same objects in ``prepared.crs``;
+    shared by :func:`assign`, :func:`assign_xy` and the live index.
+    """
     near = prepared.tree.nearest(native)
     distance = shapely.distance(metric, prepared.geoms[near])
     code_idx = np.full(len(native), -1)

@@ -186,3 +186,10 @@ def test_assign_xy_gives_what_assign_gives_on_the_same_points():
     metric = gpd.GeoSeries(shapely.points(x[4:], y[4:]), crs=4326).to_crs(32650)
     projected = assign_xy(metric.x.to_numpy(), metric.y.to_numpy(), 32650, grids)
     assert (projected["grid_code"].fillna("") == want["grid_code"].iloc[4:].fillna("").values).all()
+
+
+def test_live_index_follows_the_one_centimetre_rule():
+    index = GridIndex(holed_grids(), version=1)
+    assert index.lookup(X0 - 1e-12, Y0 + 0.5 * D) == HOLED_GRID_CODES[0]  # a hair outside A
+    assert index.lookup(X0 - 1e-6, Y0 + 0.5 * D) is None  # 10 cm outside
+    assert index.lookup(X0 + 0.5 * D, Y0 + 0.5 * D) == HOLED_GRID_CODES[0]
