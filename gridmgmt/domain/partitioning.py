@@ -690,44 +690,12 @@ def no_buildings_reason(layers: dict[str, gpd.GeoDataFrame]) -> str:
     )
 
 
-def assign_file(objects_path, grids_path, out_path, *, coords: str = "wgs84") -> dict[str, int]:
-    """Assign every feature of a file to the grids of another; write it with ``grid_code``/``reason``.
+def assign_file(
+    objects_path, grids_path, out_path, *, coords: str = "wgs84", crs=None
+) -> dict[str, int]:
+    """Assign every feature of a file to the grids of another: see
+    :func:`gridmgmt.domain.file_assignment.assign_file` (every input column kept,
+    ``grid_code``, ``reason``, ``distance_m`` added)."""
+    from gridmgmt.domain import file_assignment
 
-    Objects are read like any import (so GCJ-02/BD-09 input is converted and
-    bad input is refused with the row named); all their columns are kept.
-    """
-    import pyogrio
-
-    from gridmgmt.core.assignment import assign
-    from gridmgmt.io import read_layers
-
-    layers = pyogrio.list_layers(grids_path)
-    name = "grids" if "grids" in [str(n) for n, _ in layers] else str(layers[0][0])
-    grids = pyogrio.read_dataframe(grids_path, layer=name)
-    result = read_layers(objects_path, coords=coords)
-    frames = [f for f in (result.facilities, result.buildings, result.roads) if len(f)]
-    if not frames:
-        raise ValueError(f"{objects_path}: nothing to assign")
-    objects = frames[0]
-    placed = assign(objects, grids)
-    out_frame = objects.join(placed)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
-        table = out_frame.drop(columns="geometry")
-        table["lon"], table["lat"] = (
-            out_frame.geometry.representative_point().x,
-            out_frame.geometry.representative_point().y,
-        )
-        table.to_csv(out, index=False, encoding="utf-8-sig")
-    else:
-        if out.exists():
-            out.unlink()
-        out_frame.to_file(
-            out, driver="GeoJSON" if out.suffix.lower() in (".geojson", ".json") else "GPKG"
-        )
-    return {
-        "total": len(placed),
-        "assigned": int(placed["grid_code"].notna().sum()),
-        "unassigned": int(placed["grid_code"].isna().sum()),
-    }
+    return file_assignment.assign_file(objects_path, grids_path, out_path, coords=coords, crs=crs)

@@ -206,13 +206,13 @@ def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     is finalised by the reader once compounds are known (``building=yes``
     takes the land use around it).
     """
-    import pyogrio
+    from gridmgmt.io.fast_io import read_vector  # pyogrio with Arrow where available
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        polys = pyogrio.read_dataframe(path, layer="multipolygons")
-        lines = pyogrio.read_dataframe(path, layer="lines")
-        points = pyogrio.read_dataframe(path, layer="points")
+        polys = read_vector(path, layer="multipolygons")
+        lines = read_vector(path, layer="lines")
+        points = read_vector(path, layer="points")
     crs = polys.crs or "EPSG:4326"
 
     poly_tags = _tags(polys)
