@@ -202,3 +202,17 @@ def test_points_without_gaps_take_the_coordinate_path_with_the_same_answer(tmp_p
     assert codes(out["grid_code"]) == [A, A, C, None, A]
     assert pyogrio.read_info(tmp_path / "o.gpkg")["geometry_type"] == "Point"
     assert out["pid"].tolist() == pts["pid"].tolist()
+
+
+def test_cli_assign_takes_the_crs_of_a_geoparquet_without_one(tmp_path):
+    write_inputs(tmp_path)
+    path = tmp_path / "nocrs.parquet"
+    points().set_crs(None, allow_override=True).to_parquet(path)
+    args = ["assign", str(path), "--grids", str(tmp_path / "grids.gpkg")]
+    args += ["--out", str(tmp_path / "o.parquet"), "--workdir", str(tmp_path)]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code != 0 and "--crs" in refused.output
+    assert not (tmp_path / "o.parquet").exists()
+    done = CliRunner().invoke(main, [*args, "--crs", "EPSG:4326"])
+    assert done.exit_code == 0, done.output
+    assert "4 of 6 assigned" in done.output

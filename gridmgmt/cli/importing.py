@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from gridmgmt.cli.context import Context, command
-from gridmgmt.cli.options import COORDINATE_SYSTEMS, coords_option
+from gridmgmt.cli.options import COORDINATE_SYSTEMS, coords_option, crs_option
 
 IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", "boundaries")
 
@@ -35,11 +35,7 @@ IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", 
     "--dwelling-size", type=float, default=90.0, show_default=True, help="m² per household."
 )
 @click.option("--outside-china", is_flag=True, help="Allow coordinates outside China's extent.")
-@click.option(
-    "--crs",
-    default=None,
-    help="CRS of a file that declares none (a GeoParquet file with crs: null), e.g. EPSG:4326.",
-)
+@crs_option()
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),

@@ -512,6 +512,7 @@ def partition_files(
     coords: str = "wgs84",
     boundary_coords: str | None = None,
     ledger=None,
+    crs=None,
 ):
     """Partition the buildings of a file and write ``grids`` and ``buildings`` layers to a GeoPackage.
 
@@ -525,6 +526,9 @@ def partition_files(
     footprint; those cut or left outside are listed in the result's
     ``boundary_buildings`` and in a ``boundary_buildings`` layer.
 
+    ``crs`` is the CRS of a buildings file that declares none (a GeoParquet
+    with ``crs: null``).
+
     ``boundary_coords`` is the boundary file's coordinate system (default:
     ``coords``). Unless it is given, a boundary that fits the data markedly
     better moved by the GCJ-02 offset is refused; a boundary covering
@@ -534,7 +538,9 @@ def partition_files(
     from gridmgmt.domain.boundary_checks import check_boundary
     from gridmgmt.io import read_layers, read_polygons
 
-    layers = read_layers(buildings_path, coords=coords, ledger=ledger, compounds=compounds or None)
+    layers = read_layers(
+        buildings_path, coords=coords, ledger=ledger, compounds=compounds or None, crs=crs
+    )
     if len(layers.buildings) == 0:
         raise InputError.single(buildings_path, no_buildings_reason(layers.layers()))
     road_frame = read_layers(roads, kind="roads", coords=coords).roads if roads else layers.roads
