@@ -227,3 +227,49 @@ def test_stored_partition_with_boundaries_elsewhere_says_so(tmp_path):
     result = run("partition", "--all", "--workdir", tmp_path, url=url)
     assert result.exit_code == 1
     assert "stored 社区: their outlines cover none of the 294 buildings' footprint" in result.output
+
+
+def test_a_boundary_file_of_several_communities_partitions_each(tmp_path):
+    """Two 社区 in one file: each gridded as its own file would be, numbered from --prefix."""
+    files, b, (west, east, _) = _cut_layout(tmp_path)
+    both = tmp_path / "both.geojson"
+    gpd.GeoDataFrame({"name": ["西社区", "东社区"]}, geometry=[west, east], crs=4326).to_file(
+        both, driver="GeoJSON"
+    )
+    common = ["--roads", files["roads"], "--compounds", files["compounds"], "--workdir", tmp_path]
+    out = tmp_path / "both.gpkg"
+    done = run(
+        "partition", files["buildings"], "--boundary", both, "--prefix", WEST, "--out", out, *common
+    )
+    assert done.exit_code == 0, done.output
+    grids = pyogrio.read_dataframe(out, layer="grids")
+    buildings = pyogrio.read_dataframe(out, layer="buildings")
+    assert set(grids["community_code"]) == {WEST, EAST}
+    assert set(grids["community"]) == {"西社区", "东社区"}
+    for code in (WEST, EAST):
+        single = tmp_path / f"{code}.gpkg"
+        alone = run(
+            "partition", files["buildings"], "--boundary", files[code], "--prefix", code,
+            "--out", single, *common,
+        )  # fmt: skip
+        assert alone.exit_code == 0, alone.output
+        grids_1 = pyogrio.read_dataframe(single, layer="grids")
+        mine = grids[grids["community_code"] == code].reset_index(drop=True)
+        assert mine["code"].tolist() == grids_1["code"].tolist()
+        assert mine["households"].tolist() == grids_1["households"].tolist()
+        buildings_1 = pyogrio.read_dataframe(single, layer="buildings")
+        in_both = buildings[buildings["grid_code"].str.startswith(code)]
+        assert _per_grid(in_both) == _per_grid(buildings_1)
+    assert buildings["id"].is_unique  # every building in one 社区 at most
+    listed = pyogrio.read_dataframe(out, layer="boundary_buildings")
+    assert "outside" in set(listed["status"])
+
+
+def test_several_communities_need_a_full_prefix(tmp_path):
+    from gridmgmt.domain.partitioning import area_prefixes
+
+    assert area_prefixes("340705001998", 2) == ["340705001998", "340705001999"]
+    with pytest.raises(ValueError, match="past 999"):
+        area_prefixes("340705001998", 3)
+    with pytest.raises(ValueError, match="12-digit"):
+        area_prefixes("3407", 2)

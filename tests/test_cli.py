@@ -221,7 +221,9 @@ def test_assign_file_and_stored(tmp_path):
         ).exit_code
         == 0
     )
-    assert pyogrio.read_dataframe(gpkg)["name"].tolist() == ["井盖破损", "远处"]
+    placed = pyogrio.read_dataframe(gpkg)
+    assert placed["名称"].tolist() == ["井盖破损", "远处"]  # the input's own columns, kept
+    assert list(placed.columns[:4]) == ["编号", "名称", "经度", "纬度"]
     stored = run("assign", "--stored", "--workdir", str(tmp_path))
     assert stored.exit_code == 0 and "buildings: 666 placed in a grid" in stored.output
     assert run("assign", "--workdir", str(tmp_path)).exit_code == 2

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from gridmgmt.cli.context import Context, command
-from gridmgmt.cli.options import COORDINATE_SYSTEMS, coords_option
+from gridmgmt.cli.options import COORDINATE_SYSTEMS, coords_option, crs_option
 
 IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", "boundaries")
 
@@ -34,6 +35,13 @@ IMPORT_KINDS = ("osm", "auto", "buildings", "roads", "compounds", "facilities", 
     "--dwelling-size", type=float, default=90.0, show_default=True, help="m² per household."
 )
 @click.option("--outside-china", is_flag=True, help="Allow coordinates outside China's extent.")
+@crs_option()
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Features per part when a large single-layer file is imported in parts (default 50000).",
+)
 def import_(
     obj: Context,
     kind,
@@ -46,26 +54,40 @@ def import_(
     replace,
     dwelling_size,
     outside_china,
+    crs,
+    chunk_size,
 ):
-    """Import KIND of data from PATH (OSM, GeoJSON, GeoPackage, Shapefile/.zip, CSV, XLSX).
+    """Import KIND of data from PATH (OSM, GeoJSON, GeoPackage, Shapefile/.zip, GeoParquet, CSV, XLSX).
 
-    Nothing is written unless the whole file is accepted.
+    Nothing is written unless the whole file is accepted. A large file is
+    read and written in parts, with a progress bar on stderr.
     """
+    from tqdm import tqdm
+
     from gridmgmt.domain.importing import import_file
 
-    outcome = import_file(
-        obj.store,
-        Path(path),
-        kind=None if kind in ("osm", "auto") else kind,
-        coords=coords,
-        layer=layer,
-        ledger=ledger,
-        strict=strict,
-        replace=replace,
-        dwelling_size_m2=dwelling_size,
-        china=not outside_china,
-        boundary_coords=boundary_coords,
-    )
+    with tqdm(unit=" features", desc=f"import {Path(path).name}", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        outcome = import_file(
+            obj.store,
+            Path(path),
+            kind=None if kind in ("osm", "auto") else kind,
+            coords=coords,
+            layer=layer,
+            ledger=ledger,
+            strict=strict,
+            replace=replace,
+            dwelling_size_m2=dwelling_size,
+            china=not outside_china,
+            boundary_coords=boundary_coords,
+            crs=crs,
+            chunk_size=chunk_size,
+            progress=progress,
+        )
     click.echo(str(outcome.report))
     written = ", ".join(f"{n} {k}" for k, n in outcome.written.items()) or "nothing"
     click.echo(f"written: {written}")

@@ -52,6 +52,15 @@ def coords_option(help_text: str | None = None) -> Callable[[F], F]:
     )
 
 
+def crs_option() -> Callable[[F], F]:
+    """``--crs``: the CRS of an input file that declares none (a GeoParquet with crs: null)."""
+    return click.option(
+        "--crs",
+        default=None,
+        help="CRS of a file that declares none (a GeoParquet file with crs: null), e.g. EPSG:4326.",
+    )
+
+
 def seed_option(help_text: str | None = None) -> Callable[[F], F]:
     """``--seed``: the random seed (default 0)."""
     return click.option("--seed", default=0, show_default=True, type=int, help=help_text)

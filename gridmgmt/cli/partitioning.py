@@ -13,6 +13,7 @@ from gridmgmt.cli.options import (
     band_options,
     constraint_layer_options,
     coords_option,
+    crs_option,
     executor_options,
     seed_option,
 )
@@ -35,6 +36,7 @@ BOUNDARY_COORDS_HELP = (
 )
 @seed_option()
 @coords_option()
+@crs_option()
 @click.option("--boundary-coords", type=click.Choice(COORDINATE_SYSTEMS), help=BOUNDARY_COORDS_HELP)
 @click.option(
     "--out",
@@ -66,6 +68,7 @@ def partition_cmd(
     prefix,
     seed,
     coords,
+    crs,
     boundary_coords,
     out,
     communities,
@@ -114,6 +117,7 @@ def partition_cmd(
         code_prefix=prefix,
         seed=seed,
         coords=coords,
+        crs=crs,
         boundary_coords=boundary_coords,
         ledger=ledger,
     )
@@ -159,14 +163,17 @@ def boundary_lines(listed) -> list[str]:
     help="Grids file (layer 'grids' of a GeoPackage).",
 )
 @click.option(
-    "--out", type=click.Path(dir_okay=False), help="Output file (.gpkg, .geojson or .csv)."
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Output file (.gpkg, .geojson, .parquet or .csv).",
 )
 @coords_option()
+@crs_option()
 @click.option(
     "--stored", is_flag=True, help="Recompute the grid codes of stored buildings and facilities."
 )
 @executor_options()
-def assign_cmd(obj: Context, points, grids_path, out, coords, stored, workers, scheduler):
+def assign_cmd(obj: Context, points, grids_path, out, coords, crs, stored, workers, scheduler):
     """Put objects into grids: a file (adds grid_code, reason for unassigned rows) or the stored layers."""
     if stored:
         from gridmgmt.domain.partitioning import reassign_stored
@@ -182,7 +189,7 @@ def assign_cmd(obj: Context, points, grids_path, out, coords, stored, workers, s
         raise click.UsageError("give POINTS, --grids and --out, or --stored")
     from gridmgmt.domain.partitioning import assign_file
 
-    summary = assign_file(points, grids_path, out, coords=coords)
+    summary = assign_file(points, grids_path, out, coords=coords, crs=crs)
     click.echo(
         f"{summary['assigned']} of {summary['total']} assigned; {summary['unassigned']} unassigned -> {out}"
     )

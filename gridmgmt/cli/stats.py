@@ -43,7 +43,7 @@ def stats_hotspots(obj: Context, start, end, community, contiguity, permutations
 
     t0, t1 = period_from_options(start, end)
     if out and Path(out).suffix.lower() not in LAYER_SUFFIXES:
-        raise click.BadParameter(f"--out {out}: expected a .gpkg, .geojson or .csv file")
+        raise click.BadParameter(f"--out {out}: expected one of {', '.join(LAYER_SUFFIXES)}")
     click.echo(f"[1/3] reading grids and incidents {start} → {end}")
     report = area_hotspots(
         obj.store,

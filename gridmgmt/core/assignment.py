@@ -9,6 +9,10 @@ Rules:
 - a **polygon** (building footprint, facility grounds) goes to the grid
   holding the largest share of its area, a **line** to the grid holding the
   largest share of its length (ties: smallest code);
+- an object that no grid covers but lies within :data:`EDGE_TOLERANCE_M`
+  (1 cm) of one (a point on the outer boundary that rounding put a hair
+  outside, at distance 0.0 m) goes to the **nearest** grid (ties: smallest
+  code), with its distance in ``distance_m``;
 - an object outside every grid is **unassigned** with reason
   ``outside_all_grids`` and its distance in metres to the nearest grid; an
   object without a location has reason ``missing_location``. Nothing is
@@ -33,12 +37,16 @@ from gridmgmt.core.crs import metric_crs
 OUTSIDE = "outside_all_grids"
 MISSING = "missing_location"
 OVERLAP_TOLERANCE_M2 = 0.5
+#: an object this close (metres) to the covered area but covered by no grid goes to the nearest
+EDGE_TOLERANCE_M = 0.01
 
 
 #: bulk point lookups of at least this many points use the lattice fast path
 LATTICE_MIN_POINTS = 20_000
 #: lattice cells per grid: enough that most cells lie wholly inside one grid
 LATTICE_CELLS_PER_GRID = 4096
+#: the fewest cells per grid of a lattice sized for one bulk call (see PreparedGrids.lattice_for)
+LATTICE_MIN_CELLS_PER_GRID = 256
 
 
 class _Lattice:
@@ -55,11 +63,16 @@ class _Lattice:
     full exact path (STRtree).
     """
 
-    def __init__(self, native: np.ndarray, tree: shapely.STRtree):
+    def __init__(
+        self,
+        native: np.ndarray,
+        tree: shapely.STRtree,
+        cells_per_grid: int = LATTICE_CELLS_PER_GRID,
+    ):
         from scipy import ndimage, sparse
 
         minx, miny, maxx, maxy = shapely.total_bounds(native)
-        cells = max(1, LATTICE_CELLS_PER_GRID * len(native))
+        cells = max(1, cells_per_grid * len(native))
         size = max(np.sqrt((maxx - minx) * (maxy - miny) / cells), 1e-9)
         self.x0, self.y0, self.size = minx, miny, size
         self.nx = max(1, int(np.ceil((maxx - minx) / size)))
@@ -149,12 +162,39 @@ class PreparedGrids:
     crs: str  # metric CRS
     source_crs: object
     _lattice: _Lattice | None = None
+    _metric_tree: shapely.STRtree | None = None
 
     @property
     def lattice(self) -> _Lattice:
         if self._lattice is None:
             self._lattice = _Lattice(self.native, self.tree)
         return self._lattice
+
+    def lattice_for(self, n_points: int) -> _Lattice:
+        """The lattice, or, when none is built yet, one sized for a single call on ``n_points``.
+
+        Building costs time in proportion to its cells: a one-off bulk call
+        (a file assigned once) gets about one cell per point, between
+        :data:`LATTICE_MIN_CELLS_PER_GRID` and :data:`LATTICE_CELLS_PER_GRID`
+        per grid; ``prepare_grids(lattice=True)`` builds the finest for reuse.
+        """
+        if self._lattice is None:
+            per_grid = int(
+                np.clip(
+                    n_points / max(len(self.native), 1),
+                    LATTICE_MIN_CELLS_PER_GRID,
+                    LATTICE_CELLS_PER_GRID,
+                )
+            )
+            self._lattice = _Lattice(self.native, self.tree, per_grid)
+        return self._lattice
+
+    @property
+    def metric_tree(self) -> shapely.STRtree:
+        """A spatial index over the metric geometries (distances within a tolerance)."""
+        if self._metric_tree is None:
+            self._metric_tree = shapely.STRtree(self.geoms)
+        return self._metric_tree
 
 
 def validate_grids(grids: gpd.GeoDataFrame, code_column: str = "code") -> None:
@@ -298,38 +338,121 @@ def assign(
     outside = np.flatnonzero((code_idx < 0) & ~missing)
     if len(outside):
         to_metric(outside)
-        near = prepared.tree.nearest(native[outside])
-        distance[outside] = shapely.distance(metric[outside], prepared.geoms[near])
+        code_idx[outside], distance[outside] = place_outside(
+            prepared, native[outside], metric[outside]
+        )
+    return _result(prepared, code_idx, missing, distance, objects.index)
+
+
+def assign_xy(
+    x: np.ndarray,
+    y: np.ndarray,
+    crs,
+    grids: gpd.GeoDataFrame | PreparedGrids,
+    *,
+    code_column: str = "code",
+    index: pd.Index | None = None,
+) -> pd.DataFrame:
+    """:func:`assign` for points given by their coordinates, with no geometry object per point.
+
+    The same rules and result as :func:`assign` on the points
+    ``shapely.points(x, y)``; a NaN coordinate is a missing location. Only
+    the points that the lattice cannot settle, or that lie outside every
+    grid, become geometries: a million points from a file cost one pass
+    over two arrays.
+
+    Parameters
+    ----------
+    x, y : array-like of float
+        Coordinates in ``crs`` (longitude, latitude for a geographic CRS).
+    crs : anything pyproj accepts
+        The points' CRS.
+    grids : GeoDataFrame or PreparedGrids
+        As for :func:`assign`.
+    index : pandas.Index, optional
+        The index of the result (default 0..n-1).
+    """
+    from pyproj import CRS, Transformer
+
+    prepared = grids if isinstance(grids, PreparedGrids) else prepare_grids(grids, code_column)
+    crs = CRS.from_user_input(crs)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if crs.is_geographic:
+        _check_latitudes(y[np.isfinite(y)])
+    if not crs.equals(prepared.source_crs):
+        x, y = Transformer.from_crs(crs, prepared.source_crs, always_xy=True).transform(x, y)
+    n = len(x)
+    missing = ~(np.isfinite(x) & np.isfinite(y))
+    code_idx = np.full(n, -1)
+    located = np.flatnonzero(~missing)
+    if len(located):
+        code_idx[located] = covering_grid(prepared, None, (x[located], y[located]))
+    distance = np.zeros(n)
+    outside = np.flatnonzero((code_idx < 0) & ~missing)
+    if len(outside):
+        native = shapely.points(x[outside], y[outside])
+        metric = gpd.GeoSeries(native, crs=prepared.source_crs).to_crs(prepared.crs).values
+        code_idx[outside], distance[outside] = place_outside(prepared, native, metric)
+    return _result(
+        prepared, code_idx, missing, distance, pd.RangeIndex(n) if index is None else index
+    )
+
+
+def place_outside(prepared: PreparedGrids, native: np.ndarray, metric: np.ndarray):
+    """Objects no grid covers: the nearest grid within 1 cm (else -1), and metres to the nearest.
+
+    ``native`` in the grids' CRS, ``metric`` the same objects in ``prepared.crs``;
+    shared by :func:`assign`, :func:`assign_xy` and the live index.
+    """
+    near = prepared.tree.nearest(native)
+    distance = shapely.distance(metric, prepared.geoms[near])
+    code_idx = np.full(len(native), -1)
+    edge = np.flatnonzero(distance <= EDGE_TOLERANCE_M)
+    if len(edge):
+        found = _nearest_within(prepared, metric[edge], EDGE_TOLERANCE_M)
+        edge, found = edge[found >= 0], found[found >= 0]
+        code_idx[edge] = found
+        distance[edge] = shapely.distance(metric[edge], prepared.geoms[found])
+    return code_idx, distance
+
+
+def _result(prepared: PreparedGrids, code_idx, missing, distance, index) -> pd.DataFrame:
     distance[missing] = np.nan
+    n = len(code_idx)
     assigned = code_idx >= 0
     codes = np.full(n, None, dtype=object)
     codes[assigned] = prepared.codes[code_idx[assigned]]
     reason = np.full(n, None, dtype=object)
     reason[~assigned] = np.where(missing[~assigned], MISSING, OUTSIDE)
-    out = pd.DataFrame({"distance_m": distance}, index=objects.index)
+    out = pd.DataFrame({"distance_m": distance}, index=index)
     # object columns holding None (not NaN) for "no grid" and "no reason"
-    out.insert(0, "grid_code", pd.Series(codes, index=objects.index, dtype=object))
-    out.insert(1, "reason", pd.Series(reason, index=objects.index, dtype=object))
+    out.insert(0, "grid_code", pd.Series(codes, index=index, dtype=object))
+    out.insert(1, "reason", pd.Series(reason, index=index, dtype=object))
     return out
 
 
 def covering_grid(
-    prepared: PreparedGrids, points: np.ndarray, xy: tuple[np.ndarray, np.ndarray] | None = None
+    prepared: PreparedGrids,
+    points: np.ndarray | None,
+    xy: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Index (into ``prepared.codes``) of the smallest-code grid covering each point, -1 if none.
 
     The one implementation of the point rule, shared by :func:`assign` and
     the live index. ``xy`` passes the points' coordinates when the caller
-    has them already.
+    has them already; with ``points=None`` they are all there is, and
+    geometries are made only for the points the lattice leaves open.
     """
-    if len(points) >= LATTICE_MIN_POINTS:
+    n = len(points) if points is not None else len(xy[0])
+    if n >= LATTICE_MIN_POINTS:
         x, y = xy if xy is not None else (shapely.get_x(points), shapely.get_y(points))
-        fast = prepared.lattice.lookup(prepared.native, x, y)
+        fast = prepared.lattice_for(n).lookup(prepared.native, x, y)
         rest = np.flatnonzero(fast == _UNRESOLVED)
         if len(rest):
-            fast[rest] = _exact_covering(prepared, points[rest])
+            open_points = points[rest] if points is not None else shapely.points(x[rest], y[rest])
+            fast[rest] = _exact_covering(prepared, open_points)
         return fast
-    return _exact_covering(prepared, points)
+    return _exact_covering(prepared, points if points is not None else shapely.points(*xy))
 
 
 def _exact_covering(prepared: PreparedGrids, points: np.ndarray) -> np.ndarray:
@@ -340,6 +463,18 @@ def _exact_covering(prepared: PreparedGrids, points: np.ndarray) -> np.ndarray:
         pi, gi = pi[order], gi[order]
         first = np.r_[True, pi[1:] != pi[:-1]]
         out[pi[first]] = gi[first]
+    return out
+
+
+def _nearest_within(prepared: PreparedGrids, metric: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Per metric geometry, the nearest grid within ``tolerance_m`` (ties: smallest code)."""
+    oi, gi = prepared.metric_tree.query(metric, predicate="dwithin", distance=tolerance_m)
+    d = np.round(shapely.distance(metric[oi], prepared.geoms[gi]), 6)  # equal to the micrometre
+    order = np.lexsort((gi, d, oi))  # per object: nearest first, then smallest code
+    oi, gi = oi[order], gi[order]
+    out = np.full(len(metric), -1)
+    first = np.r_[True, oi[1:] != oi[:-1]] if len(oi) else np.zeros(0, bool)
+    out[oi[first]] = gi[first]
     return out
 
 

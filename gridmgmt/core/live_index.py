@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridmgmt.core.assignment import PreparedGrids, covering_grid, prepare_grids
+from gridmgmt.core.assignment import PreparedGrids, covering_grid, place_outside, prepare_grids
 
 
 class GridIndex:
@@ -63,6 +63,11 @@ class GridIndex:
             pts = shapely.points(lon, lat)
         ok = np.isfinite(lon) & np.isfinite(lat)
         idx = np.full(len(lon), -1)
+        pts = np.asarray(pts, dtype=object)
         if ok.any():
-            idx[ok] = covering_grid(prepared, np.asarray(pts, dtype=object)[ok])
+            idx[ok] = covering_grid(prepared, pts[ok])
+        outside = np.flatnonzero(ok & (idx < 0))
+        if len(outside):  # within 1 cm of a grid (an outer edge after rounding): the nearest
+            metric = gpd.GeoSeries(pts[outside], crs=prepared.source_crs).to_crs(prepared.crs)
+            idx[outside], _ = place_outside(prepared, pts[outside], metric.values)
         return [prepared.codes[i] if i >= 0 else None for i in idx]

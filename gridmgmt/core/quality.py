@@ -171,3 +171,59 @@ def shape_flags(polygons) -> list[str | None]:
         ]
         flags.append(",".join(codes) or None)
     return flags
+
+
+def combine_reports(reports, residential_households, notes_prefix=()) -> QualityReport:
+    """One report for several areas partitioned separately (the 社区 of one boundary file).
+
+    Parameters
+    ----------
+    reports : list of QualityReport
+        One per area.
+    residential_households : array of int
+        Households of every residential grid of all areas (for min, median, max).
+    notes_prefix : list of str
+        A label per area put before its notes.
+
+    Returns
+    -------
+    QualityReport
+        Counts summed; the band share over all residential grids; Polsby-Popper
+        and the share along roads averaged with each area weighted by its grids.
+    """
+    hh = np.asarray(residential_households)
+    weights = np.asarray([r.grids for r in reports], dtype=float)
+    total = weights.sum() or 1.0
+    flags: dict = {}
+    for r in reports:
+        for code, count in r.flags.items():
+            flags[code] = flags.get(code, 0) + count
+    labels = list(notes_prefix) or [""] * len(reports)
+    notes = tuple(
+        f"{label}: {note}" if label else note
+        for label, r in zip(labels, reports, strict=True)
+        for note in r.notes
+    )
+    in_band = sum(r.share_in_band * r.residential_grids for r in reports)
+    residential = sum(r.residential_grids for r in reports)
+    return QualityReport(
+        grids=int(weights.sum()),
+        residential_grids=residential,
+        unit_grids=sum(r.unit_grids for r in reports),
+        households_min=int(hh.min()) if len(hh) else 0,
+        households_median=float(np.median(hh)) if len(hh) else 0.0,
+        households_max=int(hh.max()) if len(hh) else 0,
+        share_in_band=in_band / residential if residential else 1.0,
+        mean_polsby_popper=float(
+            sum(r.mean_polsby_popper * w for r, w in zip(reports, weights, strict=True)) / total
+        ),
+        road_aligned_share=float(
+            sum(r.road_aligned_share * w for r, w in zip(reports, weights, strict=True)) / total
+        ),
+        compounds_split=sum(r.compounds_split for r in reports),
+        atoms=sum(r.atoms for r in reports),
+        runtime_s=sum(r.runtime_s for r in reports),
+        flags=flags,
+        buildings_outside_own_grid=sum(r.buildings_outside_own_grid for r in reports),
+        notes=notes,
+    )

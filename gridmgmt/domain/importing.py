@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +40,9 @@ def import_file(
     dwelling_size_m2: float = 90.0,
     china: bool = True,
     boundary_coords: str | None = None,
+    crs=None,
+    chunk_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportOutcome:
     """Read ``path`` with :func:`gridmgmt.io.read_layers` and store every layer in one transaction.
 
@@ -48,9 +55,52 @@ def import_file(
     boundary that fits markedly better moved by the GCJ-02 offset is refused
     (:mod:`gridmgmt.domain.boundary_checks`), unless ``boundary_coords``
     (the boundaries' coordinate system, default ``coords``) is given.
+
+    A large buildings, roads or facilities file (one layer of more than
+    ``chunk_size`` features, default
+    :data:`gridmgmt.io.readers.DEFAULT_CHUNK_SIZE`, and no ledger) is read
+    and written in parts of that size inside the one transaction, so memory
+    stays bounded; the stored rows and the import report are the same as for
+    a read in one go. Buildings read in parts are compared with the stored
+    社区 part by part. ``crs`` is the CRS of a file that declares none
+    (GeoParquet with ``crs: null``); ``progress(done, total)`` is called
+    with the features read so far.
     """
     from gridmgmt.io import read_layers
+    from gridmgmt.io.fast_io import count_features
+    from gridmgmt.io.readers import DEFAULT_CHUNK_SIZE, in_parts, read_layer_parts
 
+    size = chunk_size or DEFAULT_CHUNK_SIZE
+    if in_parts(path, kind=kind, layer=layer, ledger=ledger, chunk_size=size):
+        total = count_features(path, layer)
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, total)
+
+        parts = read_layer_parts(
+            path,
+            kind=kind,
+            coords=coords,
+            strict=strict,
+            layer=layer,
+            dwelling_size_m2=dwelling_size_m2,
+            china=china,
+            crs=crs,
+            chunk_size=size,
+            progress=step,
+        )
+        with repo.import_session(source=str(path), replace=replace) as writer:
+            report = None
+            for part in prefetched(parts):  # the next part is read while this one is written
+                check_against_stored(repo, part, path)
+                writer.write({name: getattr(part, name) for name in LAYERS})
+                report = part.report
+            writer.summary = report.to_dict()
+        return ImportOutcome(report=report, written=writer.counts)
     result = read_layers(
         path,
         kind=kind,
@@ -61,7 +111,11 @@ def import_file(
         dwelling_size_m2=dwelling_size_m2,
         china=china,
         boundary_coords=boundary_coords,
+        crs=crs,
     )
+    if progress is not None:
+        n = sum(r.read for r in result.report.layers.values())
+        progress(n, n)
     if boundary_coords is None:
         check_against_stored(repo, result, path)
     layers = {name: getattr(result, name) for name in LAYERS}
@@ -69,6 +123,51 @@ def import_file(
         layers, source=str(path), summary=result.report.to_dict(), replace=replace
     )
     return ImportOutcome(report=result.report, written=written)
+
+
+def prefetched(items: Iterator, depth: int = 1) -> Iterator:
+    """``items`` produced in a background thread, up to ``depth`` ahead of the consumer.
+
+    Reading and checking a part (GEOS, numpy, GDAL: mostly outside the GIL)
+    overlaps with writing the previous one (SQLite, a COPY stream), so the
+    two cores of a small server both work. An exception in the producer is
+    raised in the consumer; a consumer that stops early stops the producer.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((done, None))
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer
+            buffer.put((done, err))
+
+    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = buffer.get()
+            if err is not None:
+                raise err
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                buffer.get(timeout=0.1)
+        worker.join()
 
 
 #: how far (degrees) around new data stored data is read for the boundary check

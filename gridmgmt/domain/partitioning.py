@@ -512,6 +512,7 @@ def partition_files(
     coords: str = "wgs84",
     boundary_coords: str | None = None,
     ledger=None,
+    crs=None,
 ):
     """Partition the buildings of a file and write ``grids`` and ``buildings`` layers to a GeoPackage.
 
@@ -525,6 +526,9 @@ def partition_files(
     footprint; those cut or left outside are listed in the result's
     ``boundary_buildings`` and in a ``boundary_buildings`` layer.
 
+    ``crs`` is the CRS of a buildings file that declares none (a GeoParquet
+    with ``crs: null``).
+
     ``boundary_coords`` is the boundary file's coordinate system (default:
     ``coords``). Unless it is given, a boundary that fits the data markedly
     better moved by the GCJ-02 offset is refused; a boundary covering
@@ -534,7 +538,9 @@ def partition_files(
     from gridmgmt.domain.boundary_checks import check_boundary
     from gridmgmt.io import read_layers, read_polygons
 
-    layers = read_layers(buildings_path, coords=coords, ledger=ledger, compounds=compounds or None)
+    layers = read_layers(
+        buildings_path, coords=coords, ledger=ledger, compounds=compounds or None, crs=crs
+    )
     if len(layers.buildings) == 0:
         raise InputError.single(buildings_path, no_buildings_reason(layers.layers()))
     road_frame = read_layers(roads, kind="roads", coords=coords).roads if roads else layers.roads
@@ -554,17 +560,20 @@ def partition_files(
             data=Path(buildings_path).name,
             offset_check=boundary_coords is None,
         )
-    result = partition(
-        layers.buildings,
-        boundary=boundary_frame,
+    engine = dict(
         roads=road_frame if len(road_frame) else None,
         compounds=compound_frame if len(compound_frame) else None,
         zones=zone_frame,
         min_households=min_households,
         max_households=max_households,
-        code_prefix=code_prefix,
         seed=seed,
     )
+    if boundary_frame is not None and len(boundary_frame) > 1:
+        result = partition_areas(layers.buildings, boundary_frame, code_prefix, **engine)
+    else:
+        result = partition(
+            layers.buildings, boundary=boundary_frame, code_prefix=code_prefix, **engine
+        )
     kept = ["building_id", "households", "households_source", "households_confidence"]
     b = layers.buildings[[c for c in kept if c in layers.buildings] + ["geometry"]].copy()
     b.insert(2, "grid_code", result.labels.to_numpy())
@@ -585,6 +594,98 @@ def partition_files(
     return result
 
 
+def area_prefixes(first: str, n: int) -> list[str]:
+    """The 12-digit codes of ``n`` 社区 numbered on from ``first`` within its 街道."""
+    if first is None or len(first) != 12 or not first.isdigit():
+        raise ValueError("a boundary file of several 社区 needs a 12-digit --prefix")
+    start = int(first[9:])
+    if start + n - 1 > 999:
+        raise ValueError(
+            f"{n} 社区 numbered from {first} run past 999 in the 街道 {first[:9]}: "
+            "give a smaller --prefix"
+        )
+    return [f"{first[:9]}{start + k:03d}" for k in range(n)]
+
+
+def partition_areas(buildings, areas: gpd.GeoDataFrame, code_prefix: str, **engine):
+    """Partition each polygon of a boundary file as a 社区 of its own and put the results together.
+
+    Each building goes to the polygon holding most of its footprint (the
+    rule of :func:`community_sides`); those mostly outside every polygon
+    are left out and listed. Polygons are numbered in file order from
+    ``code_prefix`` (``…001``, ``…002`` …); grids carry the 社区's code and
+    name in ``community_code`` and ``community``.
+
+    Returns
+    -------
+    PartitionResult
+        Grids of all polygons, labels of all buildings, one combined report.
+    """
+    from gridmgmt.core.partition import PartitionResult, partition
+    from gridmgmt.core.quality import combine_reports
+
+    areas = areas.reset_index(drop=True)
+    prefixes = area_prefixes(code_prefix, len(areas))
+    sides = community_sides(buildings, areas)
+    names = [
+        str(n) if isinstance(n, str) and n else f"{code}"
+        for n, code in zip(areas.get("name", [None] * len(areas)), prefixes, strict=True)
+    ]
+    grids, reports, listed, notes = [], [], [], []
+    labels = pd.Series(None, index=buildings.index, dtype=object, name="grid_code")
+    for pos, polygon in enumerate(areas.geometry.values):
+        own = sides.area == pos
+        if not own.any():
+            notes.append(names[pos])
+            continue
+        mine = _clip_minorities(buildings[own], sides.share[own], polygon)
+        result = partition(
+            mine,
+            boundary=gpd.GeoSeries([polygon], crs=areas.crs),
+            code_prefix=prefixes[pos],
+            **engine,
+        )
+        result.grids.insert(1, "community_code", prefixes[pos])
+        result.grids.insert(2, "community", names[pos])
+        grids.append(result.grids)
+        reports.append(result.report)
+        labels.loc[mine.index] = result.labels.to_numpy()
+        if result.boundary_buildings is not None and len(result.boundary_buildings):
+            listed.append(result.boundary_buildings)
+    if not grids:
+        raise ValueError("no building has most of its footprint in any polygon of the boundary")
+    outside = np.flatnonzero(sides.outside)
+    if len(outside):
+        listed.append(
+            pd.DataFrame(
+                {
+                    "id": buildings["building_id"].astype(str).to_numpy()[outside],
+                    "share_inside": sides.share_inside[outside].round(3),
+                    "status": np.where(
+                        sides.share_inside[outside] > 0, "straddling_left_out", "outside"
+                    ),
+                }
+            )
+        )
+    every = pd.concat(grids, ignore_index=True)
+    residential = every.loc[every["kind"] == "residential", "households"].to_numpy()
+    used = [n for n in names if n not in notes]
+    report = combine_reports(reports, residential, used)
+    if notes:
+        report.notes = (*report.notes, f"no buildings in: {', '.join(notes)}")
+    combined = PartitionResult(
+        grids=gpd.GeoDataFrame(every, geometry="geometry", crs=grids[0].crs),
+        labels=labels,
+        report=report,
+        atoms=None,
+        metric_crs=result.metric_crs,
+    )
+    combined.boundary_buildings = (
+        pd.concat(listed, ignore_index=True).drop_duplicates("id") if listed else None
+    )
+    return combined
+
+
 def no_buildings_reason(layers: dict[str, gpd.GeoDataFrame]) -> str:
     """Why a file cannot be partitioned: it holds no buildings (and what it holds instead)."""
     held = ", ".join(f"{len(f)} {k}" for k, f in layers.items() if len(f)) or "nothing usable"
@@ -595,44 +696,12 @@ def no_buildings_reason(layers: dict[str, gpd.GeoDataFrame]) -> str:
     )
 
 
-def assign_file(objects_path, grids_path, out_path, *, coords: str = "wgs84") -> dict[str, int]:
-    """Assign every feature of a file to the grids of another; write it with ``grid_code``/``reason``.
+def assign_file(
+    objects_path, grids_path, out_path, *, coords: str = "wgs84", crs=None
+) -> dict[str, int]:
+    """Assign every feature of a file to the grids of another: see
+    :func:`gridmgmt.domain.file_assignment.assign_file` (every input column kept,
+    ``grid_code``, ``reason``, ``distance_m`` added)."""
+    from gridmgmt.domain import file_assignment
 
-    Objects are read like any import (so GCJ-02/BD-09 input is converted and
-    bad input is refused with the row named); all their columns are kept.
-    """
-    import pyogrio
-
-    from gridmgmt.core.assignment import assign
-    from gridmgmt.io import read_layers
-
-    layers = pyogrio.list_layers(grids_path)
-    name = "grids" if "grids" in [str(n) for n, _ in layers] else str(layers[0][0])
-    grids = pyogrio.read_dataframe(grids_path, layer=name)
-    result = read_layers(objects_path, coords=coords)
-    frames = [f for f in (result.facilities, result.buildings, result.roads) if len(f)]
-    if not frames:
-        raise ValueError(f"{objects_path}: nothing to assign")
-    objects = frames[0]
-    placed = assign(objects, grids)
-    out_frame = objects.join(placed)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
-        table = out_frame.drop(columns="geometry")
-        table["lon"], table["lat"] = (
-            out_frame.geometry.representative_point().x,
-            out_frame.geometry.representative_point().y,
-        )
-        table.to_csv(out, index=False, encoding="utf-8-sig")
-    else:
-        if out.exists():
-            out.unlink()
-        out_frame.to_file(
-            out, driver="GeoJSON" if out.suffix.lower() in (".geojson", ".json") else "GPKG"
-        )
-    return {
-        "total": len(placed),
-        "assigned": int(placed["grid_code"].notna().sum()),
-        "unassigned": int(placed["grid_code"].isna().sum()),
-    }
+    return file_assignment.assign_file(objects_path, grids_path, out_path, coords=coords, crs=crs)

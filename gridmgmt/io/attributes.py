@@ -9,6 +9,7 @@ administrative levels into the platform's values.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import geopandas as gpd
@@ -67,7 +68,7 @@ def normalise_attributes(
     missing_id = pd.isna(out[id_col])
     if missing_id.any():
         out.loc[missing_id, id_col] = [f"{path.stem}:{r}" for r in out.loc[missing_id, "_row"]]
-    out[id_col] = [str(v).strip() for v in out[id_col]]
+    out[id_col] = [str(v).strip() for v in out[id_col].tolist()]  # tolist: no per-item boxing
     dup = out[id_col].duplicated(keep=False)
     if dup.any():
         ids = sorted(set(out.loc[dup, id_col]))
@@ -148,6 +149,7 @@ def parse_numbers(out: pd.DataFrame, column: str, path: Path, *, integer: bool) 
     return values
 
 
+@functools.lru_cache(maxsize=4096)  # a file repeats a few words over many buildings
 def _building_type(value, osm_value) -> str | None:
     for v in (value, osm_value):
         if not isinstance(v, str) or not v.strip():
@@ -169,7 +171,8 @@ def _normalise_buildings(out, path: Path):
     out["_population_given"] = parse_numbers(out, "population", path, integer=True)
     osm_col = out["osm_building"] if "osm_building" in out.columns else pd.Series([None] * len(out))
     out["building_type"] = [
-        _building_type(v, o) for v, o in zip(out["building_type"], osm_col, strict=True)
+        _building_type(v, o)
+        for v, o in zip(out["building_type"].tolist(), osm_col.tolist(), strict=True)
     ]
     out["name"] = out["name"].where(out["name"].notna(), None)
     return out

@@ -43,6 +43,7 @@ import pandas as pd
 import shapely
 
 from gridmgmt.core.periods import TIMEZONE_NAME
+from gridmgmt.io.fast_io import write_vector
 
 FORMATS = ("gpkg", "geojson", "shp", "csv", "xlsx")
 SPATIAL_ONLY = ("geojson", "shp")
@@ -224,8 +225,6 @@ def _ogr_chunks(frame, size):
 
 # ------------------------------------------------------------------ writers
 def _gpkg(tables, out: Path, labels, size, progress) -> None:
-    import pyogrio
-
     written = 0
     for name, frame in tables.items():
         table = _plain(frame)
@@ -235,7 +234,9 @@ def _gpkg(tables, out: Path, labels, size, progress) -> None:
         kind = _geometry_type(table) if spatial else None
         for k, chunk in enumerate(_ogr_chunks(table, size)):
             options = {"geometry_type": kind} if spatial else {}
-            pyogrio.write_dataframe(chunk, out, layer=name, driver="GPKG", append=k > 0, **options)
+            write_vector(
+                chunk, out, layer=name, driver="GPKG", append=k > 0, scratch=True, **options
+            )
             written += len(chunk)
             progress(written)
 
@@ -294,8 +295,6 @@ def _short_names(columns: list[str]) -> dict[str, str]:
 
 
 def _shapefile_zip(tables, out: Path, labels, size, progress) -> None:
-    import pyogrio
-
     written = 0
     with (
         tempfile.TemporaryDirectory(dir=out.parent) as tmp,
@@ -314,7 +313,7 @@ def _shapefile_zip(tables, out: Path, labels, size, progress) -> None:
                 shp = Path(tmp) / f"{file_name}.shp"
                 kind = _geometry_type(part)
                 for k, chunk in enumerate(_ogr_chunks(part, size)):
-                    pyogrio.write_dataframe(
+                    write_vector(
                         chunk,
                         shp,
                         driver="ESRI Shapefile",

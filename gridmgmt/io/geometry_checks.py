@@ -89,7 +89,9 @@ def prepare_geometries(
     """
     if frame.crs is None:
         raise InputError.single(
-            path, "has no coordinate reference system (CRS); save it with one, e.g. EPSG:4326"
+            path,
+            "has no coordinate reference system (CRS); say which with --crs (e.g. --crs EPSG:4326) "
+            "or save it with one",
         )
     system = coords.lower().replace("-", "")
     if frame.crs.is_projected:

@@ -13,6 +13,8 @@ which untyped buildings count none, and which counts are implausible.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,10 +31,10 @@ from gridmgmt.core.household_ledgers import (
 )
 from gridmgmt.core.households import (
     ANCILLARY_FOOTPRINT_M2,
+    DEFAULT_SOURCES,
     MIXED_RESIDENTIAL_SHARE,
     RESIDENTIAL_SHARE,
     confidence_of,
-    default_share,
     estimate_households,
     estimate_population,
     plausibility_flags,
@@ -56,6 +58,7 @@ def finish_buildings(
     dwelling_size_m2: float,
     ledger: str | Path | None,
     report: ImportReport,
+    tally: HouseholdTally | None = None,
 ) -> gpd.GeoDataFrame:
     """Buildings with compound ids, types, households and population: the final layer.
 
@@ -74,6 +77,9 @@ def finish_buildings(
         counts replace estimates.
     report : ImportReport
         Receives the counts per households source and the warnings.
+    tally : HouseholdTally, optional
+        For a file read in parts: the households counts are added here and
+        written into the report once, after the last part, by the caller.
 
     Returns
     -------
@@ -117,7 +123,12 @@ def finish_buildings(
     if ledger is not None:
         apply_ledger(out, Path(ledger), report, compounds=compounds)
     out["households_confidence"] = confidence_of(out["households_source"])
-    _report_households(out, area, untyped_outside, report)
+    if tally is None:
+        whole = HouseholdTally()
+        whole.add(out, area, untyped_outside)
+        whole.report(report)
+    else:
+        tally.add(out, area, untyped_outside)
     keep = [*BUILDING_COLUMNS, "geometry"]
     return gpd.GeoDataFrame(out[keep], geometry="geometry", crs=WGS84)
 
@@ -174,7 +185,8 @@ def type_buildings(
     share = np.zeros(len(building_type))
     untyped_outside = np.zeros(len(building_type), dtype=bool)
     types = []
-    rows = zip(building_type, osm_raw, context, area_m2, strict=True)
+    columns = (pd.Series(c).tolist() for c in (building_type, osm_raw, context))  # no boxing
+    rows = zip(*columns, np.asarray(area_m2).tolist(), strict=True)
     for i, (t, raw, land, area) in enumerate(rows):
         if not isinstance(t, str):
             untyped = not isinstance(raw, str) or raw == "yes"
@@ -191,36 +203,65 @@ def type_buildings(
     return types, np.maximum(share, 0.0), untyped_outside
 
 
-def _report_households(out, area, untyped_outside, report: ImportReport) -> None:
-    sources = out["households_source"]
-    counts = sources.value_counts()
-    report.households_by_source = {str(k): int(v) for k, v in counts.items()}
-    from_ledger = sources.isin(list(LEDGER_SOURCES.values()))
-    report.households_estimated = int((~from_ledger).sum())
-    report.households_from_ledger = int(from_ledger.sum())
-    total = int(out["households"].sum())
-    shared = default_share(out)
-    report.households_total = total
-    report.households_default_share = shared
-    if total and shared > 0.5:
-        report.warn(
-            f"{shared:.0%} of the {total:,} households are default estimates: no ledger, no "
-            "building:levels or height for their buildings (floors taken by footprint); "
-            "give a ledger (--ledger) to replace them"
-        )
-    if untyped_outside.any():
-        n = int(untyped_outside.sum())
-        report.warn(
-            f"{n} untyped building(s) (building=yes, {area[untyped_outside].sum():,.0f} m² of "
-            "footprint) lie outside mapped residential land and count 0 households; add land "
-            "use or 小区 outlines (landuse=residential) or a ledger if people live there"
-        )
-    flags = plausibility_flags(out["households"], area, out["floors"], out["building_type"])
-    flagged = np.flatnonzero(pd.notna(flags))
-    if len(flagged):
-        shown = "; ".join(f"{out['building_id'].iloc[i]}: {flags[i]}" for i in flagged[:SHOWN])
-        more = f"; and {len(flagged) - SHOWN} more" if len(flagged) > SHOWN else ""
-        report.warn(f"{len(flagged)} building(s) with implausible households: {shown}{more}")
+@dataclass
+class HouseholdTally:
+    """The households part of an import report, summed over the parts of a file read in chunks.
+
+    :meth:`add` takes the buildings of one part, :meth:`report` writes the
+    counts and warnings once, as if the whole file had been read at once.
+    """
+
+    by_source: Counter = field(default_factory=Counter)
+    total: int = 0
+    from_defaults: float = 0.0
+    untyped_outside: int = 0
+    untyped_area_m2: float = 0.0
+    flagged: int = 0
+    flagged_shown: list[str] = field(default_factory=list)
+
+    def add(self, out: pd.DataFrame, area: np.ndarray, untyped_outside: np.ndarray) -> None:
+        """Count one part's finished buildings (with their footprint areas in m²)."""
+        sources = out["households_source"]
+        self.by_source.update({str(k): int(v) for k, v in sources.value_counts().items()})
+        households = np.asarray(out["households"], dtype=float)
+        self.total += int(households.sum())
+        self.from_defaults += float(households[sources.isin(DEFAULT_SOURCES).to_numpy()].sum())
+        self.untyped_outside += int(untyped_outside.sum())
+        self.untyped_area_m2 += float(area[untyped_outside].sum())
+        flags = plausibility_flags(out["households"], area, out["floors"], out["building_type"])
+        flagged = np.flatnonzero(pd.notna(flags))
+        self.flagged += len(flagged)
+        room = SHOWN - len(self.flagged_shown)
+        self.flagged_shown += [f"{out['building_id'].iloc[i]}: {flags[i]}" for i in flagged[:room]]
+
+    def report(self, report: ImportReport) -> None:
+        """Write the counts and the warnings into ``report``."""
+        counts = sorted(self.by_source.items(), key=lambda kv: -kv[1])
+        report.households_by_source = dict(counts)
+        from_ledger = sum(v for k, v in counts if k in set(LEDGER_SOURCES.values()))
+        report.households_estimated = sum(self.by_source.values()) - from_ledger
+        report.households_from_ledger = from_ledger
+        total = self.total
+        shared = self.from_defaults / total if total > 0 else 0.0
+        report.households_total = total
+        report.households_default_share = shared
+        if total and shared > 0.5:
+            report.warn(
+                f"{shared:.0%} of the {total:,} households are default estimates: no ledger, no "
+                "building:levels or height for their buildings (floors taken by footprint); "
+                "give a ledger (--ledger) to replace them"
+            )
+        if self.untyped_outside:
+            report.warn(
+                f"{self.untyped_outside} untyped building(s) (building=yes, "
+                f"{self.untyped_area_m2:,.0f} m² of footprint) lie outside mapped residential "
+                "land and count 0 households; add land use or 小区 outlines "
+                "(landuse=residential) or a ledger if people live there"
+            )
+        if self.flagged:
+            shown = "; ".join(self.flagged_shown)
+            more = f"; and {self.flagged - SHOWN} more" if self.flagged > SHOWN else ""
+            report.warn(f"{self.flagged} building(s) with implausible households: {shown}{more}")
 
 
 def read_ledger(path: str | Path) -> pd.DataFrame:

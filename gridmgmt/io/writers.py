@@ -1,8 +1,9 @@
-"""One analysis layer written to a file chosen by its suffix: GeoPackage, GeoJSON or CSV.
+"""One analysis layer written to a file chosen by its suffix: GeoPackage, GeoJSON, GeoParquet or CSV.
 
 Unlike :mod:`gridmgmt.io.exports` (office exports with Chinese headers and
 Asia/Shanghai times), the layer is written as it is: English column names,
-GeoPackage/GeoJSON through OGR, CSV (UTF-8 with BOM) without the geometry.
+GeoPackage/GeoJSON through OGR (pyogrio with Arrow), GeoParquet through
+pyarrow, CSV (UTF-8 with BOM) without the geometry.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import geopandas as gpd
 
-LAYER_SUFFIXES = (".gpkg", ".geojson", ".csv")
+LAYER_SUFFIXES = (".gpkg", ".geojson", ".parquet", ".geoparquet", ".csv")
 
 
 def write_layer(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str) -> Path:
@@ -24,7 +25,7 @@ def write_layer(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str) -> Pat
     frame : geopandas.GeoDataFrame
         The layer.
     path : str or Path
-        A ``.gpkg``, ``.geojson`` or ``.csv`` file; missing parent
+        A ``.gpkg``, ``.geojson``, ``.parquet``/``.geoparquet`` or ``.csv`` file; missing parent
         directories are created.
     layer : str
         The layer name inside a GeoPackage.
@@ -42,12 +43,19 @@ def write_layer(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str) -> Pat
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in LAYER_SUFFIXES:
-        raise ValueError(f"{path}: expected a .gpkg, .geojson or .csv file")
+        raise ValueError(f"{path}: expected one of {', '.join(LAYER_SUFFIXES)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         frame.drop(columns="geometry").to_csv(path, index=False, encoding="utf-8-sig")
-    elif suffix == ".gpkg":
-        frame.to_file(path, driver="GPKG", layer=layer)
+        return path
+    from gridmgmt.io.fast_io import write_vector
+
+    if suffix == ".gpkg":
+        write_vector(frame, path, driver="GPKG", layer=layer)
+    elif suffix == ".geojson":
+        if path.exists():
+            path.unlink()  # OGR's GeoJSON driver does not overwrite
+        write_vector(frame, path, driver="GeoJSON")
     else:
-        frame.to_file(path, driver="GeoJSON")
+        write_vector(frame, path)
     return path

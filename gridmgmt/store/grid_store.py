@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Numeric, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gridmgmt.core.flags import BAND_EXEMPT, join_flags, split_flags
@@ -66,8 +66,9 @@ class GridStore(Database):
 
         On PostGIS this is one indexed SQL query (``ST_Covers`` with the GiST
         index); on SQLite an in-process :class:`~gridmgmt.core.live_index.GridIndex`,
-        rebuilt when the current grid set changes. Both follow the rule of
-        :func:`gridmgmt.core.assignment.assign`.
+        rebuilt when the current grid set changes. Both follow the rules of
+        :func:`gridmgmt.core.assignment.assign`, a position within 1 cm of a
+        grid but covered by none included.
         """
         if self.backend == "postgresql":
             point = func.ST_SetSRID(func.ST_MakePoint(float(lon), float(lat)), 4326)
@@ -78,8 +79,28 @@ class GridStore(Database):
                 .limit(1)
             )
             with self.engine.connect() as conn:
-                return conn.scalar(stmt)
+                code = conn.scalar(stmt)
+                if code is None:  # within 1 cm of a grid (an outer edge after rounding)
+                    code = conn.scalar(self._nearest_within_tolerance(point))
+                return code
         return self.grid_index().lookup(lon, lat)
+
+    @staticmethod
+    def _nearest_within_tolerance(point):
+        """The nearest current grid within EDGE_TOLERANCE_M of ``point`` (ties: smallest code)."""
+        from gridmgmt.core.assignment import EDGE_TOLERANCE_M
+
+        metres = func.ST_Distance(func.Geography(m.Grid.geom), func.Geography(point))
+        return (
+            select(m.Grid.code)
+            .where(
+                m.Grid.valid_to.is_(None),
+                func.ST_DWithin(m.Grid.geom, point, 1e-6),  # ~10 cm in degrees: the GiST index
+                metres <= EDGE_TOLERANCE_M,
+            )
+            .order_by(func.round(cast(metres, Numeric), 6), m.Grid.code)
+            .limit(1)
+        )
 
     def grid_index(self):
         """The live index of current grids, rebuilt only when they changed."""

@@ -7,22 +7,78 @@ as GeoDataFrames.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from gridmgmt.core.layers import WGS84
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
+from gridmgmt.store.bulk_load import bulk_insert
 from gridmgmt.store.database import Database, chunks
-from gridmgmt.store.layers import LAYER_TABLES, frame_to_rows, rows_to_frame
+from gridmgmt.store.layers import LAYER_TABLES, rows_to_frame
 
 _ADMIN_MODELS = {"district": m.District, "street": m.Street, "community": m.Community}
 _PARENT_FK = {"street": ("district_id", m.District), "community": ("street_id", m.Street)}
 _INSERT_ORDER = ("compounds", "buildings", "roads", "facilities")
+
+
+class ImportWriter:
+    """Writes the layers of one import, part by part, in the transaction of ``session``.
+
+    Layers go in with :func:`gridmgmt.store.bulk_load.bulk_insert` (COPY on
+    PostGIS, ``executemany`` on SQLite); :attr:`counts` sums the rows
+    written per layer and :attr:`summary` is stored with the import run.
+    """
+
+    def __init__(self, store: LayerStore, session: Session, replace: bool):
+        self.store, self.session, self.replace = store, session, replace
+        self.counts: dict[str, int] = {}
+        self.summary: Mapping = {}
+        self.empty_before: dict[str, bool] = {}  # per table: held no rows when the import began
+
+    def write(self, layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, int]:
+        """Write one part: boundaries, compounds, buildings, roads, facilities (any subset).
+
+        Raises
+        ------
+        ConflictError
+            Ids stored already (before this import) without ``replace``.
+        """
+        s = self.session
+        written: dict[str, int] = {}
+        if "boundaries" in layers and len(layers["boundaries"]):
+            written["boundaries"] = self.store.write_boundaries(s, layers["boundaries"])
+        for layer in _INSERT_ORDER:
+            frame = layers.get(layer)
+            if frame is None or len(frame) == 0:
+                continue
+            model, columns = LAYER_TABLES[layer]
+            id_column = next(src for src, dst in columns.items() if dst == "source_id")
+            if layer not in self.empty_before:
+                self.empty_before[layer] = s.scalar(select(model.id).limit(1)) is None
+            ids = [str(i) for i in frame[id_column] if i is not None]
+            # a table empty before this import holds no id of it but its own earlier parts,
+            # which the reader has refused already if repeated
+            existing = set() if self.empty_before[layer] else LayerStore.existing_ids(s, model, ids)
+            if existing and not self.replace:
+                shown = ", ".join(sorted(existing)[:10])
+                more = f" and {len(existing) - 10} more" if len(existing) > 10 else ""
+                raise ConflictError(
+                    f"{layer}: {len(existing)} id(s) already stored ({shown}{more}); "
+                    "use --replace to overwrite them"
+                )
+            if existing:
+                for chunk in chunks(sorted(existing), 500):
+                    s.execute(delete(model).where(model.source_id.in_(chunk)))
+            written[layer] = bulk_insert(s.connection(), layer, frame)
+        for layer, n in written.items():
+            self.counts[layer] = self.counts.get(layer, 0) + n
+        return written
 
 
 class LayerStore(Database):
@@ -57,42 +113,45 @@ class LayerStore(Database):
         dict
             Rows written per layer.
         """
-        counts: dict[str, int] = {}
+        with self.import_session(source=source, replace=replace) as writer:
+            writer.write(layers)
+            writer.summary = dict(summary or {})
+        return writer.counts
+
+    @contextmanager
+    def import_session(self, *, source: str, replace: bool = False) -> Iterator[ImportWriter]:
+        """One import written in parts (chunks of a large file) inside one transaction.
+
+        The body calls :meth:`ImportWriter.write` per chunk and sets
+        :attr:`ImportWriter.summary`; on leaving, the import run is recorded
+        and everything commits, or nothing does if the body raised.
+
+        Parameters
+        ----------
+        source : str
+            Where the data came from (a path), recorded with the run.
+        replace : bool
+            Replace objects whose ids exist already (see :meth:`write_layers`).
+        """
         with self.session() as s:
-            if "boundaries" in layers and len(layers["boundaries"]):
-                counts["boundaries"] = self._write_boundaries(s, layers["boundaries"])
-            for layer in _INSERT_ORDER:
-                frame = layers.get(layer)
-                if frame is None or len(frame) == 0:
-                    continue
-                model, _ = LAYER_TABLES[layer]
-                rows = frame_to_rows(layer, frame)
-                ids = [r["source_id"] for r in rows]
-                existing = self._existing_ids(s, model, ids)
-                if existing and not replace:
-                    shown = ", ".join(sorted(existing)[:10])
-                    more = f" and {len(existing) - 10} more" if len(existing) > 10 else ""
-                    raise ConflictError(
-                        f"{layer}: {len(existing)} id(s) already stored ({shown}{more}); "
-                        "use --replace to overwrite them"
-                    )
-                if existing:
-                    for chunk in chunks(sorted(existing), 500):
-                        s.execute(delete(model).where(model.source_id.in_(chunk)))
-                for chunk in chunks(rows, 2000):
-                    s.execute(insert(model), chunk)
-                counts[layer] = len(rows)
-            s.add(m.ImportRun(source=source, summary=dict(summary or {}) | {"written": counts}))
-        return counts
+            writer = ImportWriter(self, s, replace)
+            yield writer
+            s.add(
+                m.ImportRun(
+                    source=source, summary=dict(writer.summary) | {"written": dict(writer.counts)}
+                )
+            )
 
     @staticmethod
-    def _existing_ids(s: Session, model, ids: list[str]) -> set[str]:
+    def existing_ids(s: Session, model, ids: list[str]) -> set[str]:
+        """The ``ids`` of ``model`` rows stored already."""
         found: set[str] = set()
         for chunk in chunks(ids, 500):
             found.update(s.scalars(select(model.source_id).where(model.source_id.in_(chunk))))
         return found
 
-    def _write_boundaries(self, s: Session, frame: gpd.GeoDataFrame) -> int:
+    def write_boundaries(self, s: Session, frame: gpd.GeoDataFrame) -> int:
+        """Insert or update 区/街道/社区 outlines (parents first) in the session's transaction."""
         frame = frame.to_crs(WGS84) if frame.crs is not None else frame
         order = {"district": 0, "street": 1, "community": 2}
         unknown = set(frame["level"]) - order.keys()

@@ -6,6 +6,7 @@ import threading
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -124,7 +125,12 @@ def test_live_index_refresh_under_concurrent_lookups():
 
 def test_lattice_fast_path_agrees_with_the_exact_rule_at_edges_vertices_and_holes():
     """Bulk lookups (the lattice) give the same grid as the exact test, ties included."""
-    from gridmgmt.core.assignment import LATTICE_MIN_POINTS, _exact_covering, prepare_grids
+    from gridmgmt.core.assignment import (
+        EDGE_TOLERANCE_M,
+        LATTICE_MIN_POINTS,
+        _exact_covering,
+        prepare_grids,
+    )
 
     rng = np.random.default_rng(3)
     box = shapely.box(117.78, 30.92, 117.80, 30.94)
@@ -148,8 +154,42 @@ def test_lattice_fast_path_agrees_with_the_exact_rule_at_edges_vertices_and_hole
     out = assign(gpd.GeoSeries(pts, crs=4326), prepared)
     expected = _exact_covering(prepared, pts)
     want = np.where(expected >= 0, prepared.codes[np.maximum(expected, 0)], None)
-    assert (out["grid_code"].to_numpy(dtype=object) == want).all()
+    got = out["grid_code"].to_numpy(dtype=object)
+    covered = expected >= 0
+    assert (got[covered] == want[covered]).all()
+    # points a hair outside every grid (on the outer edge, after rounding) go to the nearest one
+    edge = ~covered & (out["distance_m"].to_numpy() <= EDGE_TOLERANCE_M)
+    assert edge.any() and pd.notna(got[edge]).all()
+    assert pd.isna(got[~covered & ~edge]).all()
     # the ties really occur: shared vertices are covered by two or three grids
     pi, _ = prepared.tree.query(vertices, predicate="intersects")
     assert (np.bincount(pi) > 1).any()
     assert out["reason"].iloc[-1] == OUTSIDE
+
+
+def test_assign_xy_gives_what_assign_gives_on_the_same_points():
+    """Coordinates alone (the file path of a million points) follow the rules of assign."""
+    from gridmgmt.core.assignment import LATTICE_MIN_POINTS, assign_xy
+
+    rng = np.random.default_rng(8)
+    grids = holed_grids()
+    n = LATTICE_MIN_POINTS + 500
+    x = rng.uniform(X0 - 0.2 * D, X0 + 4.2 * D, n)
+    y = rng.uniform(Y0 - 0.2 * D, Y0 + 2.2 * D, n)
+    x[:4] = [X0 - 1e-12, X0 + D, X0 + 2 * D, np.nan]  # a hair outside, on shared edges, missing
+    y[:4] = [Y0 + 0.5 * D, Y0 + 0.5 * D, Y0 + D, np.nan]
+    want = assign(gpd.GeoSeries(shapely.points(x, y), crs=4326), grids)
+    got = assign_xy(x, y, "EPSG:4326", grids)
+    pd.testing.assert_frame_equal(got, want)
+    assert got["grid_code"].iloc[0] == HOLED_GRID_CODES[0] and got["reason"].iloc[3] == MISSING
+    # the same points given in a projected CRS land in the same grids
+    metric = gpd.GeoSeries(shapely.points(x[4:], y[4:]), crs=4326).to_crs(32650)
+    projected = assign_xy(metric.x.to_numpy(), metric.y.to_numpy(), 32650, grids)
+    assert (projected["grid_code"].fillna("") == want["grid_code"].iloc[4:].fillna("").values).all()
+
+
+def test_live_index_follows_the_one_centimetre_rule():
+    index = GridIndex(holed_grids(), version=1)
+    assert index.lookup(X0 - 1e-12, Y0 + 0.5 * D) == HOLED_GRID_CODES[0]  # a hair outside A
+    assert index.lookup(X0 - 1e-6, Y0 + 0.5 * D) is None  # 10 cm outside
+    assert index.lookup(X0 + 0.5 * D, Y0 + 0.5 * D) == HOLED_GRID_CODES[0]

@@ -228,6 +228,9 @@ def test_grid_lookup_same_on_both_backends_and_bulk(store):
     assert got == bulk
     assert got[-4:] == ["340705001001001", "340705001001002", "340705001001001", "340705001001001"]
     assert None in got  # some random points fall outside
+    # a hair outside the outer edge (0.0 m after rounding) goes to the grid there; 10 cm does not
+    assert store.grid_code_at(X0 - 1e-12, Y0 + 0.0005) == "340705001001001"
+    assert store.grid_code_at(X0 - 1e-6, Y0 + 0.0005) is None
     store.write_grid_version("340705001001", grids.iloc[[0]].assign(code="340705001001009"), {})
     assert (
         store.grid_code_at(X0 + 0.0005, Y0 + 0.0005) == "340705001001009"
