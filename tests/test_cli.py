@@ -92,7 +92,7 @@ def test_demo_no_serve_builds_database_and_map(tmp_path):
     again = run("demo", "--no-serve", "--workdir", str(tmp_path))
     assert again.exit_code == 0 and "reusing it" in again.output
     status = run("status", "--workdir", str(tmp_path)).output
-    assert re.search(r"users\s+7\n", status) and re.search(r"households\s+2\d,\d{3}\n", status)
+    assert re.search(r"users\s+8\n", status) and re.search(r"households\s+2\d,\d{3}\n", status)
 
 
 def test_partition_file_to_geopackage(tmp_path, realdata):
