@@ -50,6 +50,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         patrol,
         report_tables,
         stats_api,
+        tiles,
         worker_pages,
     )
     from webapp.extensions import csrf, limiter, login_manager
@@ -99,6 +100,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     app.register_blueprint(report_tables.bp)  # 报表: workload, 考核, downloads
     app.register_blueprint(stats_api.bp)  # hot spots
     app.register_blueprint(patrol.bp)  # 巡查, 民情日记, patrol report
+    app.register_blueprint(tiles.bp)  # vector tiles for city-scale maps
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app
