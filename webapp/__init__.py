@@ -30,10 +30,13 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     it behind HTTPS) and ``GRIDMGMT_TRUSTED_PROXIES`` (the number of reverse
     proxies in front of the app: the client address, which log-in
     throttling counts by, is then taken from that many ``X-Forwarded-For``
-    entries; unset or 0, the header is ignored). Keyword arguments override
-    any config key.
+    entries; unset or 0, the header is ignored) and ``GRIDMGMT_RATE_LIMIT``
+    (requests one client address may make to the app, e.g. ``600 per
+    minute``, counted in the store so every process shares them; unset: no
+    limit). Keyword arguments override any config key.
     """
     from gridmgmt.config import resolve_settings
+    from gridmgmt.store.rate_limits import STORAGE_URI  # registers the gridmgmt:// storage
     from gridmgmt.store.repository import Store
     from webapp import (
         auth,
@@ -72,6 +75,8 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in auth.csrf_unless_api_key
         GRIDMGMT_TRUSTED_PROXIES=os.environ.get("GRIDMGMT_TRUSTED_PROXIES"),
+        GRIDMGMT_RATE_LIMIT=os.environ.get("GRIDMGMT_RATE_LIMIT", ""),
+        RATELIMIT_STORAGE_URI=STORAGE_URI,  # counters in the store, shared by every process
     )
     app.config.update(overrides)
     proxies = _trusted_proxies(app.config["GRIDMGMT_TRUSTED_PROXIES"])
@@ -81,6 +86,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)
     store = Store(app.config["GRIDMGMT_SETTINGS"].database_url)
     app.extensions["gridmgmt_store"] = store
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"store": store})
     from gridmgmt.domain.incidents import load_categories
 
     store.sync_categories(load_categories())

@@ -18,6 +18,7 @@ their foreign keys, so the modules import only the base, never each other.
 from gridmgmt.store.models.accounts import (
     ApiKey,
     LoginFailure,
+    RateLimitCounter,
     Role,
     User,
     UserDepartment,
@@ -61,6 +62,7 @@ __all__ = [
     "GridProposalMove",
     "ImportRun",
     "LoginFailure",
+    "RateLimitCounter",
     "Incident",
     "IncidentCategory",
     "IncidentHistory",
