@@ -20,6 +20,7 @@
       "Click the buildings to move (or tick “whole compound” and click any of its buildings), then choose an adjacent grid",
     "移动的建筑": "Moved buildings", "调整前": "Before", "调整后": "After", "超出范围": "out of band",
     "基于版本": "Based on version",
+    "矢量切片": "vector tiles",
     // hot spots
     "事件热点": "Incident hot spots", "事件率(每千户)": "Incidents per 1,000 households",
     "热点 (99%)": "Hot spot (99%)", "热点 (95%)": "Hot spot (95%)", "热点 (90%)": "Hot spot (90%)",
