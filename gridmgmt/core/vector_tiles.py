@@ -25,6 +25,8 @@ MAX_ZOOM = 22
 EXTENT = 4096
 #: units of buffer kept around a tile so strokes at its edges join their neighbours
 BUFFER = 64
+#: shapely type ids of polygons and multipolygons
+POLYGONAL = (3, 6)
 #: Web Mercator's latitude limit
 MAX_LATITUDE = 85.0511287798066
 
@@ -93,7 +95,9 @@ def tile_geometries(
 
     Coordinates run 0..``extent`` from the tile's west and north edges
     (y down, as MVT stores them); what lies more than ``buffer`` units
-    outside is cut off. Geometries that vanish come back empty.
+    outside is cut off. Geometries that vanish come back None or empty.
+    Polygon exteriors have a positive shoelace area in these units (holes
+    negative), as the MVT specification asks.
     """
     geometries = np.asarray(geometries, dtype=object)
     if len(geometries) == 0:
@@ -108,7 +112,15 @@ def tile_geometries(
 
     units = shapely.transform(clipped, to_units)
     units = shapely.simplify(units, 0.5, preserve_topology=True)
-    return shapely.set_precision(units, 1.0)
+    # snap each vertex to the integer grid (pointwise: no overlay, ~10× cheaper than a
+    # valid-output snap; a sliver that collapses is dropped below, as MVT readers expect)
+    units = shapely.set_precision(units, 1.0, mode="pointwise")
+    collapsed = shapely.is_empty(units) | (
+        np.isin(shapely.get_type_id(units), POLYGONAL) & (shapely.area(units) == 0)
+    )
+    units[collapsed] = None
+    # exterior rings with a positive shoelace area in y-down tile units (the MVT rule)
+    return shapely.orient_polygons(units, exterior_cw=False)
 
 
 def encode_tile(
@@ -139,5 +151,5 @@ def encode_tile(
         return b""
     return mapbox_vector_tile.encode(
         encoded,
-        default_options={"extents": extent, "y_coord_down": True, "check_winding_order": True},
+        default_options={"extents": extent, "y_coord_down": True, "check_winding_order": False},
     )

@@ -30,7 +30,7 @@
   }, 8, true);
   var buildings = tiled("buildings", function () {
     return { color: "#525252", weight: 0.6, fill: true, fillColor: "#fafafa", fillOpacity: 0.85 };
-  }, 14, false);  // not interactive: clicks reach the grid below (its card lists the buildings)
+  }, 15, false);  // not interactive: clicks reach the grid below (its card lists the buildings)
   grids.on("click", function (e) { if (e.layer.properties.code) gm.showCard(e.layer.properties.code); });
   // the map's own canvas (GeoJSON layers, overlay pane) lies above the tile pane and takes the
   // clicks; where it hits nothing the map fires "click": find the grid under it in the loaded tile
