@@ -71,6 +71,13 @@ class Served:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        try:
+            self.wait_until_up()
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_until_up(self) -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
