@@ -14,6 +14,7 @@ reported or moved along), and serve as the tiles' ETags.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -30,12 +31,16 @@ TILE_PROPERTIES = {
     "incidents": ("id", "number", "state", "category_code", "grid_code", "overdue"),
 }
 
+#: layer -> SQL of its version stamp. Buildings change with an import (a new import run)
+#: and move between grids with a grid version; new household counts change the grids' sums.
 _STAMPS = {
     "grids": "SELECT count(*), max(id), sum(households) FROM grids WHERE valid_to IS NULL",
-    "buildings": "SELECT count(*), max(id), sum(households), "
-    "(SELECT max(id) FROM import_runs) FROM buildings",
+    "buildings": "SELECT (SELECT max(id) FROM import_runs), count(*), max(id), sum(households) "
+    "FROM grids WHERE valid_to IS NULL",
     "incidents": "SELECT count(*), max(id), max(updated_at) FROM incidents",
 }
+#: seconds a version stamp is reused: a map view asks for many tiles at once
+STAMP_SECONDS = 1.0
 
 _POSTGIS_ROWS = {
     "grids": """
@@ -71,6 +76,7 @@ class VectorTileStore:
         self.store = store
         self._indexes: dict[str, tuple[str, gpd.GeoDataFrame, shapely.STRtree]] = {}
         self._lock = threading.Lock()
+        self._stamps: dict[str, tuple[float, str]] = {}
 
     @property
     def in_sql(self) -> bool:
@@ -78,12 +84,20 @@ class VectorTileStore:
         return self.store.backend == "postgresql"
 
     def stamp(self, layer: str) -> str:
-        """A short text that changes whenever ``layer``'s tiles may change."""
+        """A short text that changes whenever ``layer``'s tiles may change.
+
+        Asked of the database at most once every :data:`STAMP_SECONDS` per
+        layer and process: a change shows in tiles (and ETags) within that.
+        """
+        now = time.monotonic()
+        known = self._stamps.get(layer)
+        if known is not None and now - known[0] < STAMP_SECONDS:
+            return known[1]
         with self.store.engine.connect() as conn:
             values = conn.execute(text(_STAMPS[layer])).one()
-            if layer == "buildings":  # buildings move between grids with a new grid version
-                values = (*values, *conn.execute(text(_STAMPS["grids"])).one())
-        return "-".join("" if v is None else str(v) for v in values).replace(" ", "T")
+        stamp = "-".join("" if v is None else str(v) for v in values).replace(" ", "T")
+        self._stamps[layer] = (now, stamp)
+        return stamp
 
     def current_grid_count(self) -> int:
         """How many grids are current (the map page switches to tiles above a threshold)."""
