@@ -30,10 +30,13 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     it behind HTTPS) and ``GRIDMGMT_TRUSTED_PROXIES`` (the number of reverse
     proxies in front of the app: the client address, which log-in
     throttling counts by, is then taken from that many ``X-Forwarded-For``
-    entries; unset or 0, the header is ignored). Keyword arguments override
-    any config key.
+    entries; unset or 0, the header is ignored) and ``GRIDMGMT_RATE_LIMIT``
+    (requests one client address may make to the app, e.g. ``600 per
+    minute``, counted in the store so every process shares them; unset: no
+    limit). Keyword arguments override any config key.
     """
     from gridmgmt.config import resolve_settings
+    from gridmgmt.store.rate_limits import STORAGE_URI  # registers the gridmgmt:// storage
     from gridmgmt.store.repository import Store
     from webapp import (
         auth,
@@ -53,6 +56,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         report_tables,
         residents,
         stats_api,
+        tiles,
         volunteers,
         worker_pages,
     )
@@ -75,6 +79,8 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in auth.csrf_unless_api_key
         GRIDMGMT_TRUSTED_PROXIES=os.environ.get("GRIDMGMT_TRUSTED_PROXIES"),
+        GRIDMGMT_RATE_LIMIT=os.environ.get("GRIDMGMT_RATE_LIMIT", ""),
+        RATELIMIT_STORAGE_URI=STORAGE_URI,  # counters in the store, shared by every process
     )
     app.config.update(overrides)
     proxies = _trusted_proxies(app.config["GRIDMGMT_TRUSTED_PROXIES"])
@@ -84,6 +90,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)
     store = Store(app.config["GRIDMGMT_SETTINGS"].database_url)
     app.extensions["gridmgmt_store"] = store
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"store": store})
     from gridmgmt.domain.incidents import load_categories
 
     store.sync_categories(load_categories())
@@ -108,6 +115,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     _favicon(app)
     residents.init_app(app)  # residents' public pages (/r), notifications of their cases
     app.register_blueprint(volunteers.bp)  # 楼栋长/信息员: report, 零报告, the daily roll
+    app.register_blueprint(tiles.bp)  # vector tiles for city-scale maps
     _security_headers(app)
     compression.init_app(app)  # gzip: the map's initial view stays small on phones
     return app

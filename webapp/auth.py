@@ -133,7 +133,7 @@ def csrf_unless_api_key():
 
 @login_manager.unauthorized_handler
 def _unauthorized():
-    if request.path.startswith(("/api/", "/open311/", "/ogcapi", "/rebalance/api/")):
+    if request.path.startswith(("/api/", "/open311/", "/ogcapi", "/rebalance/api/", "/tiles/")):
         return {"error": "authentication required"}, 401
     flash(_("请先登录"))
     return redirect(url_for("auth.login", next=request.full_path))

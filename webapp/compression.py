@@ -19,6 +19,7 @@ TYPES = {
     "application/javascript",
     "application/json",
     "application/geo+json",
+    "application/vnd.mapbox-vector-tile",
 }
 MIN_BYTES = 1024
 

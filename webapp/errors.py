@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from webapp.i18n import gettext as _
 
 #: paths answered in JSON (programs, not people)
-API_PREFIXES = ("/api/", "/open311/", "/ogcapi", "/rebalance/api/")
+API_PREFIXES = ("/api/", "/open311/", "/ogcapi", "/rebalance/api/", "/tiles/")
 #: the title of each status, in Chinese (the source language of the UI)
 TITLES = {
     400: "请求有误",

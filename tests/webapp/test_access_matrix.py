@@ -37,7 +37,7 @@ OUTSIDE_THE_POLICY = {
 }
 SESSION_ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "informant", "building_head")
 KEY_ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "hotline")
-API_PREFIXES = ("/api/", "/open311/", "/ogcapi", "/rebalance/api/")
+API_PREFIXES = ("/api/", "/open311/", "/ogcapi", "/rebalance/api/", "/tiles/")
 
 
 def _view_action(app, endpoint: str):
@@ -82,6 +82,10 @@ def _fill(rule, world) -> str:
         "package": "leaflet",
         "filename": "leaflet.js",
         "number": world["mine"]["number"],
+        # the vector tile over G1 at zoom 16
+        "z": "16",
+        "x": "54214",
+        "y": "26839",
     }
     url = rule.rule
     for arg in rule.arguments:

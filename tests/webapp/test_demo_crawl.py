@@ -11,6 +11,7 @@ the 调度台's crash on cases without a deadline; this walks real data.
 from __future__ import annotations
 
 import json
+import math
 import re
 from urllib.parse import urlsplit
 
@@ -88,8 +89,16 @@ def _fillers(app, store) -> dict[str, list[str]]:
         collections = strict_json(admin.get("/ogcapi/collections?f=json").get_data(as_text=True))
     names = [c["id"] for c in collections["collections"]]
     buildings = store.read_layer("buildings", grid_codes=codes[:1])
+    # the zoom-15 vector tile over the middle of the demo's grids
+    centre = grids.geometry.union_all().centroid
+    n = 2**15
+    tile_x = int((centre.x + 180) / 360 * n)
+    tile_y = int((1 - math.asinh(math.tan(math.radians(centre.y))) / math.pi) / 2 * n)
     return {
         "building_id": list(buildings["building_id"].head(2)),
+        "z": ["15"],
+        "x": [str(tile_x)],
+        "y": [str(tile_y)],
         "code": codes,
         "incident_id": ids,
         "request_id": ids,

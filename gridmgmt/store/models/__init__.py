@@ -20,6 +20,7 @@ their foreign keys, so the modules import only the base, never each other.
 from gridmgmt.store.models.accounts import (
     ApiKey,
     LoginFailure,
+    RateLimitCounter,
     Role,
     User,
     UserDepartment,
@@ -67,6 +68,7 @@ __all__ = [
     "HouseholdChange",
     "ImportRun",
     "LoginFailure",
+    "RateLimitCounter",
     "Incident",
     "IncidentCategory",
     "IncidentHistory",

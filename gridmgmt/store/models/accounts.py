@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, func, text
+from sqlalchemy import DateTime, Float, ForeignKey, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmgmt.store.models.base import Base
@@ -87,3 +87,17 @@ class LoginFailure(Base):
     failures: Mapped[int]
     first_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RateLimitCounter(Base):
+    """One Flask-Limiter counter (a route, a client, a window), shared by every web process.
+
+    ``hits`` counts requests in the window ending at ``expires_at`` (seconds
+    since the epoch); a hit after that starts a new window.
+    """
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int]
+    expires_at: Mapped[float] = mapped_column(Float)

@@ -29,6 +29,7 @@
     "查找相邻网格…": "Finding adjacent grids…", "在地图上选择": "Pick on the map",
     "点击地图上绿色虚线标出的相邻网格": "Click one of the adjacent grids outlined in dashed green on the map",
     "所选建筑没有可移入的相邻网格": "No adjacent grid can take the selected buildings",
+    "矢量切片": "vector tiles",
     // hot spots
     "事件热点": "Incident hot spots", "事件率(每千户)": "Incidents per 1,000 households",
     "热点 (99%)": "Hot spot (99%)", "热点 (95%)": "Hot spot (95%)", "热点 (90%)": "Hot spot (90%)",

@@ -182,6 +182,7 @@
     controller = new AbortController();
     var q = "?bbox=" + bboxParam() + "&zoom=" + map.getZoom();
     order.forEach(function (name) {
+      if (el.dataset.vectorTiles === "1" && (name === "grids" || name === "buildings")) return;  // tiles.js draws them
       fetch("/api/v1/geo/" + name + q, { signal: controller.signal, credentials: "same-origin" })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(function (fc) { layers[name].clearLayers(); layers[name].addData(fc); layers.facilities.bringToFront(); layers.incidents.bringToFront(); })
