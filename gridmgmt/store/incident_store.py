@@ -7,15 +7,42 @@ check) and reads incidents as dicts, tables or located points.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gridmgmt.core.layers import WGS84
+from gridmgmt.domain.access import IncidentScope
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
 from gridmgmt.store.database import Database
+
+#: orders of :meth:`IncidentStore.incident_page`: a stable ORDER BY (ids break ties)
+ORDERS = {
+    "id": (m.Incident.id,),
+    "-created": (m.Incident.created_at.desc(), m.Incident.id.desc()),
+}
+
+
+def _scope_conditions(scope: IncidentScope):
+    """SQL conditions of an access scope (the same rule as :meth:`IncidentScope.mask`)."""
+    i = m.Incident
+    if scope.nothing:
+        yield false()
+        return
+    if scope.reporter is not None:
+        yield i.reporter == scope.reporter
+    if scope.area is not None:
+        yield i.grid_code.startswith(scope.area, autoescape=True)
+    if scope.grid_codes is not None:
+        yield i.grid_code.in_(list(scope.grid_codes))
+    if scope.states is not None:
+        yield i.state.in_(list(scope.states))
+    if scope.department is not None:
+        yield i.department == scope.department
 
 
 class IncidentStore(Database):
@@ -189,6 +216,88 @@ class IncidentStore(Database):
         return pd.DataFrame.from_records(
             [dict(r) for r in rows], columns=[c.name for c in t.c if c.name != "geom"]
         )
+
+    def incident_page(
+        self,
+        scope: IncidentScope,
+        *,
+        limit: int,
+        offset: int = 0,
+        order: str = "id",
+        state: str | None = None,
+        states=None,
+        grid_codes=None,
+        unassigned: bool | None = None,
+        ids=None,
+        category_codes=None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        with_location: bool = False,
+    ) -> tuple[pd.DataFrame, int]:
+        """One page of the incidents in ``scope`` that match the filters, and how many match.
+
+        Scope and filters are applied in SQL, then counted, then paged with
+        LIMIT/OFFSET in a stable order, so each principal's total and pages
+        are its own: two queries whatever the page size.
+
+        Parameters
+        ----------
+        scope : IncidentScope
+            What the asking principal may see (:func:`gridmgmt.domain.access.incident_scope`).
+        limit, offset : int
+            The page: at most ``limit`` rows after skipping ``offset``.
+        order : str
+            ``id`` (oldest first) or ``-created`` (newest first); ids break ties.
+        state, states, grid_codes, unassigned, ids, category_codes : optional
+            Filters (None: no filter).
+        created_from, created_to : datetime, optional
+            Reported at or after / at or before.
+        with_location : bool
+            Add ``lon`` and ``lat`` (EPSG:4326) columns.
+
+        Returns
+        -------
+        (pandas.DataFrame, int)
+            The page (columns as :meth:`incidents`, plus ``lon``/``lat``) and the total.
+        """
+        i = m.Incident
+        conditions = list(_scope_conditions(scope))
+        if state is not None:
+            conditions.append(i.state == state)
+        if states is not None:
+            conditions.append(i.state.in_(list(states)))
+        if grid_codes is not None:
+            conditions.append(i.grid_code.in_(list(grid_codes)))
+        if unassigned is not None:
+            conditions.append(i.grid_code.is_(None) if unassigned else i.grid_code.is_not(None))
+        if ids is not None:
+            conditions.append(i.id.in_([int(v) for v in ids]))
+        if category_codes is not None:
+            conditions.append(i.category_code.in_(list(category_codes)))
+        if created_from is not None:
+            conditions.append(i.created_at >= created_from)
+        if created_to is not None:
+            conditions.append(i.created_at <= created_to)
+        if order not in ORDERS:
+            raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
+        t = i.__table__
+        columns = [c for c in t.c if c.name != "geom"] + ([t.c.geom] if with_location else [])
+        stmt = (
+            select(*columns).where(*conditions).order_by(*ORDERS[order]).limit(limit).offset(offset)
+        )
+        with self.engine.connect() as conn:
+            total = conn.scalar(select(func.count()).select_from(i).where(*conditions))
+            rows = conn.execute(stmt).mappings().all() if offset < total else []
+        records = [dict(r) for r in rows]
+        names = [c.name for c in t.c if c.name != "geom"]
+        if with_location:
+            geoms = [r.pop("geom") for r in records]
+            for r, g in zip(records, geoms, strict=True):
+                r["lon"], r["lat"] = (
+                    (g.x, g.y) if g is not None and not g.is_empty else (None, None)
+                )
+            names += ["lon", "lat"]
+        return pd.DataFrame.from_records(records, columns=names), int(total)
 
     def incident_points(self, *, bbox=None, open_only: bool = True) -> gpd.GeoDataFrame:
         """Incident ids, locations (EPSG:4326) and what the access policy filters by.
