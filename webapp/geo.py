@@ -5,6 +5,13 @@ with geometries simplified to about half a screen pixel at the requested
 zoom and coordinates rounded accordingly. Buildings come only from zoom 15
 on, roads and facilities from zoom 13. Grid workers get buildings and
 facilities of their own grids only.
+
+Drawn layers (all but incidents) are kept in a bounded cache
+(:mod:`webapp.caching`) under the layer, zoom, bbox, the store's data
+revision of the layer (a new grid version, an import, new household counts
+change it), the grids' incident counts and the asking principal's grid
+visibility; every answer carries an ETag, and a client holding the current
+one gets 304.
 """
 
 from __future__ import annotations
@@ -16,13 +23,15 @@ from datetime import UTC, datetime
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 
+from webapp.caching import LAYER_MAX_AGE, BodyCache, conditional, etag_of
 from webapp.extensions import store
 from webapp.policy import (
     grid_allowed,
     grid_mask,
     grid_scope,
+    grid_visibility_key,
     outline_mask,
     requires,
     visible_incident_table,
@@ -113,14 +122,19 @@ def _plain(value):
     return value
 
 
-def layer_frame(layer: str, bbox, zoom: int) -> gpd.GeoDataFrame | None:
-    """The rows of ``layer`` visible to the current user in ``bbox`` at ``zoom``."""
+def layer_frame(
+    layer: str, bbox, zoom: int, *, counts: dict[str, pd.Series] | None = None
+) -> gpd.GeoDataFrame | None:
+    """The rows of ``layer`` visible to the current user in ``bbox`` at ``zoom``.
+
+    ``counts`` are the grids' incident counts when the caller has them already.
+    """
     if zoom < MIN_ZOOM[layer]:
         return None
     if layer == "grids":
         grids = store().current_grids(bbox=bbox)
         grids = grids[outline_mask(grids["code"])]
-        counts = incident_counts()
+        counts = counts if counts is not None else incident_counts()
         grids["open_incidents"] = grids["code"].map(counts["open"]).fillna(0).astype(int)
         grids["overdue_incidents"] = grids["code"].map(counts["overdue"]).fillna(0).astype(int)
         return grids
@@ -149,11 +163,48 @@ def layer(layer: str):
         abort(404)
     bbox = parse_bbox(request.args.get("bbox"))
     zoom = parse_zoom(request.args.get("zoom"))
-    frame = layer_frame(layer, bbox, zoom)
-    if frame is None:
-        return jsonify({"type": "FeatureCollection", "features": [], "min_zoom": MIN_ZOOM[layer]})
-    columns = PROPERTIES[layer] + (PROPERTIES["grids_extra"] if layer == "grids" else [])
-    return jsonify(feature_collection(frame, columns, zoom))
+    if zoom < MIN_ZOOM[layer]:
+        body = {"type": "FeatureCollection", "features": [], "min_zoom": MIN_ZOOM[layer]}
+        return conditional(jsonify(body), max_age=LAYER_MAX_AGE)
+    if layer == "incidents":  # changes by the minute: drawn afresh, still revalidated by ETag
+        frame = layer_frame(layer, bbox, zoom)
+        return conditional(jsonify(feature_collection(frame, PROPERTIES[layer], zoom)))
+    counts = incident_counts() if layer == "grids" else None
+    key = (
+        str(store().engine.url),
+        layer,
+        zoom,
+        bbox,
+        grid_visibility_key(),
+        store().layer_revision(layer),
+        _fingerprint(counts),
+    )
+    cache = layer_cache()
+    entry = cache.get(key)
+    if entry is None:
+        frame = layer_frame(layer, bbox, zoom, counts=counts)
+        columns = PROPERTIES[layer] + (PROPERTIES["grids_extra"] if layer == "grids" else [])
+        body = jsonify(feature_collection(frame, columns, zoom)).get_data()
+        entry = cache.put(key, body)
+    body, etag = entry
+    response = current_app.response_class(body, mimetype="application/json")
+    return conditional(response, max_age=LAYER_MAX_AGE, etag=etag)
+
+
+def layer_cache() -> BodyCache:
+    """This app's cache of drawn map layers."""
+    return current_app.extensions.setdefault("gridmgmt_layer_cache", BodyCache())
+
+
+def _fingerprint(counts: dict[str, pd.Series] | None) -> str | None:
+    """A short hash of per-grid incident counts (part of the grids layer's cache key)."""
+    if counts is None:
+        return None
+    text = json.dumps(
+        {name: {str(k): int(v) for k, v in series.items()} for name, series in counts.items()},
+        sort_keys=True,
+    )
+    return etag_of(text.encode())
 
 
 @bp.get("/areas")

@@ -181,6 +181,11 @@ def visible_points(frame):
     return frame
 
 
+def grid_visibility_key() -> tuple:
+    """What the current principal's view of grids depends on (a cache key part)."""
+    return access.grid_visibility_key(current_principal())
+
+
 def grid_scope() -> tuple[str, ...] | None:
     """Grid codes a store query should be limited to (a worker's own), or None for all."""
     return access.grid_scope(current_principal())

@@ -173,6 +173,39 @@ class LayerStore(Database):
             )
         return out
 
+    def layer_revision(self, layer: str) -> tuple:
+        """A fingerprint of what a map layer shows: it changes whenever the layer's data does.
+
+        ``grids`` (current grids: their ids, households, building counts,
+        flags), ``communities``, or an imported layer (its rows and
+        households, the imports, and the grids they are located in). Cheap
+        aggregate queries; caches of drawn layers are keyed by it.
+        """
+        g = m.Grid
+        grids = select(
+            func.count(),
+            func.max(g.id),
+            func.sum(g.households),
+            func.sum(g.n_buildings),
+            func.count(g.flag),
+            func.sum(func.length(func.coalesce(g.flag, ""))),
+        ).where(g.valid_to.is_(None))
+        with self.engine.connect() as conn:
+            out = tuple(conn.execute(grids).one())
+            if layer == "grids":
+                return out
+            if layer == "communities":
+                return tuple(conn.execute(select(func.count(), func.max(m.Community.id))).one())
+            if layer not in LAYER_TABLES:
+                raise ValueError(f"unknown layer {layer!r}")
+            model, _ = LAYER_TABLES[layer]
+            households = (
+                func.sum(model.households) if hasattr(model, "households") else func.count()
+            )
+            rows = conn.execute(select(func.count(), func.max(model.id), households)).one()
+            runs = conn.scalar(select(func.max(m.ImportRun.id)))
+        return (*out, *rows, runs)
+
     # ------------------------------------------------------------ admin areas
     def admin_areas(self, level: str) -> gpd.GeoDataFrame:
         """区/街道/社区 polygons: code, name, parent_code, geometry."""

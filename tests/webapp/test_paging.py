@@ -1,0 +1,148 @@
+"""Paged lists: totals and pages per principal, bad limits, Open311 pages, and a constant
+number of SQL statements whatever the page size; on SQLite and PostGIS."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from gridmgmt.domain import access
+from gridmgmt.domain.accounts import create_api_key
+from gridmgmt.domain.incidents import load_categories
+from tests.factories import G1, IN_G1, IN_G2, make_incident
+from tests.webapp.sessions import login
+
+BACKENDS = pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
+
+
+def _fill(store, in_g1: int, in_g2: int) -> None:
+    store.sync_categories(load_categories())  # the PostGIS store is not the app's first one
+    for _ in range(in_g1):
+        make_incident(store, "reported", at=IN_G1)
+    for _ in range(in_g2):
+        make_incident(store, "reported", at=IN_G2)
+
+
+def _all_pages(client, url: str, limit: int) -> tuple[list[dict], set[int]]:
+    """Every page of ``url`` followed through ``next``; returns the rows and the totals seen."""
+    rows, totals = [], set()
+    page = client.get(f"{url}?limit={limit}").get_json()
+    while True:
+        rows += page["items"]
+        totals.add(page["total"])
+        assert len(page["items"]) <= limit
+        if page["next"] is None:
+            return rows, totals
+        page = client.get(page["next"]).get_json()
+
+
+@BACKENDS
+def test_pages_and_totals_are_each_principals_own(app, as_role):
+    store = app.extensions["gridmgmt_store"]
+    _fill(store, in_g1=7, in_g2=5)
+    admin = app.test_client()
+    login(admin, "admin")
+    rows, totals = _all_pages(admin, "/api/v1/incidents", 5)
+    assert totals == {12} and len(rows) == 12
+    ids = [r["id"] for r in rows]
+    assert ids == sorted(ids) and len(set(ids)) == 12  # stable order, no row twice
+
+    worker = as_role("worker")  # owns G1 only
+    rows, totals = _all_pages(worker, "/api/v1/incidents", 3)
+    assert totals == {7} and len(rows) == 7 and {r["grid_code"] for r in rows} == {G1}
+    first = worker.get("/api/v1/incidents?limit=3").get_json()
+    assert (first["limit"], first["offset"], first["total"]) == (3, 0, 7)
+    assert first["prev"] is None and "offset=3" in first["next"]
+    # the same rule as the policy applied to the whole table
+    scope_rows = access.visible_incidents(
+        access.Principal("worker", "worker", grid_codes=(G1,)), store.incidents()
+    )
+    assert sorted(scope_rows["id"]) == sorted(r["id"] for r in rows)
+
+
+@BACKENDS
+def test_past_the_end_bad_and_huge_limits(app, as_role):
+    _fill(app.extensions["gridmgmt_store"], in_g1=3, in_g2=0)
+    client = as_role("admin")
+    past = client.get("/api/v1/incidents?offset=50")
+    assert past.status_code == 200
+    assert past.get_json()["items"] == [] and past.get_json()["total"] == 3
+    for bad in ("abc", "-1", "0", "1.5"):
+        answer = client.get(f"/api/v1/incidents?limit={bad}")
+        assert answer.status_code == 400 and "limit" in answer.get_json()["error"], bad
+    assert client.get("/api/v1/incidents?offset=-2").status_code == 400
+    huge = client.get("/api/v1/incidents?limit=1000000")
+    assert huge.status_code == 200 and huge.get_json()["limit"] == 500
+    assert huge.headers["X-Page-Limit"] == "500" and huge.headers["X-Total-Count"] == "3"
+    assert client.get("/api/v1/incidents").get_json()["limit"] == 50
+
+
+@BACKENDS
+def test_open311_page_and_page_size(app, client):
+    store = app.extensions["gridmgmt_store"]
+    _fill(store, in_g1=4, in_g2=3)
+    key = create_api_key(store, "reader", "supervisor")
+    url = f"/open311/v2/requests.json?api_key={key}"
+    second = client.get(f"{url}&page=2&page_size=3")
+    assert second.status_code == 200 and second.headers["X-Total-Count"] == "7"
+    body = second.get_json()
+    assert isinstance(body, list) and len(body) == 3
+    link = second.headers["Link"]
+    assert 'rel="next"' in link and "page=3" in link and 'rel="prev"' in link
+    assert "api_key" not in link  # a key is never put into a link
+    everything = [
+        r["service_request_id"]
+        for page in (1, 2, 3)
+        for r in client.get(f"{url}&page={page}&page_size=3").get_json()
+    ]
+    assert len(everything) == 7 == len(set(everything))
+    assert all(r["lat"] is not None and r["long"] is not None for r in body)
+    assert client.get(f"{url}&page=9&page_size=3").get_json() == []
+    for bad in ("page=0", "page=x", "page_size=-5"):
+        answer = client.get(f"{url}&{bad}")
+        assert answer.status_code == 400 and answer.get_json()[0]["code"] == 400, bad
+    assert client.get(f"{url}&page_size=9999").headers["X-Page-Limit"] == "500"
+    # a hotline reads back only its own submissions, and its total says so
+    hotline = create_api_key(store, "hotline-1", "hotline")
+    mine = client.get(f"/open311/v2/requests.json?api_key={hotline}")
+    assert mine.get_json() == [] and mine.headers["X-Total-Count"] == "0"
+
+
+def _count_statements(engine):
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return statements, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+LISTS = (
+    "/api/v1/incidents?limit=500",
+    "/open311/v2/requests.json?page_size=500",
+    "/ogcapi/collections/incidents/items?limit=500",
+)
+
+
+@BACKENDS
+def test_lists_cost_the_same_number_of_queries_for_10_and_100_incidents(app, as_role):
+    store = app.extensions["gridmgmt_store"]
+    client = as_role("supervisor")
+    counts = {}
+    for total in (10, 100):
+        _fill(store, in_g1=total - len(store.incidents()), in_g2=0)
+        for url in LISTS:
+            client.get(url)  # warm: categories, session
+            statements, stop = _count_statements(store.engine)
+            try:
+                answer = client.get(url)
+            finally:
+                stop()
+            assert answer.status_code == 200, url
+            body = answer.get_json()
+            listed = body.get("items") or body.get("features") if isinstance(body, dict) else body
+            assert len(listed) == total, url
+            counts[(url, total)] = len(statements)
+    for url in LISTS:
+        assert counts[(url, 10)] == counts[(url, 100)], (url, counts)
