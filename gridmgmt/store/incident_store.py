@@ -11,6 +11,7 @@ from datetime import datetime
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -232,6 +233,7 @@ class IncidentStore(Database):
         category_codes=None,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
         with_location: bool = False,
     ) -> tuple[pd.DataFrame, int]:
         """One page of the incidents in ``scope`` that match the filters, and how many match.
@@ -252,6 +254,10 @@ class IncidentStore(Database):
             Filters (None: no filter).
         created_from, created_to : datetime, optional
             Reported at or after / at or before.
+        bbox : tuple, optional
+            ``(minx, miny, maxx, maxy)`` in lon/lat: only incidents located in it
+            (in SQL on PostGIS; on SQLite the matching ids are found with shapely
+            and one page of rows is then read by id).
         with_location : bool
             Add ``lon`` and ``lat`` (EPSG:4326) columns.
 
@@ -282,12 +288,24 @@ class IncidentStore(Database):
             raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
         t = i.__table__
         columns = [c for c in t.c if c.name != "geom"] + ([t.c.geom] if with_location else [])
-        stmt = (
-            select(*columns).where(*conditions).order_by(*ORDERS[order]).limit(limit).offset(offset)
-        )
+        count = self.where_bbox(select(func.count()).select_from(i).where(*conditions), i, bbox)
+        stmt = self.where_bbox(select(*columns).where(*conditions), i, bbox)
+        stmt = stmt.order_by(*ORDERS[order])
         with self.engine.connect() as conn:
-            total = conn.scalar(select(func.count()).select_from(i).where(*conditions))
-            rows = conn.execute(stmt).mappings().all() if offset < total else []
+            if bbox is not None and self.backend != "postgresql":
+                # no spatial SQL on SQLite: the ids in the box, in order, then one page of rows
+                located = conn.execute(
+                    select(i.id, i.geom).where(*conditions).order_by(*ORDERS[order])
+                ).all()
+                box = shapely.box(*bbox)
+                inside = [r.id for r in located if r.geom is not None and r.geom.intersects(box)]
+                total = len(inside)
+                wanted = inside[offset : offset + limit]
+                rows = conn.execute(stmt.where(i.id.in_(wanted))).mappings().all() if wanted else []
+            else:
+                total = conn.scalar(count)
+                page = stmt.limit(limit).offset(offset)
+                rows = conn.execute(page).mappings().all() if offset < total else []
         records = [dict(r) for r in rows]
         names = [c.name for c in t.c if c.name != "geom"]
         if with_location:

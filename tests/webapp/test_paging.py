@@ -146,3 +146,36 @@ def test_lists_cost_the_same_number_of_queries_for_10_and_100_incidents(app, as_
             counts[(url, total)] = len(statements)
     for url in LISTS:
         assert counts[(url, 10)] == counts[(url, 100)], (url, counts)
+
+
+@BACKENDS
+def test_ogc_incident_items_page_in_the_store_with_bbox_and_scope(app, as_role):
+    store = app.extensions["gridmgmt_store"]
+    _fill(store, in_g1=5, in_g2=4)
+    client = as_role("supervisor")
+    x, y = IN_G1
+    box = f"{x - 0.0002},{y - 0.0002},{x + 0.0002},{y + 0.0002}"
+    url = f"/ogcapi/collections/incidents/items?bbox={box}&limit=2"
+    first = client.get(url).get_json()
+    assert first["numberMatched"] == 5 and first["numberReturned"] == 2
+    ids = [f["id"] for f in first["features"]]
+    third = client.get(url + "&offset=4").get_json()
+    assert third["numberReturned"] == 1 and not {f["id"] for f in third["features"]} & set(ids)
+    assert client.get(url + "&offset=40").get_json()["features"] == []
+    assert client.get(url.replace("limit=2", "limit=-3")).status_code == 400
+    assert client.get(url.replace("limit=2", "limit=5000")).get_json()["numberReturned"] == 5
+    everything = client.get("/ogcapi/collections/incidents/items").get_json()
+    assert everything["numberMatched"] == 9 and everything["numberReturned"] == 9
+    one = client.get(f"/ogcapi/collections/incidents/items/{ids[0]}")
+    assert one.status_code == 200 and one.get_json()["geometry"]["type"] == "Point"
+
+
+@BACKENDS
+def test_ogc_worker_sees_only_own_grid_incidents(app, as_role):
+    store = app.extensions["gridmgmt_store"]
+    _fill(store, in_g1=2, in_g2=3)
+    worker = as_role("worker")
+    listed = worker.get("/ogcapi/collections/incidents/items?limit=1").get_json()
+    assert listed["numberMatched"] == 2 and listed["numberReturned"] == 1
+    other = store.incidents(grid_codes=["340705001001002"])["id"].iloc[0]
+    assert worker.get(f"/ogcapi/collections/incidents/items/{other}").status_code == 404
