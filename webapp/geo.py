@@ -27,7 +27,9 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from webapp.caching import LAYER_MAX_AGE, BodyCache, conditional, etag_of
 from webapp.extensions import store
+from webapp.paging import PagingError, add_page_headers, parse_page
 from webapp.policy import (
+    area_scope,
     grid_allowed,
     grid_mask,
     grid_scope,
@@ -319,32 +321,31 @@ def grid_card(code: str):
     return jsonify(card)
 
 
+#: search results per page when the client does not say, and at most
+SEARCH_LIMIT, SEARCH_MAX = 30, 100
+
+
 @bp.get("/search")
 @requires("map.view")
 def search():
-    """Grids by code, communities by name, buildings and facilities by name or id."""
+    """Grids by code, communities by name, buildings and facilities by name or id.
+
+    A JSON array (the map's search box reads it), paged by ``limit``
+    (default 30, at most 100) and ``offset``; the total and the next page
+    are in the ``X-Total-Count`` and ``Link`` headers.
+    """
+    try:
+        page = parse_page(request.args, default=SEARCH_LIMIT, maximum=SEARCH_MAX)
+    except PagingError as err:
+        abort(400, description=str(err))
     q = (request.args.get("q") or "").strip()
-    if len(q) < 2:
-        return jsonify([])
-    results = []
-    grids = store().current_grids()
-    grids = grids[outline_mask(grids["code"])]
-    for r in grids[grids["code"].str.contains(q, regex=False)].head(10).itertuples():
-        results.append({"type": "grid", "label": r.code, "bbox": _bbox(r.geometry)})
-    communities = store().admin_areas("community")
-    communities = communities[[grid_allowed(c) for c in communities["code"]]]
-    for r in communities[communities["name"].str.contains(q, regex=False)].head(5).itertuples():
-        results.append({"type": "community", "label": r.name, "bbox": _bbox(r.geometry)})
-    for layer, id_col in (("buildings", "building_id"), ("facilities", "facility_id")):
-        frame = store().read_layer(layer, grid_codes=grid_scope())
-        frame = frame[grid_mask(frame["grid_code"])]
-        hit = frame["name"].fillna("").str.contains(q, regex=False) | (frame[id_col] == q)
-        for r in frame[hit].head(10).itertuples():
-            results.append(
-                {
-                    "type": layer[:-1],
-                    "label": r.name or getattr(r, id_col),
-                    "bbox": _bbox(r.geometry),
-                }
-            )
-    return jsonify(results[:30])
+    found, total = [], 0
+    if len(q) >= 2:
+        found, total = store().search(
+            q, area=area_scope(), grid_codes=grid_scope(), limit=page.limit, offset=page.offset
+        )
+    results = [
+        {"type": hit["type"], "label": hit["label"], "bbox": _bbox(hit["geometry"])}
+        for hit in found
+    ]
+    return conditional(add_page_headers(jsonify(results), total, page))

@@ -186,6 +186,11 @@ def grid_visibility_key() -> tuple:
     return access.grid_visibility_key(current_principal())
 
 
+def area_scope() -> str | None:
+    """The code prefix (区/街道/社区) the current principal is bound to, or None for all."""
+    return current_principal().area
+
+
 def grid_scope() -> tuple[str, ...] | None:
     """Grid codes a store query should be limited to (a worker's own), or None for all."""
     return access.grid_scope(current_principal())

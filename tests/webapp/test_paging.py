@@ -179,3 +179,32 @@ def test_ogc_worker_sees_only_own_grid_incidents(app, as_role):
     assert listed["numberMatched"] == 2 and listed["numberReturned"] == 1
     other = store.incidents(grid_codes=["340705001001002"])["id"].iloc[0]
     assert worker.get(f"/ogcapi/collections/incidents/items/{other}").status_code == 404
+
+
+@BACKENDS
+def test_search_pages_in_sql_within_each_principals_reach(app):
+    store = app.extensions["gridmgmt_store"]
+    buildings = store.read_layer("buildings")
+    named = buildings[buildings["name"].str.contains("号楼")]
+    admin, worker = app.test_client(), app.test_client()
+    login(admin, "admin")
+    login(worker, "worker")
+    url = "/api/v1/search?q=号楼"
+    first = admin.get(url + "&limit=3")
+    assert first.headers["X-Total-Count"] == str(len(named)) and len(first.get_json()) == 3
+    labels = [
+        hit["label"]
+        for offset in range(0, len(named), 3)
+        for hit in admin.get(f"{url}&limit=3&offset={offset}").get_json()
+    ]
+    assert sorted(labels) == sorted(named["name"])
+    assert admin.get(url + "&offset=50").get_json() == []
+    assert admin.get(url + "&limit=nope").status_code == 400
+    assert admin.get(url + "&limit=100000").headers["X-Page-Limit"] == "100"
+    own = named[named["grid_code"] == G1]
+    assert 0 < len(own) < len(named)
+    mine = worker.get(url)
+    assert mine.headers["X-Total-Count"] == str(len(own))
+    assert sorted(h["label"] for h in mine.get_json()) == sorted(own["name"])
+    # a literal % matches nothing rather than everything
+    assert admin.get("/api/v1/search?q=%25%25").get_json() == []
