@@ -208,3 +208,22 @@ def test_search_pages_in_sql_within_each_principals_reach(app):
     assert sorted(h["label"] for h in mine.get_json()) == sorted(own["name"])
     # a literal % matches nothing rather than everything
     assert admin.get("/api/v1/search?q=%25%25").get_json() == []
+
+
+@BACKENDS
+def test_worker_pages_own_patrols_newest_first(app, as_role):
+    from datetime import UTC, datetime, timedelta
+
+    from gridmgmt.store.patrols import PatrolStore
+
+    patrols = PatrolStore(app.extensions["gridmgmt_store"])
+    t0 = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    mine = [patrols.start("worker", [G1], t0 + timedelta(hours=h), "web") for h in range(5)]
+    patrols.start("someone-else", [G1], t0, "web")
+    client = as_role("worker")
+    first = client.get("/api/v1/patrols?limit=2").get_json()
+    assert first["total"] == 5 and [p["id"] for p in first["items"]] == mine[::-1][:2]
+    rest = client.get(first["next"]).get_json()
+    assert [p["id"] for p in rest["items"]] == mine[::-1][2:4]
+    assert client.get("/api/v1/patrols?offset=10").get_json()["items"] == []
+    assert client.get("/api/v1/patrols?limit=-1").status_code == 400
