@@ -199,11 +199,18 @@ class IncidentStore(Database):
         return self.incident(incident_id)
 
     def incidents(
-        self, *, state: str | None = None, grid_codes=None, unassigned: bool | None = None
+        self,
+        *,
+        state: str | None = None,
+        grid_codes=None,
+        unassigned: bool | None = None,
+        scope: IncidentScope | None = None,
     ) -> pd.DataFrame:
-        """Incidents as a table (no geometry), filtered."""
+        """Incidents as a table (no geometry), filtered; only those in ``scope`` when given."""
         t = m.Incident.__table__
         stmt = select(*[c for c in t.c if c.name != "geom"]).order_by(m.Incident.id)
+        if scope is not None:
+            stmt = stmt.where(*_scope_conditions(scope))
         if state is not None:
             stmt = stmt.where(m.Incident.state == state)
         if grid_codes is not None:
