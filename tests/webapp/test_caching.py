@@ -42,6 +42,8 @@ def test_incident_list_etag_round_trip_and_change(app, as_role):
     zipped = client.get(url, headers=GZIP)
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert zipped.headers["ETag"] == f'"{etag}-gzip"'
+    vary = [v.strip() for header in zipped.headers.getlist("Vary") for v in header.split(",")]
+    assert sorted(vary) == sorted({"Accept-Encoding", "Cookie", "X-API-Key"})  # each once
     assert _revalidate(client, url, zipped.headers["ETag"], **GZIP).status_code == 304
     # another page is another version
     assert client.get(url + "&offset=1").headers["ETag"] != first.headers["ETag"]
