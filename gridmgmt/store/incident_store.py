@@ -12,7 +12,7 @@ from datetime import datetime
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import false, func, select, update
+from sqlalchemy import case, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gridmgmt.core.layers import WGS84
@@ -21,6 +21,8 @@ from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
 from gridmgmt.store.database import Database
 
+#: states no deadline runs in (not counted as open)
+CLOSED_STATES = ("closed", "rejected", "cancelled")
 #: orders of :meth:`IncidentStore.incident_page`: a stable ORDER BY (ids break ties)
 ORDERS = {
     "id": (m.Incident.id,),
@@ -324,6 +326,29 @@ class IncidentStore(Database):
             names += ["lon", "lat"]
         return pd.DataFrame.from_records(records, columns=names), int(total)
 
+    def open_counts_by_grid(self, scope: IncidentScope, now: datetime) -> pd.DataFrame:
+        """Open incidents in ``scope`` per grid code, and how many of them are past their
+        deadline at ``now``: one grouped query (index ``grid_code``; columns ``open``,
+        ``overdue``); incidents outside every grid are not counted."""
+        i = m.Incident
+        overdue = func.sum(case((i.deadline_at < now, 1), else_=0))
+        stmt = (
+            select(i.grid_code, func.count().label("open"), overdue.label("overdue"))
+            .where(
+                *_scope_conditions(scope),
+                i.state.not_in(CLOSED_STATES),
+                i.grid_code.is_not(None),
+            )
+            .group_by(i.grid_code)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        frame = pd.DataFrame(
+            [(r.grid_code, int(r.open), int(r.overdue or 0)) for r in rows],
+            columns=["grid_code", "open", "overdue"],
+        )
+        return frame.set_index("grid_code")
+
     def incident_points(self, *, bbox=None, open_only: bool = True) -> gpd.GeoDataFrame:
         """Incident ids, locations (EPSG:4326) and what the access policy filters by.
 
@@ -341,7 +366,7 @@ class IncidentStore(Database):
             m.Incident.geom,
         )
         if open_only:
-            stmt = stmt.where(m.Incident.state.not_in(("closed", "rejected", "cancelled")))
+            stmt = stmt.where(m.Incident.state.not_in(CLOSED_STATES))
         stmt = self.where_bbox(stmt, m.Incident, bbox)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()

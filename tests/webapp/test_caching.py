@@ -121,3 +121,32 @@ def test_no_principal_is_served_anothers_cached_layer(app):
     worker_grids = worker.get("/api/v1/geo/grids?zoom=15").get_json()["features"]
     assert sum(f["properties"]["open_incidents"] for f in admin_grids) == 1
     assert sum(f["properties"]["open_incidents"] for f in worker_grids) == 0
+
+
+@BACKENDS
+def test_grid_layer_counts_open_and_overdue_incidents_in_one_query(app, as_role):
+    from datetime import UTC, datetime
+
+    from gridmgmt.domain.incidents.service import transition_incident
+
+    store = _store(app)
+    long_ago = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    make_incident(store, "registered", at=IN_G1, now=long_ago)  # its deadline passed long ago
+    make_incident(store, "reported", at=IN_G1)  # due later
+    refused = make_incident(store, "reported", at=IN_G1, now=long_ago)
+    transition_incident(  # rejected: no longer open, not counted though its deadline passed
+        store, refused["id"], "reject", actor="supervisor", role="supervisor", note="重复"
+    )
+    make_incident(store, "reported", at=IN_G2)
+    client = as_role("supervisor")
+    grids = client.get("/api/v1/geo/grids?zoom=15").get_json()["features"]
+    counts = {
+        f["properties"]["code"]: (
+            f["properties"]["open_incidents"],
+            f["properties"]["overdue_incidents"],
+        )
+        for f in grids
+    }
+    assert counts[G1] == (2, 1) and counts["340705001001002"] == (1, 0)
+    card = client.get(f"/api/v1/grids/{G1}").get_json()
+    assert (card["open_incidents"], card["overdue_incidents"]) == (2, 1)
