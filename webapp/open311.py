@@ -19,11 +19,12 @@ are applied in the query, so one page costs two queries.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
+from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.domain import access
 from gridmgmt.domain.incidents import load_categories, load_workflow
 from gridmgmt.domain.incidents.service import report_incident
@@ -164,7 +165,8 @@ def get_requests():
                 bound = datetime.fromisoformat(request.args[arg].replace("Z", "+00:00"))
             except ValueError:
                 return _error(400, 400, f"{arg} must be ISO 8601")
-            bounds[arg] = bound if bound.tzinfo else bound.replace(tzinfo=UTC)
+            # without a zone: the deployment's (Asia/Shanghai), as every date of the platform
+            bounds[arg] = bound if bound.tzinfo else bound.replace(tzinfo=SHANGHAI)
     ids = request.args.get("service_request_id")
     try:
         wanted = [int(v) for v in ids.split(",")] if ids else None

@@ -102,6 +102,12 @@ def test_open311_page_and_page_size(app, client):
         answer = client.get(f"{url}&{bad}")
         assert answer.status_code == 400 and answer.get_json()[0]["code"] == 400, bad
     assert client.get(f"{url}&page_size=9999").headers["X-Page-Limit"] == "500"
+    # dates filter in the query too (a date without a zone is Asia/Shanghai's)
+    future = client.get(f"{url}&start_date=2999-01-01T00:00:00")
+    assert future.get_json() == [] and future.headers["X-Total-Count"] == "0"
+    assert client.get(f"{url}&end_date=2999-01-01T00:00:00Z").headers["X-Total-Count"] == "7"
+    assert client.get(f"{url}&status=closed").headers["X-Total-Count"] == "0"
+    assert client.get(f"{url}&status=maybe").status_code == 400
     # a hotline reads back only its own submissions, and its total says so
     hotline = create_api_key(store, "hotline-1", "hotline")
     mine = client.get(f"/open311/v2/requests.json?api_key={hotline}")
