@@ -30,6 +30,15 @@ ORDERS = {
 }
 
 
+#: the largest id an (4-byte) integer primary key holds
+MAX_ID = 2**31 - 1
+
+
+def _storable_id(value) -> bool:
+    """Whether ``value`` could be an incident id (asking PostgreSQL for more fails)."""
+    return 0 < int(value) <= MAX_ID
+
+
 def _scope_conditions(scope: IncidentScope):
     """SQL conditions of an access scope (the same rule as :meth:`IncidentScope.mask`)."""
     i = m.Incident
@@ -149,6 +158,8 @@ class IncidentStore(Database):
 
     def incident(self, incident_id: int) -> dict:
         """An incident with its history (oldest first); NotFoundError if absent."""
+        if not _storable_id(incident_id):
+            raise NotFoundError(f"no incident {incident_id}")
         with self.engine.connect() as conn:
             row = (
                 conn.execute(select(m.Incident.__table__).where(m.Incident.id == incident_id))
@@ -285,8 +296,8 @@ class IncidentStore(Database):
             conditions.append(i.grid_code.in_(list(grid_codes)))
         if unassigned is not None:
             conditions.append(i.grid_code.is_(None) if unassigned else i.grid_code.is_not(None))
-        if ids is not None:
-            conditions.append(i.id.in_([int(v) for v in ids]))
+        if ids is not None:  # ids no row can have (beyond the integer column) match nothing
+            conditions.append(i.id.in_([int(v) for v in ids if _storable_id(v)]))
         if category_codes is not None:
             conditions.append(i.category_code.in_(list(category_codes)))
         if created_from is not None:

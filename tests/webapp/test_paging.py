@@ -233,3 +233,16 @@ def test_worker_pages_own_patrols_newest_first(app, as_role):
     assert [p["id"] for p in rest["items"]] == mine[::-1][2:4]
     assert client.get("/api/v1/patrols?offset=10").get_json()["items"] == []
     assert client.get("/api/v1/patrols?limit=-1").status_code == 400
+
+
+@BACKENDS
+def test_ids_no_row_can_have_are_not_found_not_a_server_error(app, as_role):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    _fill(app.extensions["gridmgmt_store"], in_g1=1, in_g2=0)
+    client = as_role("supervisor")
+    huge = "340705001001001"  # a grid code where an id was expected
+    assert client.get(f"/ogcapi/collections/incidents/items/{huge}").status_code == 404
+    assert client.get(f"/api/v1/incidents/{huge}").status_code == 404
+    listed = client.get(f"/open311/v2/requests.json?service_request_id={huge}")
+    assert listed.status_code == 200 and listed.get_json() == []
+    assert client.get(f"/open311/v2/requests/{huge}.json").status_code == 404
