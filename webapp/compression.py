@@ -36,7 +36,7 @@ def init_app(app: Flask, level: int = 6) -> None:
             or "gzip" not in request.headers.get("Accept-Encoding", "").lower()
         ):
             return response
-        response.headers.add("Vary", "Accept-Encoding")
+        response.vary.add("Accept-Encoding")
         response.direct_passthrough = False
         data = response.get_data()
         if len(data) < MIN_BYTES:

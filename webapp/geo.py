@@ -5,6 +5,13 @@ with geometries simplified to about half a screen pixel at the requested
 zoom and coordinates rounded accordingly. Buildings come only from zoom 15
 on, roads and facilities from zoom 13. Grid workers get buildings and
 facilities of their own grids only.
+
+Drawn layers (all but incidents) are kept in a bounded cache
+(:mod:`webapp.caching`) under the layer, zoom, bbox, the store's data
+revision of the layer (a new grid version, an import, new household counts
+change it), the grids' incident counts and the asking principal's grid
+visibility; every answer carries an ETag, and a client holding the current
+one gets 304.
 """
 
 from __future__ import annotations
@@ -16,16 +23,20 @@ from datetime import UTC, datetime
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 
+from webapp.caching import LAYER_MAX_AGE, BodyCache, conditional, etag_of
 from webapp.extensions import store
+from webapp.paging import PagingError, add_page_headers, parse_page
 from webapp.policy import (
+    area_scope,
     grid_allowed,
     grid_mask,
     grid_scope,
+    grid_visibility_key,
+    incident_scope,
     outline_mask,
     requires,
-    visible_incident_table,
     visible_points,
 )
 
@@ -113,14 +124,19 @@ def _plain(value):
     return value
 
 
-def layer_frame(layer: str, bbox, zoom: int) -> gpd.GeoDataFrame | None:
-    """The rows of ``layer`` visible to the current user in ``bbox`` at ``zoom``."""
+def layer_frame(
+    layer: str, bbox, zoom: int, *, counts: dict[str, pd.Series] | None = None
+) -> gpd.GeoDataFrame | None:
+    """The rows of ``layer`` visible to the current user in ``bbox`` at ``zoom``.
+
+    ``counts`` are the grids' incident counts when the caller has them already.
+    """
     if zoom < MIN_ZOOM[layer]:
         return None
     if layer == "grids":
         grids = store().current_grids(bbox=bbox)
         grids = grids[outline_mask(grids["code"])]
-        counts = incident_counts()
+        counts = counts if counts is not None else incident_counts()
         grids["open_incidents"] = grids["code"].map(counts["open"]).fillna(0).astype(int)
         grids["overdue_incidents"] = grids["code"].map(counts["overdue"]).fillna(0).astype(int)
         return grids
@@ -149,11 +165,48 @@ def layer(layer: str):
         abort(404)
     bbox = parse_bbox(request.args.get("bbox"))
     zoom = parse_zoom(request.args.get("zoom"))
-    frame = layer_frame(layer, bbox, zoom)
-    if frame is None:
-        return jsonify({"type": "FeatureCollection", "features": [], "min_zoom": MIN_ZOOM[layer]})
-    columns = PROPERTIES[layer] + (PROPERTIES["grids_extra"] if layer == "grids" else [])
-    return jsonify(feature_collection(frame, columns, zoom))
+    if zoom < MIN_ZOOM[layer]:
+        body = {"type": "FeatureCollection", "features": [], "min_zoom": MIN_ZOOM[layer]}
+        return conditional(jsonify(body), max_age=LAYER_MAX_AGE)
+    if layer == "incidents":  # changes by the minute: drawn afresh, still revalidated by ETag
+        frame = layer_frame(layer, bbox, zoom)
+        return conditional(jsonify(feature_collection(frame, PROPERTIES[layer], zoom)))
+    counts = incident_counts() if layer == "grids" else None
+    key = (
+        str(store().engine.url),
+        layer,
+        zoom,
+        bbox,
+        grid_visibility_key(),
+        store().layer_revision(layer),
+        _fingerprint(counts),
+    )
+    cache = layer_cache()
+    entry = cache.get(key)
+    if entry is None:
+        frame = layer_frame(layer, bbox, zoom, counts=counts)
+        columns = PROPERTIES[layer] + (PROPERTIES["grids_extra"] if layer == "grids" else [])
+        body = jsonify(feature_collection(frame, columns, zoom)).get_data()
+        entry = cache.put(key, body)
+    body, etag = entry
+    response = current_app.response_class(body, mimetype="application/json")
+    return conditional(response, max_age=LAYER_MAX_AGE, etag=etag)
+
+
+def layer_cache() -> BodyCache:
+    """This app's cache of drawn map layers."""
+    return current_app.extensions.setdefault("gridmgmt_layer_cache", BodyCache())
+
+
+def _fingerprint(counts: dict[str, pd.Series] | None) -> str | None:
+    """A short hash of per-grid incident counts (part of the grids layer's cache key)."""
+    if counts is None:
+        return None
+    text = json.dumps(
+        {name: {str(k): int(v) for k, v in series.items()} for name, series in counts.items()},
+        sort_keys=True,
+    )
+    return etag_of(text.encode())
 
 
 @bp.get("/areas")
@@ -208,18 +261,10 @@ def areas():
 
 
 def incident_counts() -> dict[str, pd.Series]:
-    """Open and overdue incidents per grid code, of the incidents the current user may see."""
-    points = visible_incident_table(store().incident_points())
-    now = datetime.now(UTC)
-    overdue = pd.Series(
-        [d is not None and d == d and d < now for d in points["deadline_at"]],
-        index=points.index,
-        dtype=bool,
-    )
-    return {
-        "open": points.groupby("grid_code").size(),
-        "overdue": overdue.groupby(points["grid_code"]).sum(),
-    }
+    """Open and overdue incidents per grid code, of the incidents the current user may see
+    (counted in one grouped query)."""
+    counts = store().open_counts_by_grid(incident_scope(), datetime.now(UTC))
+    return {"open": counts["open"], "overdue": counts["overdue"]}
 
 
 def category_names() -> dict[str, str]:
@@ -268,32 +313,31 @@ def grid_card(code: str):
     return jsonify(card)
 
 
+#: search results per page when the client does not say, and at most
+SEARCH_LIMIT, SEARCH_MAX = 30, 100
+
+
 @bp.get("/search")
 @requires("map.view")
 def search():
-    """Grids by code, communities by name, buildings and facilities by name or id."""
+    """Grids by code, communities by name, buildings and facilities by name or id.
+
+    A JSON array (the map's search box reads it), paged by ``limit``
+    (default 30, at most 100) and ``offset``; the total and the next page
+    are in the ``X-Total-Count`` and ``Link`` headers.
+    """
+    try:
+        page = parse_page(request.args, default=SEARCH_LIMIT, maximum=SEARCH_MAX)
+    except PagingError as err:
+        abort(400, description=str(err))
     q = (request.args.get("q") or "").strip()
-    if len(q) < 2:
-        return jsonify([])
-    results = []
-    grids = store().current_grids()
-    grids = grids[outline_mask(grids["code"])]
-    for r in grids[grids["code"].str.contains(q, regex=False)].head(10).itertuples():
-        results.append({"type": "grid", "label": r.code, "bbox": _bbox(r.geometry)})
-    communities = store().admin_areas("community")
-    communities = communities[[grid_allowed(c) for c in communities["code"]]]
-    for r in communities[communities["name"].str.contains(q, regex=False)].head(5).itertuples():
-        results.append({"type": "community", "label": r.name, "bbox": _bbox(r.geometry)})
-    for layer, id_col in (("buildings", "building_id"), ("facilities", "facility_id")):
-        frame = store().read_layer(layer, grid_codes=grid_scope())
-        frame = frame[grid_mask(frame["grid_code"])]
-        hit = frame["name"].fillna("").str.contains(q, regex=False) | (frame[id_col] == q)
-        for r in frame[hit].head(10).itertuples():
-            results.append(
-                {
-                    "type": layer[:-1],
-                    "label": r.name or getattr(r, id_col),
-                    "bbox": _bbox(r.geometry),
-                }
-            )
-    return jsonify(results[:30])
+    found, total = [], 0
+    if len(q) >= 2:
+        found, total = store().search(
+            q, area=area_scope(), grid_codes=grid_scope(), limit=page.limit, offset=page.offset
+        )
+    results = [
+        {"type": hit["type"], "label": hit["label"], "bbox": _bbox(hit["geometry"])}
+        for hit in found
+    ]
+    return conditional(add_page_headers(jsonify(results), total, page))

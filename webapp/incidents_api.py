@@ -1,7 +1,10 @@
 """JSON REST API for incidents under ``/api/v1`` (sessions with CSRF header, or API keys).
 
 - ``POST /api/v1/photos``: upload a JPEG/PNG (≤ 10 MB) -> ``{"id": ...}``
-- ``GET  /api/v1/incidents?state=&grid=&unassigned=1``
+- ``GET  /api/v1/incidents?state=&grid=&unassigned=1&limit=&offset=``: one
+  page (:mod:`webapp.paging`: default 50, at most 500) as ``{"items",
+  "total", "limit", "offset", "next", "prev"}``, oldest first, with a
+  short-lived ETag (:mod:`webapp.caching`)
 - ``POST /api/v1/incidents``: report (JSON: category_code, description, lon,
   lat, address, urgent, photo_ids, idempotency_key) -> 201 (200 when the
   idempotency key was seen already)
@@ -23,15 +26,16 @@ from flask_login import current_user
 from gridmgmt.domain.errors import ConflictError
 from gridmgmt.domain.incidents import TransitionError
 from gridmgmt.domain.incidents.service import SOURCES, report_incident, transition_incident
+from webapp.caching import conditional
 from webapp.extensions import store
+from webapp.paging import PagingError, add_page_headers, page_envelope, parse_page
 from webapp.photos import MAX_PHOTO_BYTES, photo_suffix, photos_exist, write_photo
 from webapp.policy import (
-    grid_scope,
     incident_json,
     incident_rows,
+    incident_scope,
     requires,
     visible_incident,
-    visible_incident_table,
 )
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api/v1")
@@ -61,13 +65,21 @@ def upload_photo():
 @bp.get("/incidents")
 @requires("incident.read")
 def list_incidents():
+    try:
+        page = parse_page(request.args)
+    except PagingError as err:
+        return error(400, str(err))
     unassigned = request.args.get("unassigned")
-    table = store().incidents(
+    rows, total = store().incident_page(
+        incident_scope(),
+        limit=page.limit,
+        offset=page.offset,
         state=request.args.get("state") or None,
-        grid_codes=[request.args["grid"]] if request.args.get("grid") else grid_scope(),
+        grid_codes=[request.args["grid"]] if request.args.get("grid") else None,
         unassigned=None if unassigned is None else unassigned in ("1", "true"),
     )
-    return jsonify(incident_rows(visible_incident_table(table)))
+    response = jsonify(page_envelope(incident_rows(rows), total, page))
+    return conditional(add_page_headers(response, total, page))
 
 
 @bp.post("/incidents")

@@ -4,9 +4,11 @@ The API definition is served at ``/ogcapi/api`` (``service-desc``).
 
 Collections: ``grids`` (current 责任网格), ``buildings``, ``facilities``,
 ``incidents``. Coordinates are CRS84 (lon/lat, WGS84), as the standard's
-default. Paging: ``limit`` (default 10, at most 1000; larger values are
-lowered to 1000 as the standard allows, 0 or less is a 400) and ``offset``
-(≥ 0) with ``next``/``prev`` links. ``bbox`` is ``minx,miny,maxx,maxy``
+default. Paging: ``limit`` (default 10, at most 1000, as the standard
+suggests; larger values are lowered to 1000 as it allows, 0 or less is a
+400; read by :mod:`webapp.paging` like every other list) and ``offset``
+(≥ 0) with ``next``/``prev`` links; ``numberMatched`` is the total.
+Incidents are filtered, counted and paged in the store's query. ``bbox`` is ``minx,miny,maxx,maxy``
 (a 6-number 3D box is accepted, its heights ignored; boxes crossing the
 antimeridian are refused). ``datetime`` (an instant or an interval
 ``start/end``, ``..`` or empty for an open end) filters incidents by their
@@ -47,9 +49,12 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import store
 from webapp.i18n import current_language
+from webapp.json_provider import is_missing
+from webapp.paging import PagingError, parse_page
 from webapp.policy import (
     grid_mask,
     grid_scope,
+    incident_scope,
     redact_incident_frame,
     requires,
     visible_incident_table,
@@ -259,25 +264,21 @@ def items(collection_id: str):
     unknown = sorted(set(request.args) - ITEM_PARAMS)
     if unknown:
         raise OgcError(400, "InvalidParameterValue", f"unknown parameter(s): {', '.join(unknown)}")
-    limit = _int_param("limit", DEFAULT_LIMIT, minimum=1)
-    limit = min(limit, MAX_LIMIT)
-    offset = _int_param("offset", 0, minimum=0)
+    try:
+        paging = parse_page(request.args, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    except PagingError as err:
+        raise OgcError(400, "InvalidParameterValue", str(err)) from None
+    limit, offset = paging.limit, paging.offset
     bbox = parse_bbox(request.args.get("bbox"))
     interval = parse_datetime(request.args.get("datetime"))
-    frame = visible_frame(collection_id)
-    if bbox is not None and len(frame):
-        frame = frame[frame.intersects(shapely.box(*bbox))]
-    if interval is not None and collection_id == "incidents" and len(frame):
-        created = pd.to_datetime(frame["created_at"], utc=True)
-        start, end = interval
-        keep = pd.Series(True, index=frame.index)
-        if start is not None:
-            keep &= created >= start
-        if end is not None:
-            keep &= created <= end
-        frame = frame[keep]
-    matched = len(frame)
-    page = frame.iloc[offset : offset + limit]
+    if collection_id == "incidents":  # filtered, counted and paged in the store's query
+        page, matched = incident_page(limit, offset, bbox, interval)
+    else:
+        frame = visible_frame(collection_id)
+        if bbox is not None and len(frame):
+            frame = frame[frame.intersects(shapely.box(*bbox))]
+        matched = len(frame)
+        page = frame.iloc[offset : offset + limit]
     links = [_link(_page_url(collection_id, offset, limit), "self", GEOJSON, "This page")]
     if offset + len(page) < matched:
         links.append(
@@ -315,7 +316,11 @@ def items(collection_id: str):
 @requires("ogcapi.read")
 def item(collection_id: str, feature_id: str):
     _known(collection_id)
-    frame = visible_frame(collection_id)
+    if collection_id == "incidents":
+        wanted = [int(feature_id)] if feature_id.isdigit() else []
+        frame, _ = incident_page(1, 0, ids=wanted)
+    else:
+        frame = visible_frame(collection_id)
     column = ID_COLUMN.get(collection_id, "id")
     hit = frame[frame[column].astype(str) == feature_id]
     if hit.empty:
@@ -487,23 +492,6 @@ def _page_url(cid: str, offset: int, limit: int) -> str:
     return _url("ogcapi.items", collection_id=cid, **args, limit=limit, offset=offset)
 
 
-def _int_param(name: str, default: int, *, minimum: int) -> int:
-    text = request.args.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise OgcError(
-            400, "InvalidParameterValue", f"{name} must be an integer, got {text!r}"
-        ) from None
-    if value < minimum:
-        raise OgcError(
-            400, "InvalidParameterValue", f"{name} must be at least {minimum}, got {value}"
-        )
-    return value
-
-
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     """``minx,miny,maxx,maxy`` (or a 3D ``minx,miny,minz,maxx,maxy,maxz``) in CRS84."""
     if text is None:
@@ -589,6 +577,32 @@ def _incidents() -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame(table, geometry=[geoms.get(i) for i in table["id"]], crs="EPSG:4326")
     frame = redact_incident_frame(frame.drop(columns=["idempotency_key"], errors="ignore"))
     return frame.reset_index(drop=True)
+
+
+def incident_page(
+    limit: int, offset: int, bbox=None, interval=None, ids=None
+) -> tuple[gpd.GeoDataFrame, int]:
+    """One page of the incidents the client may see (in ``bbox``, reported in ``interval``,
+    among ``ids``) and how many there are, redacted for the client."""
+    start, end = interval if interval is not None else (None, None)
+    table, total = store().incident_page(
+        incident_scope(),
+        limit=limit,
+        offset=offset,
+        bbox=bbox,
+        ids=ids,
+        created_from=start,
+        created_to=end,
+        with_location=True,
+    )
+    points = [
+        None if is_missing(x) or is_missing(y) else shapely.Point(x, y)
+        for x, y in zip(table["lon"], table["lat"], strict=True)
+    ]
+    frame = gpd.GeoDataFrame(
+        table.drop(columns=["lon", "lat", "idempotency_key"]), geometry=points, crs="EPSG:4326"
+    )
+    return redact_incident_frame(frame).reset_index(drop=True), total
 
 
 def _feature(cid: str, row: pd.Series) -> dict:

@@ -7,6 +7,14 @@ states map to Open311's two: closed (结案, 不予立案, 撤销) or open. Only
 their fields, is the access policy's answer (:mod:`gridmgmt.domain.access`):
 a hotline key reads the requests it submitted, a worker's key those of its
 grids, an analyst's without personal text.
+
+``GET requests.json`` pages with ``page`` (from 1) and ``page_size``
+(default 50, at most 500; :mod:`webapp.paging`), oldest request first. The
+body stays GeoReport's plain array; the total and the neighbouring pages
+are in the ``X-Total-Count`` and ``Link`` headers. A page past the end is
+an empty array. Filters (``service_request_id``, ``service_code``,
+``status``, ``start_date``, ``end_date``) and the caller's access scope
+are applied in the query, so one page costs two queries.
 """
 
 from __future__ import annotations
@@ -16,13 +24,16 @@ from datetime import datetime
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
+from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.domain import access
 from gridmgmt.domain.incidents import load_categories, load_workflow
 from gridmgmt.domain.incidents.service import report_incident
 from webapp.auth import current_principal
+from webapp.caching import conditional
 from webapp.extensions import store
-from webapp.json_provider import iso
-from webapp.policy import requires, rounded_location, visible_incident, visible_incident_table
+from webapp.json_provider import is_missing, iso
+from webapp.paging import PagingError, add_page_headers, parse_numbered_page
+from webapp.policy import incident_scope, requires, rounded_location, visible_incident
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 _WORKFLOW = load_workflow()
@@ -35,10 +46,17 @@ def _error(status: int, code: int, description: str):
 
 
 def _request_json(incident: dict, services: dict) -> dict:
-    """One request in GeoReport v2 form, with only the fields the caller may see."""
+    """One request in GeoReport v2 form, with only the fields the caller may see.
+
+    ``incident`` carries ``lon``/``lat`` (a listed row) or ``geom`` (one loaded incident).
+    """
     state = _WORKFLOW.states[incident["state"]]
-    geom = incident.get("geom")
-    lon, lat = rounded_location(*((geom.x, geom.y) if geom is not None else (None, None)))
+    if "geom" in incident:
+        geom = incident["geom"]
+        lon, lat = (geom.x, geom.y) if geom is not None else (None, None)
+    else:
+        lon, lat = incident.get("lon"), incident.get("lat")
+    lon, lat = rounded_location(None if is_missing(lon) else lon, None if is_missing(lat) else lat)
     fields = access.incident_fields(current_principal())
     return {
         "service_request_id": str(incident["id"]),
@@ -128,30 +146,50 @@ def post_request():
     ), 201
 
 
+#: states Open311 calls closed, and open
+CLOSED_STATES = tuple(name for name, st in _WORKFLOW.states.items() if st.closed)
+OPEN_STATES = tuple(name for name, st in _WORKFLOW.states.items() if not st.closed)
+
+
 @bp.get("/requests.json")
 @requires("open311.read")
 def get_requests():
-    table = visible_incident_table(store().incidents())
-    if request.args.get("service_request_id"):
-        wanted = set(request.args["service_request_id"].split(","))
-        table = table[table["id"].astype(str).isin(wanted)]
-    if request.args.get("service_code"):
-        table = table[table["category_code"].isin(request.args["service_code"].split(","))]
-    status = request.args.get("status")
-    if status:
-        closed = table["state"].map(lambda s: _WORKFLOW.states[s].closed).astype(bool)
-        table = table[closed] if status == "closed" else table[~closed]
-    for arg, op in (("start_date", "ge"), ("end_date", "le")):
+    try:
+        _, page = parse_numbered_page(request.args)
+    except PagingError as err:
+        return _error(400, 400, str(err))
+    bounds = {}
+    for arg in ("start_date", "end_date"):
         if request.args.get(arg):
             try:
-                bound = datetime.fromisoformat(request.args[arg])
+                bound = datetime.fromisoformat(request.args[arg].replace("Z", "+00:00"))
             except ValueError:
                 return _error(400, 400, f"{arg} must be ISO 8601")
-            table = table[getattr(table["created_at"], op)(bound)]
-    services = _services()
-    return jsonify(
-        [_request_json(store().incident(int(i)), services) for i in table["id"].head(1000)]
+            # without a zone: the deployment's (Asia/Shanghai), as every date of the platform
+            bounds[arg] = bound if bound.tzinfo else bound.replace(tzinfo=SHANGHAI)
+    ids = request.args.get("service_request_id")
+    try:
+        wanted = [int(v) for v in ids.split(",")] if ids else None
+    except ValueError:
+        return _error(400, 400, "service_request_id must be comma-separated numbers")
+    status = request.args.get("status")
+    if status not in (None, "", "open", "closed"):
+        return _error(400, 400, "status must be open or closed")
+    codes = request.args.get("service_code")
+    rows, total = store().incident_page(
+        incident_scope(),
+        limit=page.limit,
+        offset=page.offset,
+        ids=wanted,
+        category_codes=codes.split(",") if codes else None,
+        states={"open": OPEN_STATES, "closed": CLOSED_STATES}.get(status or ""),
+        created_from=bounds.get("start_date"),
+        created_to=bounds.get("end_date"),
+        with_location=True,
     )
+    services = _services()
+    response = jsonify([_request_json(r, services) for r in rows.to_dict("records")])
+    return conditional(add_page_headers(response, total, page, numbered=True))
 
 
 @bp.get("/requests/<int:request_id>.json")

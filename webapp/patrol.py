@@ -5,6 +5,8 @@
   batches; when the connection drops they wait in ``localStorage`` and are
   sent again later (each carries a sequence number, so nothing is stored
   twice).
+- ``GET /api/v1/patrols?limit=&offset=``: the worker's own patrols, newest
+  first, paged like every JSON list (:mod:`webapp.paging`).
 - ``POST /api/v1/patrols`` (start), ``POST /api/v1/patrols/<id>/points``,
   ``POST /api/v1/patrols/<id>/stop``: JSON, CSRF header, the worker's own
   patrols only.
@@ -21,7 +23,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from shapely.geometry import mapping
 
@@ -39,8 +51,11 @@ from gridmgmt.domain.patrols import (
 from gridmgmt.domain.report_labels import PATROL_REPORT_COLUMNS, label
 from gridmgmt.io.errors import InputError
 from gridmgmt.store.patrols import PatrolStore
+from webapp.caching import conditional
 from webapp.errors import wants_json
 from webapp.extensions import store
+from webapp.json_provider import iso
+from webapp.paging import PagingError, add_page_headers, page_envelope, parse_page
 from webapp.policy import grid_allowed, grid_mask, may, requires
 
 bp = Blueprint("patrol", __name__)
@@ -76,6 +91,33 @@ def page():
         diary=diary.to_dict("records"),
         bbox=bbox,
     )
+
+
+@bp.get("/api/v1/patrols")
+@requires("patrol.record")
+def my_patrols():
+    """The worker's own patrols, newest first, one page (:mod:`webapp.paging`)."""
+    try:
+        paging = parse_page(request.args)
+    except PagingError as err:
+        return _error(err, 400)
+    rows, total = repo().patrol_page(
+        worker=current_user.username, limit=paging.limit, offset=paging.offset
+    )
+    items = [
+        {
+            "id": int(r["id"]),
+            "grid_codes": list(r["grid_codes"] or []),
+            "source": r["source"],
+            "status": r["status"],
+            "started_at": iso(r["started_at"]),
+            "ended_at": iso(r["ended_at"]),
+            "measures": r["measures"] or {},
+        }
+        for r in rows.to_dict("records")
+    ]
+    response = jsonify(page_envelope(items, total, paging))
+    return conditional(add_page_headers(response, total, paging))
 
 
 @bp.post("/api/v1/patrols")

@@ -7,7 +7,8 @@
   matrix test can check every route against the policy; routes that are
   open to everyone are marked with :func:`public`.
 - :func:`visible_incident` loads one incident or answers 404 (so ids cannot
-  be probed); :func:`visible_incident_table` filters a table.
+  be probed); :func:`visible_incident_table` filters a table;
+  :func:`incident_scope` gives the same rule for a store query (paged lists).
 - :func:`incident_json` and :func:`incident_rows` shape incidents for JSON
   with only the fields the principal may see.
 - :func:`grid_allowed` and :func:`grid_mask` do the same for grids, buildings
@@ -85,6 +86,11 @@ def visible_incident(incident_id: int) -> dict:
 def visible_incident_table(table: pd.DataFrame) -> pd.DataFrame:
     """The rows of an incidents table the current principal may see."""
     return access.visible_incidents(current_principal(), table)
+
+
+def incident_scope() -> access.IncidentScope:
+    """The incidents the current principal may see, as conditions for a store query."""
+    return access.incident_scope(current_principal())
 
 
 def incident_json(incident: dict, *, with_history: bool = False) -> dict:
@@ -175,6 +181,16 @@ def visible_points(frame):
             access.rounded_points(current_principal(), frame.geometry.values)
         )
     return frame
+
+
+def grid_visibility_key() -> tuple:
+    """What the current principal's view of grids depends on (a cache key part)."""
+    return access.grid_visibility_key(current_principal())
+
+
+def area_scope() -> str | None:
+    """The code prefix (区/街道/社区) the current principal is bound to, or None for all."""
+    return current_principal().area
 
 
 def grid_scope() -> tuple[str, ...] | None:

@@ -308,24 +308,87 @@ def incident_visible(principal: Principal, incident: Mapping) -> bool:
     return True
 
 
-def visible_incidents(principal: Principal, table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of an incidents table that ``principal`` may see (same rule as one record)."""
-    if not may(principal, "incident.read") or len(table) == 0:
-        return table.iloc[0:0]
+@dataclass(frozen=True)
+class IncidentScope:
+    """Which incidents a principal may see, as conditions a store can turn into a query.
+
+    Every condition that is set must hold (None: no condition). A store
+    applies them in SQL before counting and paging, so totals and pages
+    are the principal's own; :meth:`mask` applies the same conditions to a
+    table already loaded.
+
+    Parameters
+    ----------
+    nothing : bool
+        The principal sees no incident at all.
+    reporter : str, optional
+        Only incidents this client reported (a hotline).
+    area : str, optional
+        Only incidents whose grid code starts with this prefix (outside every grid: hidden).
+    grid_codes : tuple of str, optional
+        Only incidents in these grids (a worker's own; empty: none).
+    states : tuple of str, optional
+        Only incidents in these states (departments).
+    department : str, optional
+        Only incidents handled by this department.
+    """
+
+    nothing: bool = False
+    reporter: str | None = None
+    area: str | None = None
+    grid_codes: tuple[str, ...] | None = None
+    states: tuple[str, ...] | None = None
+    department: str | None = None
+
+    def mask(self, table: pd.DataFrame) -> np.ndarray:
+        """Mask over the rows of an incidents table: those in scope."""
+        if self.nothing:
+            return np.zeros(len(table), bool)
+        mask = np.ones(len(table), bool)
+        if self.reporter is not None:
+            mask &= (table["reporter"] == self.reporter).to_numpy()
+        grid = table["grid_code"]
+        if self.area is not None:
+            mask &= grid.fillna("").astype(str).str.startswith(self.area).to_numpy()
+        if self.grid_codes is not None:
+            mask &= grid.isin(self.grid_codes).to_numpy()
+        if self.states is not None:
+            mask &= table["state"].isin(self.states).to_numpy()
+        if self.department is not None:
+            mask &= (table["department"] == self.department).to_numpy()
+        return mask
+
+
+def incident_scope(principal: Principal) -> IncidentScope:
+    """The incidents ``principal`` may see, as conditions (same rule as :func:`incident_visible`)."""
+    if not may(principal, "incident.read"):
+        return IncidentScope(nothing=True)
     role = principal.role
     if role == "hotline":
-        return table[(table["reporter"] == principal.username).to_numpy()]
-    mask = np.ones(len(table), bool)
-    grid = table["grid_code"]
-    if principal.area is not None:
-        mask &= grid.fillna("").astype(str).str.startswith(principal.area).to_numpy()
-    if role == "worker":
-        mask &= grid.isin(principal.grid_codes).to_numpy()
-    elif role == "dept":
-        mask &= table["state"].isin(DEPT_VISIBLE_STATES).to_numpy()
-        if principal.department is not None:
-            mask &= (table["department"] == principal.department).to_numpy()
-    return table[mask]
+        return IncidentScope(reporter=principal.username or "")
+    return IncidentScope(
+        area=principal.area,
+        grid_codes=tuple(principal.grid_codes) if role == "worker" else None,
+        states=DEPT_VISIBLE_STATES if role == "dept" else None,
+        department=principal.department if role == "dept" else None,
+    )
+
+
+def visible_incidents(principal: Principal, table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an incidents table that ``principal`` may see (same rule as one record)."""
+    if len(table) == 0:
+        return table.iloc[0:0]
+    return table[incident_scope(principal).mask(table)]
+
+
+def grid_visibility_key(principal: Principal) -> tuple:
+    """What grid visibility depends on: principals with equal keys see the same grids,
+    outlines, buildings and facilities (a cache of those layers is keyed by it)."""
+    return (
+        may(principal, "map.view"),
+        principal.area,
+        tuple(sorted(principal.grid_codes)) if principal.role == "worker" else None,
+    )
 
 
 # ------------------------------------------------------------------ fields

@@ -7,15 +7,54 @@ check) and reads incidents as dicts, tables or located points.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import func, select, update
+import shapely
+from sqlalchemy import case, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gridmgmt.core.layers import WGS84
+from gridmgmt.domain.access import IncidentScope
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
 from gridmgmt.store.database import Database
+
+#: states no deadline runs in (not counted as open)
+CLOSED_STATES = ("closed", "rejected", "cancelled")
+#: orders of :meth:`IncidentStore.incident_page`: a stable ORDER BY (ids break ties)
+ORDERS = {
+    "id": (m.Incident.id,),
+    "-created": (m.Incident.created_at.desc(), m.Incident.id.desc()),
+}
+
+
+#: the largest id an (4-byte) integer primary key holds
+MAX_ID = 2**31 - 1
+
+
+def _storable_id(value) -> bool:
+    """Whether ``value`` could be an incident id (asking PostgreSQL for more fails)."""
+    return 0 < int(value) <= MAX_ID
+
+
+def _scope_conditions(scope: IncidentScope):
+    """SQL conditions of an access scope (the same rule as :meth:`IncidentScope.mask`)."""
+    i = m.Incident
+    if scope.nothing:
+        yield false()
+        return
+    if scope.reporter is not None:
+        yield i.reporter == scope.reporter
+    if scope.area is not None:
+        yield i.grid_code.startswith(scope.area, autoescape=True)
+    if scope.grid_codes is not None:
+        yield i.grid_code.in_(list(scope.grid_codes))
+    if scope.states is not None:
+        yield i.state.in_(list(scope.states))
+    if scope.department is not None:
+        yield i.department == scope.department
 
 
 class IncidentStore(Database):
@@ -119,6 +158,8 @@ class IncidentStore(Database):
 
     def incident(self, incident_id: int) -> dict:
         """An incident with its history (oldest first); NotFoundError if absent."""
+        if not _storable_id(incident_id):
+            raise NotFoundError(f"no incident {incident_id}")
         with self.engine.connect() as conn:
             row = (
                 conn.execute(select(m.Incident.__table__).where(m.Incident.id == incident_id))
@@ -171,11 +212,18 @@ class IncidentStore(Database):
         return self.incident(incident_id)
 
     def incidents(
-        self, *, state: str | None = None, grid_codes=None, unassigned: bool | None = None
+        self,
+        *,
+        state: str | None = None,
+        grid_codes=None,
+        unassigned: bool | None = None,
+        scope: IncidentScope | None = None,
     ) -> pd.DataFrame:
-        """Incidents as a table (no geometry), filtered."""
+        """Incidents as a table (no geometry), filtered; only those in ``scope`` when given."""
         t = m.Incident.__table__
         stmt = select(*[c for c in t.c if c.name != "geom"]).order_by(m.Incident.id)
+        if scope is not None:
+            stmt = stmt.where(*_scope_conditions(scope))
         if state is not None:
             stmt = stmt.where(m.Incident.state == state)
         if grid_codes is not None:
@@ -189,6 +237,128 @@ class IncidentStore(Database):
         return pd.DataFrame.from_records(
             [dict(r) for r in rows], columns=[c.name for c in t.c if c.name != "geom"]
         )
+
+    def incident_page(
+        self,
+        scope: IncidentScope,
+        *,
+        limit: int,
+        offset: int = 0,
+        order: str = "id",
+        state: str | None = None,
+        states=None,
+        grid_codes=None,
+        unassigned: bool | None = None,
+        ids=None,
+        category_codes=None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        with_location: bool = False,
+    ) -> tuple[pd.DataFrame, int]:
+        """One page of the incidents in ``scope`` that match the filters, and how many match.
+
+        Scope and filters are applied in SQL, then counted, then paged with
+        LIMIT/OFFSET in a stable order, so each principal's total and pages
+        are its own: two queries whatever the page size.
+
+        Parameters
+        ----------
+        scope : IncidentScope
+            What the asking principal may see (:func:`gridmgmt.domain.access.incident_scope`).
+        limit, offset : int
+            The page: at most ``limit`` rows after skipping ``offset``.
+        order : str
+            ``id`` (oldest first) or ``-created`` (newest first); ids break ties.
+        state, states, grid_codes, unassigned, ids, category_codes : optional
+            Filters (None: no filter).
+        created_from, created_to : datetime, optional
+            Reported at or after / at or before.
+        bbox : tuple, optional
+            ``(minx, miny, maxx, maxy)`` in lon/lat: only incidents located in it
+            (in SQL on PostGIS; on SQLite the matching ids are found with shapely
+            and one page of rows is then read by id).
+        with_location : bool
+            Add ``lon`` and ``lat`` (EPSG:4326) columns.
+
+        Returns
+        -------
+        (pandas.DataFrame, int)
+            The page (columns as :meth:`incidents`, plus ``lon``/``lat``) and the total.
+        """
+        i = m.Incident
+        conditions = list(_scope_conditions(scope))
+        if state is not None:
+            conditions.append(i.state == state)
+        if states is not None:
+            conditions.append(i.state.in_(list(states)))
+        if grid_codes is not None:
+            conditions.append(i.grid_code.in_(list(grid_codes)))
+        if unassigned is not None:
+            conditions.append(i.grid_code.is_(None) if unassigned else i.grid_code.is_not(None))
+        if ids is not None:  # ids no row can have (beyond the integer column) match nothing
+            conditions.append(i.id.in_([int(v) for v in ids if _storable_id(v)]))
+        if category_codes is not None:
+            conditions.append(i.category_code.in_(list(category_codes)))
+        if created_from is not None:
+            conditions.append(i.created_at >= created_from)
+        if created_to is not None:
+            conditions.append(i.created_at <= created_to)
+        if order not in ORDERS:
+            raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
+        t = i.__table__
+        columns = [c for c in t.c if c.name != "geom"] + ([t.c.geom] if with_location else [])
+        count = self.where_bbox(select(func.count()).select_from(i).where(*conditions), i, bbox)
+        stmt = self.where_bbox(select(*columns).where(*conditions), i, bbox)
+        stmt = stmt.order_by(*ORDERS[order])
+        with self.engine.connect() as conn:
+            if bbox is not None and self.backend != "postgresql":
+                # no spatial SQL on SQLite: the ids in the box, in order, then one page of rows
+                located = conn.execute(
+                    select(i.id, i.geom).where(*conditions).order_by(*ORDERS[order])
+                ).all()
+                box = shapely.box(*bbox)
+                inside = [r.id for r in located if r.geom is not None and r.geom.intersects(box)]
+                total = len(inside)
+                wanted = inside[offset : offset + limit]
+                rows = conn.execute(stmt.where(i.id.in_(wanted))).mappings().all() if wanted else []
+            else:
+                total = conn.scalar(count)
+                page = stmt.limit(limit).offset(offset)
+                rows = conn.execute(page).mappings().all() if offset < total else []
+        records = [dict(r) for r in rows]
+        names = [c.name for c in t.c if c.name != "geom"]
+        if with_location:
+            geoms = [r.pop("geom") for r in records]
+            for r, g in zip(records, geoms, strict=True):
+                r["lon"], r["lat"] = (
+                    (g.x, g.y) if g is not None and not g.is_empty else (None, None)
+                )
+            names += ["lon", "lat"]
+        return pd.DataFrame.from_records(records, columns=names), int(total)
+
+    def open_counts_by_grid(self, scope: IncidentScope, now: datetime) -> pd.DataFrame:
+        """Open incidents in ``scope`` per grid code, and how many of them are past their
+        deadline at ``now``: one grouped query (index ``grid_code``; columns ``open``,
+        ``overdue``); incidents outside every grid are not counted."""
+        i = m.Incident
+        overdue = func.sum(case((i.deadline_at < now, 1), else_=0))
+        stmt = (
+            select(i.grid_code, func.count().label("open"), overdue.label("overdue"))
+            .where(
+                *_scope_conditions(scope),
+                i.state.not_in(CLOSED_STATES),
+                i.grid_code.is_not(None),
+            )
+            .group_by(i.grid_code)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        frame = pd.DataFrame(
+            [(r.grid_code, int(r.open), int(r.overdue or 0)) for r in rows],
+            columns=["grid_code", "open", "overdue"],
+        )
+        return frame.set_index("grid_code")
 
     def incident_points(self, *, bbox=None, open_only: bool = True) -> gpd.GeoDataFrame:
         """Incident ids, locations (EPSG:4326) and what the access policy filters by.
@@ -207,7 +377,7 @@ class IncidentStore(Database):
             m.Incident.geom,
         )
         if open_only:
-            stmt = stmt.where(m.Incident.state.not_in(("closed", "rejected", "cancelled")))
+            stmt = stmt.where(m.Incident.state.not_in(CLOSED_STATES))
         stmt = self.where_bbox(stmt, m.Incident, bbox)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()

@@ -232,6 +232,111 @@ class LayerStore(Database):
             )
         return out
 
+    def layer_revision(self, layer: str) -> tuple:
+        """A fingerprint of what a map layer shows: it changes whenever the layer's data does.
+
+        ``grids`` (current grids: their ids, households, building counts,
+        flags), ``communities``, or an imported layer (its rows and
+        households, the imports, and the grids they are located in). Cheap
+        aggregate queries; caches of drawn layers are keyed by it.
+        """
+        g = m.Grid
+        grids = select(
+            func.count(),
+            func.max(g.id),
+            func.sum(g.households),
+            func.sum(g.n_buildings),
+            func.count(g.flag),
+            func.sum(func.length(func.coalesce(g.flag, ""))),
+        ).where(g.valid_to.is_(None))
+        with self.engine.connect() as conn:
+            out = tuple(conn.execute(grids).one())
+            if layer == "grids":
+                return out
+            if layer == "communities":
+                return tuple(conn.execute(select(func.count(), func.max(m.Community.id))).one())
+            if layer not in LAYER_TABLES:
+                raise ValueError(f"unknown layer {layer!r}")
+            model, _ = LAYER_TABLES[layer]
+            households = (
+                func.sum(model.households) if hasattr(model, "households") else func.count()
+            )
+            rows = conn.execute(select(func.count(), func.max(model.id), households)).one()
+            runs = conn.scalar(select(func.max(m.ImportRun.id)))
+        return (*out, *rows, runs)
+
+    def search(
+        self,
+        text: str,
+        *,
+        area: str | None = None,
+        grid_codes: Iterable[str] | None = None,
+        limit: int = 30,
+        offset: int = 0,
+    ) -> tuple[list[dict], int]:
+        """Current grids by code, 社区 by name, buildings and facilities by name or id.
+
+        Matches come in that order (grids by code, 社区 by code, buildings
+        and facilities as stored), counted and paged in SQL: at most eight
+        queries whatever the page size.
+
+        Parameters
+        ----------
+        text : str
+            What to look for (a substring; ``%`` and ``_`` are plain characters).
+        area : str, optional
+            Only grids, 社区, buildings and facilities whose (grid) code starts with it.
+        grid_codes : iterable of str, optional
+            Only buildings and facilities located in these grids (a worker's own).
+        limit, offset : int
+            The page.
+
+        Returns
+        -------
+        (list of dict, int)
+            ``{"type", "label", "geometry"}`` per match on the page, and how many match.
+        """
+        g, c = m.Grid, m.Community
+        kinds = [
+            (
+                "grid",
+                g,
+                g.code,
+                g.code,
+                [g.valid_to.is_(None), g.code.contains(text, autoescape=True)],
+            ),
+            ("community", c, c.name, c.code, [c.name.contains(text, autoescape=True)]),
+        ]
+        if area is not None:
+            kinds[0][4].append(g.code.startswith(area, autoescape=True))
+            kinds[1][4].append(c.code.startswith(area, autoescape=True))
+        for kind, model in (("building", m.Building), ("facility", m.Facility)):
+            conditions = [model.name.contains(text, autoescape=True) | (model.source_id == text)]
+            if area is not None:
+                conditions.append(model.grid_code.startswith(area, autoescape=True))
+            if grid_codes is not None:
+                conditions.append(model.grid_code.in_(list(grid_codes)))
+            label = func.coalesce(model.name, model.source_id)
+            kinds.append((kind, model, label, model.id, conditions))
+        found: list[dict] = []
+        with self.engine.connect() as conn:
+            counts = [
+                conn.scalar(select(func.count()).select_from(model).where(*conditions))
+                for _, model, _, _, conditions in kinds
+            ]
+            skip, room = offset, limit
+            for (kind, model, label, order, conditions), n in zip(kinds, counts, strict=True):
+                if room <= 0:
+                    break
+                if skip >= n:
+                    skip -= n
+                    continue
+                stmt = select(label.label("label"), model.geom).where(*conditions)
+                rows = conn.execute(stmt.order_by(order).limit(room).offset(skip)).all()
+                found += [{"type": kind, "label": r.label, "geometry": r.geom} for r in rows]
+                skip, room = 0, room - len(rows)
+        return found, int(sum(counts))
+
     # ------------------------------------------------------------ admin areas
     def admin_areas(self, level: str) -> gpd.GeoDataFrame:
         """区/街道/社区 polygons: code, name, parent_code, geometry."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gridmgmt.domain.errors import NotFoundError
@@ -138,6 +138,21 @@ class PatrolStore:
         with self.store.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
         return pd.DataFrame([dict(r) for r in rows], columns=PATROL_COLUMNS)
+
+    def patrol_page(self, *, worker: str, limit: int, offset: int = 0) -> tuple[pd.DataFrame, int]:
+        """One page of ``worker``'s patrols, newest first, and how many there are (two queries)."""
+        mine = Patrol.worker == worker
+        stmt = (
+            select(*(getattr(Patrol, c) for c in PATROL_COLUMNS))
+            .where(mine)
+            .order_by(Patrol.started_at.desc(), Patrol.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.store.engine.connect() as conn:
+            total = conn.scalar(select(func.count()).select_from(Patrol).where(mine))
+            rows = conn.execute(stmt).mappings().all() if offset < total else []
+        return pd.DataFrame([dict(r) for r in rows], columns=PATROL_COLUMNS), int(total)
 
     def points(self, patrol_ids: Iterable[int]) -> pd.DataFrame:
         """Fixes of the patrols: ``patrol_id``, ``seq``, ``t``, ``lon``, ``lat``, ``accuracy``."""

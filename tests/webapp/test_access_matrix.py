@@ -185,7 +185,7 @@ def test_route_by_principal_matrix(app, world):
 def test_analyst_sees_no_personal_data_through_any_door(app, world, as_role):
     analyst = as_role("analyst")
     mine = world["mine"]
-    listed = analyst.get("/api/v1/incidents").get_json()
+    listed = analyst.get("/api/v1/incidents").get_json()["items"]
     one = analyst.get(f"/api/v1/incidents/{mine['id']}").get_json()
     open311 = analyst.get("/open311/v2/requests.json").get_json()
     ogc = analyst.get("/ogcapi/collections/incidents/items?limit=100").get_json()
@@ -217,7 +217,7 @@ def test_analyst_sees_no_personal_data_through_any_door(app, world, as_role):
 def test_a_bound_handler_sees_only_its_department_everywhere(app, world):
     client = app.test_client()
     login(client, "dept_hw")
-    listed = client.get("/api/v1/incidents").get_json()
+    listed = client.get("/api/v1/incidents").get_json()["items"]
     assert [r["id"] for r in listed] == [world["dispatched"]["id"]]
     assert all(r["department"] == "环卫所" for r in listed)
     # the never-dispatched one is out of reach by id through every door
@@ -309,7 +309,7 @@ def test_an_area_bound_supervisor_sees_only_its_area(app, world):
     assert elsewhere["grid_code"] == G3
     client = app.test_client()
     login(client, "sup_cuihu")
-    ids = {r["id"] for r in client.get("/api/v1/incidents").get_json()}
+    ids = {r["id"] for r in client.get("/api/v1/incidents").get_json()["items"]}
     assert world["mine"]["id"] in ids and elsewhere["id"] not in ids
     assert client.get(f"/api/v1/incidents/{elsewhere['id']}").status_code == 404
     assert client.get(f"/cases/{elsewhere['id']}").status_code == 404
@@ -329,5 +329,5 @@ def test_an_unbound_handler_never_sees_an_undispatched_case(app, world, as_role)
     mine = world["mine"]["id"]  # reported, never dispatched
     for url in (f"/api/v1/incidents/{mine}", f"/cases/{mine}", f"/open311/v2/requests/{mine}.json"):
         assert dept.get(url).status_code == 404, url
-    listed = {r["id"] for r in dept.get("/api/v1/incidents").get_json()}
+    listed = {r["id"] for r in dept.get("/api/v1/incidents").get_json()["items"]}
     assert listed == {world["dispatched"]["id"]}

@@ -99,7 +99,7 @@ def test_workflow_roles_scope_and_conflicts(app, as_role, client):
         worker.get(f"/api/v1/incidents/{other['id']}").status_code == 404
     )  # another grid's incident
     assert move(worker, other, "register").status_code == 404
-    assert [r["id"] for r in worker.get("/api/v1/incidents").get_json()] == [mine["id"]]
+    assert [r["id"] for r in worker.get("/api/v1/incidents").get_json()["items"]] == [mine["id"]]
     assert move(worker, mine, "accept").status_code == 403  # role
     worker.post("/logout", data={"csrf_token": csrf_token(worker, "/map")})
 

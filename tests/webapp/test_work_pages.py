@@ -363,5 +363,5 @@ def test_bound_department_handler_sees_only_its_department(app):
     # the JSON API keeps the same scope
     assert dept.get(f"/api/v1/incidents/{theirs['id']}").status_code == 404
     assert dept.get(f"/api/v1/incidents/{ours['id']}").status_code == 200
-    listed = {r["id"] for r in dept.get("/api/v1/incidents").get_json()}
+    listed = {r["id"] for r in dept.get("/api/v1/incidents").get_json()["items"]}
     assert ours["id"] in listed and theirs["id"] not in listed

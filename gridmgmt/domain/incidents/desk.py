@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 
 from gridmgmt.core.periods import SHANGHAI, PeriodError, parse_day
-from gridmgmt.domain.access import Principal, visible_incidents
+from gridmgmt.domain.access import Principal, incident_scope
 from gridmgmt.domain.incidents.calendar import is_near_due, is_overdue
 from gridmgmt.domain.incidents.workflow import Transition, load_workflow
 
@@ -161,7 +161,7 @@ def desk_view(
     ``principal``, rows and counts cover only the incidents it may see (an
     area-bound supervisor: its area). Returns ``(rows, counts)``.
     """
-    table = annotate(_seen_by(principal, repo.incidents()), now)
+    table = annotate(_seen_by(repo, principal), now)
     open_rows = table[~table["state"].isin(CLOSED_STATES)]
     counts = {
         name: int(open_rows["state"].isin(states).sum())
@@ -195,16 +195,17 @@ def department_cases(
 
     With a ``principal``, only the cases it may see.
     """
-    table = annotate(_seen_by(principal, repo.incidents()), now)
+    table = annotate(_seen_by(repo, principal), now)
     table = table[table["state"].isin(DEPT_STATES)]
     if department:
         table = table[table["department"] == department]
     return table.sort_values("deadline_at", na_position="last")
 
 
-def _seen_by(principal: Principal | None, table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` as ``principal`` may see it (all of it without a principal)."""
-    return table if principal is None else visible_incidents(principal, table)
+def _seen_by(repo, principal: Principal | None, **filters) -> pd.DataFrame:
+    """The incidents ``principal`` may see (all without a principal), chosen in the store's query."""
+    scope = None if principal is None else incident_scope(principal)
+    return repo.incidents(scope=scope, **filters)
 
 
 def verification_tasks(
@@ -214,8 +215,7 @@ def verification_tasks(
 
     With a ``principal``, only the incidents it may see.
     """
-    table = repo.incidents(state="handled", grid_codes=grid_codes)
-    table = annotate(_seen_by(principal, table), now)
+    table = annotate(_seen_by(repo, principal, state="handled", grid_codes=grid_codes), now)
     return table.sort_values("deadline_at", na_position="last")
 
 

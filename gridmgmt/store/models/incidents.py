@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmgmt.store.models.base import Base
@@ -37,25 +37,26 @@ class Incident(Base):
     """An incident (事件/部件问题); ``version`` guards against concurrent transitions."""
 
     __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_grid_state", "grid_code", "state"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
     source: Mapped[str] = mapped_column(String(20))
-    category_code: Mapped[str] = mapped_column(ForeignKey("incident_categories.code"))
+    category_code: Mapped[str] = mapped_column(ForeignKey("incident_categories.code"), index=True)
     description: Mapped[str] = mapped_column(Text)
     urgent: Mapped[bool] = mapped_column(default=False)
     state: Mapped[str] = mapped_column(String(24), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     grid_code: Mapped[str | None] = mapped_column(String(15), index=True)
     unassigned_reason: Mapped[str | None] = mapped_column(String(40))
-    reporter: Mapped[str] = mapped_column(String(64))
-    department: Mapped[str | None] = mapped_column(String(60))
+    reporter: Mapped[str] = mapped_column(String(64), index=True)
+    department: Mapped[str | None] = mapped_column(String(60), index=True)
     address: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     geom = mapped_column(GeometryType("POINT"), nullable=True)
     deadline_stage: Mapped[str | None] = mapped_column(String(16))
-    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class IncidentHistory(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridmgmt.store.models.base import Base
@@ -15,7 +15,10 @@ class Patrol(Base):
     """One patrol of a grid worker: recorded in the browser or imported from a track file."""
 
     __tablename__ = "patrols"
-    __table_args__ = (UniqueConstraint("client_key", name="uq_patrols_client_key"),)
+    __table_args__ = (
+        UniqueConstraint("client_key", name="uq_patrols_client_key"),
+        Index("ix_patrols_worker_started", "worker", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     worker: Mapped[str] = mapped_column(String(64), index=True)
