@@ -67,6 +67,15 @@ EVERY_QUEUE: dict[str, tuple[tuple[str, str, dict], ...]] = {
         ("register", "supervisor", {}),
         ("suspend", "supervisor", {"note": "需上级协调"}),
     ),
+    "rework_requested": (
+        ("register", "supervisor", {}),
+        ("dispatch", "supervisor", {}),
+        ("accept", "dept", {}),
+        ("handle", "dept", {"note": "已处理", "photo_ids": ["demo.jpg"]}),
+        ("verify_pass", "worker", {"photo_ids": ["demo.jpg"]}),
+        ("close", "supervisor", {}),
+        ("request_rework", "resident", {}),
+    ),
 }
 
 
