@@ -48,7 +48,7 @@ def page():
         bbox=bbox,
         categories=category_tree(current_language()),
         zero_sent=sent,
-        mine=work.reported_by(store(), current_user.username, limit=10).to_dict("records"),
+        mine=work.reported_page(store(), current_user.username, per_page=10)[0].to_dict("records"),
         state_label=work.state_label,
     )
 
