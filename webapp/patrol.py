@@ -41,6 +41,7 @@ from gridmgmt.io.errors import InputError
 from gridmgmt.store.patrols import PatrolStore
 from webapp.errors import wants_json
 from webapp.extensions import store
+from webapp.messages import anomaly_labels
 from webapp.policy import grid_allowed, grid_mask, may, requires
 
 bp = Blueprint("patrol", __name__)
@@ -153,6 +154,8 @@ def stop(patrol_id: int):
         return _error(err, 404)
     except ForbiddenError:  # someone else's patrol: as if it did not exist (no probing ids)
         abort(404)
+    # the codes stay for programs; the page shows the labels in its language
+    measures = measures | {"anomaly_labels": anomaly_labels(measures.get("anomalies"))}
     return {"id": patrol_id, "measures": measures}
 
 
