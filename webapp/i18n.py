@@ -353,6 +353,7 @@ EN: dict[str, str] = {
     "网格员导航": "Grid worker navigation",
     "上报": "Report",
     "任务": "Tasks",
+    "房屋": "Buildings",
 }
 
 

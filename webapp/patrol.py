@@ -55,6 +55,7 @@ from webapp.caching import conditional
 from webapp.errors import wants_json
 from webapp.extensions import store
 from webapp.json_provider import iso
+from webapp.messages import anomaly_labels
 from webapp.paging import PagingError, add_page_headers, page_envelope, parse_page
 from webapp.policy import grid_allowed, grid_mask, may, requires
 
@@ -195,6 +196,8 @@ def stop(patrol_id: int):
         return _error(err, 404)
     except ForbiddenError:  # someone else's patrol: as if it did not exist (no probing ids)
         abort(404)
+    # the codes stay for programs; the page shows the labels in its language
+    measures = measures | {"anomaly_labels": anomaly_labels(measures.get("anomalies"))}
     return {"id": patrol_id, "measures": measures}
 
 

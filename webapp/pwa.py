@@ -26,15 +26,18 @@ from webapp.policy import public
 bp = Blueprint("pwa", __name__)
 
 #: pages the field app opens offline (network first, the cached copy without signal)
-OFFLINE_PAGES = ("/report", "/patrol", "/tasks")
-#: the worker's map data cached at runtime: grid outlines and buildings by bbox
-RUNTIME_DATA = ("/api/v1/geo/grids", "/api/v1/geo/buildings")
+OFFLINE_PAGES = ("/report", "/patrol", "/tasks", "/buildings")
+#: the worker's data cached at runtime: grid outlines and buildings by bbox, and the 房屋台账
+#: cards of the buildings opened (not the search: another query's answer would mislead offline)
+RUNTIME_DATA = ("/api/v1/geo/grids", "/api/v1/geo/buildings", "/api/v1/buildings/")
 STATIC_SHELL = (
     "css/app.css",
     "css/work.css",
     "js/work_i18n.js",
     "js/report.js",
     "js/patrol.js",
+    "js/buildings.js",
+    "css/buildings.css",
     "js/outbox.js",
     "js/outbox_ui.js",
     "js/pwa.js",
@@ -83,6 +86,7 @@ def manifest() -> dict:
         "shortcuts": [
             {"name": "上报事件", "url": "/report"},
             {"name": "巡查", "url": "/patrol"},
+            {"name": "房屋台账", "url": "/buildings"},
         ],
     }
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.domain.incidents.service import report_incident, transition_incident
+from gridmgmt.domain.residents import RESIDENT_REPORTER
 
 #: frequent categories of a residential 街道 and their weights
 COMMON = {
@@ -67,14 +68,14 @@ EVERY_QUEUE: dict[str, tuple[tuple[str, str, dict], ...]] = {
         ("register", "supervisor", {}),
         ("suspend", "supervisor", {"note": "需上级协调"}),
     ),
-    "rework_requested": (
+    "rework_requested": (  # 返工申请: the resident's 不满意 after 结案, made as 居民
         ("register", "supervisor", {}),
         ("dispatch", "supervisor", {}),
         ("accept", "dept", {}),
         ("handle", "dept", {"note": "已处理", "photo_ids": ["demo.jpg"]}),
         ("verify_pass", "worker", {"photo_ids": ["demo.jpg"]}),
         ("close", "supervisor", {}),
-        ("request_rework", "resident", {}),
+        ("request_rework", "resident", {"note": "居民评价不满意", "actor": RESIDENT_REPORTER}),
     ),
 }
 
@@ -162,14 +163,14 @@ def seed_every_queue(
                 now=t,
             )
             for i, (transition, role, extra) in enumerate(steps, start=1):
+                options = {"actor": role} | extra  # the actor is the role unless a step names it
                 transition_incident(
                     store,
                     incident["id"],
                     transition,
-                    actor=role,
                     role=role,
                     now=t + timedelta(minutes=3 * i),
-                    **extra,
+                    **options,
                 )
             made += 1
     return made

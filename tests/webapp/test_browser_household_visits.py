@@ -74,3 +74,73 @@ def test_worker_corrects_households_on_a_phone_and_supervisor_sees_it(app, open_
     page.wait_for_load_state("networkidle")
     assert f"community={COMMUNITY}" in page.url and "proposal=" in page.url
     assert "已生成调整方案" in page.inner_text("body")
+
+
+@pytest.mark.slow
+def test_household_correction_made_offline_reaches_the_grid_and_the_supervisor(app, open_page):
+    """Open /buildings online, lose the signal, reload, correct B0 with a note, reconnect:
+    exactly one change is stored (even when the outbox sends it again) and every view shows it."""
+    from gridmgmt.store.household_visits import HouseholdVisitStore
+    from tests.webapp.test_browser_offline import field_app, pending, send_everything_again
+
+    use_ledger_band(app)  # G1 holds 120 households, the band is 100–150
+    ledger = HouseholdVisitStore(app.extensions["gridmgmt_store"])
+    rp = field_app(open_page, "/buildings")
+    page = rp.page
+    layers_drawn = (
+        "() => window.buildingsPage && document.querySelectorAll('#bmap path.leaflet-interactive')"
+        ".length >= 4"
+    )
+    page.wait_for_function(layers_drawn)
+    assert page.locator("#bottomnav a[aria-current=page]").inner_text().strip().endswith("房屋")
+
+    page.context.set_offline(True)
+    page.reload()  # no signal: the service worker answers with the page, its script and the layers
+    page.wait_for_function(layers_drawn)
+    page.wait_for_function("() => window.outboxUI")
+    xy = page.evaluate(
+        f"(() => {{ const p = window.buildingsPage.map.latLngToContainerPoint({list(CENTRE_OF_B0)});"
+        " return {x: p.x, y: p.y}; })()"
+    )
+    page.locator("#bmap").tap(position=xy)
+    page.wait_for_function("() => document.getElementById('b-id').textContent === 'B0'")
+    assert page.inner_text("#b-households") == "30"
+    page.fill("#v-households", "70")
+    page.fill("#v-note", "离线走访：3单元新入住四十户")
+    page.tap("#v-submit")
+    page.wait_for_function(
+        "() => document.getElementById('v-status').textContent.includes('待发送')"
+    )
+    assert pending(page) == 1
+    assert "房屋台账" in page.inner_text("#outbox")
+    rp.screenshot("buildings-offline-queued")
+    assert ledger.changes().empty
+
+    page.context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.wait_for_function(
+        "() => document.querySelector('#outbox .outbox-count').textContent === '0'", timeout=20_000
+    )
+    # the answer reaches the open card: the building, its grid's total and band
+    page.wait_for_function("() => document.getElementById('b-households').textContent === '70'")
+    result = page.inner_text("#v-result")
+    assert "30 → 70" in result and G1 in result and "160" in result and "超出范围" in result
+    assert "已发送" in page.inner_text("#outbox")
+    rp.screenshot("buildings-offline-sent")
+    send_everything_again(page)  # the same Idempotency-Key: the server keeps the one change
+
+    (change,) = ledger.changes().to_dict("records")
+    assert change["building_id"] == "B0" and change["households"] == 70
+    assert change["username"] == "worker" and change["note"] == "离线走访：3单元新入住四十户"
+    building = page.evaluate("fetch('/api/v1/buildings/B0').then(r => r.json())")
+    assert building["households"] == 70 and building["households_source"] == "visit"
+    card = page.evaluate(f"fetch('/api/v1/grids/{G1}').then(r => r.json())")
+    assert card["households"] == 160 and card["flag"] == "out_of_band"
+    assert rp.foreign_requests() == []
+
+    sp = open_page(viewport=(1280, 860))
+    browser_login(sp, "supervisor", PASSWORD)
+    sp.page.goto(sp.base_url + "/households/changes")
+    text = sp.page.locator(f"#grid-{G1}").inner_text()
+    assert "160" in text and "超出范围" in text and "30 → 70" in text
+    assert text.count("离线走访：3单元新入住四十户") == 1 and "worker" in text

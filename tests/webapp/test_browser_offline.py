@@ -192,7 +192,7 @@ def test_manifest_and_service_worker_make_the_app_installable(open_page):
     assert cdp.send("Page.getAppManifest")["errors"] == []
 
 
-@pytest.mark.parametrize("path", ["/report", "/patrol", "/tasks", "/map"])
+@pytest.mark.parametrize("path", ["/report", "/patrol", "/buildings", "/tasks", "/map"])
 def test_bottom_navigation_is_compact_with_large_targets(open_page, path):
     rp = open_page(**PHONE)
     browser_login(rp, "worker", PASSWORD)
@@ -205,8 +205,9 @@ def test_bottom_navigation_is_compact_with_large_targets(open_page, path):
     assert out["height"] >= 44 and out["y"] >= 0
     assert not page.locator("header.topbar .nav").is_visible()
     links = page.locator("#bottomnav a")
-    assert links.count() == 4
-    for k in range(4):
+    assert links.count() == 5  # 上报, 巡查, 房屋 (房屋台账), 任务, 地图
+    assert page.locator("#bottomnav a[aria-current=page]").count() == 1
+    for k in range(5):
         box = links.nth(k).bounding_box()
         assert box["height"] >= 44 and box["width"] >= 44, box
         assert box["y"] + box["height"] <= 844 + 1

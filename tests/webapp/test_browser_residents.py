@@ -130,6 +130,7 @@ def test_the_resident_loop_on_a_phone(app, open_page, tmp_path):
     sp.screenshot("supervisor-reopened")
     # 考核 shows the satisfaction rate: one rated, not satisfied
     desk.goto(sp.base_url + "/reports")
+    desk.wait_for_selector("#report-tables[aria-busy=false] #kpi-table")  # loaded after the page
     body = desk.inner_text("body")
     assert "满意率" in body and "回访评价数" in body
     kpi = desk.inner_text("#kpi-table")

@@ -49,7 +49,8 @@ def test_confirmations_guard_approve_reject_and_rollback(app, open_page):
     page.click(f"tr.rb-proposal[data-id='{rejected}'] button.rb-reject")
     page.wait_for_selector("#rb-confirm-dialog[open]")
     page.fill("#rb-confirm-note", "户数不合适")
-    page.click("#rb-confirm-ok")
+    with page.expect_navigation():  # the decision's own flash, not the one of the step before
+        page.click("#rb-confirm-ok")
     page.wait_for_selector(".flash")
     assert proposals.proposal(rejected)["status"] == "rejected"
     assert proposals.proposal(rejected)["decision_note"] == "户数不合适"
@@ -68,7 +69,8 @@ def test_confirmations_guard_approve_reject_and_rollback(app, open_page):
     assert store.current_grids(COMMUNITY)["version"].tolist() == [1, 1]
     page.click(f"tr.rb-proposal[data-id='{first}'] button.rb-approve")
     page.wait_for_selector("#rb-confirm-dialog[open]")
-    page.click("#rb-confirm-ok")
+    with page.expect_navigation():  # the decision's own flash, not the one of the step before
+        page.click("#rb-confirm-ok")
     page.wait_for_selector(".flash")
     assert "新网格版本 2" in page.inner_text(".flash")
     assert store.current_grids(COMMUNITY)["version"].tolist() == [2, 2]
@@ -91,7 +93,8 @@ def test_confirmations_guard_approve_reject_and_rollback(app, open_page):
     assert store.current_grids(COMMUNITY)["version"].tolist() == [2, 2]
     page.click("#rb-rollback")
     page.wait_for_selector("#rb-confirm-dialog[open]")
-    page.click("#rb-confirm-ok")
+    with page.expect_navigation():  # the decision's own flash, not the one of the step before
+        page.click("#rb-confirm-ok")
     page.wait_for_selector(".flash")
     assert store.current_grids(COMMUNITY)["version"].tolist() == [3, 3]
     codes = store.read_layer("buildings").set_index("building_id")["grid_code"]

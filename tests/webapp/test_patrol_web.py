@@ -212,3 +212,18 @@ def test_offline_replays_of_start_and_diary_arrive_once(client, app):
     assert len(repo.patrols()) == 1 and len(repo.diary()) == 1
     (started,) = repo.patrols()["started_at"]
     assert started.isoformat().startswith(tapped[:19])
+
+
+@pytest.mark.parametrize("lang,label", [("zh", "轨迹跳变"), ("en", "track jumps")])
+def test_stop_answer_labels_the_anomalies_in_the_page_language(client, lang, label):
+    """The codes (``jumps``) stay for programs; ``anomaly_labels`` is what the patrol page shows."""
+    login(client, "worker")
+    client.get(f"/patrol?lang={lang}")  # the language cookie the outbox's requests carry
+    pid = api(client, "/api/v1/patrols").get_json()["id"]
+    batch = fixes(20)
+    batch[10] = batch[10] | {"lat": batch[10]["lat"] + 0.05}  # 5.5 km off and back in 30 s
+    api(client, f"/api/v1/patrols/{pid}/points", {"points": batch})
+    measures = api(client, f"/api/v1/patrols/{pid}/stop").get_json()["measures"]
+    assert "jumps" in measures["anomalies"].split(",")
+    assert label in measures["anomaly_labels"].split(", " if lang == "en" else "、")
+    assert measures["anomaly_labels"] != measures["anomalies"]

@@ -1,7 +1,7 @@
 // 房屋台账 on 走访: open a building (tap on the map or search), confirm or correct its households.
-// Submits through window.Outbox (the offline outbox) when the page has it, else with fetch; every
-// submission carries an Idempotency-Key, kept across retries of the same values, so a replay
-// never writes twice. Text from data goes into the page with textContent, never as HTML.
+// Submits through window.Outbox (the offline outbox, kind "household") when the page has it, else
+// with fetch; every submission carries an Idempotency-Key, kept across retries of the same values
+// and stored with a queued item, so a replay never writes twice. Text from data goes into the page with textContent, never as HTML.
 (function () {
   "use strict";
   var EN = {
@@ -159,17 +159,44 @@
       body: JSON.stringify(fields) })
       .then(function (r) { return r.json().catch(function () { return {}; }).then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); });
   }
+  // Outbox.submit (static/js/outbox.js) resolves with the stored item: status "sent" (result: the
+  // server's JSON), "refused" (reason: the server's why) or "queued" (no signal: sent later, in
+  // order, with the same Idempotency-Key; this page shows the answer if it is still open then)
   function viaOutbox(url, fields, key) {
     var name = current.name || current.building_id;
-    var sent = window.Outbox.submit({ url: url, method: "POST", fields: Object.assign({ idempotency_key: key }, fields), files: {},
-      idempotencyKey: key, label: "房屋台账 " + name + " " + fields.households + t("户"), kind: "households" });
-    return Promise.resolve(sent).then(function (res) {
-      if (res && typeof res.json === "function")
-        return res.json().catch(function () { return {}; }).then(function (b) { return { ok: res.ok, status: res.status, body: b }; });
-      if (res && (res.queued || res.state === "queued" || res.status === "queued")) return { queued: true };
-      if (res && res.body !== undefined) return { ok: res.ok !== false && !(res.status >= 400), status: res.status, body: res.body };
-      return { queued: true };
+    return window.Outbox.submit({ url: url, method: "POST", json: fields, idempotencyKey: key,
+      label: name + " " + fields.households + t("户"), kind: "household" })
+      .then(function (item) {
+        if (item.status === "sent") return { ok: true, body: item.result };
+        if (item.status === "refused") return { ok: false, body: { error: item.reason } };
+        watched[item.id] = current.building_id;
+        return { queued: true };
+      });
+  }
+  // changes queued offline (this visit or before a reload): when one goes through, the open
+  // building's card, its grid's total and the history show the server's answer
+  var watched = {};  // outbox item id -> building id
+  function followQueued() {
+    if (!Object.keys(watched).length) return;
+    window.Outbox.list().then(function (items) {
+      items.forEach(function (i) {
+        if (!(i.id in watched) || i.status === "queued") return;
+        var buildingId = watched[i.id];
+        delete watched[i.id];
+        if (!current || current.building_id !== buildingId) return;
+        if (i.status === "sent" && i.result && i.result.change) done(i.result);
+        else if (i.status === "refused") fail(t("提交失败") + ": " + i.reason);
+      });
     });
+  }
+  if (window.Outbox) {
+    window.Outbox.list().then(function (items) {
+      items.forEach(function (i) {
+        var m = i.kind === "household" && i.status === "queued" && /\/api\/v1\/buildings\/([^/]+)\/households$/.exec(i.url);
+        if (m) watched[i.id] = decodeURIComponent(m[1]);
+      });
+    });
+    window.Outbox.onChange(followQueued);
   }
   function submit(fields) {
     if (!current) return;
@@ -187,6 +214,7 @@
       .then(function (r) {
         if (r.queued) { status.textContent = t("已存入待发送，恢复网络后自动提交"); status.className = "status"; return; }
         if (!r.ok) throw new Error((r.body && r.body.error) || r.status);
+        if (!r.body || !r.body.change) throw new Error(t("提交失败"));
         done(r.body);
       }).catch(function (e) {
         fail(e instanceof TypeError ? t("网络错误，请重试（不会重复记录）") : t("提交失败") + ": " + e.message);

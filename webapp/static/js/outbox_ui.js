@@ -5,7 +5,7 @@
   if (!window.Outbox) return;
   function t(s) { return window.tw ? window.tw(s) : s; }
   var KINDS = { report: "上报事件", photo: "照片", diary: "民情日记", "patrol-start": "开始巡查",
-                "patrol-points": "巡查位置", "patrol-stop": "结束巡查" };
+                "patrol-points": "巡查位置", "patrol-stop": "结束巡查", household: "房屋台账" };
   var badges = document.querySelectorAll("[data-outbox-count]");
   var panel = document.getElementById("outbox");
 

@@ -82,7 +82,7 @@
     measuresEl.textContent = t("巡查已结束") + ": " + Math.round(m.duration_min || 0) + " " + t("分钟") + ", " +
       ((m.length_m || 0) / 1000).toFixed(2) + " km, " + t("网格内") + " " + Math.round((m.inside_share || 0) * 100) + "%, " +
       t("经过建筑") + " " + (m.buildings_passed || 0) + "/" + (m.buildings_total || 0) +
-      (m.anomalies ? " · " + t("异常") + ": " + m.anomalies : "");
+      (m.anomalies ? " · " + t("异常") + ": " + (m.anomaly_labels || m.anomalies) : "");
     measuresEl.dataset.points = m.points;
   }
 

@@ -6,7 +6,8 @@
 // - worker pages (GM_PAGES): network first, the cached copy when there is no signal; other pages
 //   answer "当前离线" with links to those when there is none;
 // - /static and /vendor: cache first (a new version of the app renames the shell cache);
-// - the worker's grids and buildings GeoJSON (GM_DATA): network first, cached for offline use;
+// - the worker's grids and buildings GeoJSON and the 房屋台账 cards opened (GM_DATA): network
+//   first, cached for offline use;
 // - POST /logout: the cached pages and data of this user are dropped;
 // - sync (Background Sync): the outbox is replayed (static/js/outbox.js).
 /* global Outbox */
@@ -70,7 +71,8 @@ function offlineAnswer(request) {
     var html = "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\">" +
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>离线</title>" +
       "<body style=\"font:16px sans-serif;padding:24px\"><h1>当前离线</h1><p>此页面需要网络。可离线使用：</p>" +
-      "<p><a href=\"/report\">上报事件</a> · <a href=\"/patrol\">巡查与民情日记</a></p></body></html>";
+      "<p><a href=\"/report\">上报事件</a> · <a href=\"/patrol\">巡查与民情日记</a> · " +
+      "<a href=\"/buildings\">房屋台账</a></p></body></html>";
     return new Response(html, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
   }
   return new Response(JSON.stringify({ error: "离线：无缓存数据 (offline, nothing cached)" }),

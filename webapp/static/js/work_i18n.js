@@ -24,7 +24,7 @@
     "巡查位置": "Patrol positions", "结束巡查": "Patrol end", "个位置": "positions",
     "结束巡查失败": "Could not finish the patrol", "巡查已结束，结果待上传": "Patrol finished; results wait to be sent",
     "离线，开始记录待发送": "offline, the start waits to be sent", "请填写内容": "Write the text",
-    "未记入": "Not recorded", "已记入民情日记": "Recorded in the diary"
+    "未记入": "Not recorded", "已记入民情日记": "Recorded in the diary", "房屋台账": "Building ledger"
   };
   var lang = document.documentElement.lang === "en" ? "en" : "zh";
   window.tw = function (s) { return lang === "en" && EN[s] ? EN[s] : s; };
