@@ -14,7 +14,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 
 _TAG = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
 
@@ -176,20 +175,6 @@ def _height(tags: dict[str, str]) -> float:
     return float("nan")
 
 
-def water_area_class(tags: dict[str, str]) -> str | None:
-    """``river``/``canal`` for a river or canal drawn as an area, else None.
-
-    ``natural=water`` with ``water=river|canal`` (or ``waterway=riverbank``)
-    bounds grids like the river's centre line; lakes and ponds do not (a
-    pond in a 小区 is not where a grid ends).
-    """
-    if tags.get("waterway") == "riverbank":
-        return "river"
-    if tags.get("natural") == "water" and tags.get("water") in WATER_LINES:
-        return tags["water"]
-    return None
-
-
 def _name(tags: dict[str, str]) -> str | None:
     return tags.get("name") or tags.get("name:zh") or tags.get("name:zh-Hans")
 
@@ -198,8 +183,7 @@ def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     """Raw layers from an OSM file: ``buildings``, ``roads``, ``compounds``, ``facilities``.
 
     Roads include railways (``road_class="railway"``) and rivers and canals
-    (``river``/``canal``, centre lines and the banks of ones drawn as areas):
-    grids end at them like at trunk roads.
+    (``river``/``canal``): grids end at them like at trunk roads.
 
     Buildings carry ``osm_building`` (the raw tag), ``floors`` (levels),
     ``height`` (metres) and ``addr_street``/``addr_housenumber``; their type
@@ -217,19 +201,8 @@ def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
 
     poly_tags = _tags(polys)
     poly_ids = _osm_id(polys)
-    b_rows, c_rows, f_rows, water_rows = [], [], [], []
+    b_rows, c_rows, f_rows = [], [], []
     for fid, tags, geom in zip(poly_ids, poly_tags, polys.geometry.values, strict=True):
-        water = water_area_class(tags)
-        if water is not None:  # a river drawn as an area: its banks bound grids
-            water_rows.append(
-                {
-                    "road_id": f"{fid}:banks",
-                    "road_class": water,
-                    "name": _name(tags),
-                    "geometry": shapely.boundary(geom),
-                }
-            )
-            continue
         building = tags.get("building")
         if building and building != "no":
             b_rows.append(
@@ -270,7 +243,7 @@ def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
                 )
                 break
 
-    road_rows = water_rows
+    road_rows = []
     for osm_id, tags, geom in zip(
         lines["osm_id"], _tags(lines), lines.geometry.values, strict=True
     ):

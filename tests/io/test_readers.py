@@ -299,17 +299,3 @@ def test_inferred_kind_is_reported(tmp_path):
     assert len(result.buildings) == 1
     assert any("read as buildings (inferred" in w for w in result.report.warnings)
     assert np.isfinite(result.buildings["floors"]).all()
-
-
-def test_rivers_drawn_as_areas_bound_grids(realdata):
-    """The banks of a river or canal mapped as natural=water (water=river/canal) are barrier lines."""
-    from gridmgmt.io.osm import water_area_class
-
-    assert water_area_class({"natural": "water", "water": "river"}) == "river"
-    assert water_area_class({"waterway": "riverbank"}) == "river"
-    assert water_area_class({"natural": "water", "water": "pond"}) is None
-    assert water_area_class({"natural": "water"}) is None
-    roads = read_layers(realdata / "osm" / "hz_zijingang.osm").roads
-    banks = roads[roads["road_id"].str.endswith(":banks")]
-    assert len(banks) and set(banks["road_class"]) <= {"river", "canal"}
-    assert banks.geom_type.isin(["LineString", "MultiLineString"]).all()
