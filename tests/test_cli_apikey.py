@@ -26,7 +26,7 @@ def client_of(workdir, key):
 
 
 def test_cli_roles_are_the_domain_roles():
-    assert ROLES == accounts.USER_ROLES and tuple(accounts.ROLES) == KEY_ROLES
+    assert ROLES == accounts.USER_ROLES and accounts.KEY_ROLES == KEY_ROLES
 
 
 def test_add_with_expiry_list_and_revoke(tmp_path):

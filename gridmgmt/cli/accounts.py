@@ -12,7 +12,7 @@ from gridmgmt.cli.context import Context, command
 
 #: roles of accounts (people); :data:`gridmgmt.domain.accounts.USER_ROLES`
 ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "building_head", "informant")
-#: roles of API clients; :data:`gridmgmt.domain.accounts.ROLES`
+#: roles of API clients; :data:`gridmgmt.domain.accounts.KEY_ROLES`
 KEY_ROLES = ("admin", "supervisor", "dept", "worker", "analyst", "hotline")
 #: the volunteers' roles may be typed in Chinese: ``--role 信息员``
 ROLE_NAMES = {"楼栋长": "building_head", "信息员": "informant"}

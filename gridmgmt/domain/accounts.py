@@ -36,6 +36,8 @@ GRID_BOUND_ROLES = ("worker", "building_head", "informant")
 CLIENT_ONLY_ROLES = ("hotline",)
 #: roles an account (a person who logs in) may hold
 USER_ROLES = tuple(r for r in ROLES if r not in CLIENT_ONLY_ROLES)
+#: roles an API key may carry: volunteers work on their phone pages, not through programs
+KEY_ROLES = tuple(r for r in ROLES if r not in ("building_head", "informant"))
 
 MIN_PASSWORD_LENGTH = 8
 #: an area code: 区 (6 digits), 街道 (9) or 社区 (12)

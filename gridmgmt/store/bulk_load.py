@@ -80,9 +80,12 @@ def layer_columns(layer: str, frame: gpd.GeoDataFrame) -> dict[str, list]:
         sources = [s or "estimated" for s in out["households_source"]]
         out["households_source"] = sources
         confidence = confidence_of(sources)
-        out["households_confidence"] = [
-            c or str(confidence[i]) for i, c in enumerate(out["households_confidence"])
-        ]
+        given = (
+            out["households_confidence"]
+            if "households_confidence" in frame.columns
+            else [None] * n  # not the column default: the confidence of each row's source
+        )
+        out["households_confidence"] = [c or str(confidence[i]) for i, c in enumerate(given)]
     out["geom"] = np.asarray(frame.geometry.values, dtype=object)
     return out
 

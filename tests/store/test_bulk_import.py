@@ -143,3 +143,30 @@ def test_geojson_in_parts_is_read_in_one_stream_with_the_same_result(tmp_path):
     a, b = (stored(s)[0] for s in stores)
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
     assert shapely.equals_exact(a.geometry.values, b.geometry.values, 0).all()
+
+
+def test_confidence_follows_the_source_when_the_file_gives_none(tmp_path):
+    """Buildings with a source and no confidence column get their source's confidence, not the default."""
+    import geopandas as gpd
+    import shapely
+
+    from gridmgmt.store.repository import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    frame = gpd.GeoDataFrame(
+        {
+            "building_id": ["L", "E"],
+            "households": [30, 10],
+            "households_source": ["ledger", "default"],
+        },
+        geometry=[
+            shapely.box(116.30, 39.95, 116.3001, 39.9501),
+            shapely.box(116.31, 39.95, 116.3101, 39.9501),
+        ],
+        crs=4326,
+    )
+    store.write_layers({"buildings": frame}, source="test")
+    stored = store.read_layer("buildings").set_index("building_id")
+    assert stored.loc["L", "households_confidence"] == "high"
+    assert stored.loc["E", "households_confidence"] == "low"
+    store.dispose()
