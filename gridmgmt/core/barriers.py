@@ -21,6 +21,7 @@ HARD_BARRIER_CLASSES = frozenset(
         "primary",
         "motorway_link",
         "trunk_link",
+        "primary_link",
         "railway",
         "river",
         "canal",

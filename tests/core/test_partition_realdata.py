@@ -130,3 +130,27 @@ def test_grids_are_single_polygons_covering_without_overlap(realdata, name):
     assert abs(union.area - total) <= 1e-6 * total  # no overlaps
     assert union.geom_type == "Polygon"
     assert all(shapely.Polygon(ring).area < 1.0 for ring in union.interiors)  # no gaps
+
+
+@pytest.mark.parametrize("name", OSM_EXTRACTS)
+def test_grids_crossing_major_roads_say_so(realdata, name):
+    """Every grid with more than 50 m of motorway/trunk/primary road or railway inside is flagged."""
+    from gridmgmt.core.flags import has_flag
+
+    result, _ = partition_extract(realdata, name)
+    if result is None:
+        return
+    buildings, roads, _ = read_extract(realdata, name)
+    grids = result.grids.to_crs(result.metric_crs)
+    major = {"motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link"}
+    roads = roads.to_crs(result.metric_crs)
+    lines = roads[roads["road_class"].isin(major | {"railway"})].geometry.union_all()
+    polygons = grids.geometry.values
+    inner = shapely.difference(polygons, shapely.buffer(shapely.boundary(polygons), 1.0))
+    inside = shapely.length(shapely.intersection(inner, lines))
+    unflagged = [
+        code
+        for code, metres, flag in zip(grids["code"], inside, grids["flag"], strict=True)
+        if metres > 50 and not has_flag(flag, "crosses_major_road")
+    ]
+    assert unflagged == []
