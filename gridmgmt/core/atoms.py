@@ -379,29 +379,23 @@ def build_atoms(
                 "indivisible_building" if len(piece) == 1 and hh[piece[0]] > max_households else ""
             )
 
-    # blocks without buildings lying mostly in a 单位 enclosure (sports grounds,
-    # lawns, car parks behind an internal road) belong to that enclosure's grid
-    for block, cid in _enclosed_empty_blocks(blocks, set(atom_block), comp_geom, comp_is_unit):
+    # unit atoms without buildings: blocks lying mostly in a 单位 enclosure (sports
+    # grounds, lawns, car parks behind an internal road) belong to its grid, and a
+    # unit compound without buildings still becomes a 单位网格
+    landless = _enclosed_empty_blocks(blocks, set(atom_block), comp_geom, comp_is_unit)
+    for cid, unit in comp_is_unit.items():
+        if unit and cid not in set(atom_unit) and cid not in {c for _, c in landless}:
+            part = shapely.intersection(comp_geom[cid], boundary)
+            if part.is_empty or part.area < unit_min_area_m2 / 2:
+                continue
+            landless.append((int(btree.nearest(shapely.point_on_surface(part))), cid))
+    for block, cid in landless:
         atom_members.append(np.zeros(0, dtype=int))
         atom_block.append(block)
         atom_kind.append("unit")
         atom_unit.append(cid)
         atom_comp.append(cid)
         atom_flag.append("")
-
-    # unit compounds without buildings still become 单位网格
-    for cid, unit in comp_is_unit.items():
-        if unit and cid not in set(atom_unit):
-            part = shapely.intersection(comp_geom[cid], boundary)
-            if part.is_empty or part.area < unit_min_area_m2 / 2:
-                continue
-            block = int(btree.nearest(shapely.point_on_surface(part)))
-            atom_members.append(np.zeros(0, dtype=int))
-            atom_block.append(block)
-            atom_kind.append("unit")
-            atom_unit.append(cid)
-            atom_comp.append(cid)
-            atom_flag.append("")
 
     n = len(atom_members)
     building_atom = np.full(len(hh), -1)
