@@ -118,10 +118,23 @@ def _best_part(fp: np.ndarray, parts: np.ndarray) -> np.ndarray:
     """Index of the part holding most of each footprint (the nearest one for zero-area shapes)."""
     if len(fp) == 0:
         return np.zeros(0, dtype=int)
-    overlap = shapely.area(shapely.intersection(fp[:, None], parts[None, :]))
-    near = shapely.distance(fp[:, None], parts[None, :])
-    score = np.where(overlap.max(axis=1, keepdims=True) > 0, overlap, -near)
-    return np.argmax(score, axis=1)
+    tree = shapely.STRtree(parts)
+    fi, pi = tree.query(fp, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(fp[fi], parts[pi]))
+    best = np.full(len(fp), -1)
+    held = overlap > 0
+    if held.any():  # per footprint: most overlap, ties to the first part
+        fi, pi, overlap = fi[held], pi[held], overlap[held]
+        order = np.lexsort((pi, -overlap, fi))
+        first = np.r_[True, np.diff(fi[order]) != 0]
+        best[fi[order][first]] = pi[order][first]
+    missing = np.flatnonzero(best < 0)
+    if len(missing):  # no overlap (points, lines): the nearest part, ties to the first
+        mi, pj = tree.query_nearest(fp[missing], all_matches=True)
+        order = np.lexsort((pj, mi))
+        first = np.r_[True, np.diff(mi[order]) != 0]
+        best[missing[mi[order][first]]] = pj[order][first]
+    return np.maximum(best, 0)
 
 
 def _reattach(pieces: list[Piece], strays: list) -> None:

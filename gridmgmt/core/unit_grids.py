@@ -90,7 +90,8 @@ def default_area(footprints: np.ndarray, compounds, unit_min_area_m2: float):
         enclosure is partitioned whole. Enclosures merely touching the hull
         are left out.
     """
-    hull = shapely.buffer(shapely.convex_hull(shapely.union_all(footprints)), HULL_MARGIN_M)
+    corners = shapely.multipoints(shapely.get_coordinates(np.asarray(footprints, dtype=object)))
+    hull = shapely.buffer(shapely.convex_hull(corners), HULL_MARGIN_M)
     big = unit_enclosures(compounds, unit_min_area_m2)
     if not big.any():
         return hull
