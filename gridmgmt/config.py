@@ -42,7 +42,7 @@ class Settings:
 
     @property
     def uploads_dir(self) -> Path:
-        return self.instance_dir / "uploads"
+        return uploads_dir(self.instance_dir)
 
     @property
     def maps_dir(self) -> Path:
@@ -102,3 +102,8 @@ def household_band() -> tuple[int, int]:
     if lo >= hi:
         raise ValueError(f"{ENV_MIN_HOUSEHOLDS} ({lo}) must be below {ENV_MAX_HOUSEHOLDS} ({hi})")
     return lo, hi
+
+
+def uploads_dir(instance_dir: Path) -> Path:
+    """Where an instance keeps uploaded files (photos under ``photos/``)."""
+    return Path(instance_dir) / "uploads"

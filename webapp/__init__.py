@@ -52,6 +52,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
         open311,
         overview,
         patrol,
+        policy,
         pwa,
         report_tables,
         residents,
@@ -99,6 +100,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
+    app.jinja_env.globals["may"] = policy.may  # menus ask the policy the pages ask
     errors.init_app(app)  # 4xx/5xx inside the app's frame, JSON for the APIs
     app.before_request(auth.csrf_unless_api_key)
     for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp, incidents_api.bp, open311.bp):

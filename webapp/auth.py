@@ -25,6 +25,7 @@ from gridmgmt.domain.accounts import api_key_client, authenticate
 from gridmgmt.domain.login_throttle import LoginThrottle
 from gridmgmt.store.accounts import AccountStore
 from gridmgmt.store.login_failures import LoginFailureStore
+from webapp.errors import API_PREFIXES, wants_html
 from webapp.extensions import csrf, login_manager, store
 from webapp.i18n import gettext as _
 
@@ -133,7 +134,8 @@ def csrf_unless_api_key():
 
 @login_manager.unauthorized_handler
 def _unauthorized():
-    if request.path.startswith(("/api/", "/open311/", "/ogcapi", "/rebalance/api/", "/tiles/")):
+    browser_page = request.path.startswith("/ogcapi") and wants_html()  # its HTML landing page
+    if request.path.startswith(API_PREFIXES) and not browser_page:
         return {"error": "authentication required"}, 401
     flash(_("请先登录"))
     return redirect(url_for("auth.login", next=request.full_path))

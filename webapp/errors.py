@@ -53,6 +53,21 @@ def wants_json() -> bool:
     return best == "application/json" and not request.accept_mimetypes["text/html"]
 
 
+def wants_html() -> bool:
+    """``f=html``, or no ``f`` and an Accept header preferring HTML to JSON (a browser).
+
+    For doors that answer both (the OGC API landing page): JSON stays the default.
+    """
+    fmt = request.args.get("f")
+    if fmt is not None:
+        return fmt == "html"
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "text/html"
+        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+    )
+
+
 def _way_back() -> str:
     """The referring page when it is on this site, else the map."""
     referrer = request.referrer or ""

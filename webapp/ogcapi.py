@@ -47,6 +47,7 @@ import shapely
 from flask import Blueprint, Response, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from webapp.errors import wants_html
 from webapp.extensions import store
 from webapp.i18n import current_language
 from webapp.json_provider import is_missing
@@ -144,18 +145,6 @@ def _only_json():
         return
     if fmt != "json":
         raise OgcError(400, "InvalidParameterValue", f"f={fmt!r}: only f=json is served")
-
-
-def wants_html() -> bool:
-    """``f=html``, or no ``f`` and an Accept header preferring HTML to JSON (a browser)."""
-    fmt = request.args.get("f")
-    if fmt is not None:
-        return fmt == "html"
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return (
-        best == "text/html"
-        and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
-    )
 
 
 def _url(endpoint: str, **values) -> str:

@@ -90,9 +90,10 @@ def build_demo(
     from gridmgmt.domain.incidents import load_categories
 
     store.sync_categories(load_categories())
-    if not reused and not len(store.incidents()):
-        from gridmgmt.demo.incidents import generate_incident_month
+    from gridmgmt.demo.incidents import generate_incident_month, write_demo_photo
 
+    write_demo_photo(Path(instance_dir))  # the photo the demo cases show
+    if not reused and not len(store.incidents()):
         made = generate_incident_month(store, seed=seed)
         progress(f"      {made} demo incidents over the last 30 days, run through the workflow")
         from gridmgmt.demo.patrols import generate_patrol_month

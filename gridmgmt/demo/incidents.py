@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
+from gridmgmt.config import uploads_dir
 from gridmgmt.core.periods import SHANGHAI
 from gridmgmt.domain.incidents.service import report_incident, transition_incident
 from gridmgmt.domain.residents import RESIDENT_REPORTER
+
+#: the photo id every demo step that needs a photo carries (written by :func:`write_demo_photo`)
+DEMO_PHOTO = "demo.jpg"
 
 #: frequent categories of a residential 街道 and their weights
 COMMON = {
@@ -55,14 +60,14 @@ EVERY_QUEUE: dict[str, tuple[tuple[str, str, dict], ...]] = {
         ("register", "supervisor", {}),
         ("dispatch", "supervisor", {}),
         ("accept", "dept", {}),
-        ("handle", "dept", {"note": "已处理", "photo_ids": ["demo.jpg"]}),
+        ("handle", "dept", {"note": "已处理", "photo_ids": [DEMO_PHOTO]}),
     ),
     "verified": (
         ("register", "supervisor", {}),
         ("dispatch", "supervisor", {}),
         ("accept", "dept", {}),
-        ("handle", "dept", {"note": "已处理", "photo_ids": ["demo.jpg"]}),
-        ("verify_pass", "worker", {"photo_ids": ["demo.jpg"]}),
+        ("handle", "dept", {"note": "已处理", "photo_ids": [DEMO_PHOTO]}),
+        ("verify_pass", "worker", {"photo_ids": [DEMO_PHOTO]}),
     ),
     "suspended": (
         ("register", "supervisor", {}),
@@ -72,8 +77,8 @@ EVERY_QUEUE: dict[str, tuple[tuple[str, str, dict], ...]] = {
         ("register", "supervisor", {}),
         ("dispatch", "supervisor", {}),
         ("accept", "dept", {}),
-        ("handle", "dept", {"note": "已处理", "photo_ids": ["demo.jpg"]}),
-        ("verify_pass", "worker", {"photo_ids": ["demo.jpg"]}),
+        ("handle", "dept", {"note": "已处理", "photo_ids": [DEMO_PHOTO]}),
+        ("verify_pass", "worker", {"photo_ids": [DEMO_PHOTO]}),
         ("close", "supervisor", {}),
         ("request_rework", "resident", {"note": "居民评价不满意", "actor": RESIDENT_REPORTER}),
     ),
@@ -120,7 +125,7 @@ def generate_incident_month(
                 lat=lat,
                 reporter="worker" if source == "网格员巡查" else "hotline",
                 source=source,
-                photo_ids=["demo.jpg"],
+                photo_ids=[DEMO_PHOTO],
                 now=t,
             )
             made += 1
@@ -159,7 +164,7 @@ def seed_every_queue(
                 lat=p.y,
                 reporter="worker",
                 source="网格员巡查",
-                photo_ids=["demo.jpg"],
+                photo_ids=[DEMO_PHOTO],
                 now=t,
             )
             for i, (transition, role, extra) in enumerate(steps, start=1):
@@ -186,7 +191,7 @@ def _run_fate(store, incident, t, end, rng) -> None:
             raise StopIteration
         transition_incident(store, i, transition, actor=role, role=role, now=t, **kw)
 
-    photo = {"photo_ids": ["demo.jpg"]}
+    photo = {"photo_ids": [DEMO_PHOTO]}
     try:
         if rng.random() < 0.05:
             step("reject", "supervisor", rng.integers(5, 40), note="不属于受理范围")
@@ -215,3 +220,25 @@ def _run_fate(store, incident, t, end, rng) -> None:
         step("close", "supervisor", rng.integers(10, 120))
     except StopIteration:
         return  # still open at the end of the period
+
+
+def write_demo_photo(instance_dir: Path) -> Path:
+    """Draw the demo cases' photo into the instance's photo folder, so case pages show it.
+
+    A plain JPEG (a street scene in flat colours, seeded by nothing): the
+    demo's cases name it as the photo of their reports, handling and checks.
+    """
+    from PIL import Image, ImageDraw
+
+    path = uploads_dir(instance_dir) / "photos" / DEMO_PHOTO
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.new("RGB", (480, 360), (186, 212, 232))  # sky
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 250, 480, 360), fill=(120, 120, 120))  # street
+    for x, h in ((20, 150), (140, 190), (270, 120), (370, 170)):  # buildings
+        draw.rectangle((x, 250 - h, x + 90, 250), fill=(214, 196, 170), outline=(90, 80, 70))
+    draw.ellipse((300, 280, 360, 330), fill=(60, 130, 60))  # the problem: a fallen shrub
+    image.save(path, "JPEG", quality=80)
+    return path

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from gridmgmt.core.periods import SHANGHAI
+from gridmgmt.demo.incidents import DEMO_PHOTO
 from gridmgmt.domain.incidents.service import transition_incident
 from gridmgmt.domain.residents import rate_case, submit_report
 from gridmgmt.domain.volunteers import send_zero_report
@@ -18,8 +19,8 @@ STEPS = (
     ("register", "supervisor", {}),
     ("dispatch", "supervisor", {}),
     ("accept", "dept", {}),
-    ("handle", "dept", {"note": "已处理", "photo_ids": ["demo.jpg"]}),
-    ("verify_pass", "worker", {"photo_ids": ["demo.jpg"]}),
+    ("handle", "dept", {"note": "已处理", "photo_ids": [DEMO_PHOTO]}),
+    ("verify_pass", "worker", {"photo_ids": [DEMO_PHOTO]}),
     ("close", "supervisor", {"note": "问题已处理，感谢您的反映"}),
 )
 

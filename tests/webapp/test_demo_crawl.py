@@ -221,3 +221,19 @@ def test_the_demo_has_a_case_in_every_queue(demo_app):
     for name in [q for q, (_label, members) in QUEUES.items() if members]:
         count = re.search(rf'id="queue-{name}"[^>]*>[^<]*<b>(\d+)</b>', html).group(1)
         assert int(count) >= 1, name
+
+
+def test_the_demo_cases_show_their_photo(demo_app):
+    """The photo the demo's cases name is a real image in the instance, not a broken link."""
+    store = demo_app.extensions["gridmgmt_store"]
+    case = next(
+        int(i)
+        for i in store.incidents()["id"]
+        if any(h.get("photo_ids") for h in store.incident(int(i))["history"])
+    )
+    client = demo_app.test_client()
+    _log_in(client, "supervisor")
+    html = client.get(f"/cases/{case}").get_data(as_text=True)
+    photo = re.search(rf'src="(/cases/{case}/photos/[^"]+)"', html).group(1)
+    answer = client.get(photo)
+    assert answer.status_code == 200 and answer.get_data().startswith(b"\xff\xd8\xff")

@@ -146,3 +146,14 @@ def test_reporting_rates_join_the_workload_and_patrol_reports(app, volunteers, a
     page = as_role("supervisor").get(f"/reports/tables?from={day}&to={after}")
     page = page.get_data(as_text=True)
     assert "信息员报告率" in page and "33.3%" in page
+
+
+def test_a_volunteers_menu_links_only_to_pages_it_may_open(app, volunteers):
+    """The menu asks the access policy: no link a volunteer would meet as 403."""
+    client = app.test_client()
+    login(client, "xinxi1")
+    page = client.get("/v").get_data(as_text=True)
+    links = set(re.findall(r'<a [^>]*href="(/[^"?#]*)', page))
+    assert "/v" in links and "/map" not in links and "/overview" not in links
+    for link in links - {"/logout"}:
+        assert client.get(link).status_code < 400, link
