@@ -59,7 +59,9 @@ def report_page():
     page = request.args.get("page", 1, type=int)
     if page < 1:
         abort(400, description="page counts from 1")
-    rows, total = work.reported_page(store(), current_user.username, page, MINE_PER_PAGE)
+    rows, total = work.reported_page(
+        store(), current_user.username, page, MINE_PER_PAGE, principal=current_principal()
+    )
     mine = rows.to_dict("records")
     grids = store().current_grids()
     if grid_mask(grids["code"]).any():  # the map opens on the grids the reporter may see

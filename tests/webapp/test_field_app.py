@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.factories import IN_G1, make_incident
+from tests.factories import IN_G1, IN_G2, make_incident
 from webapp.pwa import OFFLINE_PAGES
 
 
@@ -30,6 +30,20 @@ def test_my_reports_are_my_own_twenty_a_page(app, as_role):
     assert "1 / 2" in first
     assert worker.get("/report?page=9").status_code == 200  # past the end: an empty page
     assert worker.get("/report?page=0").status_code == 400
+
+
+def test_my_reports_link_only_to_cases_i_may_open(app, as_role):
+    """A worker's report that landed outside its grids is not listed as a dead link (404)."""
+    store = app.extensions["gridmgmt_store"]
+    mine = make_incident(store, "reported", at=IN_G1, description="本网格的上报")
+    away = make_incident(store, "reported", at=IN_G2, description="别的网格的上报")
+    worker = as_role("worker")
+    html = worker.get("/report").get_data(as_text=True)
+    assert "本网格的上报" in html and "别的网格的上报" not in html
+    assert worker.get(f"/cases/{mine['id']}").status_code == 200
+    assert worker.get(f"/cases/{away['id']}").status_code == 404
+    for case in re.findall(r'href="(/cases/\d+)"', html):
+        assert worker.get(case).status_code == 200, case
 
 
 def test_manifest_and_service_worker_are_served_to_everyone(client):

@@ -219,15 +219,24 @@ def verification_tasks(
     return table.sort_values("deadline_at", na_position="last")
 
 
-def reported_page(repo, username: str, page: int = 1, per_page: int = 20, now=None):
+def reported_page(
+    repo,
+    username: str,
+    page: int = 1,
+    per_page: int = 20,
+    now=None,
+    principal: Principal | None = None,
+):
     """One page of the incidents ``username`` reported, newest first; (rows, total count).
 
-    Only the reporter's own incidents (``reporter == username``), whatever
-    else the user may see. ``page`` counts from 1; a page past the end is empty.
+    Only the reporter's own incidents (``reporter == username``); with a
+    ``principal``, only those of them it may also open (a grid worker's
+    reports in its own grids). ``page`` counts from 1; a page past the end
+    is empty.
     """
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page count from 1")
-    table = repo.incidents()
+    table = _seen_by(repo, principal)
     own = table[table["reporter"] == username].sort_values("created_at", ascending=False)
     first = (page - 1) * per_page
     return annotate(own.iloc[first : first + per_page], now), len(own)
