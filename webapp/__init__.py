@@ -102,6 +102,7 @@ def create_app(workdir: str | None = None, **overrides) -> Flask:
     i18n.init_app(app)
     app.jinja_env.globals["may"] = policy.may  # menus ask the policy the pages ask
     errors.init_app(app)  # 4xx/5xx inside the app's frame, JSON for the APIs
+    app.before_request(auth.refuse_queued_for_someone_else)  # before CSRF: a clearer answer
     app.before_request(auth.csrf_unless_api_key)
     for blueprint in (auth.bp, mapview.bp, geo.bp, overview.bp, incidents_api.bp, open311.bp):
         app.register_blueprint(blueprint)

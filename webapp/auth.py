@@ -16,6 +16,7 @@ an API key in the ``X-API-Key`` header (or, on ``/open311/`` only, the
 from __future__ import annotations
 
 from functools import cached_property
+from urllib.parse import unquote
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
@@ -130,6 +131,22 @@ def csrf_unless_api_key():
     ):
         return
     csrf.protect()
+
+
+OUTBOX_USER_HEADER = "X-Outbox-User"
+
+
+def refuse_queued_for_someone_else():
+    """Refuse a queued item replayed in another account's session.
+
+    A phone shared by two workers keeps each one's offline items; a replay
+    that fires while the other is logged in must wait for its own worker
+    (401, which the outbox treats as "log in first") instead of being
+    recorded in the wrong name.
+    """
+    queued_by = unquote(request.headers.get(OUTBOX_USER_HEADER, ""))  # percent-encoded UTF-8
+    if queued_by and current_user.is_authenticated and current_user.username != queued_by:
+        return {"error": "queued by another account; waits for its own log-in"}, 401
 
 
 @login_manager.unauthorized_handler

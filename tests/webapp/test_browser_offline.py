@@ -253,9 +253,11 @@ def test_a_phone_shared_by_two_workers_sends_each_ones_items_in_their_own_name(o
     page.context.set_offline(False)
     page.evaluate("() => Outbox.drain()")
     assert page.evaluate("() => Outbox.pending()") == 1
-    page.context.unroute("**/patrol/diary")
+    # keep the door shut until worker has logged out: an automatic retry would
+    # otherwise deliver the entry in worker's own (still valid) session first
     page.click("header.topbar form.inline button")  # 退出
     page.wait_for_url("**/login**")
+    page.context.unroute("**/patrol/diary")
     assert page.evaluate("() => caches.has('gm-pages')") is False
 
     browser_login(rp, "worker2", PASSWORD)
@@ -265,6 +267,20 @@ def test_a_phone_shared_by_two_workers_sends_each_ones_items_in_their_own_name(o
     repo = PatrolStore(store)
     assert repo.diary().empty  # worker2's session never sends worker's entry
     assert "一号离线写的" not in page.inner_text("#outbox")
+    # a replay that still believes worker is logged in (a background sync firing
+    # before the page names its user) is refused by the server and keeps waiting
+    page.evaluate(
+        "() => Outbox.setContext({user: 'worker',"
+        " token: document.querySelector('meta[name=csrf-token]').content})"
+        ".then(() => Outbox.drain())"
+    )
+    assert repo.diary().empty
+    assert page.evaluate("() => Outbox.pending()") == 1
+    page.evaluate(
+        "() => Outbox.setContext({user: 'worker2',"
+        " token: document.querySelector('meta[name=csrf-token]').content})"
+    )
+    page.wait_for_function("() => !document.getElementById('outbox').textContent.includes('一号')")
 
     page.click("header.topbar form.inline button")
     page.wait_for_url("**/login**")

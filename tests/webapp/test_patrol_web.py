@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from gridmgmt.store.patrols import PatrolStore
 from tests.factories import G1, X0, Y0
-from tests.webapp.sessions import csrf_token, login
+from tests.webapp.sessions import PASSWORD, csrf_token, login
 
 
 def fixes(n, seq0=0, start=None):
@@ -96,7 +96,6 @@ def test_record_replay_stop_and_report(client, app):
 def test_someone_elses_patrol_is_refused(client, app):
     from gridmgmt.domain.accounts import create_user
     from tests.factories import G2
-    from tests.webapp.sessions import PASSWORD
 
     store = app.extensions["gridmgmt_store"]
     create_user(store, "w2", PASSWORD, "worker", grid_codes=[G2])
@@ -227,3 +226,30 @@ def test_stop_answer_labels_the_anomalies_in_the_page_language(client, lang, lab
     assert "jumps" in measures["anomalies"].split(",")
     assert label in measures["anomaly_labels"].split(", " if lang == "en" else "、")
     assert measures["anomaly_labels"] != measures["anomalies"]
+
+
+def test_an_item_queued_by_one_worker_is_refused_in_another_workers_session(client, app):
+    """A shared phone's outbox names who queued each item; nobody else's session records it."""
+    from gridmgmt.domain.accounts import create_user
+
+    store = app.extensions["gridmgmt_store"]
+    create_user(store, "张三", PASSWORD, "worker", grid_codes=[G1])
+    login(client, "张三")
+    token = csrf_token(client, "/patrol")
+    form = {"day": datetime.now(UTC).date().isoformat(), "grid_code": G1, "kind": "走访"}
+    headers = {"X-CSRFToken": token, "Accept": "application/json"}
+    queued_by = {"X-Outbox-User": "worker"}
+    refused = client.post(
+        "/patrol/diary", data=form | {"text": "一号的"}, headers=headers | queued_by
+    )
+    assert refused.status_code == 401 and "another account" in refused.get_json()["error"]
+    assert PatrolStore(store).diary().empty
+    # the header is percent-encoded UTF-8 (header values are Latin-1): its own worker gets through
+    own = {"X-Outbox-User": "%E5%BC%A0%E4%B8%89"}
+    assert (
+        client.post(
+            "/patrol/diary", data=form | {"text": "张三的"}, headers=headers | own
+        ).status_code
+        == 201
+    )
+    assert PatrolStore(store).diary()["worker"].tolist() == ["张三"]

@@ -86,7 +86,7 @@
     return tx(["meta"], "readwrite", function (m) {
       if (ctx.user) m.put({ name: "user", value: String(ctx.user) });
       if (ctx.token) m.put({ name: "token", value: String(ctx.token) });
-    });
+    }).then(fire);  // another user's items are not this page's to show
   }
 
   function enqueue(opts) {
@@ -208,6 +208,7 @@
       }
       var headers = { "Accept": "application/json" }, body = null;
       if (token) headers["X-CSRFToken"] = token;
+      headers["X-Outbox-User"] = encodeURIComponent(item.user);  // the server refuses it in anyone else's session
       if (item.idempotencyKey) headers["Idempotency-Key"] = item.idempotencyKey;
       if (item.json !== null) {
         if (item.idempotencyKey && json && typeof json === "object" && !Array.isArray(json) && !("idempotency_key" in json)) {
