@@ -42,6 +42,7 @@ import math
 from datetime import UTC, datetime
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from flask import Blueprint, Response, render_template, request, url_for
@@ -54,6 +55,7 @@ from webapp.json_provider import is_missing
 from webapp.paging import PagingError, parse_page
 from webapp.policy import (
     grid_mask,
+    grid_query_scope,
     grid_scope,
     incident_scope,
     redact_incident_frame,
@@ -263,11 +265,7 @@ def items(collection_id: str):
     if collection_id == "incidents":  # filtered, counted and paged in the store's query
         page, matched = incident_page(limit, offset, bbox, interval)
     else:
-        frame = visible_frame(collection_id)
-        if bbox is not None and len(frame):
-            frame = frame[frame.intersects(shapely.box(*bbox))]
-        matched = len(frame)
-        page = frame.iloc[offset : offset + limit]
+        page, matched = visible_page(collection_id, limit, offset, bbox)
     links = [_link(_page_url(collection_id, offset, limit), "self", GEOJSON, "This page")]
     if offset + len(page) < matched:
         links.append(
@@ -292,7 +290,7 @@ def items(collection_id: str):
     )
     body = {
         "type": "FeatureCollection",
-        "features": [_feature(collection_id, row) for _, row in page.iterrows()],
+        "features": _features(collection_id, page),
         "links": links,
         "numberMatched": matched,
         "numberReturned": len(page),
@@ -309,12 +307,12 @@ def item(collection_id: str, feature_id: str):
         wanted = [int(feature_id)] if feature_id.isdigit() else []
         frame, _ = incident_page(1, 0, ids=wanted)
     else:
-        frame = visible_frame(collection_id)
+        frame, _ = visible_page(collection_id, 1, 0, ids=[feature_id])
     column = ID_COLUMN.get(collection_id, "id")
     hit = frame[frame[column].astype(str) == feature_id]
     if hit.empty:
         raise OgcError(404, "NotFound", f"no feature {feature_id!r} in {collection_id}")
-    feature = _feature(collection_id, hit.iloc[0])
+    (feature,) = _features(collection_id, hit.iloc[:1])
     feature["links"] = [
         _link(
             _url("ogcapi.item", collection_id=collection_id, feature_id=feature_id),
@@ -559,6 +557,20 @@ def visible_frame(cid: str) -> gpd.GeoDataFrame:
     return _incidents()
 
 
+def visible_page(
+    cid: str, limit: int, offset: int, bbox=None, ids=None
+) -> tuple[gpd.GeoDataFrame, int]:
+    """One page of collection ``cid`` (grids, buildings or facilities) as the client may see
+    it (in ``bbox``, among ``ids``) and how many there are: paged in the store's query."""
+    scope = grid_query_scope()
+    if cid == "grids":
+        page, total = store().grid_page(scope, limit=limit, offset=offset, bbox=bbox, codes=ids)
+        counts = store().counts_by_grid(incident_scope(), page["code"])
+        page = page.assign(incidents=[counts.get(c, 0) for c in page["code"]])
+        return page, total
+    return store().layer_page(cid, scope, limit=limit, offset=offset, bbox=bbox, source_ids=ids)
+
+
 def _incidents() -> gpd.GeoDataFrame:
     table = visible_incident_table(store().incidents(grid_codes=grid_scope()))
     points = store().incident_points(open_only=False)
@@ -594,20 +606,28 @@ def incident_page(
     return redact_incident_frame(frame).reset_index(drop=True), total
 
 
-def _feature(cid: str, row: pd.Series) -> dict:
-    geom = row.geometry
+def _features(cid: str, frame: gpd.GeoDataFrame) -> list[dict]:
+    """The rows of ``frame`` as GeoJSON features (column by column, not row by row)."""
     if cid == "incidents":
-        fields = [c for c in INCIDENT_FIELDS if c in row.index]
-        fid = int(row["id"])
+        fields = [c for c in INCIDENT_FIELDS if c in frame.columns]
+        ids = [int(v) for v in frame["id"]]
     else:
-        fields = [c for c in row.index if c not in ("geometry", "geom", "valid_to", "id")]
-        fid = str(row[ID_COLUMN[cid]])
-    return {
-        "type": "Feature",
-        "id": fid,
-        "geometry": None if geom is None or geom.is_empty else json.loads(shapely.to_geojson(geom)),
-        "properties": {c: _value(row[c]) for c in fields},
-    }
+        fields = [c for c in frame.columns if c not in ("geometry", "geom", "valid_to", "id")]
+        ids = [str(v) for v in frame[ID_COLUMN[cid]]]
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    drawn = shapely.to_geojson(np.where(shapely.is_empty(geoms), None, geoms))
+    values = [[_value(v) for v in frame[c].tolist()] for c in fields]
+    return [
+        {
+            "type": "Feature",
+            "id": fid,
+            "geometry": None if text is None else json.loads(text),
+            "properties": dict(zip(fields, row, strict=True)),
+        }
+        for fid, text, row in zip(
+            ids, drawn, zip(*values, strict=True) if values else ((),) * len(ids), strict=True
+        )
+    ]
 
 
 def _value(value):

@@ -193,6 +193,11 @@ def area_scope() -> str | None:
     return current_principal().area
 
 
+def grid_query_scope() -> access.GridScope:
+    """The grids the current principal may see, as conditions for a store query."""
+    return access.grid_query_scope(current_principal())
+
+
 def grid_scope() -> tuple[str, ...] | None:
     """Grid codes a store query should be limited to (a worker's own), or None for all."""
     return access.grid_scope(current_principal())

@@ -254,6 +254,36 @@ def visible_grids(principal: Principal, codes: Iterable[str]) -> np.ndarray:
     return mask
 
 
+@dataclass(frozen=True)
+class GridScope:
+    """Which grids (and the buildings and facilities located in them) a principal may see,
+    as conditions a store can turn into a query (the rule of :func:`visible_grids`).
+
+    Parameters
+    ----------
+    nothing : bool
+        The principal sees no grid at all.
+    area : str, optional
+        Only grids whose code starts with this prefix (objects outside every grid: hidden).
+    grid_codes : tuple of str, optional
+        Only these grids (a worker's own).
+    """
+
+    nothing: bool = False
+    area: str | None = None
+    grid_codes: tuple[str, ...] | None = None
+
+
+def grid_query_scope(principal: Principal) -> GridScope:
+    """The grids ``principal`` may see, as conditions (same rule as :func:`visible_grids`)."""
+    if not may(principal, "map.view"):
+        return GridScope(nothing=True)
+    return GridScope(
+        area=principal.area,
+        grid_codes=tuple(principal.grid_codes) if principal.role == "worker" else None,
+    )
+
+
 def grid_scope(principal: Principal) -> tuple[str, ...] | None:
     """The grids a principal is confined to (a worker's own), or None when not confined."""
     if principal.role == "worker":

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import geopandas as gpd
 import shapely
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, false, func, select
 from sqlalchemy.orm import sessionmaker
 
 from gridmgmt.store.engine import ensure_schema, make_engine
@@ -59,11 +59,51 @@ class Database:
             stmt = stmt.where(func.ST_Intersects(model.geom, envelope))
         return stmt
 
+    def page_rows(self, conn, model, stmt, conditions, order_by, *, bbox, limit, offset):
+        """One page of ``stmt``'s rows (``conditions`` applied, in ``order_by``) and the total.
+
+        Counted and paged in SQL (LIMIT/OFFSET) on PostGIS and without a
+        bbox; on SQLite, which has no spatial SQL, the ids of the matching
+        rows intersecting ``bbox`` are found with shapely, then one page of
+        rows is read by id. Two queries whatever the page size.
+        """
+        stmt = self.where_bbox(stmt.where(*conditions), model, bbox).order_by(*order_by)
+        if bbox is not None and self.backend != "postgresql":
+            located = conn.execute(
+                select(model.id, model.geom).where(*conditions).order_by(*order_by)
+            ).all()
+            box = shapely.box(*bbox)
+            inside = [r.id for r in located if r.geom is not None and r.geom.intersects(box)]
+            wanted = inside[offset : offset + limit]
+            rows = conn.execute(stmt.where(model.id.in_(wanted))).mappings().all() if wanted else []
+            return rows, len(inside)
+        count = select(func.count()).select_from(model).where(*conditions)
+        total = conn.scalar(self.where_bbox(count, model, bbox))
+        rows = (
+            conn.execute(stmt.limit(limit).offset(offset)).mappings().all()
+            if offset < total
+            else []
+        )
+        return rows, int(total)
+
     def clip_bbox(self, frame: gpd.GeoDataFrame, bbox) -> gpd.GeoDataFrame:
         """``frame`` limited to ``bbox`` (on SQLite, where SQL could not filter it)."""
         if bbox is None or self.backend == "postgresql" or len(frame) == 0:
             return frame
         return frame[frame.intersects(shapely.box(*bbox))]
+
+
+def grid_scope_conditions(grid_code, scope) -> list:
+    """SQL conditions on a ``grid_code`` column for a
+    :class:`gridmgmt.domain.access.GridScope` (the rule of ``visible_grids``)."""
+    if scope.nothing:
+        return [false()]
+    conditions = []
+    if scope.area is not None:
+        conditions.append(grid_code.startswith(scope.area, autoescape=True))
+    if scope.grid_codes is not None:
+        conditions.append(grid_code.in_(list(scope.grid_codes)))
+    return conditions
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:

@@ -9,7 +9,7 @@ do the same writes inside a caller's transaction (approving a proposal).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 import geopandas as gpd
@@ -22,7 +22,7 @@ from gridmgmt.core.households import confidence_of
 from gridmgmt.core.layers import WGS84
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
-from gridmgmt.store.database import Database, chunks
+from gridmgmt.store.database import Database, chunks, grid_scope_conditions
 from gridmgmt.store.layers import LAYER_TABLES
 
 
@@ -200,21 +200,54 @@ class GridStore(Database):
         """Current grids (``valid_to IS NULL``), optionally of one 社区 or in a bbox."""
         return self.grids_at(None, community_code, bbox=bbox)
 
+    def grid_page(
+        self,
+        scope,
+        *,
+        limit: int,
+        offset: int = 0,
+        bbox: tuple[float, float, float, float] | None = None,
+        codes: Iterable[str] | None = None,
+    ) -> tuple[gpd.GeoDataFrame, int]:
+        """One page of the current grids ``scope`` lets its reader see, in code order.
+
+        Parameters
+        ----------
+        scope : gridmgmt.domain.access.GridScope
+            The grids the reader may see.
+        limit, offset : int
+            The page.
+        bbox : tuple, optional
+            ``(minx, miny, maxx, maxy)`` in lon/lat: only grids intersecting it.
+        codes : iterable of str, optional
+            Only these grids.
+
+        Returns
+        -------
+        (geopandas.GeoDataFrame, int)
+            The page (columns as :meth:`grids_at`) and how many grids match.
+        """
+        g = m.Grid
+        conditions = [g.valid_to.is_(None), *grid_scope_conditions(g.code, scope)]
+        if codes is not None:
+            conditions.append(g.code.in_([str(c) for c in codes]))
+        with self.engine.connect() as conn:
+            rows, total = self.page_rows(
+                conn,
+                g,
+                _grid_select(),
+                conditions,
+                [g.code],
+                bbox=bbox,
+                limit=limit,
+                offset=offset,
+            )
+        return _grid_frame(rows), total
+
     def grids_at(self, when: datetime | None, community_code: str | None = None, *, bbox=None):
         """Grids valid at ``when`` (``None``: now) as a GeoDataFrame."""
         g = m.Grid
-        stmt = select(
-            g.code,
-            g.kind,
-            g.households,
-            g.n_buildings,
-            g.flag,
-            g.version,
-            g.valid_from,
-            g.valid_to,
-            m.Community.code.label("community_code"),
-            g.geom,
-        ).join(m.Community, g.community_id == m.Community.id)
+        stmt = _grid_select()
         if when is None:
             stmt = stmt.where(g.valid_to.is_(None))
         else:
@@ -224,12 +257,34 @@ class GridStore(Database):
         stmt = self.where_bbox(stmt, g, bbox)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt.order_by(g.code)).mappings().all()
-        records = [dict(r) for r in rows]
-        geoms = [r.pop("geom") for r in records]
-        columns = ["code", "kind", "households", "n_buildings", "flag", "version"]
-        columns += ["valid_from", "valid_to", "community_code"]
-        frame = pd.DataFrame.from_records(records, columns=columns)
-        return self.clip_bbox(gpd.GeoDataFrame(frame, geometry=geoms, crs=WGS84), bbox)
+        return self.clip_bbox(_grid_frame(rows), bbox)
+
+
+def _grid_select():
+    """The columns grids are read with (and their 社区's code)."""
+    g = m.Grid
+    return select(
+        g.code,
+        g.kind,
+        g.households,
+        g.n_buildings,
+        g.flag,
+        g.version,
+        g.valid_from,
+        g.valid_to,
+        m.Community.code.label("community_code"),
+        g.geom,
+    ).join(m.Community, g.community_id == m.Community.id)
+
+
+def _grid_frame(rows) -> gpd.GeoDataFrame:
+    """Grid rows (mappings of :func:`_grid_select`) as a GeoDataFrame."""
+    records = [dict(r) for r in rows]
+    geoms = [r.pop("geom") for r in records]
+    columns = ["code", "kind", "households", "n_buildings", "flag", "version"]
+    columns += ["valid_from", "valid_to", "community_code"]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=WGS84)
 
 
 def write_grid_version_in(

@@ -7,11 +7,11 @@ check) and reads incidents as dicts, tables or located points.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 from sqlalchemy import case, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -308,24 +308,17 @@ class IncidentStore(Database):
             raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
         t = i.__table__
         columns = [c for c in t.c if c.name != "geom"] + ([t.c.geom] if with_location else [])
-        count = self.where_bbox(select(func.count()).select_from(i).where(*conditions), i, bbox)
-        stmt = self.where_bbox(select(*columns).where(*conditions), i, bbox)
-        stmt = stmt.order_by(*ORDERS[order])
         with self.engine.connect() as conn:
-            if bbox is not None and self.backend != "postgresql":
-                # no spatial SQL on SQLite: the ids in the box, in order, then one page of rows
-                located = conn.execute(
-                    select(i.id, i.geom).where(*conditions).order_by(*ORDERS[order])
-                ).all()
-                box = shapely.box(*bbox)
-                inside = [r.id for r in located if r.geom is not None and r.geom.intersects(box)]
-                total = len(inside)
-                wanted = inside[offset : offset + limit]
-                rows = conn.execute(stmt.where(i.id.in_(wanted))).mappings().all() if wanted else []
-            else:
-                total = conn.scalar(count)
-                page = stmt.limit(limit).offset(offset)
-                rows = conn.execute(page).mappings().all() if offset < total else []
+            rows, total = self.page_rows(
+                conn,
+                i,
+                select(*columns),
+                conditions,
+                ORDERS[order],
+                bbox=bbox,
+                limit=limit,
+                offset=offset,
+            )
         records = [dict(r) for r in rows]
         names = [c.name for c in t.c if c.name != "geom"]
         if with_location:
@@ -336,6 +329,21 @@ class IncidentStore(Database):
                 )
             names += ["lon", "lat"]
         return pd.DataFrame.from_records(records, columns=names), int(total)
+
+    def counts_by_grid(self, scope: IncidentScope, grid_codes: Iterable[str]) -> dict[str, int]:
+        """How many incidents in ``scope`` (any state) each of ``grid_codes`` holds:
+        one grouped query; grids without incidents are left out."""
+        i = m.Incident
+        codes = list(grid_codes)
+        if not codes:
+            return {}
+        stmt = (
+            select(i.grid_code, func.count())
+            .where(*_scope_conditions(scope), i.grid_code.in_(codes))
+            .group_by(i.grid_code)
+        )
+        with self.engine.connect() as conn:
+            return {code: int(n) for code, n in conn.execute(stmt).all()}
 
     def open_counts_by_grid(self, scope: IncidentScope, now: datetime) -> pd.DataFrame:
         """Open incidents in ``scope`` per grid code, and how many of them are past their

@@ -19,7 +19,7 @@ from gridmgmt.core.layers import WGS84
 from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
 from gridmgmt.store.bulk_load import bulk_insert
-from gridmgmt.store.database import Database, chunks
+from gridmgmt.store.database import Database, chunks, grid_scope_conditions
 from gridmgmt.store.layers import LAYER_TABLES, rows_to_frame
 
 _ADMIN_MODELS = {"district": m.District, "street": m.Street, "community": m.Community}
@@ -208,6 +208,56 @@ class LayerStore(Database):
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
         return self.clip_bbox(rows_to_frame(layer, rows), bbox)
+
+    def layer_page(
+        self,
+        layer: str,
+        scope,
+        *,
+        limit: int,
+        offset: int = 0,
+        bbox: tuple[float, float, float, float] | None = None,
+        source_ids: Iterable[str] | None = None,
+    ) -> tuple[gpd.GeoDataFrame, int]:
+        """One page of a layer located in grids, as ``scope`` lets its reader see it.
+
+        Parameters
+        ----------
+        layer : str
+            ``buildings`` or ``facilities``.
+        scope : gridmgmt.domain.access.GridScope
+            The grids the reader may see; objects outside them are not counted.
+        limit, offset : int
+            The page, in the order of the stored ids.
+        bbox : tuple, optional
+            ``(minx, miny, maxx, maxy)`` in lon/lat: only objects intersecting it.
+        source_ids : iterable of str, optional
+            Only these objects (their ids as imported).
+
+        Returns
+        -------
+        (geopandas.GeoDataFrame, int)
+            The page (columns as :meth:`read_layer`) and how many objects match.
+        """
+        model, columns = LAYER_TABLES[layer]
+        if not hasattr(model, "grid_code"):
+            raise ValueError(f"{layer} are not located in grids")
+        conditions = grid_scope_conditions(model.grid_code, scope)
+        if source_ids is not None:
+            conditions.append(model.source_id.in_([str(v) for v in source_ids]))
+        cols = [getattr(model, c) for c in columns.values()] + [model.id, model.geom]
+        with self.engine.connect() as conn:
+            rows, total = self.page_rows(
+                conn,
+                model,
+                select(*cols),
+                conditions,
+                [model.id],
+                bbox=bbox,
+                limit=limit,
+                offset=offset,
+            )
+        return rows_to_frame(layer, rows), total
 
     def counts(self) -> dict[str, int]:
         """Number of rows per main table (current grids only)."""

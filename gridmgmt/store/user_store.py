@@ -54,30 +54,33 @@ class UserStore(Database):
 
     def user(self, *, username: str | None = None, user_id: int | None = None) -> dict | None:
         """One account (with its password hash, grid codes, area and session version), or None."""
-        stmt = select(m.User)
-        stmt = (
-            stmt.where(m.User.username == username)
-            if username is not None
-            else stmt.where(m.User.id == user_id)
+        u = m.User
+        stmt = select(
+            u.id,
+            u.username,
+            u.display_name,
+            u.password_hash,
+            u.role,
+            u.active,
+            u.area,
+            u.session_version,
         )
-        with self.session() as s:
-            user = s.scalar(stmt)
-            if user is None:
+        stmt = (
+            stmt.where(u.username == username)
+            if username is not None
+            else stmt.where(u.id == user_id)
+        )
+        # Core, not the ORM: every request with a session cookie asks this
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).mappings().first()
+            if row is None:
                 return None
-            codes = sorted(
-                s.scalars(select(m.UserGrid.grid_code).where(m.UserGrid.user_id == user.id))
-            )
-            return {
-                "id": user.id,
-                "username": user.username,
-                "display_name": user.display_name,
-                "password_hash": user.password_hash,
-                "role": user.role,
-                "active": user.active,
-                "grid_codes": codes,
-                "area": user.area,
-                "session_version": user.session_version,
-            }
+            codes = conn.scalars(
+                select(m.UserGrid.grid_code)
+                .where(m.UserGrid.user_id == row["id"])
+                .order_by(m.UserGrid.grid_code)
+            ).all()
+        return {**row, "grid_codes": list(codes)}
 
     def add_api_key(
         self,

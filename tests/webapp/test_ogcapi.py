@@ -13,7 +13,7 @@ from gridmgmt.domain.accounts import create_api_key
 from gridmgmt.domain.incidents import load_categories
 from gridmgmt.domain.incidents.service import report_incident
 from tests.environment import require
-from tests.factories import G1, G2, X0, Y0
+from tests.factories import G1, G2, LABELS, X0, Y0
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
 GEOJSON_CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"
@@ -326,3 +326,43 @@ def test_gdal_oapif_driver_reads_the_service(live_server, key):
         [ogrinfo, "-ro", "-so", f"OAPIF:{live_server}/ogcapi"], capture_output=True, text=True
     )
     assert denied.returncode != 0
+
+
+@pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
+def test_pages_are_counted_and_cut_in_the_store_for_each_reader(app, client, key, as_role):
+    """Totals and pages of grids and buildings are the reader's own, with and without a bbox."""
+    h = key("supervisor")
+    url = "/ogcapi/collections/buildings/items"
+    everything = client.get(f"{url}?limit=1000", headers=h).get_json()["features"]
+
+    def west_edge(f):
+        return min(p[0] for p in f["geometry"]["coordinates"][0])
+
+    edges = sorted({west_edge(f) for f in everything})
+    split = (edges[0] + edges[1]) / 2  # a box that reaches the westernmost column only
+    west = [f["id"] for f in everything if west_edge(f) < split]
+    assert 2 <= len(west) < len(everything)
+    box = f"{X0 - 0.01},{Y0 - 0.01},{split},{Y0 + 0.01}"
+    seen, offset = [], 0
+    while True:
+        page = client.get(f"{url}?bbox={box}&limit=1&offset={offset}", headers=h).get_json()
+        assert page["numberMatched"] == len(west)
+        seen += [f["id"] for f in page["features"]]
+        offset += 1
+        if offset >= page["numberMatched"]:
+            break
+    assert seen == west  # in a stable order, no row twice or missing
+    beyond = client.get(f"{url}?limit=5&offset=500", headers=h).get_json()
+    assert beyond["numberReturned"] == 0 and beyond["numberMatched"] == len(everything)
+    codes = [
+        f["id"]
+        for f in client.get("/ogcapi/collections/grids/items", headers=h).get_json()["features"]
+    ]
+    assert codes == sorted(codes) and G2 in codes
+    at = codes.index(G2)
+    grids = client.get(f"/ogcapi/collections/grids/items?limit=1&offset={at}", headers=h).get_json()
+    assert grids["numberMatched"] == len(codes) and [f["id"] for f in grids["features"]] == [G2]
+    assert grids["features"][0]["properties"]["incidents"] == 2  # counted for the page's grids
+    worker = as_role("worker").get(f"{url}?limit=1").get_json()  # bound to G1
+    assert worker["numberMatched"] == sum(code == G1 for code in LABELS.values())
+    assert worker["features"][0]["properties"]["grid_code"] == G1
