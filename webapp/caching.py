@@ -67,55 +67,84 @@ def conditional(response: Response, *, max_age: int = LIST_MAX_AGE, etag: str | 
     return response
 
 
-class BodyCache:
-    """Serialised response bodies with their ETags, least recently used first out.
+class KeptValues:
+    """Values kept under keys, least recently used first out, bounded by entries and bytes.
 
     Parameters
     ----------
     max_entries : int
-        At most this many bodies are kept.
+        At most this many values are kept.
     max_bytes : int
-        At most this many bytes of bodies are kept (a larger body is not kept).
+        At most this many bytes of values are kept (a larger value is not kept).
     """
 
     def __init__(self, max_entries: int = 256, max_bytes: int = 64 * 2**20):
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, object] = OrderedDict()
+        self._sizes: dict[Hashable, int] = {}
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> tuple[bytes, str] | None:
-        """The ``(body, etag)`` kept under ``key``, or None."""
+    def size_of(self, value) -> int:
+        """How many bytes ``value`` counts for."""
+        return len(value)
+
+    def get(self, key: Hashable):
+        """The value kept under ``key``, or None."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
+            value = self._entries.get(key)
+            if value is None:
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-            return entry
+            return value
+
+    def keep(self, key: Hashable, value):
+        """Keep ``value`` under ``key`` (unless it is larger than the whole budget); returns it."""
+        size = self.size_of(value)
+        if size > self.max_bytes:
+            return value
+        with self._lock:
+            if key in self._entries:
+                self._bytes -= self._sizes.pop(key)
+                del self._entries[key]
+            self._entries[key] = value
+            self._sizes[key] = size
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                dropped, _ = self._entries.popitem(last=False)
+                self._bytes -= self._sizes.pop(dropped)
+        return value
+
+    def clear(self) -> None:
+        """Forget every value."""
+        with self._lock:
+            self._entries.clear()
+            self._sizes.clear()
+            self._bytes = 0
+
+
+class BodyCache(KeptValues):
+    """Serialised response bodies with their ETags (``(body, etag)`` entries)."""
+
+    def size_of(self, value) -> int:
+        return len(value[0])
 
     def put(self, key: Hashable, body: bytes) -> tuple[bytes, str]:
         """Keep ``body`` under ``key``; returns ``(body, etag)``."""
-        entry = (body, etag_of(body))
-        if len(body) > self.max_bytes:
-            return entry
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old[0])
-            self._entries[key] = entry
-            self._bytes += len(body)
-            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, (dropped, _) = self._entries.popitem(last=False)
-                self._bytes -= len(dropped)
-        return entry
+        return self.keep(key, (body, etag_of(body)))
 
-    def clear(self) -> None:
-        """Forget every body."""
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+
+class KeptDrawings(KeptValues):
+    """Drawn map layers (:class:`webapp.feature_json.DrawnFeatures`) by what they show."""
+
+    def size_of(self, value) -> int:
+        return value.nbytes
+
+    def put(self, key: Hashable, drawn):
+        """Keep ``drawn`` under ``key``; returns it."""
+        return self.keep(key, drawn)

@@ -25,8 +25,9 @@ import pandas as pd
 import shapely
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from webapp.caching import LAYER_MAX_AGE, BodyCache, conditional, etag_of
+from webapp.caching import LAYER_MAX_AGE, BodyCache, KeptDrawings, conditional, etag_of
 from webapp.extensions import store
+from webapp.feature_json import DrawnFeatures, draw_features, feature_collection_bytes
 from webapp.paging import PagingError, add_page_headers, parse_page
 from webapp.policy import (
     area_scope,
@@ -87,12 +88,17 @@ def tolerance_deg(zoom: int) -> float:
     return 360.0 / (256 * 2**zoom) / 2
 
 
+def simplified(geometries, zoom: int):
+    """Geometries simplified to about half a pixel at ``zoom``, coordinates rounded to match."""
+    tol = tolerance_deg(zoom)
+    geoms = shapely.simplify(geometries, tol, preserve_topology=True)
+    grid = 10 ** math.floor(math.log10(tol / 4)) if tol > 0 else 1e-7
+    return shapely.set_precision(geoms, max(grid, 1e-7))
+
+
 def feature_collection(frame: gpd.GeoDataFrame, columns: list[str], zoom: int) -> dict:
     """A GeoJSON FeatureCollection with only ``columns``, simplified to ``zoom``."""
-    tol = tolerance_deg(zoom)
-    geoms = shapely.simplify(frame.geometry.values, tol, preserve_topology=True)
-    grid = 10 ** math.floor(math.log10(tol / 4)) if tol > 0 else 1e-7
-    geoms = shapely.set_precision(geoms, max(grid, 1e-7))
+    geoms = simplified(frame.geometry.values, zoom)
     features = []
     props = frame[[c for c in columns if c in frame.columns]]
     for geom, (_, row) in zip(geoms, props.iterrows(), strict=True):
@@ -125,18 +131,18 @@ def _plain(value):
 
 
 def layer_frame(
-    layer: str, bbox, zoom: int, *, counts: dict[str, pd.Series] | None = None
+    layer: str, bbox, zoom: int, *, with_counts: bool = True
 ) -> gpd.GeoDataFrame | None:
-    """The rows of ``layer`` visible to the current user in ``bbox`` at ``zoom``.
-
-    ``counts`` are the grids' incident counts when the caller has them already.
-    """
+    """The rows of ``layer`` visible to the current user in ``bbox`` at ``zoom``
+    (grids with their open and overdue incident counts unless ``with_counts`` is off)."""
     if zoom < MIN_ZOOM[layer]:
         return None
     if layer == "grids":
         grids = store().current_grids(bbox=bbox)
         grids = grids[outline_mask(grids["code"])]
-        counts = counts if counts is not None else incident_counts()
+        if not with_counts:
+            return grids
+        counts = incident_counts()
         grids["open_incidents"] = grids["code"].map(counts["open"]).fillna(0).astype(int)
         grids["overdue_incidents"] = grids["code"].map(counts["overdue"]).fillna(0).astype(int)
         return grids
@@ -172,30 +178,57 @@ def layer(layer: str):
         frame = layer_frame(layer, bbox, zoom)
         return conditional(jsonify(feature_collection(frame, PROPERTIES[layer], zoom)))
     counts = incident_counts() if layer == "grids" else None
-    key = (
+    drawing = (
         str(store().engine.url),
         layer,
         zoom,
         bbox,
         grid_visibility_key(),
         store().layer_revision(layer),
-        _fingerprint(counts),
     )
+    key = (*drawing, _fingerprint(counts))
     cache = layer_cache()
     entry = cache.get(key)
-    if entry is None:
-        frame = layer_frame(layer, bbox, zoom, counts=counts)
-        columns = PROPERTIES[layer] + (PROPERTIES["grids_extra"] if layer == "grids" else [])
-        body = jsonify(feature_collection(frame, columns, zoom)).get_data()
-        entry = cache.put(key, body)
+    if entry is None:  # the geometries are drawn once per revision; counts are added now
+        drawn = layer_drawings().get(drawing)
+        if drawn is None:
+            frame = layer_frame(layer, bbox, zoom, with_counts=False)
+            drawn = layer_drawings().put(drawing, draw_layer(frame, layer, zoom))
+        late = None
+        if counts is not None:
+            open_now, overdue = counts["open"].to_dict(), counts["overdue"].to_dict()
+
+            def late(code):
+                return {
+                    "open_incidents": int(open_now.get(code, 0)),
+                    "overdue_incidents": int(overdue.get(code, 0)),
+                }
+
+        entry = cache.put(key, feature_collection_bytes(drawn, current_app.json.dumps, late=late))
     body, etag = entry
     response = current_app.response_class(body, mimetype="application/json")
     return conditional(response, max_age=LAYER_MAX_AGE, etag=etag)
 
 
 def layer_cache() -> BodyCache:
-    """This app's cache of drawn map layers."""
+    """This app's cache of map layer answers."""
     return current_app.extensions.setdefault("gridmgmt_layer_cache", BodyCache())
+
+
+def layer_drawings() -> KeptDrawings:
+    """This app's cache of drawn map layers (geometries written, counts still to add)."""
+    return current_app.extensions.setdefault("gridmgmt_layer_drawings", KeptDrawings())
+
+
+def draw_layer(frame: gpd.GeoDataFrame, layer: str, zoom: int) -> DrawnFeatures:
+    """``frame``'s features simplified to ``zoom``, written once with the layer's properties."""
+    geoms = simplified(frame.geometry.values, zoom)
+    shown = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))  # nothing left to draw
+    frame, geoms = frame[shown], geoms[shown]
+    columns = [c for c in PROPERTIES[layer] if c in frame.columns]
+    rows = frame[columns].to_dict("records")
+    keys = frame["code"].tolist() if "code" in frame.columns else None
+    return draw_features(geoms, rows, current_app.json.dumps, keys=keys)
 
 
 def _fingerprint(counts: dict[str, pd.Series] | None) -> str | None:

@@ -42,7 +42,6 @@ import math
 from datetime import UTC, datetime
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 from flask import Blueprint, Response, render_template, request, url_for
@@ -50,6 +49,8 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.errors import wants_html
 from webapp.extensions import store
+from webapp.feature_json import DrawnFeatures, draw_features, feature_collection_bytes
+from webapp.geo import layer_drawings
 from webapp.i18n import current_language
 from webapp.json_provider import is_missing
 from webapp.paging import PagingError, parse_page
@@ -57,6 +58,7 @@ from webapp.policy import (
     grid_mask,
     grid_query_scope,
     grid_scope,
+    grid_visibility_key,
     incident_scope,
     redact_incident_frame,
     requires,
@@ -116,10 +118,12 @@ class OgcError(Exception):
         self.status, self.code, self.description = status, code, description
 
 
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_plain)
+
+
 def _json(body, status: int = 200, media_type: str = "application/json") -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False, default=_plain), status=status, mimetype=media_type
-    )
+    return Response(_dumps(body), status=status, mimetype=media_type)
 
 
 def _plain(value):
@@ -262,12 +266,21 @@ def items(collection_id: str):
     limit, offset = paging.limit, paging.offset
     bbox = parse_bbox(request.args.get("bbox"))
     interval = parse_datetime(request.args.get("datetime"))
+    late = None
     if collection_id == "incidents":  # filtered, counted and paged in the store's query
         page, matched = incident_page(limit, offset, bbox, interval)
-    else:
-        page, matched = visible_page(collection_id, limit, offset, bbox)
+        drawn = _drawn(collection_id, page)
+    else:  # drawn once per data revision and reader's view; incident counts added now
+        drawn = drawn_page(collection_id, limit, offset, bbox)
+        matched = drawn.matched
+        if collection_id == "grids":
+            counts = store().counts_by_grid(incident_scope(), drawn.keys)
+
+            def late(code):
+                return {"incidents": counts.get(code, 0)}
+
     links = [_link(_page_url(collection_id, offset, limit), "self", GEOJSON, "This page")]
-    if offset + len(page) < matched:
+    if offset + len(drawn) < matched:
         links.append(
             _link(_page_url(collection_id, offset + limit, limit), "next", GEOJSON, "Next page")
         )
@@ -288,15 +301,14 @@ def items(collection_id: str):
             "The collection",
         )
     )
-    body = {
-        "type": "FeatureCollection",
-        "features": _features(collection_id, page),
+    members = {
         "links": links,
         "numberMatched": matched,
-        "numberReturned": len(page),
+        "numberReturned": len(drawn),
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
-    return _json(body, media_type=GEOJSON)
+    body = feature_collection_bytes(drawn, _dumps, late=late, members=members)
+    return Response(body, mimetype=GEOJSON)
 
 
 @bp.get("/collections/<collection_id>/items/<path:feature_id>")
@@ -557,16 +569,37 @@ def visible_frame(cid: str) -> gpd.GeoDataFrame:
     return _incidents()
 
 
+def drawn_page(cid: str, limit: int, offset: int, bbox=None) -> DrawnFeatures:
+    """One page of collection ``cid`` (grids, buildings or facilities), written as GeoJSON
+    once per data revision and reader's view (grids without their incident counts)."""
+    key = (
+        str(store().engine.url),
+        "ogcapi",
+        cid,
+        store().layer_revision(cid),
+        grid_visibility_key(),
+        limit,
+        offset,
+        bbox,
+    )
+    drawn = layer_drawings().get(key)
+    if drawn is None:
+        page, total = visible_page(cid, limit, offset, bbox, with_counts=False)
+        drawn = layer_drawings().put(key, _drawn(cid, page, matched=total))
+    return drawn
+
+
 def visible_page(
-    cid: str, limit: int, offset: int, bbox=None, ids=None
+    cid: str, limit: int, offset: int, bbox=None, ids=None, *, with_counts: bool = True
 ) -> tuple[gpd.GeoDataFrame, int]:
     """One page of collection ``cid`` (grids, buildings or facilities) as the client may see
     it (in ``bbox``, among ``ids``) and how many there are: paged in the store's query."""
     scope = grid_query_scope()
     if cid == "grids":
         page, total = store().grid_page(scope, limit=limit, offset=offset, bbox=bbox, codes=ids)
-        counts = store().counts_by_grid(incident_scope(), page["code"])
-        page = page.assign(incidents=[counts.get(c, 0) for c in page["code"]])
+        if with_counts:
+            counts = store().counts_by_grid(incident_scope(), page["code"])
+            page = page.assign(incidents=[counts.get(c, 0) for c in page["code"]])
         return page, total
     return store().layer_page(cid, scope, limit=limit, offset=offset, bbox=bbox, source_ids=ids)
 
@@ -606,28 +639,23 @@ def incident_page(
     return redact_incident_frame(frame).reset_index(drop=True), total
 
 
-def _features(cid: str, frame: gpd.GeoDataFrame) -> list[dict]:
-    """The rows of ``frame`` as GeoJSON features (column by column, not row by row)."""
+def _drawn(cid: str, frame: gpd.GeoDataFrame, matched: int | None = None) -> DrawnFeatures:
+    """The rows of ``frame`` written as GeoJSON features (column by column, not row by row)."""
     if cid == "incidents":
         fields = [c for c in INCIDENT_FIELDS if c in frame.columns]
         ids = [int(v) for v in frame["id"]]
     else:
         fields = [c for c in frame.columns if c not in ("geometry", "geom", "valid_to", "id")]
         ids = [str(v) for v in frame[ID_COLUMN[cid]]]
-    geoms = np.asarray(frame.geometry.values, dtype=object)
-    drawn = shapely.to_geojson(np.where(shapely.is_empty(geoms), None, geoms))
     values = [[_value(v) for v in frame[c].tolist()] for c in fields]
-    return [
-        {
-            "type": "Feature",
-            "id": fid,
-            "geometry": None if text is None else json.loads(text),
-            "properties": dict(zip(fields, row, strict=True)),
-        }
-        for fid, text, row in zip(
-            ids, drawn, zip(*values, strict=True) if values else ((),) * len(ids), strict=True
-        )
-    ]
+    rows = [dict(zip(fields, row, strict=True)) for row in zip(*values, strict=True)]
+    rows = rows if fields else [{} for _ in ids]
+    return draw_features(frame.geometry.values, rows, _dumps, keys=ids, ids=ids, matched=matched)
+
+
+def _features(cid: str, frame: gpd.GeoDataFrame) -> list[dict]:
+    """The rows of ``frame`` as GeoJSON feature objects."""
+    return json.loads(feature_collection_bytes(_drawn(cid, frame), _dumps))["features"]
 
 
 def _value(value):

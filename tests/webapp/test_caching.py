@@ -150,3 +150,31 @@ def test_grid_layer_counts_open_and_overdue_incidents_in_one_query(app, as_role)
     assert counts[G1] == (2, 1) and counts["340705001001002"] == (1, 0)
     card = client.get(f"/api/v1/grids/{G1}").get_json()
     assert (card["open_incidents"], card["overdue_incidents"]) == (2, 1)
+
+
+def test_a_body_with_a_strong_etag_is_gzipped_once_and_follows_its_body():
+    import gzip
+
+    from webapp.compression import CompressedBodies
+
+    kept = CompressedBodies(max_entries=2)
+    body = b'{"type": "FeatureCollection"}' * 100
+    first = kept.compressed(("tag-a", len(body), "application/json"), body, 6)
+    again = kept.compressed(("tag-a", len(body), "application/json"), b"ignored", 6)
+    assert again is first and gzip.decompress(first) == body  # the kept copy, not a new one
+    other = b"[1, 2, 3]" * 200
+    assert gzip.decompress(kept.compressed(("tag-b", len(other), "x"), other, 6)) == other
+    kept.compressed(("tag-c", 3, "x"), b"abc", 6)  # a third entry pushes out the oldest
+    assert gzip.decompress(kept.compressed(("tag-a", len(body), "x"), b"new body", 6)) == b"new body"
+
+
+def test_layers_are_served_gzipped_and_identical_asks_get_identical_bytes(app, as_role):
+    import gzip
+
+    session = as_role("supervisor")
+    url, headers = "/api/v1/geo/grids?zoom=15", {"Accept-Encoding": "gzip"}
+    one = session.get(url, headers=headers)
+    two = session.get(url, headers=headers)
+    assert one.headers["Content-Encoding"] == "gzip" and one.data == two.data
+    assert one.headers["ETag"].endswith('-gzip"')
+    assert gzip.decompress(one.data) == session.get(url).data

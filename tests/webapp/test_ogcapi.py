@@ -363,6 +363,19 @@ def test_pages_are_counted_and_cut_in_the_store_for_each_reader(app, client, key
     grids = client.get(f"/ogcapi/collections/grids/items?limit=1&offset={at}", headers=h).get_json()
     assert grids["numberMatched"] == len(codes) and [f["id"] for f in grids["features"]] == [G2]
     assert grids["features"][0]["properties"]["incidents"] == 2  # counted for the page's grids
+    report_incident(
+        app.extensions["gridmgmt_store"],
+        category_code="11001",
+        description="又一处",
+        lon=X0 + 0.0015,
+        lat=Y0 + 0.0005,
+        reporter="hotline",
+        role="supervisor",
+        source="12345热线",
+    )
+    again = client.get(f"/ogcapi/collections/grids/items?limit=1&offset={at}", headers=h).get_json()
+    assert again["features"][0]["properties"]["incidents"] == 3  # the kept page, today's count
+    assert again["features"][0]["geometry"] == grids["features"][0]["geometry"]
     worker = as_role("worker").get(f"{url}?limit=1").get_json()  # bound to G1
     assert worker["numberMatched"] == sum(code == G1 for code in LABELS.values())
     assert worker["features"][0]["properties"]["grid_code"] == G1
