@@ -165,7 +165,9 @@ def test_a_body_with_a_strong_etag_is_gzipped_once_and_follows_its_body():
     other = b"[1, 2, 3]" * 200
     assert gzip.decompress(kept.compressed(("tag-b", len(other), "x"), other, 6)) == other
     kept.compressed(("tag-c", 3, "x"), b"abc", 6)  # a third entry pushes out the oldest
-    assert gzip.decompress(kept.compressed(("tag-a", len(body), "x"), b"new body", 6)) == b"new body"
+    assert (
+        gzip.decompress(kept.compressed(("tag-a", len(body), "x"), b"new body", 6)) == b"new body"
+    )
 
 
 def test_layers_are_served_gzipped_and_identical_asks_get_identical_bytes(app, as_role):
