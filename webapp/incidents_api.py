@@ -70,7 +70,7 @@ def list_incidents():
     except PagingError as err:
         return error(400, str(err))
     unassigned = request.args.get("unassigned")
-    rows, total = store().incident_page(
+    rows, total = store().incident_records(
         incident_scope(),
         limit=page.limit,
         offset=page.offset,

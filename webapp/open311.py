@@ -176,7 +176,7 @@ def get_requests():
     if status not in (None, "", "open", "closed"):
         return _error(400, 400, "status must be open or closed")
     codes = request.args.get("service_code")
-    rows, total = store().incident_page(
+    rows, total = store().incident_records(
         incident_scope(),
         limit=page.limit,
         offset=page.offset,
@@ -188,7 +188,7 @@ def get_requests():
         with_location=True,
     )
     services = _services()
-    response = jsonify([_request_json(r, services) for r in rows.to_dict("records")])
+    response = jsonify([_request_json(r, services) for r in rows])
     return conditional(add_page_headers(response, total, page, numbered=True))
 
 

@@ -121,12 +121,13 @@ def incident_json(incident: dict, *, with_history: bool = False) -> dict:
     return shown
 
 
-def incident_rows(table: pd.DataFrame) -> list[dict]:
-    """Rows of an already filtered incidents table as JSON records, redacted for the principal."""
-    table = access.redact_incidents(current_principal(), table)
-    table = table.drop(columns=["idempotency_key", "geom"], errors="ignore")
-    rows = table.to_dict("records")
+def incident_rows(records: list[dict]) -> list[dict]:
+    """Incident records already filtered to the principal's scope, as JSON rows redacted
+    for the principal (no retry tokens, times in ISO 8601)."""
+    rows = access.redact_incident_records(current_principal(), records)
     for r in rows:
+        r.pop("idempotency_key", None)
+        r.pop("geom", None)
         for key in TIME_FIELDS:
             if key in r:
                 r[key] = iso(r[key])

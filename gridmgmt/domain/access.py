@@ -467,6 +467,22 @@ def redact_incident(principal: Principal, record: Mapping) -> dict:
     return out
 
 
+def redact_incident_records(principal: Principal, records: list[dict]) -> list[dict]:
+    """Incident records (dicts) without the fields ``principal`` may not see; ``lon``/``lat``
+    rounded where exact locations are hidden (the rule of :func:`redact_incidents`)."""
+    shown = incident_fields(principal)
+    hidden = set() if shown.personal else set(PERSONAL_FIELDS)
+    if not shown.department:
+        hidden.add("department")
+    out = [{k: v for k, v in r.items() if k not in hidden} for r in records]
+    if not shown.exact_location:
+        for r in out:
+            for name in ("lon", "lat"):
+                if name in r:
+                    r[name] = rounded(r[name])
+    return out
+
+
 def redact_incidents(principal: Principal, table: pd.DataFrame) -> pd.DataFrame:
     """An incidents table without the columns ``principal`` may not see.
 

@@ -238,7 +238,7 @@ class IncidentStore(Database):
             [dict(r) for r in rows], columns=[c.name for c in t.c if c.name != "geom"]
         )
 
-    def incident_page(
+    def incident_records(
         self,
         scope: IncidentScope,
         *,
@@ -255,7 +255,7 @@ class IncidentStore(Database):
         created_to: datetime | None = None,
         bbox: tuple[float, float, float, float] | None = None,
         with_location: bool = False,
-    ) -> tuple[pd.DataFrame, int]:
+    ) -> tuple[list[dict], int]:
         """One page of the incidents in ``scope`` that match the filters, and how many match.
 
         Scope and filters are applied in SQL, then counted, then paged with
@@ -283,8 +283,9 @@ class IncidentStore(Database):
 
         Returns
         -------
-        (pandas.DataFrame, int)
-            The page (columns as :meth:`incidents`, plus ``lon``/``lat``) and the total.
+        (list of dict, int)
+            The page (keys as the columns of :meth:`incidents`, plus ``lon``/``lat``)
+            and the total.
         """
         i = m.Incident
         conditions = list(_scope_conditions(scope))
@@ -320,15 +321,23 @@ class IncidentStore(Database):
                 offset=offset,
             )
         records = [dict(r) for r in rows]
-        names = [c.name for c in t.c if c.name != "geom"]
         if with_location:
-            geoms = [r.pop("geom") for r in records]
-            for r, g in zip(records, geoms, strict=True):
+            for r in records:
+                g = r.pop("geom")
                 r["lon"], r["lat"] = (
                     (g.x, g.y) if g is not None and not g.is_empty else (None, None)
                 )
-            names += ["lon", "lat"]
-        return pd.DataFrame.from_records(records, columns=names), int(total)
+        return records, int(total)
+
+    def incident_page(
+        self, scope: IncidentScope, *, with_location: bool = False, **filters
+    ) -> tuple[pd.DataFrame, int]:
+        """:meth:`incident_records` as a table (columns as :meth:`incidents`, plus
+        ``lon``/``lat`` ``with_location``) and the total."""
+        records, total = self.incident_records(scope, with_location=with_location, **filters)
+        names = [c.name for c in m.Incident.__table__.c if c.name != "geom"]
+        names += ["lon", "lat"] if with_location else []
+        return pd.DataFrame.from_records(records, columns=names), total
 
     def counts_by_grid(self, scope: IncidentScope, grid_codes: Iterable[str]) -> dict[str, int]:
         """How many incidents in ``scope`` (any state) each of ``grid_codes`` holds:

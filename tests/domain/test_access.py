@@ -14,6 +14,7 @@ from gridmgmt.domain.access import (
     incident_visible,
     may,
     redact_incident,
+    redact_incident_records,
     redact_incidents,
     visible_grids,
     visible_incidents,
@@ -132,3 +133,14 @@ def test_unknown_action_and_bad_principal_are_errors():
         Principal("mayor")
     with pytest.raises(ValueError, match="6-, 9- or 12-digit"):
         Principal("supervisor", area="34070")
+
+
+@pytest.mark.parametrize("role", sorted(PRINCIPALS))
+def test_records_are_redacted_as_tables_are(role):
+    """Lists answered from records hide exactly what table answers hide."""
+    principal = PRINCIPALS[role]
+    records = INCIDENTS.to_dict("records")
+    assert redact_incident_records(principal, records) == redact_incidents(
+        principal, INCIDENTS
+    ).to_dict("records")
+    assert records == INCIDENTS.to_dict("records")  # the caller's records are left as they were
