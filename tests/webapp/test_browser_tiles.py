@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from tests.factories import G1
+from tests.factories import G1, IN_G2, make_incident
 from tests.webapp.sessions import PASSWORD, browser_login
 
 
 def test_map_draws_vector_tiles_without_errors(app, open_page):
     app.config["GRIDMGMT_VECTOR_TILES_ABOVE"] = 0  # the 4-grid fixture counts as large
+    incident = make_incident(app.extensions["gridmgmt_store"], at=IN_G2)
     rp = open_page()
     page = rp.page
     problems, tiles = [], []
@@ -46,6 +47,19 @@ def test_map_draws_vector_tiles_without_errors(app, open_page):
     page.mouse.click(box[0], box[1])
     page.wait_for_selector("#card:not([hidden]) h2")
     assert page.inner_text("#card h2") == G1
+    # open incidents come from tiles too (not GeoJSON), and a click on one names it
+    assert any("/tiles/incidents/16/" in url and status == 200 for url, status in tiles), tiles
+    assert not any("/api/v1/geo/incidents" in u for u in rp.requests)
+    lon, lat = IN_G2
+    box = page.evaluate(
+        f"""() => {{ const m = window.gridmap.map;
+                   const p = m.latLngToContainerPoint([{lat}, {lon}]);
+                   const r = m.getContainer().getBoundingClientRect();
+                   return [r.left + p.x, r.top + p.y]; }}"""
+    )
+    page.mouse.click(box[0], box[1])
+    page.wait_for_selector(".leaflet-popup-content")
+    assert incident["number"] in page.inner_text(".leaflet-popup-content")
     rp.screenshot("map-vector-tiles")
     assert problems == []
     assert rp.foreign_requests() == []

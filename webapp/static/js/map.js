@@ -123,6 +123,7 @@
         [t("状态"), f.properties.state], [t("超期"), f.properties.overdue ? t("是") : null]]); });
     } });
   var order = ["communities", "grids", "roads", "buildings", "facilities", "incidents"];
+  var TILED = ["grids", "buildings", "incidents"];
   order.forEach(function (k) { layers[k].addTo(map); });
   var overlays = {};
   overlays[t("社区")] = layers.communities; overlays[t("网格")] = layers.grids; overlays[t("道路")] = layers.roads;
@@ -182,7 +183,7 @@
     controller = new AbortController();
     var q = "?bbox=" + bboxParam() + "&zoom=" + map.getZoom();
     order.forEach(function (name) {
-      if (el.dataset.vectorTiles === "1" && (name === "grids" || name === "buildings")) return;  // tiles.js draws them
+      if (el.dataset.vectorTiles === "1" && TILED.indexOf(name) >= 0) return;  // tiles.js draws them
       fetch("/api/v1/geo/" + name + q, { signal: controller.signal, credentials: "same-origin" })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(function (fc) { layers[name].clearLayers(); layers[name].addData(fc); layers.facilities.bringToFront(); layers.incidents.bringToFront(); })
@@ -293,5 +294,6 @@
     else refresh();
   });
 
-  window.gridmap = { map: map, layers: layers, refresh: refresh, toMap: toMap, fromMap: fromMap, showCard: showCard };
+  window.gridmap = { map: map, layers: layers, refresh: refresh, toMap: toMap, fromMap: fromMap, showCard: showCard,
+    tooltipNode: tooltipNode, stateColours: STATE_COLOURS };
 })();
