@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -96,14 +97,21 @@ def load_categories(path: str | Path | None = None) -> CategoryCatalog:
     does not start with its 大类's digits, an unknown family or unit,
     non-positive limits, or a duplicate code.
     """
-    if path is None:
-        text = (
-            resources.files("gridmgmt").joinpath("data/categories.csv").read_text(encoding="utf-8")
-        )
-        name = "categories.csv"
-    else:
-        text = Path(path).read_text(encoding="utf-8-sig")
-        name = Path(path).name
+    if path is None:  # the packaged table never changes while the program runs: read once
+        return packaged_categories()
+    return parse_categories(Path(path).read_text(encoding="utf-8-sig"), Path(path).name)
+
+
+@lru_cache(maxsize=1)
+def packaged_categories() -> CategoryCatalog:
+    """The packaged category table (``gridmgmt/data/categories.csv``), read and checked once."""
+    text = resources.files("gridmgmt").joinpath("data/categories.csv").read_text(encoding="utf-8")
+    return parse_categories(text, "categories.csv")
+
+
+def parse_categories(text: str, name: str) -> CategoryCatalog:
+    """A category table's CSV ``text`` (from a file called ``name``) read and checked
+    (see :func:`load_categories`)."""
     rows = list(csv.DictReader(io.StringIO(text)))
     categories, seen, majors = [], set(), {}
     for n, row in enumerate(rows, start=2):
