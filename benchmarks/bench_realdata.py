@@ -18,8 +18,10 @@ partitioned with the defaults (250–500 households). Printed per extract:
 - ``pp``: mean and minimum Polsby-Popper;
 - ``roads``: share of internal grid boundary along roads or compound walls
   (goal ≥ 70%);
-- ``outside``: buildings whose footprint lies mostly outside their grid
-  (goal 0); ``defaults``: share of households estimated from default floors;
+- ``outside``: buildings labelled with a grid other than the one holding
+  most of their footprint (goal 0); ``cut``: buildings no grid holds whole
+  (99%), which only a major road or railway through them should cause;
+  ``defaults``: share of households estimated from default floors;
 - ``time_s``: the partition call.
 
 GerryChain's recursive_tree_part on the buildings' Voronoi cells (the same
@@ -117,17 +119,19 @@ def judge(result, layers, crs) -> dict:
             )
             inside = region.intersection(unit_union).area if unit_union is not None else 0.0
             unit_share = f"{inside / region.area:.0%}" if region.area else "-"
-    # buildings mostly outside their labelled grid
+    # buildings labelled with a grid other than the one holding most of their footprint,
+    # and buildings that no grid holds whole (a grid boundary cuts them)
     b = layers.buildings.to_crs(crs)
     labels = result.labels.reindex(b.index)
-    by_code = dict(zip(grids["code"], geoms, strict=True))
-    outside = 0
+    by_code = {c: k for k, c in enumerate(grids["code"])}
+    outside, cut = 0, 0
     for geom, code in zip(b.geometry.values, labels.to_numpy(), strict=True):
-        g = by_code.get(code)
-        if g is None or shapely.area(geom) == 0:
+        whole = shapely.area(geom)
+        if code not in by_code or whole == 0:
             continue
-        if shapely.area(shapely.intersection(geom, g)) < 0.5 * shapely.area(geom):
-            outside += 1
+        held = shapely.area(shapely.intersection(geom, geoms))
+        outside += held[by_code[code]] < held.max() - 1e-6 * whole
+        cut += held.max() < 0.99 * whole
     total_hh = b["households"].sum()
     defaults = (
         b.loc[b["households_source"] == "default", "households"].sum() / total_hh
@@ -146,7 +150,8 @@ def judge(result, layers, crs) -> dict:
         "multi": int(sum(shapely.get_num_geometries(g) > 1 for g in geoms)),
         "pp": f"{pp.mean():.2f}/{pp.min():.2f}",
         "roads": f"{road_aligned_share(geoms, edges):.0%}" if edges else "-",
-        "outside": outside,
+        "outside": int(outside),
+        "cut": int(cut),
         "defaults": "-" if defaults != defaults else f"{defaults:.0%}",
     }
 
@@ -218,6 +223,7 @@ COLUMNS = [
     "pp",
     "roads",
     "outside",
+    "cut",
     "defaults",
     "time_s",
 ]

@@ -154,3 +154,34 @@ def test_grids_crossing_major_roads_say_so(realdata, name):
         if metres > 50 and not has_flag(flag, "crosses_major_road")
     ]
     assert unflagged == []
+
+
+@pytest.mark.parametrize("name", OSM_EXTRACTS)
+def test_grid_boundaries_cut_buildings_only_along_major_roads(realdata, name):
+    """A footprint spanning street blocks lies whole in one grid, unless a major road or railway runs through it.
+
+    On bj_cau the underground 六道口 station (``building=train_station``,
+    ``layer=-1``) lies under the 学院路/学清路 junction: cut by primary roads, it
+    stays in the grid holding the largest part of it.
+    """
+    from gridmgmt.core.atoms import road_classes
+    from gridmgmt.core.barriers import hard_barriers
+
+    result, _ = partition_extract(realdata, name)
+    if result is None:
+        return
+    buildings, roads, _ = read_extract(realdata, name)
+    crs = result.metric_crs
+    grids = result.grids.to_crs(crs)
+    footprints = np.asarray(buildings.to_crs(crs).geometry.values, dtype=object)
+    best, areas = largest_share_grid(footprints, grids)
+    whole = areas[np.arange(len(best)), best] >= 0.99 * shapely.area(footprints)
+    roads = roads.to_crs(crs) if len(roads) else None
+    lines = hard_barriers(None if roads is None else roads.geometry.values, road_classes(roads))
+    crossed = (
+        shapely.intersects(footprints, shapely.union_all(lines))
+        if len(lines)
+        else np.zeros(len(footprints), bool)
+    )
+    cut = ~whole & ~crossed & (shapely.area(footprints) > 0)
+    assert not cut.any(), buildings.loc[cut, ["building_id", "building_type"]]
