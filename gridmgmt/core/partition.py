@@ -49,12 +49,14 @@ from gridmgmt.core import codes as gc
 from gridmgmt.core.atom_graph import AtomGraph
 from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.band_repair import repair_band
+from gridmgmt.core.barrier_moves import pull_back
 from gridmgmt.core.barriers import (
     ALONG_SHARE,
     barrier_contact,
-    crossed_length,
     cut_at_barriers,
     hard_barriers,
+    occupied_sides,
+    straddled_length,
 )
 from gridmgmt.core.bisection import Bisector
 from gridmgmt.core.boundary_sides import keep_inside
@@ -80,7 +82,7 @@ from gridmgmt.core.quality import (
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 from gridmgmt.core.unit_grids import claim_empty_regions, default_area, unit_groups
 
-#: a grid is flagged ``crosses_major_road`` when more of a barrier than this (m) runs through it
+#: a grid is flagged ``crosses_major_road`` when it straddles more of a barrier than this (m)
 CROSSED_MIN_M = 20.0
 #: metres inside a grid's edge from which a barrier counts as running through it
 CROSSED_INSET_M = 1.0
@@ -211,8 +213,8 @@ def partition(
         Treat motorways, trunk and primary roads, railways and rivers as
         hard boundaries (default): grouping joins atoms across one only
         where a part between them holds too few households for a grid;
-        grids they run through get ``crossed_m`` and the flag
-        ``crosses_major_road``. Every grid's flag also says
+        grids holding land on both sides of one get ``crossed_m`` (the
+        length straddled) and the flag ``crosses_major_road``. Every grid's flag also says
         ``encloses_grid`` (it has holes) or ``not_compact`` (Polsby-Popper
         under 0.15) where that holds; flags are comma-separated.
 
@@ -398,7 +400,7 @@ def _rebalanced(
     grids["code"] = codes
     grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
     if flag_crossings:
-        _flag_crossings(grids, roads)
+        _flag_crossings(grids, roads, footprints)
     _flag_shapes(grids)
     labels = pd.Series(
         fixed.labels.reindex(ids).map(renumber).to_numpy(),
@@ -506,6 +508,15 @@ def _group(
         regrown, full_graph, on_outline
     ) <= enclosed_count(groups, full_graph, on_outline):
         groups = regrown
+    if (along > 0).any():  # atoms held across a barrier go back to their side where the band allows
+        across = np.where(along >= ALONG_SHARE * w, along, 0.0)
+        groups = pull_back(groups, kinds, hh, full_graph, across, smooth, (lo, hi))
+        flags = [
+            ("" if lo <= hh[g].sum() <= hi else "out_of_band")
+            if k == "residential" and f in ("", "out_of_band")
+            else f
+            for g, f, k in zip(groups, flags, kinds, strict=True)
+        ]
     return groups, kinds, flags
 
 
@@ -611,7 +622,7 @@ def _assemble(
         crs=crs,
     )
     if flag_crossings:
-        _flag_crossings(grids, layers[0])
+        _flag_crossings(grids, layers[0], footprints)
     _flag_shapes(grids)
     order = np.argsort(codes)
     grids = grids.iloc[order].reset_index(drop=True)
@@ -681,19 +692,39 @@ def _quality(
     )
 
 
-def _flag_crossings(grids: gpd.GeoDataFrame, roads) -> None:
-    """Add ``crossed_m``, the length of hard barriers running through each grid; flag those crossed.
+def _flag_crossings(grids: gpd.GeoDataFrame, roads, footprints=None) -> None:
+    """Add ``crossed_m``, the length of hard barriers each grid straddles; flag those crossed.
 
-    A grid whose flag already says something gets ``crosses_major_road``
-    after it, comma-separated.
+    A grid straddles a barrier where it holds land on both sides of it
+    (:func:`~gridmgmt.core.barriers.straddled_length`); a road median, an
+    interchange island or the strip between a road and the 社区 outline
+    without a building (of ``footprints``, metric) is not a crossing. A grid
+    holding buildings on both sides of one is flagged however little land
+    it holds across. A grid whose flag already says something gets
+    ``crosses_major_road`` after it, comma-separated.
     """
     barriers = hard_barriers(None if roads is None else roads.geometry.values, road_classes(roads))
-    crossed = crossed_length(grids.geometry.values, barriers, inset=CROSSED_INSET_M)
+    polygons = grids.geometry.values
+    outline = shapely.boundary(_union(polygons)) if len(barriers) else None
+    points = None if footprints is None else shapely.point_on_surface(footprints)
+    crossed = straddled_length(
+        polygons, barriers, inset=CROSSED_INSET_M, outline=outline, buildings=points
+    )
+    # a building across a road, in a strip too narrow to count, is a crossing all the same
+    across = occupied_sides(polygons, barriers, points, inset=CROSSED_INSET_M) > 1
     grids["crossed_m"] = np.round(crossed, 1)
     grids["flag"] = [
         join_flags(flag, "crosses_major_road" if over else None)
-        for flag, over in zip(grids["flag"], crossed > CROSSED_MIN_M, strict=True)
+        for flag, over in zip(grids["flag"], (crossed > CROSSED_MIN_M) | across, strict=True)
     ]
+
+
+def _union(polygons):
+    """The union of grids: a coverage union where they share exact edges, else a plain one."""
+    try:
+        return shapely.coverage_union_all(polygons)
+    except shapely.errors.GEOSException:  # rebalanced grids need not be noded alike
+        return shapely.union_all(polygons)
 
 
 def _flag_shapes(grids: gpd.GeoDataFrame) -> None:

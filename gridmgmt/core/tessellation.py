@@ -33,7 +33,10 @@ def street_blocks(boundary, road_lines) -> np.ndarray:
     """Faces of the road network clipped to ``boundary`` (a polygon): they tile it.
 
     Road centre lines are noded with the boundary's rings and polygonised;
-    faces outside the boundary (in holes, or beyond it) are dropped.
+    faces outside the boundary (in holes, or beyond it) are dropped. Roads
+    are noded whole, not clipped first: a clipped road's end lies on the
+    ring only up to rounding, and a road not noded with the ring dangles,
+    so polygonising drops it and the blocks on both sides stay one.
     """
     rings = (
         [boundary.exterior, *boundary.interiors]
@@ -42,10 +45,9 @@ def street_blocks(boundary, road_lines) -> np.ndarray:
     )
     lines = list(rings)
     if road_lines is not None and len(road_lines):
-        clipped = shapely.intersection(np.asarray(road_lines, dtype=object), boundary)
-        lines.extend(
-            g for g in shapely.get_parts(clipped) if g.geom_type in ("LineString", "LinearRing")
-        )
+        roads = np.asarray(road_lines, dtype=object)
+        roads = shapely.get_parts(roads[shapely.intersects(roads, boundary)])
+        lines.extend(g for g in roads if g.geom_type in ("LineString", "LinearRing"))
     noded = shapely.union_all(lines)
     faces = np.asarray(
         shapely.get_parts(shapely.polygonize(shapely.get_parts(noded))), dtype=object
