@@ -182,8 +182,11 @@ def straddled_length(
     some = np.flatnonzero(out > 0)
     points = np.asarray([] if buildings is None else buildings, dtype=object)
     tree = shapely.STRtree(points) if len(points) else None
-    land = np.asarray([_without_islands(p, lines, rim, tree) for p in polygons[some]], dtype=object)
-    out[some] = _straddled(land, lines, depth, share, step, inset)
+    for k in some:
+        land, sides = _without_islands(polygons[k], lines, rim, tree)
+        if sides < 2:  # land on one side of every barrier it cuts: only around a barrier's end
+            land = np.asarray([land], dtype=object)
+            out[k] = _straddled(land, lines, depth, share, step, inset)[0]
     return out
 
 
@@ -212,8 +215,47 @@ def occupied_sides(polygons, lines, buildings, inset: float = 1.0) -> np.ndarray
     return out
 
 
+def side_households(polygon, lines, points, households) -> list[int]:
+    """Households of ``points`` (building points) in each face of ``polygon`` cut by ``lines``.
+
+    Only faces holding a building are listed (a face of buildings without
+    households gives 0).
+    """
+    points = np.asarray(points, dtype=object)
+    households = np.asarray(households)
+    cut = shapely.intersection(polygon, lines)
+    faces = shapely.get_parts(
+        shapely.polygonize(shapely.get_parts(shapely.union_all([polygon.boundary, cut])))
+    )
+    fi, pi = shapely.STRtree(points).query(faces, predicate="contains")
+    return [int(households[pi[fi == f]].sum()) for f in np.unique(fi)]
+
+
+#: why a grid crosses a barrier, by what it holds on each side
+CROSSING_REASONS = {
+    "unit_enclosure": "a 单位 enclosure spans the barrier",
+    "joins_part_below_min": "households across it are too few for a grid of their own",
+    "land_only": "it holds land or buildings without households across it",
+    "band": "households on both sides: the band or the rebalancer joined them",
+}
+
+
+def crossing_reason(kind: str, sides: list[int], lo: int) -> str:
+    """The :data:`CROSSING_REASONS` code of a grid crossing a barrier.
+
+    ``sides`` are the households on each side holding buildings
+    (:func:`side_households`), ``lo`` the band's minimum.
+    """
+    housed = [h for h in sides if h > 0]
+    if kind == "unit":
+        return "unit_enclosure"
+    if len(housed) < 2:
+        return "land_only"
+    return "joins_part_below_min" if min(housed) < lo else "band"
+
+
 def _without_islands(polygon, lines, rim, points=None, tolerance: float = BARRIER_TOLERANCE):
-    """``polygon`` less its faces between barriers: faces whose outline runs along ``rim``.
+    """``polygon`` less its faces between barriers, and how many faces are left.
 
     ``polygon`` is cut by ``lines``; a face counts as an island (a road
     median, an interchange island, a strip between a road and the 社区
@@ -227,7 +269,7 @@ def _without_islands(polygon, lines, rim, points=None, tolerance: float = BARRIE
     )
     faces = faces[shapely.within(shapely.point_on_surface(faces), polygon)]
     if len(faces) < 2:
-        return polygon
+        return polygon, len(faces)
     zone = shapely.buffer(rim, tolerance)
     shapely.prepare(zone)
     bounds = shapely.boundary(faces)
@@ -239,8 +281,8 @@ def _without_islands(polygon, lines, rim, points=None, tolerance: float = BARRIE
         occupied = np.unique(points.query(faces, predicate="contains")[0])
         islands[occupied] = False
     if not islands.any() or islands.all():
-        return polygon
-    return shapely.union_all(faces[~islands])
+        return polygon, len(faces)
+    return shapely.union_all(faces[~islands]), int((~islands).sum())
 
 
 def _straddled(polygons, lines, depth, share, step, inset) -> np.ndarray:

@@ -53,9 +53,11 @@ from gridmgmt.core.barrier_moves import pull_back
 from gridmgmt.core.barriers import (
     ALONG_SHARE,
     barrier_contact,
+    crossing_reason,
     cut_at_barriers,
     hard_barriers,
     occupied_sides,
+    side_households,
     straddled_length,
 )
 from gridmgmt.core.bisection import Bisector
@@ -400,7 +402,7 @@ def _rebalanced(
     grids["code"] = codes
     grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
     if flag_crossings:
-        _flag_crossings(grids, roads, footprints)
+        _flag_crossings(grids, roads, footprints, buildings["households"].to_numpy(), lo)
     _flag_shapes(grids)
     labels = pd.Series(
         fixed.labels.reindex(ids).map(renumber).to_numpy(),
@@ -420,7 +422,16 @@ def _rebalanced(
 
 # ------------------------------------------------------------------ compute
 def _group(
-    atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None, unit_min_area_m2=50_000.0
+    atoms: Atoms,
+    area,
+    zones,
+    crs,
+    lo,
+    hi,
+    seed,
+    *,
+    barriers=None,
+    unit_min_area_m2=50_000.0,
 ):
     """Atom index groups, one per grid, with kind and flag.
 
@@ -622,7 +633,8 @@ def _assemble(
         crs=crs,
     )
     if flag_crossings:
-        _flag_crossings(grids, layers[0], footprints)
+        households = buildings["households"].to_numpy()
+        _flag_crossings(grids, layers[0], footprints, households, lo)
     _flag_shapes(grids)
     order = np.argsort(codes)
     grids = grids.iloc[order].reset_index(drop=True)
@@ -692,8 +704,14 @@ def _quality(
     )
 
 
-def _flag_crossings(grids: gpd.GeoDataFrame, roads, footprints=None) -> None:
+def _flag_crossings(
+    grids: gpd.GeoDataFrame, roads, footprints=None, households=None, lo: int = 0
+) -> None:
     """Add ``crossed_m``, the length of hard barriers each grid straddles; flag those crossed.
+
+    A flagged grid's ``crossed_why`` says why it crosses
+    (:data:`~gridmgmt.core.barriers.CROSSING_REASONS`), from the households
+    it holds on each side (``households`` per footprint) and ``lo``.
 
     A grid straddles a barrier where it holds land on both sides of it
     (:func:`~gridmgmt.core.barriers.straddled_length`); a road median, an
@@ -712,11 +730,19 @@ def _flag_crossings(grids: gpd.GeoDataFrame, roads, footprints=None) -> None:
     )
     # a building across a road, in a strip too narrow to count, is a crossing all the same
     across = occupied_sides(polygons, barriers, points, inset=CROSSED_INSET_M) > 1
+    flagged = (crossed > CROSSED_MIN_M) | across
     grids["crossed_m"] = np.round(crossed, 1)
     grids["flag"] = [
         join_flags(flag, "crosses_major_road" if over else None)
-        for flag, over in zip(grids["flag"], (crossed > CROSSED_MIN_M) | across, strict=True)
+        for flag, over in zip(grids["flag"], flagged, strict=True)
     ]
+    why = np.full(len(grids), None, dtype=object)
+    if households is not None and points is not None:
+        lines = shapely.union_all(barriers)
+        for k in np.flatnonzero(flagged):
+            sides = side_households(polygons[k], lines, points, households)
+            why[k] = crossing_reason(grids["kind"].iloc[k], sides, lo)
+    grids["crossed_why"] = why
 
 
 def _union(polygons):

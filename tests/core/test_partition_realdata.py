@@ -196,6 +196,7 @@ def test_grids_cross_major_roads_only_to_join_a_part_too_small_for_a_grid(realda
     flagged = np.asarray([has_flag(f, "crosses_major_road") for f in grids["flag"]], bool)
     crossing = grids[flagged & (grids["kind"] == "residential").to_numpy()]
     assert len(crossing) <= 2
+    assert (crossing["crossed_why"] == "joins_part_below_min").all()
     for code, polygon in zip(crossing["code"], crossing.geometry.values, strict=True):
         cut = shapely.intersection(polygon, lines)
         faces = shapely.get_parts(
