@@ -15,8 +15,9 @@ partitioned with the defaults (250–500 households). Printed per extract:
   railway inside them (not on their edge): a road median, an interchange
   island or a verge strip in a grid counts here;
 - ``major_x``: grids that straddle such a road for more than 50 m (they
-  hold land 20 and 40 m away on both sides of it), and how many of those
-  carry no ``crosses_major_road`` flag (goal: 0 unflagged);
+  hold land 20 and 40 m away on both sides of it, in parts of the grid
+  between major roads that hold buildings, not in water), and how many of
+  those carry no ``crosses_major_road`` flag (goal: 0 unflagged);
 - ``ring``/``multi``: grids with holes or of several parts (goal 0);
 - ``pp``: mean and minimum Polsby-Popper;
 - ``roads``: share of internal grid boundary along roads or compound walls
@@ -92,16 +93,27 @@ def merged_tiles(path: Path) -> gpd.GeoDataFrame:
     return gpd.read_file(path).dissolve("id", aggfunc="first").reset_index()
 
 
-def probed_straddle(polygons, lines, step: float = 5.0, probes=(20.0, 40.0)) -> list[float]:
+def probed_straddle(
+    polygons, lines, step: float = 5.0, probes=(20.0, 40.0), water=None, buildings=None
+) -> list[float]:
     """Length of ``lines`` along which each polygon holds land on both sides, by probing.
 
     Every ``step`` m along the lines inside a polygon, points ``probes`` m
-    away on both sides are tested; where all lie in the polygon, it holds
-    land across the line (a road median or a verge is narrower).
+    away on both sides are tested; where all lie in the polygon, none in
+    ``water`` (a polygon, or None) and, given ``buildings`` (points), all in
+    faces of the polygon cut by the lines that hold a building, it holds
+    land across the line (a road median or a verge is narrower; an
+    interchange island without buildings is not land).
     """
     out = []
     for poly in polygons:
         inside = shapely.intersection(poly, lines)
+        if buildings is not None:
+            faces = shapely.get_parts(
+                shapely.polygonize(shapely.get_parts(shapely.union_all([poly.boundary, inside])))
+            )
+            housed = [f for f in faces if shapely.contains(f, buildings).any()]
+            poly = shapely.union_all(housed) if housed else shapely.Polygon()
         total = 0.0
         for part in shapely.get_parts(shapely.segmentize(inside, step)):
             xy = shapely.get_coordinates(part)
@@ -118,6 +130,8 @@ def probed_straddle(polygons, lines, step: float = 5.0, probes=(20.0, 40.0)) -> 
             for off in (*probes, *(-p for p in probes)):
                 pts = mid + normal * off
                 held &= shapely.contains_xy(poly, pts[:, 0], pts[:, 1])
+                if water is not None:
+                    held &= ~shapely.contains_xy(water, pts[:, 0], pts[:, 1])
             total += float(length[held].sum())
         out.append(total)
     return np.asarray(out)
@@ -141,7 +155,13 @@ def judge(result, layers, crs) -> dict:
     if major is not None and not major.is_empty:
         inner = shapely.difference(geoms, shapely.buffer(shapely.boundary(geoms), 1.0))
         inside_n = int((shapely.length(shapely.intersection(inner, major)) > CROSSING_M).sum())
-        over = probed_straddle(geoms, major) > CROSSING_M
+        # rivers drawn as areas come as their banks (road_id "…:banks"): water is not land
+        banks = roads[roads["road_id"].astype(str).str.endswith(":banks")].geometry.values
+        water = (
+            shapely.union_all(shapely.get_parts(shapely.polygonize(banks))) if len(banks) else None
+        )
+        points = shapely.point_on_surface(layers.buildings.to_crs(crs).geometry.values)
+        over = probed_straddle(geoms, major, water=water, buildings=points) > CROSSING_M
         crossing = int(over.sum())
         unflagged = sum(
             o and "crosses_major_road" not in f for o, f in zip(over, flags, strict=True)
