@@ -178,7 +178,8 @@ def straddled_length(
     if outline is None or not (out > 0).any():
         return out
     # without the islands between barriers (and the outline) it holds, does the grid still?
-    rim = shapely.union(lines, outline)
+    rim = shapely.buffer(shapely.union(lines, outline), BARRIER_TOLERANCE)
+    shapely.prepare(rim)
     some = np.flatnonzero(out > 0)
     points = np.asarray([] if buildings is None else buildings, dtype=object)
     tree = shapely.STRtree(points) if len(points) else None
@@ -254,13 +255,14 @@ def crossing_reason(kind: str, sides: list[int], lo: int) -> str:
     return "joins_part_below_min" if min(housed) < lo else "band"
 
 
-def _without_islands(polygon, lines, rim, points=None, tolerance: float = BARRIER_TOLERANCE):
+def _without_islands(polygon, lines, rim, points=None):
     """``polygon`` less its faces between barriers, and how many faces are left.
 
     ``polygon`` is cut by ``lines``; a face counts as an island (a road
     median, an interchange island, a strip between a road and the 社区
-    outline) when at least 90% of its outline lies within ``tolerance`` of
-    ``rim`` (the barrier lines and the outline of the area partitioned) and
+    outline) when at least 90% of its outline lies in ``rim`` (the barrier
+    lines and the outline of the area partitioned, buffered by
+    :data:`BARRIER_TOLERANCE`, prepared) and
     no point of ``points`` (an STRtree of building points, or None) lies in it.
     """
     cut = shapely.intersection(polygon, lines)
@@ -270,10 +272,8 @@ def _without_islands(polygon, lines, rim, points=None, tolerance: float = BARRIE
     faces = faces[shapely.within(shapely.point_on_surface(faces), polygon)]
     if len(faces) < 2:
         return polygon, len(faces)
-    zone = shapely.buffer(rim, tolerance)
-    shapely.prepare(zone)
     bounds = shapely.boundary(faces)
-    along = shapely.length(shapely.intersection(bounds, zone)) / np.maximum(
+    along = shapely.length(shapely.intersection(bounds, rim)) / np.maximum(
         shapely.length(bounds), 1e-9
     )
     islands = along >= 0.9

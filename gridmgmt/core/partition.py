@@ -303,7 +303,7 @@ def partition(
         started,
         with_report=not needs_repair,  # else reported once, after the repair
         footprints=geom,
-        flag_crossings=barriers,
+        flag_crossings=barriers and not needs_repair,  # else flagged once, after the repair
     )
     if needs_repair:
         result = _rebalanced(
@@ -388,6 +388,14 @@ def _rebalanced(
     )
     if len(fixed.report.out_of_band_after) >= len(fixed.report.out_of_band_before):
         grids = result.grids.to_crs(result.metric_crs)
+        if flag_crossings:  # the partition's own grids, flagged now
+            _flag_crossings(grids, roads, footprints, buildings["households"].to_numpy(), lo)
+            flagged = result.grids.drop(columns="geometry")
+            for col in ("flag", "crossed_m", "crossed_why"):
+                flagged[col] = grids[col].to_numpy()
+            result.grids = gpd.GeoDataFrame(
+                flagged, geometry=result.grids.geometry.values, crs=result.grids.crs
+            )
         placed = (footprints, result.labels.to_numpy())
         result.report = _quality(
             grids, (roads, compounds, area), lo, hi, result.atoms, started, placed
