@@ -11,15 +11,21 @@ partitioned with the defaults (250–500 households). Printed per extract:
 - ``unit_area``: share of the large non-residential enclosures' area
   (campus, hospital, school, industrial …, ≥ 5 ha, minus residential
   compounds inside them) that lies in unit grids (goal ≥ 90%);
-- ``major_x``: grids with more than 50 m of motorway/trunk/primary road or
-  railway inside them (not on their edge), and how many of those carry no
-  ``crosses_major_road`` flag (goal: 0 unflagged);
+- ``major_in``: grids with more than 50 m of motorway/trunk/primary road or
+  railway inside them (not on their edge): a road median, an interchange
+  island or a verge strip in a grid counts here;
+- ``major_x``: grids that straddle such a road for more than 50 m (they
+  hold land 20 and 40 m away on both sides of it, in parts of the grid
+  between major roads that hold buildings, not in water), and how many of
+  those carry no ``crosses_major_road`` flag (goal: 0 unflagged);
 - ``ring``/``multi``: grids with holes or of several parts (goal 0);
 - ``pp``: mean and minimum Polsby-Popper;
 - ``roads``: share of internal grid boundary along roads or compound walls
   (goal ≥ 70%);
-- ``outside``: buildings whose footprint lies mostly outside their grid
-  (goal 0); ``defaults``: share of households estimated from default floors;
+- ``outside``: buildings labelled with a grid other than the one holding
+  most of their footprint (goal 0); ``cut``: buildings no grid holds whole
+  (99%), which only a major road or railway through them should cause;
+  ``defaults``: share of households estimated from default floors;
 - ``time_s``: the partition call.
 
 GerryChain's recursive_tree_part on the buildings' Voronoi cells (the same
@@ -35,6 +41,7 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from _common import REALDATA, table, timed
@@ -44,7 +51,16 @@ from gridmgmt.core.partition import partition
 from gridmgmt.core.quality import polsby_popper, road_aligned_share
 
 LO, HI = 250, 500
-MAJOR = {"motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link", "rail"}
+MAJOR = {
+    "motorway",
+    "trunk",
+    "primary",
+    "motorway_link",
+    "trunk_link",
+    "primary_link",
+    "rail",
+    "railway",
+}
 UNIT_MIN_AREA = 50_000.0  # m², the 单位网格 size criterion
 CROSSING_M = 50.0
 
@@ -77,6 +93,50 @@ def merged_tiles(path: Path) -> gpd.GeoDataFrame:
     return gpd.read_file(path).dissolve("id", aggfunc="first").reset_index()
 
 
+def probed_straddle(
+    polygons, lines, step: float = 5.0, probes=(20.0, 40.0), water=None, buildings=None
+) -> list[float]:
+    """Length of ``lines`` along which each polygon holds land on both sides, by probing.
+
+    Every ``step`` m along the lines inside a polygon, points ``probes`` m
+    away on both sides are tested; where all lie in the polygon, none in
+    ``water`` (a polygon, or None) and, given ``buildings`` (points), all in
+    faces of the polygon cut by the lines that hold a building, it holds
+    land across the line (a road median or a verge is narrower; an
+    interchange island without buildings is not land).
+    """
+    out = []
+    for poly in polygons:
+        inside = shapely.intersection(poly, lines)
+        if buildings is not None:
+            faces = shapely.get_parts(
+                shapely.polygonize(shapely.get_parts(shapely.union_all([poly.boundary, inside])))
+            )
+            housed = [f for f in faces if shapely.contains(f, buildings).any()]
+            poly = shapely.union_all(housed) if housed else shapely.Polygon()
+        total = 0.0
+        for part in shapely.get_parts(shapely.segmentize(inside, step)):
+            xy = shapely.get_coordinates(part)
+            if len(xy) < 2:
+                continue
+            a, b = xy[:-1], xy[1:]
+            d = b - a
+            length = np.hypot(d[:, 0], d[:, 1])
+            ok = length > 0
+            a, d, length = a[ok], d[ok], length[ok]
+            mid = a + d / 2
+            normal = np.column_stack([-d[:, 1], d[:, 0]]) / length[:, None]
+            held = np.ones(len(mid), bool)
+            for off in (*probes, *(-p for p in probes)):
+                pts = mid + normal * off
+                held &= shapely.contains_xy(poly, pts[:, 0], pts[:, 1])
+                if water is not None:
+                    held &= ~shapely.contains_xy(water, pts[:, 0], pts[:, 1])
+            total += float(length[held].sum())
+        out.append(total)
+    return np.asarray(out)
+
+
 def judge(result, layers, crs) -> dict:
     grids = result.grids.to_crs(crs)
     geoms = grids.geometry.values
@@ -88,14 +148,20 @@ def judge(result, layers, crs) -> dict:
     edges = list(roads.geometry.values) if len(roads) else []
     if len(compounds):
         edges += list(shapely.boundary(compounds.geometry.values))
-    # major roads inside grids (their edges excluded)
+    # major roads inside grids (their edges excluded), and those the grid straddles
     major = roads[roads["road_class"].isin(MAJOR)].geometry.union_all() if len(roads) else None
     flags = grids["flag"].fillna("").astype(str).to_numpy()
-    crossing, unflagged = 0, 0
+    inside_n, crossing, unflagged = 0, 0, 0
     if major is not None and not major.is_empty:
         inner = shapely.difference(geoms, shapely.buffer(shapely.boundary(geoms), 1.0))
-        length = shapely.length(shapely.intersection(inner, major))
-        over = length > CROSSING_M
+        inside_n = int((shapely.length(shapely.intersection(inner, major)) > CROSSING_M).sum())
+        # rivers drawn as areas come as their banks (road_id "…:banks"): water is not land
+        banks = roads[roads["road_id"].astype(str).str.endswith(":banks")].geometry.values
+        water = (
+            shapely.union_all(shapely.get_parts(shapely.polygonize(banks))) if len(banks) else None
+        )
+        points = shapely.point_on_surface(layers.buildings.to_crs(crs).geometry.values)
+        over = probed_straddle(geoms, major, water=water, buildings=points) > CROSSING_M
         crossing = int(over.sum())
         unflagged = sum(
             o and "crosses_major_road" not in f for o, f in zip(over, flags, strict=True)
@@ -117,17 +183,19 @@ def judge(result, layers, crs) -> dict:
             )
             inside = region.intersection(unit_union).area if unit_union is not None else 0.0
             unit_share = f"{inside / region.area:.0%}" if region.area else "-"
-    # buildings mostly outside their labelled grid
+    # buildings labelled with a grid other than the one holding most of their footprint,
+    # and buildings that no grid holds whole (a grid boundary cuts them)
     b = layers.buildings.to_crs(crs)
     labels = result.labels.reindex(b.index)
-    by_code = dict(zip(grids["code"], geoms, strict=True))
-    outside = 0
+    by_code = {c: k for k, c in enumerate(grids["code"])}
+    outside, cut = 0, 0
     for geom, code in zip(b.geometry.values, labels.to_numpy(), strict=True):
-        g = by_code.get(code)
-        if g is None or shapely.area(geom) == 0:
+        whole = shapely.area(geom)
+        if code not in by_code or whole == 0:
             continue
-        if shapely.area(shapely.intersection(geom, g)) < 0.5 * shapely.area(geom):
-            outside += 1
+        held = shapely.area(shapely.intersection(geom, geoms))
+        outside += held[by_code[code]] < held.max() - 1e-6 * whole
+        cut += held.max() < 0.99 * whole
     total_hh = b["households"].sum()
     defaults = (
         b.loc[b["households_source"] == "default", "households"].sum() / total_hh
@@ -141,12 +209,14 @@ def judge(result, layers, crs) -> dict:
         "unit": int((kind == "unit").sum()),
         "in_band": f"{((hh[res] >= LO) & (hh[res] <= HI)).mean():.0%}" if res.any() else "-",
         "unit_area": unit_share,
+        "major_in": inside_n,
         "major_x": f"{crossing}/{unflagged}",
         "ring": int(sum(len(shapely.get_rings(g)) > 1 for g in geoms)),
         "multi": int(sum(shapely.get_num_geometries(g) > 1 for g in geoms)),
         "pp": f"{pp.mean():.2f}/{pp.min():.2f}",
         "roads": f"{road_aligned_share(geoms, edges):.0%}" if edges else "-",
-        "outside": outside,
+        "outside": int(outside),
+        "cut": int(cut),
         "defaults": "-" if defaults != defaults else f"{defaults:.0%}",
     }
 
@@ -212,12 +282,14 @@ COLUMNS = [
     "unit",
     "in_band",
     "unit_area",
+    "major_in",
     "major_x",
     "ring",
     "multi",
     "pp",
     "roads",
     "outside",
+    "cut",
     "defaults",
     "time_s",
 ]

@@ -121,6 +121,7 @@ def test_partition_file_to_geopackage(tmp_path, realdata):
         "n_buildings",
         "flag",
         "crossed_m",
+        "crossed_why",
         "default_share",
         "geometry",
     ]

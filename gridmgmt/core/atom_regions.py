@@ -182,3 +182,90 @@ def _reassign_by_footprint(pieces: list[Piece], idx: np.ndarray, fp: np.ndarray)
     target = np.where(moved, best, current)
     for k, p in enumerate(pieces):
         p.members = idx[target == k]
+
+
+#: footprint parts (m²) in another atom's region smaller than this are left where they are
+CARVE_MIN_M2 = 0.5
+
+
+def hold_whole_footprints(
+    regions: np.ndarray,
+    building_atom: np.ndarray,
+    footprints: np.ndarray,
+    keep_out=None,
+) -> tuple[np.ndarray, int]:
+    """The regions with each building's footprint carved whole into its atom's region.
+
+    A building spanning street blocks (a road or path mapped through it, a
+    footprint over a compound wall) keeps the parts of its footprint that lie
+    in other blocks in other atoms' regions, so a grid boundary would cut it.
+    Each such part moves to the building's own region, except:
+
+    - a building that a line of ``keep_out`` crosses (a major road or railway
+      over or under it, a zone boundary): its grid boundary stays on the line;
+    - where the part overlaps another building of the region holding it;
+    - where taking the part would leave either region in pieces.
+
+    Parameters
+    ----------
+    regions : ndarray of Polygon
+        A clean coverage; the first ones are the atoms of ``building_atom``.
+    building_atom : ndarray of int
+        Region index per building (-1 for none).
+    footprints : ndarray of geometry
+        Building footprints (metric CRS), indexed like ``building_atom``.
+    keep_out : ndarray of LineString, optional
+        Lines that a carved footprint must not cross.
+
+    Returns
+    -------
+    (ndarray, int)
+        The regions (a copy; to be cleaned into a coverage again) and the
+        number of footprint parts moved.
+    """
+    regions = np.asarray(regions, dtype=object).copy()
+    footprints = np.asarray(footprints, dtype=object)
+    placed = np.flatnonzero(np.asarray(building_atom) >= 0)
+    if len(placed) == 0 or len(regions) < 2:
+        return regions, 0
+    bi, ri = shapely.STRtree(regions).query(footprints[placed], predicate="intersects")
+    bi = placed[bi]
+    foreign = ri != building_atom[bi]
+    bi, ri = bi[foreign], ri[foreign]
+    if len(bi) == 0:
+        return regions, 0
+    part_area = shapely.area(shapely.intersection(footprints[bi], regions[ri]))
+    big = part_area > CARVE_MIN_M2
+    bi, ri = bi[big], ri[big]
+    if len(bi) and keep_out is not None and len(keep_out):
+        lines = shapely.union_all(np.asarray(keep_out, dtype=object))
+        shapely.prepare(lines)
+        crossed = shapely.intersects(lines, footprints[bi])
+        bi, ri = bi[~crossed], ri[~crossed]
+    if len(bi) == 0:
+        return regions, 0
+    members: dict[int, list[int]] = {}
+    for b, a in enumerate(building_atom):
+        if a >= 0:
+            members.setdefault(int(a), []).append(b)
+    moved = 0
+    for b, r in zip(bi.tolist(), ri.tolist(), strict=True):
+        own = int(building_atom[b])
+        piece = shapely.intersection(footprints[b], regions[r])
+        theirs = [footprints[k] for k in members.get(r, ())]
+        if theirs:  # never take another building's footprint
+            piece = shapely.difference(piece, shapely.union_all(theirs))
+        for part in shapely.get_parts(shapely.make_valid(piece)):
+            if part.geom_type != "Polygon" or part.area <= CARVE_MIN_M2:
+                continue
+            giver = shapely.make_valid(shapely.difference(regions[r], part))
+            taker = shapely.make_valid(shapely.union(regions[own], part))
+            if _single(giver) and _single(taker):
+                regions[r], regions[own] = giver, taker
+                moved += 1
+    return regions, moved
+
+
+def _single(geom):
+    """``geom`` when it is one non-empty polygon, else None."""
+    return geom if geom.geom_type == "Polygon" and not geom.is_empty else None

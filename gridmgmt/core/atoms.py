@@ -42,7 +42,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridmgmt.core.atom_regions import Piece, settle_block
+from gridmgmt.core.atom_regions import Piece, hold_whole_footprints, settle_block
 from gridmgmt.core.barriers import HARD_BARRIER_CLASSES
 from gridmgmt.core.tessellation import (
     BLOCK_ROAD_CLASSES,
@@ -472,6 +472,14 @@ def build_atoms(
         building_atom[members] = a
 
     cleaned = clean_coverage(np.concatenate([region, np.asarray(empty, dtype=object)]))
+    # a building spanning blocks is carved whole into its atom's region, unless a
+    # major road, railway or zone boundary runs through it
+    keep_out = roads_geom[np.isin(classes, list(HARD_BARRIER_CLASSES))] if len(roads_geom) else []
+    if cut_lines is not None and len(cut_lines):
+        keep_out = np.concatenate([np.asarray(keep_out, dtype=object), cut_lines])
+    carved, moved = hold_whole_footprints(cleaned, building_atom, buildings_geom, keep_out)
+    if moved:
+        cleaned = clean_coverage(carved)
     region, empty = cleaned[:n], cleaned[n:]
     return Atoms(
         region=region,

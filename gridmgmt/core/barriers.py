@@ -120,3 +120,197 @@ def crossed_length(polygons, lines, inset: float = 5.0) -> np.ndarray:
     lines = shapely.union_all(np.asarray(lines, dtype=object))
     inner = shapely.buffer(polygons, -inset)
     return shapely.length(shapely.intersection(inner, lines))
+
+
+#: how far (m) on each side of a barrier a grid must hold land for it to straddle the barrier
+STRADDLE_DEPTH_M = 50.0
+#: share of that depth, on both sides, that the grid must hold
+STRADDLE_SHARE = 0.7
+#: length (m) of the pieces a barrier is measured in
+STRADDLE_STEP_M = 10.0
+
+
+def straddled_length(
+    polygons,
+    lines,
+    *,
+    depth: float = STRADDLE_DEPTH_M,
+    share: float = STRADDLE_SHARE,
+    step: float = STRADDLE_STEP_M,
+    inset: float = 1.0,
+    outline=None,
+    buildings=None,
+) -> np.ndarray:
+    """Length (m) of barrier lines along which each polygon holds land on both sides.
+
+    A grid that holds the median of a dual carriageway, an island of an
+    interchange or the strip between a road and the 社区 outline has a
+    barrier line inside it, but does not straddle the road: nobody lives
+    across it. The barrier lines more than ``inset`` m inside a polygon are
+    cut into pieces of ``step`` m; a piece counts when the polygon holds at
+    least ``share`` of the ``depth`` m wide strip on either side of it.
+    Strips of up to ``share * depth`` (35 m) beyond a barrier do not count;
+    given the ``outline`` of the area partitioned, neither do the islands
+    between barriers and the outline a grid holds, however wide, where none
+    of ``buildings`` (points) lies.
+
+    Parameters
+    ----------
+    polygons : array of Polygon
+        Grids (metric CRS).
+    lines : array of LineString
+        Barrier centre lines (metric CRS).
+    outline : LineString, optional
+        The boundary of the area the polygons tile.
+    buildings : array of Point, optional
+        A point on each building; an island holding one is land.
+
+    Returns
+    -------
+    ndarray of float
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    out = np.zeros(len(polygons))
+    if lines is None or len(lines) == 0 or len(polygons) == 0:
+        return out
+    lines = shapely.union_all(np.asarray(lines, dtype=object))
+    out = _straddled(polygons, lines, depth, share, step, inset)
+    if outline is None or not (out > 0).any():
+        return out
+    # without the islands between barriers (and the outline) it holds, does the grid still?
+    rim = shapely.buffer(shapely.union(lines, outline), BARRIER_TOLERANCE)
+    shapely.prepare(rim)
+    some = np.flatnonzero(out > 0)
+    points = np.asarray([] if buildings is None else buildings, dtype=object)
+    tree = shapely.STRtree(points) if len(points) else None
+    for k in some:
+        land, sides = _without_islands(polygons[k], lines, rim, tree)
+        if sides < 2:  # land on one side of every barrier it cuts: only around a barrier's end
+            land = np.asarray([land], dtype=object)
+            out[k] = _straddled(land, lines, depth, share, step, inset)[0]
+    return out
+
+
+def occupied_sides(polygons, lines, buildings, inset: float = 1.0) -> np.ndarray:
+    """How many of the faces each polygon is cut into by ``lines`` hold a point of ``buildings``.
+
+    Two or more: the grid holds buildings on both sides of a barrier.
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    out = np.ones(len(polygons), dtype=int)
+    points = np.asarray([] if buildings is None else buildings, dtype=object)
+    if lines is None or len(points) == 0 or len(polygons) == 0:
+        return out
+    lines = shapely.union_all(np.asarray(lines, dtype=object))
+    if lines.is_empty:
+        return out
+    entered = shapely.length(shapely.intersection(shapely.buffer(polygons, -inset), lines)) > 0
+    tree = shapely.STRtree(points)
+    for k in np.flatnonzero(entered):
+        polygon = polygons[k]
+        cut = shapely.intersection(polygon, lines)
+        faces = shapely.get_parts(
+            shapely.polygonize(shapely.get_parts(shapely.union_all([polygon.boundary, cut])))
+        )
+        out[k] = len(np.unique(tree.query(faces, predicate="contains")[0]))
+    return out
+
+
+def side_households(polygon, lines, points, households) -> list[int]:
+    """Households of ``points`` (building points) in each face of ``polygon`` cut by ``lines``.
+
+    Only faces holding a building are listed (a face of buildings without
+    households gives 0).
+    """
+    points = np.asarray(points, dtype=object)
+    households = np.asarray(households)
+    cut = shapely.intersection(polygon, lines)
+    faces = shapely.get_parts(
+        shapely.polygonize(shapely.get_parts(shapely.union_all([polygon.boundary, cut])))
+    )
+    fi, pi = shapely.STRtree(points).query(faces, predicate="contains")
+    return [int(households[pi[fi == f]].sum()) for f in np.unique(fi)]
+
+
+#: why a grid crosses a barrier, by what it holds on each side
+CROSSING_REASONS = {
+    "unit_enclosure": "a 单位 enclosure spans the barrier",
+    "joins_part_below_min": "households across it are too few for a grid of their own",
+    "land_only": "it holds land or buildings without households across it",
+    "band": "households on both sides: the band or the rebalancer joined them",
+}
+
+
+def crossing_reason(kind: str, sides: list[int], lo: int) -> str:
+    """The :data:`CROSSING_REASONS` code of a grid crossing a barrier.
+
+    ``sides`` are the households on each side holding buildings
+    (:func:`side_households`), ``lo`` the band's minimum.
+    """
+    housed = [h for h in sides if h > 0]
+    if kind == "unit":
+        return "unit_enclosure"
+    if len(housed) < 2:
+        return "land_only"
+    return "joins_part_below_min" if min(housed) < lo else "band"
+
+
+def _without_islands(polygon, lines, rim, points=None):
+    """``polygon`` less its faces between barriers, and how many faces are left.
+
+    ``polygon`` is cut by ``lines``; a face counts as an island (a road
+    median, an interchange island, a strip between a road and the 社区
+    outline) when at least 90% of its outline lies in ``rim`` (the barrier
+    lines and the outline of the area partitioned, buffered by
+    :data:`BARRIER_TOLERANCE`, prepared) and
+    no point of ``points`` (an STRtree of building points, or None) lies in it.
+    """
+    cut = shapely.intersection(polygon, lines)
+    faces = shapely.get_parts(
+        shapely.polygonize(shapely.get_parts(shapely.union_all([polygon.boundary, cut])))
+    )
+    faces = faces[shapely.within(shapely.point_on_surface(faces), polygon)]
+    if len(faces) < 2:
+        return polygon, len(faces)
+    bounds = shapely.boundary(faces)
+    along = shapely.length(shapely.intersection(bounds, rim)) / np.maximum(
+        shapely.length(bounds), 1e-9
+    )
+    islands = along >= 0.9
+    if points is not None and islands.any():
+        occupied = np.unique(points.query(faces, predicate="contains")[0])
+        islands[occupied] = False
+    if not islands.any() or islands.all():
+        return polygon, len(faces)
+    return shapely.union_all(faces[~islands]), int((~islands).sum())
+
+
+def _straddled(polygons, lines, depth, share, step, inset) -> np.ndarray:
+    """:func:`straddled_length` of polygons as given (islands included)."""
+    out = np.zeros(len(polygons))
+    inner = shapely.intersection(shapely.buffer(polygons, -inset), lines)
+    holding = np.flatnonzero(shapely.length(inner) > 0)
+    if len(holding) == 0:
+        return out
+    parts, owner = shapely.get_parts(inner[holding], return_index=True)
+    lined = shapely.length(parts) > 0  # points where a line only touches
+    parts, owner = shapely.segmentize(parts[lined], step), owner[lined]
+    coords, which = shapely.get_coordinates(parts, return_index=True)
+    same = which[1:] == which[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    grid = holding[owner[which[:-1][same]]]
+    length = np.hypot(*(b - a).T)
+    ok = length > 0
+    a, b, grid, length = a[ok], b[ok], grid[ok], length[ok]
+    if len(a) == 0:
+        return out
+    normal = np.column_stack([-(b - a)[:, 1], (b - a)[:, 0]]) / length[:, None] * depth
+    held = []
+    for side in (1.0, -1.0):
+        far_a, far_b = a + side * normal, b + side * normal
+        rings = np.stack([a, b, far_b, far_a, a], axis=1)
+        strips = shapely.polygons(rings)
+        held.append(shapely.area(shapely.intersection(strips, polygons[grid])) / (length * depth))
+    both = (held[0] >= share) & (held[1] >= share)
+    np.add.at(out, grid[both], length[both])
+    return out

@@ -49,12 +49,16 @@ from gridmgmt.core import codes as gc
 from gridmgmt.core.atom_graph import AtomGraph
 from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.band_repair import repair_band
+from gridmgmt.core.barrier_moves import pull_back
 from gridmgmt.core.barriers import (
     ALONG_SHARE,
     barrier_contact,
-    crossed_length,
+    crossing_reason,
     cut_at_barriers,
     hard_barriers,
+    occupied_sides,
+    side_households,
+    straddled_length,
 )
 from gridmgmt.core.bisection import Bisector
 from gridmgmt.core.boundary_sides import keep_inside
@@ -80,7 +84,7 @@ from gridmgmt.core.quality import (
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 from gridmgmt.core.unit_grids import claim_empty_regions, default_area, unit_groups
 
-#: a grid is flagged ``crosses_major_road`` when more of a barrier than this (m) runs through it
+#: a grid is flagged ``crosses_major_road`` when it straddles more of a barrier than this (m)
 CROSSED_MIN_M = 20.0
 #: metres inside a grid's edge from which a barrier counts as running through it
 CROSSED_INSET_M = 1.0
@@ -211,8 +215,8 @@ def partition(
         Treat motorways, trunk and primary roads, railways and rivers as
         hard boundaries (default): grouping joins atoms across one only
         where a part between them holds too few households for a grid;
-        grids they run through get ``crossed_m`` and the flag
-        ``crosses_major_road``. Every grid's flag also says
+        grids holding land on both sides of one get ``crossed_m`` (the
+        length straddled) and the flag ``crosses_major_road``. Every grid's flag also says
         ``encloses_grid`` (it has holes) or ``not_compact`` (Polsby-Popper
         under 0.15) where that holds; flags are comma-separated.
 
@@ -299,7 +303,7 @@ def partition(
         started,
         with_report=not needs_repair,  # else reported once, after the repair
         footprints=geom,
-        flag_crossings=barriers,
+        flag_crossings=barriers and not needs_repair,  # else flagged once, after the repair
     )
     if needs_repair:
         result = _rebalanced(
@@ -384,6 +388,14 @@ def _rebalanced(
     )
     if len(fixed.report.out_of_band_after) >= len(fixed.report.out_of_band_before):
         grids = result.grids.to_crs(result.metric_crs)
+        if flag_crossings:  # the partition's own grids, flagged now
+            _flag_crossings(grids, roads, footprints, buildings["households"].to_numpy(), lo)
+            flagged = result.grids.drop(columns="geometry")
+            for col in ("flag", "crossed_m", "crossed_why"):
+                flagged[col] = grids[col].to_numpy()
+            result.grids = gpd.GeoDataFrame(
+                flagged, geometry=result.grids.geometry.values, crs=result.grids.crs
+            )
         placed = (footprints, result.labels.to_numpy())
         result.report = _quality(
             grids, (roads, compounds, area), lo, hi, result.atoms, started, placed
@@ -398,7 +410,7 @@ def _rebalanced(
     grids["code"] = codes
     grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
     if flag_crossings:
-        _flag_crossings(grids, roads)
+        _flag_crossings(grids, roads, footprints, buildings["households"].to_numpy(), lo)
     _flag_shapes(grids)
     labels = pd.Series(
         fixed.labels.reindex(ids).map(renumber).to_numpy(),
@@ -418,7 +430,16 @@ def _rebalanced(
 
 # ------------------------------------------------------------------ compute
 def _group(
-    atoms: Atoms, area, zones, crs, lo, hi, seed, *, barriers=None, unit_min_area_m2=50_000.0
+    atoms: Atoms,
+    area,
+    zones,
+    crs,
+    lo,
+    hi,
+    seed,
+    *,
+    barriers=None,
+    unit_min_area_m2=50_000.0,
 ):
     """Atom index groups, one per grid, with kind and flag.
 
@@ -506,6 +527,15 @@ def _group(
         regrown, full_graph, on_outline
     ) <= enclosed_count(groups, full_graph, on_outline):
         groups = regrown
+    if (along > 0).any():  # atoms held across a barrier go back to their side where the band allows
+        across = np.where(along >= ALONG_SHARE * w, along, 0.0)
+        groups = pull_back(groups, kinds, hh, full_graph, across, smooth, (lo, hi))
+        flags = [
+            ("" if lo <= hh[g].sum() <= hi else "out_of_band")
+            if k == "residential" and f in ("", "out_of_band")
+            else f
+            for g, f, k in zip(groups, flags, kinds, strict=True)
+        ]
     return groups, kinds, flags
 
 
@@ -611,7 +641,8 @@ def _assemble(
         crs=crs,
     )
     if flag_crossings:
-        _flag_crossings(grids, layers[0])
+        households = buildings["households"].to_numpy()
+        _flag_crossings(grids, layers[0], footprints, households, lo)
     _flag_shapes(grids)
     order = np.argsort(codes)
     grids = grids.iloc[order].reset_index(drop=True)
@@ -681,19 +712,53 @@ def _quality(
     )
 
 
-def _flag_crossings(grids: gpd.GeoDataFrame, roads) -> None:
-    """Add ``crossed_m``, the length of hard barriers running through each grid; flag those crossed.
+def _flag_crossings(
+    grids: gpd.GeoDataFrame, roads, footprints=None, households=None, lo: int = 0
+) -> None:
+    """Add ``crossed_m``, the length of hard barriers each grid straddles; flag those crossed.
 
-    A grid whose flag already says something gets ``crosses_major_road``
-    after it, comma-separated.
+    A flagged grid's ``crossed_why`` says why it crosses
+    (:data:`~gridmgmt.core.barriers.CROSSING_REASONS`), from the households
+    it holds on each side (``households`` per footprint) and ``lo``.
+
+    A grid straddles a barrier where it holds land on both sides of it
+    (:func:`~gridmgmt.core.barriers.straddled_length`); a road median, an
+    interchange island or the strip between a road and the 社区 outline
+    without a building (of ``footprints``, metric) is not a crossing. A grid
+    holding buildings on both sides of one is flagged however little land
+    it holds across. A grid whose flag already says something gets
+    ``crosses_major_road`` after it, comma-separated.
     """
     barriers = hard_barriers(None if roads is None else roads.geometry.values, road_classes(roads))
-    crossed = crossed_length(grids.geometry.values, barriers, inset=CROSSED_INSET_M)
+    polygons = grids.geometry.values
+    outline = shapely.boundary(_union(polygons)) if len(barriers) else None
+    points = None if footprints is None else shapely.point_on_surface(footprints)
+    crossed = straddled_length(
+        polygons, barriers, inset=CROSSED_INSET_M, outline=outline, buildings=points
+    )
+    # a building across a road, in a strip too narrow to count, is a crossing all the same
+    across = occupied_sides(polygons, barriers, points, inset=CROSSED_INSET_M) > 1
+    flagged = (crossed > CROSSED_MIN_M) | across
     grids["crossed_m"] = np.round(crossed, 1)
     grids["flag"] = [
         join_flags(flag, "crosses_major_road" if over else None)
-        for flag, over in zip(grids["flag"], crossed > CROSSED_MIN_M, strict=True)
+        for flag, over in zip(grids["flag"], flagged, strict=True)
     ]
+    why = np.full(len(grids), None, dtype=object)
+    if households is not None and points is not None:
+        lines = shapely.union_all(barriers)
+        for k in np.flatnonzero(flagged):
+            sides = side_households(polygons[k], lines, points, households)
+            why[k] = crossing_reason(grids["kind"].iloc[k], sides, lo)
+    grids["crossed_why"] = why
+
+
+def _union(polygons):
+    """The union of grids: a coverage union where they share exact edges, else a plain one."""
+    try:
+        return shapely.coverage_union_all(polygons)
+    except shapely.errors.GEOSException:  # rebalanced grids need not be noded alike
+        return shapely.union_all(polygons)
 
 
 def _flag_shapes(grids: gpd.GeoDataFrame) -> None:

@@ -29,11 +29,21 @@ BLOCK_ROAD_CLASSES = frozenset(
 )
 
 
+#: a road ending this close (m) to the boundary is extended across it
+END_SNAP_M = 0.05
+#: faces of the road network smaller than this (m²) are rounding slivers, not blocks
+SLIVER_M2 = 1e-4
+
+
 def street_blocks(boundary, road_lines) -> np.ndarray:
     """Faces of the road network clipped to ``boundary`` (a polygon): they tile it.
 
     Road centre lines are noded with the boundary's rings and polygonised;
-    faces outside the boundary (in holes, or beyond it) are dropped.
+    faces outside the boundary (in holes, or beyond it) are dropped. A road
+    clipped to the boundary ends on its ring only up to rounding, so each
+    end within :data:`END_SNAP_M` of a ring is pushed across it: else the
+    road would not be noded with the ring, it would dangle, polygonising
+    would drop it and the blocks on both sides of it would stay one.
     """
     rings = (
         [boundary.exterior, *boundary.interiors]
@@ -43,18 +53,46 @@ def street_blocks(boundary, road_lines) -> np.ndarray:
     lines = list(rings)
     if road_lines is not None and len(road_lines):
         clipped = shapely.intersection(np.asarray(road_lines, dtype=object), boundary)
-        lines.extend(
+        roads = [
             g for g in shapely.get_parts(clipped) if g.geom_type in ("LineString", "LinearRing")
-        )
+        ]
+        lines.extend(_across_rings(np.asarray(roads, dtype=object), rings))
     noded = shapely.union_all(lines)
     faces = np.asarray(
         shapely.get_parts(shapely.polygonize(shapely.get_parts(noded))), dtype=object
     )
     if len(faces) == 0:
         return np.asarray([boundary], dtype=object)
+    # inside the boundary, and not a sliver of rounding between a road's end and the ring
     inside = shapely.contains(boundary, shapely.point_on_surface(faces))
-    faces = faces[inside]
+    faces = faces[inside & (shapely.area(faces) > SLIVER_M2)]
     return faces if len(faces) else np.asarray([boundary], dtype=object)
+
+
+def _across_rings(roads: np.ndarray, rings: list) -> list:
+    """The roads with each end lying within :data:`END_SNAP_M` of a ring pushed 10 cm past it."""
+    if len(roads) == 0:
+        return []
+    rim = shapely.union_all(rings)
+    first = shapely.get_point(roads, 0)
+    last = shapely.get_point(roads, -1)
+    near = (shapely.distance(first, rim) < END_SNAP_M) | (shapely.distance(last, rim) < END_SNAP_M)
+    out = list(roads)
+    for k in np.flatnonzero(near):
+        xy = shapely.get_coordinates(roads[k])
+        if len(xy) < 2:
+            continue
+        for end, inner in ((0, 1), (-1, -2)):
+            step = xy[end] - xy[inner]
+            size = float(np.hypot(*step))
+            point = shapely.Point(xy[end])
+            if size > 0 and shapely.distance(point, rim) < END_SNAP_M:
+                pushed = xy[end] + step / size * 2 * END_SNAP_M
+                # only a road meeting the ring at an angle (one along it would make slivers)
+                if shapely.distance(shapely.Point(pushed), rim) >= END_SNAP_M:
+                    xy[end] = pushed
+        out[k] = shapely.LineString(xy)
+    return out
 
 
 def segments(lines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -57,3 +57,72 @@ def test_a_part_too_small_for_a_grid_crosses_and_is_flagged():
     grid = result.grids.iloc[0]
     assert grid["flag"] == "crosses_major_road"
     assert grid["crossed_m"] > 100
+
+
+def test_a_road_ending_on_the_outline_splits_the_block():
+    """A road clipped to the 社区 ends on its outline only up to rounding: it still cuts blocks."""
+    from gridmgmt.core.tessellation import street_blocks
+
+    boundary = shapely.Polygon([(0, 0), (1000.3, 13.7), (1010.1, 997.9), (-7.3, 1003.1)])
+    for k in range(20):
+        x = 100 + k * 41.3
+        road = shapely.intersection(shapely.LineString([(x, -50), (x + 3.1, 1100)]), boundary)
+        blocks = street_blocks(boundary, [road])
+        assert len(blocks) == 2
+        assert abs(shapely.area(blocks).sum() - boundary.area) < 1e-6 * boundary.area
+
+
+def dual_carriageway(east_households: list[int], median_m: float = 20.0):
+    """The layout of :func:`layout` with the road as two carriageways ``median_m`` apart."""
+    buildings, roads, boundary = layout(east_households)
+    lines = [
+        shapely.LineString([(X0 + x, Y0 - 100), (X0 + x, Y0 + 250)])
+        for x in (200 - median_m / 2, 200 + median_m / 2)
+    ]
+    roads = gpd.GeoDataFrame(
+        {"road_class": ["primary", "primary"]}, geometry=[wgs84(g) for g in lines], crs=4326
+    )
+    return buildings, roads, boundary
+
+
+def test_a_median_in_a_grid_is_not_a_crossing():
+    """The strip between two carriageways goes to a grid on one side: that grid is not flagged."""
+    buildings, roads, boundary = dual_carriageway([45] * 9)
+    result = partition(buildings, boundary=boundary, roads=roads)
+    west, east = result.labels.iloc[:9], result.labels.iloc[9:]
+    assert west.nunique() == 1 and east.nunique() == 1 and west.iloc[0] != east.iloc[0]
+    assert len(result.grids) == 2
+    assert result.grids["flag"].isna().all()
+    assert (result.grids["crossed_m"] == 0).all()
+
+
+def test_a_part_too_small_across_a_dual_carriageway_is_flagged():
+    buildings, roads, boundary = dual_carriageway([60])
+    result = partition(buildings, boundary=boundary, roads=roads)
+    assert len(result.grids) == 1
+    assert result.grids.iloc[0]["flag"] == "crosses_major_road"
+    assert result.grids.iloc[0]["crossed_m"] > 100
+    assert result.grids.iloc[0]["crossed_why"] == "joins_part_below_min"
+
+
+def test_pull_back_returns_atoms_to_their_side():
+    """Atoms 0-1-2 | 3-4-5 in a row, a barrier between 2 and 3 and a path around its end (2-6-3).
+
+    Grid A holds 0, 1, 2 and 3 (across the barrier); grid B holds 4 and 5: atom
+    3 goes back to B when both stay in band, and stays when B would leave it.
+    """
+    from gridmgmt.core.atom_graph import AtomGraph
+    from gridmgmt.core.barrier_moves import pull_back
+
+    i = np.asarray([0, 1, 2, 3, 4, 2, 6])
+    j = np.asarray([1, 2, 3, 4, 5, 6, 3])
+    w = np.full(len(i), 10.0)
+    across = np.where((i == 2) & (j == 3), 10.0, 0.0)
+    graph = AtomGraph(7, i, j, w)
+    groups = [np.asarray([0, 1, 2, 3, 6]), np.asarray([4, 5])]
+    hh = np.asarray([100, 100, 100, 50, 100, 100, 0])
+    moved = pull_back(groups, ["residential"] * 2, hh, graph, across, across == 0, (250, 500))
+    assert moved[0].tolist() == [0, 1, 2, 6] and moved[1].tolist() == [3, 4, 5]
+    hh_full = np.asarray([100, 100, 100, 50, 200, 290, 0])  # B would hold 540
+    kept = pull_back(groups, ["residential"] * 2, hh_full, graph, across, across == 0, (250, 500))
+    assert kept[0].tolist() == [0, 1, 2, 3, 6]

@@ -132,25 +132,110 @@ def test_grids_are_single_polygons_covering_without_overlap(realdata, name):
     assert all(shapely.Polygon(ring).area < 1.0 for ring in union.interiors)  # no gaps
 
 
+def barrier_lines(roads, crs):
+    """The hard barriers (major roads, railways, rivers) of an extract, metric, as one geometry."""
+    from gridmgmt.core.barriers import HARD_BARRIER_CLASSES
+
+    roads = roads.to_crs(crs)
+    return roads[roads["road_class"].isin(HARD_BARRIER_CLASSES)].geometry.union_all()
+
+
+def sides(polygon, lines, points) -> tuple[list[int], list[float]]:
+    """Buildings (of ``points``) in the faces of ``polygon`` cut by ``lines`` that hold some,
+    and the area of every face."""
+    cut = shapely.intersection(polygon, lines)
+    faces = shapely.get_parts(
+        shapely.polygonize(shapely.get_parts(shapely.union_all([polygon.boundary, cut])).tolist())
+    )
+    counts = [int(shapely.contains(face, points).sum()) for face in faces]
+    return [c for c in counts if c], [face.area for face in faces]
+
+
 @pytest.mark.parametrize("name", OSM_EXTRACTS)
 def test_grids_crossing_major_roads_say_so(realdata, name):
-    """Every grid with more than 50 m of motorway/trunk/primary road or railway inside is flagged."""
+    """A grid holding buildings on both sides of a major road, railway or river is flagged
+    ``crosses_major_road``; a flagged grid holds buildings or a hectare of land on each side.
+
+    A road median, an interchange island or a verge strip in a grid puts a
+    major road inside it without the grid reaching across: not flagged.
+    """
     from gridmgmt.core.flags import has_flag
 
     result, _ = partition_extract(realdata, name)
     if result is None:
         return
     buildings, roads, _ = read_extract(realdata, name)
-    grids = result.grids.to_crs(result.metric_crs)
-    major = {"motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link"}
-    roads = roads.to_crs(result.metric_crs)
-    lines = roads[roads["road_class"].isin(major | {"railway"})].geometry.union_all()
-    polygons = grids.geometry.values
-    inner = shapely.difference(polygons, shapely.buffer(shapely.boundary(polygons), 1.0))
-    inside = shapely.length(shapely.intersection(inner, lines))
-    unflagged = [
-        code
-        for code, metres, flag in zip(grids["code"], inside, grids["flag"], strict=True)
-        if metres > 50 and not has_flag(flag, "crosses_major_road")
-    ]
-    assert unflagged == []
+    crs = result.metric_crs
+    grids = result.grids.to_crs(crs)
+    lines = barrier_lines(roads, crs)
+    points = shapely.point_on_surface(buildings.to_crs(crs).geometry.values)
+    for code, polygon, flag in zip(
+        grids["code"], grids.geometry.values, grids["flag"], strict=True
+    ):
+        occupied, areas = sides(polygon, lines, points)
+        flagged = has_flag(flag, "crosses_major_road")
+        if len(occupied) > 1:
+            assert flagged, (code, occupied)
+        if flagged:
+            assert len(occupied) > 1 or sum(a >= 10_000 for a in areas) > 1, (code, areas)
+
+
+def test_grids_cross_major_roads_only_to_join_a_part_too_small_for_a_grid(realdata):
+    """bj_cau: a residential grid reaches across a major road only to take in households that,
+    between their major roads, are too few for a grid of their own (issue 19 §3)."""
+    from gridmgmt.core.flags import has_flag
+
+    result, _ = partition_extract(realdata, "bj_cau_xueyuanlu.osm")
+    buildings, roads, _ = read_extract(realdata, "bj_cau_xueyuanlu.osm")
+    crs = result.metric_crs
+    grids = result.grids.to_crs(crs)
+    lines = barrier_lines(roads, crs)
+    b = buildings.to_crs(crs)
+    housed = shapely.point_on_surface(b.geometry.values[b["households"].to_numpy() > 0])
+    hh = b["households"].to_numpy()[b["households"].to_numpy() > 0]
+    flagged = np.asarray([has_flag(f, "crosses_major_road") for f in grids["flag"]], bool)
+    crossing = grids[flagged & (grids["kind"] == "residential").to_numpy()]
+    assert len(crossing) <= 2
+    assert (crossing["crossed_why"] == "joins_part_below_min").all()
+    for code, polygon in zip(crossing["code"], crossing.geometry.values, strict=True):
+        cut = shapely.intersection(polygon, lines)
+        faces = shapely.get_parts(
+            shapely.polygonize(
+                shapely.get_parts(shapely.union_all([polygon.boundary, cut])).tolist()
+            )
+        )
+        per_side = [int(hh[shapely.contains(face, housed)].sum()) for face in faces]
+        per_side = [h for h in per_side if h]
+        assert len(per_side) >= 2, code  # it does reach across to households
+        assert min(per_side) < 250, (code, per_side)  # ... too few for a grid of their own
+
+
+@pytest.mark.parametrize("name", OSM_EXTRACTS)
+def test_grid_boundaries_cut_buildings_only_along_major_roads(realdata, name):
+    """A footprint spanning street blocks lies whole in one grid, unless a major road or railway runs through it.
+
+    On bj_cau the underground 六道口 station (``building=train_station``,
+    ``layer=-1``) lies under the 学院路/学清路 junction: cut by primary roads, it
+    stays in the grid holding the largest part of it.
+    """
+    from gridmgmt.core.atoms import road_classes
+    from gridmgmt.core.barriers import hard_barriers
+
+    result, _ = partition_extract(realdata, name)
+    if result is None:
+        return
+    buildings, roads, _ = read_extract(realdata, name)
+    crs = result.metric_crs
+    grids = result.grids.to_crs(crs)
+    footprints = np.asarray(buildings.to_crs(crs).geometry.values, dtype=object)
+    best, areas = largest_share_grid(footprints, grids)
+    whole = areas[np.arange(len(best)), best] >= 0.99 * shapely.area(footprints)
+    roads = roads.to_crs(crs) if len(roads) else None
+    lines = hard_barriers(None if roads is None else roads.geometry.values, road_classes(roads))
+    crossed = (
+        shapely.intersects(footprints, shapely.union_all(lines))
+        if len(lines)
+        else np.zeros(len(footprints), bool)
+    )
+    cut = ~whole & ~crossed & (shapely.area(footprints) > 0)
+    assert not cut.any(), buildings.loc[cut, ["building_id", "building_type"]]
