@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gridmgmt.core.households import confidence_of
 from gridmgmt.core.layers import WGS84
@@ -91,11 +92,21 @@ def frame_to_rows(layer: str, frame: gpd.GeoDataFrame) -> list[dict]:
 
 
 def rows_to_frame(layer: str, rows) -> gpd.GeoDataFrame:
-    """GeoDataFrame with the layer's column names from table rows (mappings)."""
+    """GeoDataFrame with the layer's column names from table rows.
+
+    ``rows`` are tuples of the table columns (in :data:`LAYER_TABLES` order),
+    ``id`` and the geometry as stored (WKB bytes, or hex EWKB from PostGIS),
+    which is parsed for all rows at once.
+    """
     _, columns = LAYER_TABLES[layer]
     back = {dst: src for src, dst in columns.items()}
-    records = [dict(r) for r in rows]
-    geoms = [r.pop("geom") for r in records]
-    frame = pd.DataFrame.from_records(records, columns=[c for c in columns.values()] + ["id"])
+    names = [*columns.values(), "id"]
+    frame = pd.DataFrame.from_records([r[:-1] for r in rows], columns=names)
     frame = frame.rename(columns=back)
+    raw = np.array([r[-1] for r in rows], dtype=object)
+    if len(raw) and isinstance(raw[0], memoryview):
+        raw = np.array([bytes(g) for g in raw], dtype=object)
+    geoms = shapely.from_wkb(raw)
+    if shapely.get_srid(geoms).any():  # EWKB from PostGIS: SRID 0, as single reads give
+        geoms = shapely.set_srid(geoms, 0)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=WGS84).values, crs=WGS84)
