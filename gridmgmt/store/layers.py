@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -94,9 +96,27 @@ def frame_to_rows(layer: str, frame: gpd.GeoDataFrame) -> list[dict]:
 def rows_to_frame(layer: str, rows) -> gpd.GeoDataFrame:
     """GeoDataFrame with the layer's column names from table rows.
 
+    ``rows`` are mappings (with shapely geometries under ``geom``) or tuples
+    as :func:`wkb_rows_to_frame` takes them.
+    """
+    if len(rows) and not isinstance(rows[0], Mapping):
+        return wkb_rows_to_frame(layer, rows)
+    _, columns = LAYER_TABLES[layer]
+    back = {dst: src for src, dst in columns.items()}
+    records = [dict(r) for r in rows]
+    geoms = [r.pop("geom") for r in records]
+    frame = pd.DataFrame.from_records(records, columns=[c for c in columns.values()] + ["id"])
+    frame = frame.rename(columns=back)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=WGS84).values, crs=WGS84)
+
+
+def wkb_rows_to_frame(layer: str, rows) -> gpd.GeoDataFrame:
+    """:func:`rows_to_frame` of rows whose geometry is still as stored, parsed all at once.
+
     ``rows`` are tuples of the table columns (in :data:`LAYER_TABLES` order),
-    ``id`` and the geometry as stored (WKB bytes, or hex EWKB from PostGIS),
-    which is parsed for all rows at once.
+    ``id`` and the geometry as the driver returns it (WKB bytes, or hex EWKB
+    from PostGIS); the frame is the one :func:`rows_to_frame` gives for the
+    same rows read with their geometries parsed one by one.
     """
     _, columns = LAYER_TABLES[layer]
     back = {dst: src for src, dst in columns.items()}
