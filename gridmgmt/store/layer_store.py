@@ -20,7 +20,7 @@ from gridmgmt.domain.errors import ConflictError, NotFoundError
 from gridmgmt.store import models as m
 from gridmgmt.store.bulk_load import bulk_insert
 from gridmgmt.store.database import Database, chunks
-from gridmgmt.store.layers import LAYER_TABLES, wkb_rows_to_frame
+from gridmgmt.store.layers import LAYER_TABLES, rows_to_frame
 
 _ADMIN_MODELS = {"district": m.District, "street": m.Street, "community": m.Community}
 _PARENT_FK = {"street": ("district_id", m.District), "community": ("street_id", m.Street)}
@@ -210,7 +210,7 @@ class LayerStore(Database):
         stmt = self.where_bbox(stmt, model, bbox)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        return self.clip_bbox(wkb_rows_to_frame(layer, rows), bbox)
+        return self.clip_bbox(rows_to_frame(layer, rows), bbox)
 
     def counts(self) -> dict[str, int]:
         """Number of rows per main table (current grids only)."""
