@@ -43,10 +43,15 @@ class BatchSetupError(GridmgmtError):
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One unit of work: ``key`` is passed to ``prepare`` and ``write``; ``label`` names it."""
+    """One unit of work: ``key`` is passed to ``prepare`` and ``write``; ``label`` names it.
+
+    ``weight`` (e.g. the 社区's buildings) orders the tasks on Dask, heaviest
+    first, so that no long task starts last while the other worker idles.
+    """
 
     key: str
     label: str
+    weight: float = 0.0
 
 
 @dataclass
@@ -255,8 +260,9 @@ def _dask_items(client, items, prepare, compute, write, outcome, description, pr
 
     run = uuid.uuid4().hex[:8]
     pending = {}
+    heaviest_first = sorted(items, key=lambda item: -item.weight)  # stable: ties keep order
     with _bar(len(items), description, progress) as bar:
-        for item in items:
+        for item in heaviest_first:
             try:
                 inputs = prepare(item.key)
             except Exception as err:  # noqa: BLE001

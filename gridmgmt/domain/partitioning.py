@@ -222,7 +222,7 @@ def partition_stored(
             if n == 0:
                 say(f"{area.name} ({area.code}): 0 buildings")
             else:
-                items.append(BatchItem(code, f"{area.name} ({code})"))
+                items.append(BatchItem(code, f"{area.name} ({code})", weight=n))
         straddling: dict[str, pd.DataFrame] = {}
 
         def prepare(code: str) -> tuple:
