@@ -273,3 +273,25 @@ def test_several_communities_need_a_full_prefix(tmp_path):
         area_prefixes("340705001998", 3)
     with pytest.raises(ValueError, match="12-digit"):
         area_prefixes("3407", 2)
+
+
+def test_fit_places_decoys_only_when_a_conversion_fits_better(tmp_path):
+    from gridmgmt.core.boundary_fit import BoundaryFit, assess_fit
+
+    files, b, _ = _cut_layout(tmp_path)
+    buildings = gpd.read_file(files["buildings"])
+    roads = gpd.read_file(files["roads"])
+    for boundary_file, offset in (
+        (files["boundaries"], False),
+        (_gcj02_boundaries(files, tmp_path), True),
+    ):
+        boundary = gpd.read_file(boundary_file)
+        lazy = assess_fit(boundary, buildings, roads)
+        verdict = (lazy.boundary_looks_gcj02, lazy.data_looks_gcj02, lazy.misses)
+        placed = sum(1 for key in lazy.moved if key in lazy.moved._done)
+        # every placement made at once gives the same verdicts and the same numbers
+        eager = BoundaryFit(lazy.given, dict(lazy.moved), lazy.shift_m, lazy.n_buildings)
+        assert verdict == (eager.boundary_looks_gcj02, eager.data_looks_gcj02, eager.misses)
+        assert verdict == (offset, False, False)
+        assert eager.describe() == lazy.describe()
+        assert placed == (12 if offset else 2)  # a fitting boundary: the two conversions only

@@ -28,6 +28,7 @@ than offset.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -82,7 +83,7 @@ class BoundaryFit:
     """The boundary as given and moved by the GCJ-02 shift turned by each of :data:`DIRECTIONS`."""
 
     given: Placement
-    moved: dict[tuple[int, float], Placement]  # (direction, length in shifts) -> placement
+    moved: Mapping[tuple[int, float], Placement]  # (direction, length in shifts) -> placement
     shift_m: float
     n_buildings: int
 
@@ -224,11 +225,42 @@ def assess_fit(
     c = shapely.centroid(shapely.union_all(polys))  # the shift's length in metres, there
     ends = gpd.GeoSeries([c, shapely.Point(c.x + dlon, c.y + dlat)], crs=WGS84).to_crs(crs)
     shift_m = float(ends.iloc[0].distance(ends.iloc[1]))
-    moved = {}
-    tried = [(d, 1.0) for d in DIRECTIONS] + [(d, k) for d in (0, 180) for k in SCALES]
-    for direction, length in tried:
+
+    def shifted(key: tuple[int, float]) -> Placement:
+        direction, length = key
         turn = np.radians(direction)
         dx = length * (dlon * np.cos(turn) - dlat * np.sin(turn))
         dy = length * (dlon * np.sin(turn) + dlat * np.cos(turn))
-        moved[direction, length] = place(float(dx), float(dy))
+        return place(float(dx), float(dy))
+
+    tried = [(d, 1.0) for d in DIRECTIONS] + [(d, k) for d in (0, 180) for k in SCALES]
+    moved = Placements(tried, shifted)
     return BoundaryFit(given=place(0.0, 0.0), moved=moved, shift_m=shift_m, n_buildings=len(b))
+
+
+class Placements(Mapping):
+    """Placements by (direction, length), each computed when first asked for.
+
+    A verdict usually needs only the two conversions (0 and 180 degrees):
+    the decoys are placed only when a conversion fits markedly better, so a
+    boundary that fits costs 3 placements (as given and the two conversions), not 13,
+    with the same verdicts.
+    """
+
+    def __init__(self, keys: list[tuple[int, float]], place: Callable):
+        self._keys = list(keys)
+        self._place = place
+        self._done: dict[tuple[int, float], Placement] = {}
+
+    def __getitem__(self, key: tuple[int, float]) -> Placement:
+        if key not in self._done:
+            if key not in self._keys:
+                raise KeyError(key)
+            self._done[key] = self._place(key)
+        return self._done[key]
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)

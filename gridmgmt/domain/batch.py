@@ -22,6 +22,7 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,10 +43,15 @@ class BatchSetupError(GridmgmtError):
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One unit of work: ``key`` is passed to ``prepare`` and ``write``; ``label`` names it."""
+    """One unit of work: ``key`` is passed to ``prepare`` and ``write``; ``label`` names it.
+
+    ``weight`` (e.g. the 社区's buildings) orders the tasks on Dask, heaviest
+    first, so that no long task starts last while the other worker idles.
+    """
 
     key: str
     label: str
+    weight: float = 0.0
 
 
 @dataclass
@@ -88,10 +94,22 @@ def _bar(total: int, description: str, enabled: bool):
 
 
 class Executor:
-    """Where per-社区 tasks run: here (``client`` None) or on a Dask cluster (see :func:`executor`)."""
+    """Where per-社区 tasks run: here or on a Dask cluster (see :func:`executor`).
+
+    ``client`` is a Dask client, or a :class:`concurrent.futures.Future` of
+    one (a cluster still starting while the caller reads its inputs), or
+    None to run serially.
+    """
 
     def __init__(self, client=None):
-        self.client = client
+        self._client = client
+
+    @property
+    def client(self):
+        """The Dask client (waiting for a starting cluster), or None when serial."""
+        if isinstance(self._client, Future):
+            self._client = self._client.result()[0]
+        return self._client
 
     def run(
         self,
@@ -157,13 +175,24 @@ def executor(workers: int | None = None, scheduler: str | None = None) -> Iterat
     if workers is None and scheduler is None:
         yield Executor()
         return
-    client, cluster = _connect(workers, scheduler)
-    try:
-        yield Executor(client)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    if scheduler is not None:
+        client, cluster = _connect(workers, scheduler)
+        try:
+            yield Executor(client)
+        finally:
+            client.close()
+        return
+    _dask_installed()
+    # a LocalCluster takes seconds to start: it starts while the caller reads its inputs
+    with ThreadPoolExecutor(1, thread_name_prefix="dask-start") as starter:
+        starting = starter.submit(_connect, workers, None)
+        try:
+            yield Executor(starting)
+        finally:
+            if starting.exception() is None:  # a failed start has nothing to close
+                client, cluster = starting.result()
+                client.close()
+                cluster.close()
 
 
 def run_batch(
@@ -196,10 +225,9 @@ def _serial_item(item, prepare, compute, write, outcome: BatchOutcome) -> None:
 
 def _connect(workers: int | None, scheduler: str | None):
     """A Dask client on a new LocalCluster, or on the scheduler at ``scheduler``."""
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as err:
-        raise BatchSetupError(DASK_MISSING) from err
+    _dask_installed()
+    from dask.distributed import Client, LocalCluster
+
     if scheduler is not None:
         try:
             return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False), None
@@ -219,13 +247,22 @@ def _connect(workers: int | None, scheduler: str | None):
     return Client(cluster, set_as_default=False), cluster
 
 
+def _dask_installed() -> None:
+    """Raise :class:`BatchSetupError` when ``dask.distributed`` cannot be imported."""
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError as err:
+        raise BatchSetupError(DASK_MISSING) from err
+
+
 def _dask_items(client, items, prepare, compute, write, outcome, description, progress) -> None:
     from dask.distributed import as_completed
 
     run = uuid.uuid4().hex[:8]
     pending = {}
+    heaviest_first = sorted(items, key=lambda item: -item.weight)  # stable: ties keep order
     with _bar(len(items), description, progress) as bar:
-        for item in items:
+        for item in heaviest_first:
             try:
                 inputs = prepare(item.key)
             except Exception as err:  # noqa: BLE001

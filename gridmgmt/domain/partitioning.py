@@ -207,19 +207,28 @@ def partition_stored(
             area.code: (pos, area)
             for pos, area in zip(areas.index, areas.itertuples(), strict=True)
         }
+        # each 社区's buildings (positions in file order), found once rather than by a mask
+        # over every building per 社区 (thousands of 社区 at city scale)
+        order = np.argsort(sides.area, kind="stable")
+        positions = [pos for pos, _ in by_code.values()]
+        starts = np.searchsorted(sides.area[order], positions)
+        ends = np.searchsorted(sides.area[order], positions, side="right")
+        rows_of = {
+            code: order[start:end] for code, start, end in zip(by_code, starts, ends, strict=True)
+        }
         items = []
-        for code, (pos, area) in by_code.items():
-            n = int((sides.area == pos).sum())
+        for code, (_, area) in by_code.items():
+            n = len(rows_of[code])
             if n == 0:
                 say(f"{area.name} ({area.code}): 0 buildings")
             else:
-                items.append(BatchItem(code, f"{area.name} ({code})"))
+                items.append(BatchItem(code, f"{area.name} ({code})", weight=n))
         straddling: dict[str, pd.DataFrame] = {}
 
         def prepare(code: str) -> tuple:
-            pos, area = by_code[code]
-            own = sides.area == pos
-            mine = buildings.iloc[np.flatnonzero(own)]
+            _, area = by_code[code]
+            own = rows_of[code]
+            mine = buildings.iloc[own]
             cut = sides.cut[own]
             straddling[code] = pd.DataFrame(
                 {
@@ -252,7 +261,7 @@ def partition_stored(
 
         def write(code: str, result) -> CommunityPartition:
             _, area = by_code[code]
-            mine = buildings[sides.area == by_code[code][0]]
+            mine = buildings.iloc[rows_of[code]]
             placed = result.labels.notna().to_numpy()
             labels = pd.Series(
                 result.labels.to_numpy()[placed], index=mine["building_id"].to_numpy()[placed]

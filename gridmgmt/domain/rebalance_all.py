@@ -5,7 +5,8 @@ current grids, buildings, roads and compounds are read here
 (:func:`~gridmgmt.domain.rebalancing.load_community`), the automatic
 rebalance (:func:`~gridmgmt.domain.rebalancing.draft_auto`, pure
 computation) runs as the task, and the result is stored here as a pending
-proposal, approved at once with ``approve``, as each task finishes. A 社区
+proposal (with ``approve``: stored and approved in one transaction, so a
+failure leaves neither), as each task finishes. A 社区
 that fails is listed; the others go on.
 """
 
@@ -18,10 +19,10 @@ from datetime import datetime
 from gridmgmt.domain.rebalancing import (
     ProposalRepository,
     StoredRebalance,
-    approve_proposal,
     draft_auto,
     load_community,
     propose,
+    propose_and_approve,
     workload_weights,
 )
 
@@ -132,11 +133,10 @@ def rebalance_all(
             return state, band, mine, seed, workload, split_compounds
 
         def write(code: str, draft) -> StoredRebalance:
-            proposal_id = propose(proposals, draft, author=author)
-            version = None
-            if approve:
-                version = approve_proposal(repo, proposals, proposal_id, decided_by=author)
-            return StoredRebalance(proposal_id, version, draft)
+            if approve:  # proposal and approval in one transaction: nothing half-written
+                proposal_id, version = propose_and_approve(repo, proposals, draft, author=author)
+                return StoredRebalance(proposal_id, version, draft)
+            return StoredRebalance(propose(proposals, draft, author=author), None, draft)
 
         items = [BatchItem(code, f"{names.get(code, code)} ({code})") for code in codes]
         batch = ex.run(

@@ -61,6 +61,25 @@ class ProposalRepository(Protocol):
         note: str | None = None,
     ) -> int: ...
 
+    def add_approved_proposal(
+        self,
+        community_code: str,
+        *,
+        base_version: int,
+        author: str,
+        kind: str,
+        grids: gpd.GeoDataFrame,
+        moves: pd.DataFrame,
+        totals: list[dict],
+        report: Mapping,
+        summary: str | None = None,
+        decided_by: str,
+        building_grid,
+        facility_grid,
+        incident_grid: pd.DataFrame,
+        note: str | None = None,
+    ) -> tuple[int, int]: ...
+
     def reject(self, proposal_id: int, *, decided_by: str, note: str | None = None) -> None: ...
 
     def current_version(self, community_code: str) -> int: ...
@@ -337,20 +356,59 @@ def move_targets(
     return sorted(out)
 
 
+def _proposal_fields(draft: Draft, author: str) -> dict:
+    """The arguments of ``add_proposal`` for ``draft``."""
+    moved = int(draft.moves["households"].sum()) if len(draft.moves) else 0
+    return {
+        "base_version": draft.state.version,
+        "author": author,
+        "kind": draft.kind,
+        "grids": draft.result.grids[
+            ["code", "kind", "households", "n_buildings", "flag", "geometry"]
+        ],
+        "moves": draft.moves,
+        "totals": draft.totals,
+        "report": draft.report,
+        "summary": f"{draft.kind}: {len(draft.moves)} buildings, {moved} households moved",
+    }
+
+
 def propose(proposals: ProposalRepository, draft: Draft, *, author: str) -> int:
     """Store a draft as a pending proposal on the version it was computed from; returns its id."""
-    moved = int(draft.moves["households"].sum()) if len(draft.moves) else 0
-    summary = f"{draft.kind}: {len(draft.moves)} buildings, {moved} households moved"
-    return proposals.add_proposal(
+    return proposals.add_proposal(draft.state.code, **_proposal_fields(draft, author))
+
+
+def propose_and_approve(
+    repo, proposals: ProposalRepository, draft: Draft, *, author: str
+) -> tuple[int, int]:
+    """Store ``draft`` as a proposal and approve it at once, in one transaction.
+
+    What :func:`propose` then :func:`approve_proposal` do, except that a
+    failure anywhere (another version approved meanwhile, a database error)
+    leaves nothing: no proposal, no grid version.
+
+    Returns
+    -------
+    (int, int)
+        The proposal id and the 社区's new grid version.
+
+    Raises
+    ------
+    ConflictError
+        The 社区 is no longer at the version the draft was computed from.
+    """
+    fields = _proposal_fields(draft, author)
+    moves = draft.moves
+    building_grid = pd.Series(moves["to_code"].to_numpy(dtype=object), index=moves["building_id"])
+    new_grids = fields["grids"].to_crs("EPSG:4326")  # as approve_proposal reads them back
+    facility_grid, incident_grid = affected_objects(repo, draft.state.code, new_grids)
+    return proposals.add_approved_proposal(
         draft.state.code,
-        base_version=draft.state.version,
-        author=author,
-        kind=draft.kind,
-        grids=draft.result.grids[["code", "kind", "households", "n_buildings", "flag", "geometry"]],
-        moves=draft.moves,
-        totals=draft.totals,
-        report=draft.report,
-        summary=summary,
+        **fields,
+        decided_by=author,
+        building_grid=building_grid,
+        facility_grid=facility_grid,
+        incident_grid=incident_grid,
     )
 
 

@@ -113,9 +113,9 @@ def parse_numbers(out: pd.DataFrame, column: str, path: Path, *, integer: bool) 
     raw = out[column]
     values = pd.to_numeric(raw, errors="coerce")
     problems = []
-    for i in np.flatnonzero(
-        (raw.notna() & (raw.astype(str).str.strip() != "") & values.isna()).to_numpy()
-    ):
+    unread = np.flatnonzero((values.isna() & raw.notna()).to_numpy())
+    blank = raw.iloc[unread].astype(str).str.strip() == ""  # only cells that did not parse
+    for i in unread[~blank.to_numpy(dtype=bool)]:
         problems.append(
             Problem(
                 str(path),

@@ -301,9 +301,9 @@ def read_layer_parts(
 
 def _refuse_repeated_ids(ids: list[str], rows, path: Path, seen: dict[str, int]) -> None:
     """Refuse ids met in an earlier part (rows named); remember this part's."""
-    rows = [int(r) for r in rows]
-    again = [(i, r) for i, r in zip(ids, rows, strict=True) if i in seen]
-    if again:
+    rows = np.asarray(rows).tolist()
+    if not seen.keys().isdisjoint(ids):  # a set operation in C; the rows only when needed
+        again = [(i, r) for i, r in zip(ids, rows, strict=True) if i in seen]
         raise InputError(
             [Problem(str(path), f"duplicate id {i!r} (rows {seen[i]}, {r})") for i, r in again]
         )

@@ -5,8 +5,9 @@ ORM path (same values, same defaults), built column by column instead of
 row by row, and written through the driver connection of the SQLAlchemy
 connection, so they land in the caller's transaction:
 
-- **PostGIS**: ``COPY table (columns) FROM STDIN`` (psycopg 3), geometries
-  as hex EWKB with SRID 4326, which PostGIS' geometry input reads;
+- **PostGIS**: ``COPY table (columns) FROM STDIN (FORMAT BINARY)`` (psycopg 3),
+  geometries as EWKB bytes with SRID 4326, which PostGIS' binary geometry
+  input reads;
 - **SQLite**: ``executemany`` of ``INSERT`` in chunks of
   :data:`SQLITE_CHUNK_ROWS`, geometries as ISO WKB blobs (what
   :class:`gridmgmt.store.types.GeometryType` writes).
@@ -19,7 +20,7 @@ from itertools import islice
 import geopandas as gpd
 import numpy as np
 import shapely
-from sqlalchemy import Connection
+from sqlalchemy import BigInteger, Connection, Float, Integer, String
 from sqlalchemy.exc import DBAPIError
 
 from gridmgmt.core.households import confidence_of
@@ -29,6 +30,8 @@ from gridmgmt.store.types import SRID
 
 #: rows per ``executemany`` on SQLite
 SQLITE_CHUNK_ROWS = 20_000
+#: the EWKB type flag saying an SRID follows the type
+EWKB_SRID_FLAG = 0x20000000
 #: table columns holding counts: missing values are written as 0
 INT_COLUMNS = ("households", "population")
 
@@ -111,15 +114,25 @@ def bulk_insert(connection: Connection, layer: str, frame: gpd.GeoDataFrame) -> 
     if len(frame) == 0:
         return 0
     model, _ = LAYER_TABLES[layer]
+    table = model.__table__
     columns = layer_columns(layer, frame)
     geoms = columns.pop("geom")
+    for name in [n for n, values in columns.items() if values.count(None) == len(values)]:
+        if table.c[name].server_default is None:  # left out, the column is NULL all the same
+            del columns[name]
     names = list(columns)
     driver = connection.connection.driver_connection
     dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
         if connection.dialect.name == "postgresql":
-            ewkb = shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
-            copy_rows(driver, model.__tablename__, [*names, "geom"], [*columns.values(), ewkb])
+            types = [*(binary_type(table.c[c].type) for c in names), "bytea"]
+            copy_rows(
+                driver,
+                model.__tablename__,
+                [*names, "geom"],
+                [*columns.values(), ewkb_with_srid(geoms)],
+                types,
+            )
         else:
             wkb = shapely.to_wkb(geoms)
             quoted = ", ".join(f'"{c}"' for c in [*names, "geom"])
@@ -139,9 +152,46 @@ def bulk_insert(connection: Connection, layer: str, frame: gpd.GeoDataFrame) -> 
     return len(frame)
 
 
-def copy_rows(driver, table: str, names: list[str], columns: list) -> None:
-    """``COPY table (names) FROM STDIN`` of the rows made of ``columns`` (psycopg 3)."""
+def binary_type(column_type) -> str:
+    """The COPY BINARY wire type of a layer table's column type (``int4``, ``float8``...)."""
+    for kind, name in (
+        (BigInteger, "int8"),
+        (Integer, "int4"),
+        (Float, "float8"),
+        (String, "text"),
+    ):
+        if isinstance(column_type, kind):  # BigInteger before its base class Integer
+            return name
+    raise TypeError(f"no COPY BINARY type for column type {column_type!r}")
+
+
+def ewkb_with_srid(geoms: np.ndarray) -> list[bytes]:
+    """Little-endian EWKB with SRID :data:`SRID` of each geometry (PostGIS' binary input).
+
+    The same bytes as ``shapely.to_wkb(shapely.set_srid(g, SRID), include_srid=True)``,
+    made by adding the SRID to the header of plain extended WKB, without
+    copying every geometry to set its SRID first.
+    """
+    srid = SRID.to_bytes(4, "little")
+    return [
+        w[:1]
+        + (int.from_bytes(w[1:5], "little") | EWKB_SRID_FLAG).to_bytes(4, "little")
+        + srid
+        + w[5:]
+        for w in shapely.to_wkb(geoms, byte_order=1, flavor="extended").tolist()
+    ]
+
+
+def copy_rows(driver, table: str, names: list[str], columns: list, types: list[str]) -> None:
+    """``COPY table (names) FROM STDIN (FORMAT BINARY)`` of the rows made of ``columns`` (psycopg 3).
+
+    ``types`` are the wire types of the columns (:func:`binary_type`); the
+    geometry goes as ``bytea``: its bytes are EWKB, which PostGIS' binary
+    input reads (no hex text to write and parse).
+    """
     quoted = ", ".join(f'"{c}"' for c in names)
-    with driver.cursor() as cursor, cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+    sql = f'COPY "{table}" ({quoted}) FROM STDIN (FORMAT BINARY)'
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.set_types(types)
         for row in zip(*columns, strict=True):
             copy.write_row(row)

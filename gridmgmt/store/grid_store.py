@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Numeric, cast, func, insert, select, update
+from sqlalchemy import Numeric, cast, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gridmgmt.core.flags import BAND_EXEMPT, join_flags, split_flags
@@ -380,12 +380,30 @@ def refresh_grid_totals_in(
 def set_grid_codes_in(s: Session, model, mapping: Mapping[str, str] | pd.Series) -> None:
     """``source_id -> code`` onto ``model`` in the caller's transaction ``s``.
 
-    A None code clears a stale assignment.
+    A None code clears a stale assignment. One statement per row run as one
+    ``executemany`` on SQLite; on PostGIS one ``UPDATE ... FROM unnest(...)``
+    per :data:`UNNEST_ROWS` rows (no statement per grid code and id chunk).
     """
     series = pd.Series(mapping, dtype=object) if not isinstance(mapping, pd.Series) else mapping
-    keys = series.map(lambda c: c if isinstance(c, str) else "")
-    for code, ids in series.groupby(keys).groups.items():
-        for chunk in chunks([str(i) for i in ids], 500):
-            s.execute(
-                update(model).where(model.source_id.in_(chunk)).values(grid_code=code or None)
-            )
+    if len(series) == 0:
+        return
+    codes = [c if isinstance(c, str) and c else None for c in series.tolist()]
+    ids = [str(i) for i in series.index]
+    table = model.__tablename__
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        stmt = text(
+            f'UPDATE "{table}" AS t SET grid_code = v.code '
+            "FROM unnest(CAST(:ids AS text[]), CAST(:codes AS text[])) AS v(source_id, code) "
+            "WHERE t.source_id = v.source_id"
+        )
+        for start in range(0, len(ids), UNNEST_ROWS):
+            end = start + UNNEST_ROWS
+            conn.execute(stmt, {"ids": ids[start:end], "codes": codes[start:end]})
+        return
+    stmt = text(f'UPDATE "{table}" SET grid_code = :code WHERE source_id = :source_id')
+    conn.execute(stmt, [{"code": c, "source_id": i} for c, i in zip(codes, ids, strict=True)])
+
+
+#: rows per ``UPDATE ... FROM unnest`` on PostGIS
+UNNEST_ROWS = 50_000

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import LargeBinary, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from gridmgmt.core.layers import WGS84
@@ -61,10 +61,12 @@ class ImportWriter:
             id_column = next(src for src, dst in columns.items() if dst == "source_id")
             if layer not in self.empty_before:
                 self.empty_before[layer] = s.scalar(select(model.id).limit(1)) is None
-            ids = [str(i) for i in frame[id_column] if i is not None]
             # a table empty before this import holds no id of it but its own earlier parts,
             # which the reader has refused already if repeated
-            existing = set() if self.empty_before[layer] else LayerStore.existing_ids(s, model, ids)
+            existing = set()
+            if not self.empty_before[layer]:
+                ids = [str(i) for i in frame[id_column] if i is not None]
+                existing = LayerStore.existing_ids(s, model, ids)
             if existing and not self.replace:
                 shown = ", ".join(sorted(existing)[:10])
                 more = f" and {len(existing) - 10} more" if len(existing) > 10 else ""
@@ -198,7 +200,8 @@ class LayerStore(Database):
         if layer not in LAYER_TABLES:
             raise ValueError(f"unknown layer {layer!r}; expected one of {', '.join(LAYER_TABLES)}")
         model, columns = LAYER_TABLES[layer]
-        cols = [getattr(model, c) for c in columns.values()] + [model.id, model.geom]
+        raw_geom = type_coerce(model.geom, LargeBinary).label("geom")  # parsed all at once
+        cols = [getattr(model, c) for c in columns.values()] + [model.id, raw_geom]
         stmt = select(*cols).order_by(model.id)
         if grid_codes is not None:
             if not hasattr(model, "grid_code"):
@@ -206,7 +209,7 @@ class LayerStore(Database):
             stmt = stmt.where(model.grid_code.in_(list(grid_codes)))
         stmt = self.where_bbox(stmt, model, bbox)
         with self.engine.connect() as conn:
-            rows = conn.execute(stmt).mappings().all()
+            rows = conn.execute(stmt).all()
         return self.clip_bbox(rows_to_frame(layer, rows), bbox)
 
     def layer_page(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gridmgmt.core.households import confidence_of
 from gridmgmt.core.layers import WGS84
@@ -91,11 +94,39 @@ def frame_to_rows(layer: str, frame: gpd.GeoDataFrame) -> list[dict]:
 
 
 def rows_to_frame(layer: str, rows) -> gpd.GeoDataFrame:
-    """GeoDataFrame with the layer's column names from table rows (mappings)."""
+    """GeoDataFrame with the layer's column names from table rows.
+
+    ``rows`` are mappings (with shapely geometries under ``geom``) or tuples
+    as :func:`wkb_rows_to_frame` takes them.
+    """
+    if len(rows) and not isinstance(rows[0], Mapping):
+        return wkb_rows_to_frame(layer, rows)
     _, columns = LAYER_TABLES[layer]
     back = {dst: src for src, dst in columns.items()}
     records = [dict(r) for r in rows]
     geoms = [r.pop("geom") for r in records]
     frame = pd.DataFrame.from_records(records, columns=[c for c in columns.values()] + ["id"])
     frame = frame.rename(columns=back)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=WGS84).values, crs=WGS84)
+
+
+def wkb_rows_to_frame(layer: str, rows) -> gpd.GeoDataFrame:
+    """:func:`rows_to_frame` of rows whose geometry is still as stored, parsed all at once.
+
+    ``rows`` are tuples of the table columns (in :data:`LAYER_TABLES` order),
+    ``id`` and the geometry as the driver returns it (WKB bytes, or hex EWKB
+    from PostGIS); the frame is the one :func:`rows_to_frame` gives for the
+    same rows read with their geometries parsed one by one.
+    """
+    _, columns = LAYER_TABLES[layer]
+    back = {dst: src for src, dst in columns.items()}
+    names = [*columns.values(), "id"]
+    frame = pd.DataFrame.from_records([r[:-1] for r in rows], columns=names)
+    frame = frame.rename(columns=back)
+    raw = np.array([r[-1] for r in rows], dtype=object)
+    if len(raw) and isinstance(raw[0], memoryview):
+        raw = np.array([bytes(g) for g in raw], dtype=object)
+    geoms = shapely.from_wkb(raw)
+    if shapely.get_srid(geoms).any():  # EWKB from PostGIS: SRID 0, as single reads give
+        geoms = shapely.set_srid(geoms, 0)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=WGS84).values, crs=WGS84)

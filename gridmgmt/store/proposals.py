@@ -82,54 +82,138 @@ class ProposalStore:
         report : mapping
             The engine's report (JSON-serialisable).
         """
+        with self.store.session() as s:
+            return self._add_in(
+                s,
+                community_code,
+                base_version=base_version,
+                author=author,
+                kind=kind,
+                grids=grids,
+                moves=moves,
+                totals=totals,
+                report=report,
+                summary=summary,
+            )
+
+    def add_approved_proposal(
+        self,
+        community_code: str,
+        *,
+        base_version: int,
+        author: str,
+        kind: str,
+        grids: gpd.GeoDataFrame,
+        moves: pd.DataFrame,
+        totals: list[dict],
+        report: Mapping,
+        summary: str | None = None,
+        decided_by: str,
+        building_grid: Mapping[str, str] | pd.Series,
+        facility_grid: Mapping[str, str | None] | pd.Series,
+        incident_grid: pd.DataFrame,
+        note: str | None = None,
+    ) -> tuple[int, int]:
+        """Store a proposal and approve it in one transaction; returns (proposal id, version).
+
+        The parameters are those of :meth:`add_proposal` and :meth:`approve`.
+        Nothing is kept when any step fails: when the 社区 is no longer at
+        ``base_version`` (another version was approved meanwhile),
+        :class:`ConflictError` is raised and no proposal is left behind
+        (unlike :meth:`approve`, which keeps a stored proposal as
+        ``superseded``).
+        """
+        with self.store.session() as s:
+            community_id = self._community_id(s, community_code)
+            self._lock_community(s, community_id)  # before the proposal's row refers to it
+            proposal_id = self._add_in(
+                s,
+                community_code,
+                base_version=base_version,
+                author=author,
+                kind=kind,
+                grids=grids,
+                moves=moves,
+                totals=totals,
+                report=report,
+                summary=summary,
+            )
+            version, conflict = self._approve_in(
+                s,
+                proposal_id,
+                community_id,
+                decided_by=decided_by,
+                building_grid=building_grid,
+                facility_grid=facility_grid,
+                incident_grid=incident_grid,
+                note=note,
+            )
+            if conflict:
+                raise ConflictError(conflict)  # rolls the proposal back with the rest
+        return proposal_id, version
+
+    def _add_in(
+        self,
+        s: Session,
+        community_code: str,
+        *,
+        base_version: int,
+        author: str,
+        kind: str,
+        grids: gpd.GeoDataFrame,
+        moves: pd.DataFrame,
+        totals: list[dict],
+        report: Mapping,
+        summary: str | None,
+    ) -> int:
+        """:meth:`add_proposal` in the session ``s``."""
         if kind not in PROPOSAL_KINDS:
             raise ValueError(f"unknown proposal kind {kind!r}; expected one of {PROPOSAL_KINDS}")
         if len(grids) == 0:
             raise ValueError("a proposal needs at least one grid")
         grids = grids.to_crs(WGS84)
-        with self.store.session() as s:
-            community_id = self._community_id(s, community_code)
-            proposal = GridProposal(
-                community_id=community_id,
-                base_version=int(base_version),
-                author=author,
-                created_at=datetime.now(UTC),
-                kind=kind,
-                status="pending",
-                summary=summary,
-                report=dict(report),
-                totals=list(totals),
-            )
-            s.add(proposal)
-            s.flush()
-            s.execute(
-                insert(GridProposalGrid),
-                [
-                    {
-                        "proposal_id": proposal.id,
-                        "code": str(r.code),
-                        "kind": r.kind,
-                        "households": int(r.households),
-                        "n_buildings": int(r.n_buildings),
-                        "flag": r.flag if isinstance(r.flag, str) and r.flag else None,
-                        "geom": r.geometry,
-                    }
-                    for r in grids.itertuples(index=False)
-                ],
-            )
-            rows = [
+        community_id = self._community_id(s, community_code)
+        proposal = GridProposal(
+            community_id=community_id,
+            base_version=int(base_version),
+            author=author,
+            created_at=datetime.now(UTC),
+            kind=kind,
+            status="pending",
+            summary=summary,
+            report=dict(report),
+            totals=list(totals),
+        )
+        s.add(proposal)
+        s.flush()
+        s.execute(
+            insert(GridProposalGrid),
+            [
                 {
                     "proposal_id": proposal.id,
-                    "building_id": str(r.building_id),
+                    "code": str(r.code),
+                    "kind": r.kind,
                     "households": int(r.households),
-                    "from_code": r.from_code if isinstance(r.from_code, str) else None,
-                    "to_code": r.to_code if isinstance(r.to_code, str) else None,
+                    "n_buildings": int(r.n_buildings),
+                    "flag": r.flag if isinstance(r.flag, str) and r.flag else None,
+                    "geom": r.geometry,
                 }
-                for r in moves.itertuples(index=False)
-            ]
-            if rows:
-                s.execute(insert(GridProposalMove), rows)
-            return proposal.id
+                for r in grids.itertuples(index=False)
+            ],
+        )
+        rows = [
+            {
+                "proposal_id": proposal.id,
+                "building_id": str(r.building_id),
+                "households": int(r.households),
+                "from_code": r.from_code if isinstance(r.from_code, str) else None,
+                "to_code": r.to_code if isinstance(r.to_code, str) else None,
+            }
+            for r in moves.itertuples(index=False)
+        ]
+        if rows:
+            s.execute(insert(GridProposalMove), rows)
+        return proposal.id
 
     def proposals(
         self, community_code: str | None = None, *, status: str | None = None
@@ -273,7 +357,6 @@ class ProposalStore:
         int
             The new grid version.
         """
-        conflict = None
         with self.store.engine.connect() as conn:
             community_id = conn.scalar(
                 select(GridProposal.community_id).where(GridProposal.id == int(proposal_id))
@@ -281,57 +364,83 @@ class ProposalStore:
         if community_id is None:
             raise NotFoundError(f"no grid proposal {proposal_id}")
         with self.store.session() as s:
-            # Lock first: what is read next is the state after any approval we waited for.
-            community = self._lock_community(s, community_id)
-            prop = s.get(GridProposal, int(proposal_id))
-            current = self._current_version(s, community.id)
-            if prop.status == "superseded" or (
-                prop.status == "pending" and current != prop.base_version
-            ):
-                prop.status = "superseded"
-                if not prop.decision_note:
-                    prop.decision_note = f"superseded by grid version {current}"
-                conflict = (
-                    f"grid proposal {proposal_id} was made on version {prop.base_version} of "
-                    f"社区 {community.code}, which is now at grid version {current}; "
-                    "make the change again on the new version"
-                )
-            elif prop.status != "pending":
-                raise ConflictError(f"grid proposal {proposal_id} is {prop.status}, not pending")
-            else:
-                grids = self._proposal_grids(s, prop.id)
-                version = write_grid_version_in(
-                    s, community.code, grids, building_grid, expected_version=prop.base_version
-                )
-                set_grid_codes_in(s, m.Facility, facility_grid)
-                for incident_id, row in incident_grid.iterrows():
-                    s.execute(
-                        update(m.Incident)
-                        .where(m.Incident.id == int(incident_id))
-                        .values(grid_code=row["grid_code"], unassigned_reason=row["reason"])
-                    )
-                now = datetime.now(UTC)
-                prop.status = "approved"
-                prop.decided_by = decided_by
-                prop.decided_at = now
-                prop.decision_note = note
-                prop.result_version = version
-                s.execute(
-                    update(GridProposal)
-                    .where(
-                        GridProposal.community_id == community.id,
-                        GridProposal.status == "pending",
-                        GridProposal.id != prop.id,
-                        GridProposal.base_version < version,
-                    )
-                    .values(
-                        status="superseded",
-                        decision_note=f"superseded by grid version {version} (proposal {prop.id})",
-                    )
-                )
+            version, conflict = self._approve_in(
+                s,
+                proposal_id,
+                community_id,
+                decided_by=decided_by,
+                building_grid=building_grid,
+                facility_grid=facility_grid,
+                incident_grid=incident_grid,
+                note=note,
+            )
         if conflict:
             raise ConflictError(conflict)
         return version
+
+    def _approve_in(
+        self,
+        s: Session,
+        proposal_id: int,
+        community_id: int,
+        *,
+        decided_by: str,
+        building_grid: Mapping[str, str] | pd.Series,
+        facility_grid: Mapping[str, str | None] | pd.Series,
+        incident_grid: pd.DataFrame,
+        note: str | None,
+    ) -> tuple[int | None, str | None]:
+        """:meth:`approve` in the session ``s``: (new version, None) or (None, conflict message)."""
+        conflict = version = None
+        # Lock first: what is read next is the state after any approval we waited for.
+        community = self._lock_community(s, community_id)
+        prop = s.get(GridProposal, int(proposal_id))
+        current = self._current_version(s, community.id)
+        if prop.status == "superseded" or (
+            prop.status == "pending" and current != prop.base_version
+        ):
+            prop.status = "superseded"
+            if not prop.decision_note:
+                prop.decision_note = f"superseded by grid version {current}"
+            conflict = (
+                f"grid proposal {proposal_id} was made on version {prop.base_version} of "
+                f"社区 {community.code}, which is now at grid version {current}; "
+                "make the change again on the new version"
+            )
+        elif prop.status != "pending":
+            raise ConflictError(f"grid proposal {proposal_id} is {prop.status}, not pending")
+        else:
+            grids = self._proposal_grids(s, prop.id)
+            version = write_grid_version_in(
+                s, community.code, grids, building_grid, expected_version=prop.base_version
+            )
+            set_grid_codes_in(s, m.Facility, facility_grid)
+            for incident_id, row in incident_grid.iterrows():
+                s.execute(
+                    update(m.Incident)
+                    .where(m.Incident.id == int(incident_id))
+                    .values(grid_code=row["grid_code"], unassigned_reason=row["reason"])
+                )
+            now = datetime.now(UTC)
+            prop.status = "approved"
+            prop.decided_by = decided_by
+            prop.decided_at = now
+            prop.decision_note = note
+            prop.result_version = version
+            s.execute(
+                update(GridProposal)
+                .where(
+                    GridProposal.community_id == community.id,
+                    GridProposal.status == "pending",
+                    GridProposal.id != prop.id,
+                    GridProposal.base_version < version,
+                )
+                .values(
+                    status="superseded",
+                    decision_note=f"superseded by grid version {version} (proposal {prop.id})",
+                )
+            )
+        return version, conflict
 
     @staticmethod
     def _lock_community(s: Session, community_id: int):

@@ -239,3 +239,34 @@ def test_cli_serial_partition_rebalance_and_assign_all(tmp_path, street):
     assert f"buildings: {len(store.read_layer('buildings'))} placed in a grid" in result.output
     wrong = runner.invoke(main, ["rebalance", "--workers", "2", "--workdir", str(workdir)])
     assert wrong.exit_code == 2 and "--workers/--scheduler work with --all" in wrong.output
+
+
+def test_rebalance_all_approve_leaves_nothing_of_a_community_that_fails_mid_approval(
+    tmp_path, street, monkeypatch
+):
+    import gridmgmt.store.proposals as proposal_store
+
+    store = sqlite_store(tmp_path / "s.db", street)
+    assert not partition_stored(store, show_bar=False).failures
+    proposals = ProposalStore(store)
+    codes = sorted(set(store.current_grids()["community_code"]))
+    doomed = codes[1]
+    write_version = proposal_store.write_grid_version_in
+
+    def fails_after_writing_the_grids(session, community_code, *args, **kwargs):
+        version = write_version(session, community_code, *args, **kwargs)
+        if community_code == doomed:  # the grids are in the session: fail before the commit
+            raise OSError("disk I/O error")
+        return version
+
+    monkeypatch.setattr(proposal_store, "write_grid_version_in", fails_after_writing_the_grids)
+    band = {"min_households": 300, "max_households": 420}
+    run = rebalance_all(store, proposals, approve=True, show_bar=False, **band)
+
+    assert [(f.item.key, f.step) for f in run.failures] == [(doomed, "write")]
+    assert "disk I/O error" in run.failures[0].error
+    assert sorted(run.outcomes) == [c for c in codes if c != doomed]
+    assert proposals.proposals(doomed) == []  # no pending proposal left behind
+    grids = store.current_grids()
+    versions = grids.groupby("community_code")["version"].agg(set).to_dict()
+    assert versions == {c: ({1} if c == doomed else {2}) for c in codes}

@@ -170,3 +170,23 @@ def test_confidence_follows_the_source_when_the_file_gives_none(tmp_path):
     assert stored.loc["L", "households_confidence"] == "high"
     assert stored.loc["E", "households_confidence"] == "low"
     store.dispose()
+
+
+def test_ewkb_with_srid_is_shapely_ewkb_of_every_geometry_type():
+    from gridmgmt.store.bulk_load import ewkb_with_srid
+
+    geoms = np.array(
+        [
+            shapely.box(X0, Y0, X0 + 1e-4, Y0 + 1e-4),
+            shapely.Point(X0, Y0),
+            shapely.Point(X0, Y0, 12.5),
+            shapely.LineString([(X0, Y0), (X0 + 1e-4, Y0)]),
+            shapely.MultiPolygon([shapely.box(X0, Y0, X0 + 1e-4, Y0 + 1e-4)]),
+            shapely.Polygon([(X0, Y0, 1), (X0 + 1e-4, Y0, 2), (X0, Y0 + 1e-4, 3)]),
+            shapely.GeometryCollection([shapely.Point(X0, Y0)]),
+        ],
+        dtype=object,
+    )
+    expected = shapely.to_wkb(shapely.set_srid(geoms, 4326), include_srid=True, byte_order=1)
+    assert ewkb_with_srid(geoms) == list(expected)
+    assert shapely.get_srid(shapely.from_wkb(ewkb_with_srid(geoms))).tolist() == [4326] * 7

@@ -286,3 +286,24 @@ def test_a_superseded_proposal_is_redone_on_the_new_version(stocked):
     assert set(current["code"]) - {G1, G2} <= {"340705001001003"}  # new code after all used
     # the split was of G1 as it is now, holding B2 since version 2
     assert building_codes(store)["B2"] != G2
+
+
+def test_propose_and_approve_is_one_transaction(stocked):
+    store, incidents = stocked
+    proposals = ProposalStore(store)
+    state = rb.load_community(store, proposals, COMMUNITY)
+    stale = rb.draft_manual(state, "split", code=G1)
+    move = rb.draft_manual(state, "move", building_ids=["B1", "B5"], to_code=G2)
+
+    pid, version = rb.propose_and_approve(store, proposals, move, author="cli")
+
+    assert version == 2
+    p = proposals.proposal(pid)
+    assert p["status"] == "approved" and p["result_version"] == 2 and p["decided_by"] == "cli"
+    assert building_codes(store)["B1"] == G2
+    assert store.incident(incidents["moves"])["grid_code"] == G2  # affected objects follow
+    # made on version 1, now at 2: refused, and neither a proposal nor a version is left
+    with pytest.raises(ConflictError, match="now at grid version 2"):
+        rb.propose_and_approve(store, proposals, stale, author="cli")
+    assert [x["id"] for x in proposals.proposals(COMMUNITY)] == [pid]
+    assert [h["version"] for h in proposals.grid_versions(COMMUNITY)] == [1, 2]

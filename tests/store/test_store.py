@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 import sqlalchemy as sa
@@ -235,3 +236,18 @@ def test_grid_lookup_same_on_both_backends_and_bulk(store):
     assert (
         store.grid_code_at(X0 + 0.0005, Y0 + 0.0005) == "340705001001009"
     )  # new version seen at once
+
+
+def test_grid_codes_are_set_and_cleared_in_bulk(store):
+    store.write_layers({"boundaries": boundaries(), "buildings": buildings(6)}, source="t")
+    store.set_grid_codes("buildings", {"B0": "340705001001001", "B1": "340705001001002"})
+    codes = store.read_layer("buildings").set_index("building_id")["grid_code"]
+    assert codes["B0"] == "340705001001001" and codes["B1"] == "340705001001002"
+    assert codes.drop(["B0", "B1"]).isna().all()
+    # None and "" clear; ids not named keep theirs; a Series is taken as is
+    store.set_grid_codes("buildings", {"B0": None})
+    store.set_grid_codes("buildings", pd.Series({"B2": "340705001001003", "B1": ""}))
+    codes = store.read_layer("buildings").set_index("building_id")["grid_code"]
+    assert codes.isna().tolist() == [True, True, False, True, True, True]
+    assert codes["B2"] == "340705001001003"
+    store.set_grid_codes("buildings", {})  # nothing to do
