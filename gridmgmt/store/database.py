@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import geopandas as gpd
 import shapely
-from sqlalchemy import Engine, false, func, select
+from sqlalchemy import Engine, false, func, select, text
 from sqlalchemy.orm import sessionmaker
 
 from gridmgmt.store.engine import ensure_schema, make_engine
@@ -58,6 +58,16 @@ class Database:
             envelope = func.ST_MakeEnvelope(*map(float, bbox), 4326)
             stmt = stmt.where(func.ST_Intersects(model.geom, envelope))
         return stmt
+
+    def take_turn(self, session, key: int, table: str) -> None:
+        """Wait for, then hold until ``session``'s transaction ends, the turn to write
+        under ``key`` (a PostgreSQL advisory lock; on SQLite the database's one write lock,
+        taken by a write to ``table`` that changes nothing), so that read-then-write steps
+        such as numbering run one after another across processes."""
+        if self.backend == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+        else:
+            session.execute(text(f'UPDATE "{table}" SET id = id WHERE 0'))
 
     def page_rows(self, conn, model, stmt, conditions, order_by, *, bbox, limit, offset):
         """One page of ``stmt``'s rows (``conditions`` applied, in ``order_by``) and the total.

@@ -57,6 +57,10 @@ def _scope_conditions(scope: IncidentScope):
         yield i.department == scope.department
 
 
+#: the PostgreSQL advisory lock key under which incident numbers are allocated
+INCIDENT_NUMBER_LOCK = 0x6772_6964_0001
+
+
 class IncidentStore(Database):
     """Incidents and categories (the repository of :mod:`gridmgmt.domain.incidents`)."""
 
@@ -130,6 +134,9 @@ class IncidentStore(Database):
         for _ in range(5):
             try:
                 with self.session() as s:
+                    # reports from several processes take numbers one after another
+                    # (the turn is held until this transaction ends), not by retrying
+                    self.take_turn(s, INCIDENT_NUMBER_LOCK, m.Incident.__tablename__)
                     count = s.scalar(
                         select(func.count())
                         .select_from(m.Incident)
