@@ -25,6 +25,10 @@ MAX_ZOOM = 22
 EXTENT = 4096
 #: units of buffer kept around a tile so strokes at its edges join their neighbours
 BUFFER = 64
+#: from this zoom on tiles carry the full :data:`EXTENT`; each zoom below halves it
+FULL_DETAIL_ZOOM = 14
+#: the coarsest a tile is quantised to: one unit per pixel of a 256-pixel tile
+MIN_EXTENT = 256
 #: shapely type ids of polygons and multipolygons
 POLYGONAL = (3, 6)
 #: Web Mercator's latitude limit
@@ -67,6 +71,19 @@ class TileAddress:
         )
 
 
+def extent_for(z: int) -> int:
+    """Units a tile's side is quantised to at zoom ``z``: :data:`EXTENT` from
+    :data:`FULL_DETAIL_ZOOM` on, halved for each zoom below, never under
+    :data:`MIN_EXTENT`. A city's grids seen from afar are a few pixels each:
+    finer units only make tiles larger and slower to encode."""
+    return max(MIN_EXTENT, EXTENT >> max(0, FULL_DETAIL_ZOOM - z))
+
+
+def buffer_for(z: int) -> int:
+    """The buffer at zoom ``z`` in that zoom's units (the same share of the tile)."""
+    return BUFFER * extent_for(z) // EXTENT
+
+
 def mercator_to_lonlat(x: float, y: float) -> tuple[float, float]:
     """EPSG:3857 metres to longitude/latitude degrees."""
     lon = x / ORIGIN_SHIFT * 180.0
@@ -89,7 +106,12 @@ def to_mercator(geometries: np.ndarray) -> np.ndarray:
 
 
 def tile_geometries(
-    geometries: np.ndarray, address: TileAddress, *, extent: int = EXTENT, buffer: int = BUFFER
+    geometries: np.ndarray,
+    address: TileAddress,
+    *,
+    extent: int = EXTENT,
+    buffer: int = BUFFER,
+    simplify: bool = True,
 ) -> np.ndarray:
     """EPSG:3857 geometries in tile units: clipped, simplified to one unit, snapped to integers.
 
@@ -111,7 +133,8 @@ def tile_geometries(
         return np.column_stack([(coords[:, 0] - minx) * scale, (maxy - coords[:, 1]) * scale])
 
     units = shapely.transform(clipped, to_units)
-    units = shapely.simplify(units, 0.5, preserve_topology=True)
+    if simplify:  # off when the caller's geometries are simplified to this zoom already
+        units = shapely.simplify(units, 0.5, preserve_topology=True)
     # snap each vertex to the integer grid (pointwise: no overlay, ~10× cheaper than a
     # valid-output snap; a sliver that collapses is dropped below, as MVT readers expect)
     units = shapely.set_precision(units, 1.0, mode="pointwise")
@@ -127,24 +150,28 @@ def encode_tile(
     layers: Mapping[str, tuple[np.ndarray, Sequence[Mapping]]],
     address: TileAddress,
     *,
-    extent: int = EXTENT,
+    extent: int | None = None,
+    simplify: bool = True,
 ) -> bytes:
     """One MVT tile of ``layers``: name -> (EPSG:3857 geometries, one properties dict each).
 
-    Empty geometries (outside the tile after clipping) are left out; a
-    layer left without features is not written. An empty result is a
-    valid, empty tile (``b""``).
+    ``extent`` defaults to :func:`extent_for` the tile's zoom; ``simplify``
+    off skips simplifying to half a unit (geometries made so already). Empty
+    geometries (outside the tile after clipping) are left out; a layer left
+    without features is not written. An empty result is a valid, empty tile
+    (``b""``).
     """
     import mapbox_vector_tile
 
+    extent = extent or extent_for(address.z)
+    buffer = BUFFER * extent // EXTENT
     encoded = []
     for name, (geometries, properties) in layers.items():
-        shapes = tile_geometries(geometries, address, extent=extent)
-        features = [
-            {"geometry": shape, "properties": dict(props)}
-            for shape, props in zip(shapes, properties, strict=True)
-            if shape is not None and not shape.is_empty
-        ]
+        shapes = tile_geometries(
+            geometries, address, extent=extent, buffer=buffer, simplify=simplify
+        )
+        kept = np.flatnonzero(~(shapely.is_missing(shapes) | shapely.is_empty(shapes)))
+        features = [{"geometry": shapes[k], "properties": dict(properties[k])} for k in kept]
         if features:
             encoded.append({"name": name, "features": features})
     if not encoded:

@@ -26,7 +26,7 @@ from gridmgmt.domain import access
 from gridmgmt.domain.errors import NotFoundError
 
 #: layer -> the smallest zoom its tiles carry features at (emptier below)
-MIN_ZOOM = {"grids": 8, "buildings": 15, "incidents": 12}
+MIN_ZOOM = {"grids": 11, "buildings": 15, "incidents": 12}
 #: layer -> the action a principal needs for it (besides ``map.view``)
 LAYER_ACTIONS = {"grids": "map.view", "buildings": "map.view", "incidents": "incident.read"}
 #: how many encoded grid/building tiles a process keeps
@@ -140,10 +140,11 @@ class VectorTiles:
             return self.source.mvt(
                 layer, address, area=principal.area, grid_codes=access.grid_scope(principal)
             )
-        rows = self.source.features(layer, address)
+        rows = self.source.features(layer, address)  # simplified to the zoom already
         codes = rows["code"] if layer == "grids" else rows["grid_code"]
         rows = rows[access.visible_grids(principal, codes)]
-        return encode_tile({layer: (rows.geometry.values, _records(rows))}, address)
+        layers = {layer: (rows.geometry.values, rows["properties"].tolist())}
+        return encode_tile(layers, address, simplify=False)
 
     def _incidents(self, principal: access.Principal, address: TileAddress) -> bytes:
         points = self.incidents(address.lonlat_bounds(buffer=1 / 64))
@@ -172,17 +173,3 @@ class VectorTiles:
             for r, late in zip(points.itertuples(), overdue, strict=True)
         ]
         return encode_tile({"incidents": (to_mercator(geoms), records)}, address)
-
-
-def _records(rows) -> list[dict]:
-    """Tile properties: plain values, missing ones left out (MVT has no null)."""
-    out = []
-    columns = [c for c in rows.columns if c != "geometry"]
-    for values in rows[columns].itertuples(index=False, name=None):
-        record = {}
-        for name, value in zip(columns, values, strict=True):
-            if value is None or (isinstance(value, float) and value != value):
-                continue
-            record[name] = value.item() if hasattr(value, "item") else value
-        out.append(record)
-    return out

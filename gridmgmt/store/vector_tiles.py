@@ -22,7 +22,14 @@ import numpy as np
 import shapely
 from sqlalchemy import bindparam, text
 
-from gridmgmt.core.vector_tiles import BUFFER, EXTENT, TileAddress, to_mercator
+from gridmgmt.core.vector_tiles import (
+    BUFFER,
+    EXTENT,
+    TileAddress,
+    buffer_for,
+    extent_for,
+    to_mercator,
+)
 
 #: properties written per layer, in this order
 TILE_PROPERTIES = {
@@ -106,29 +113,42 @@ class VectorTileStore:
 
     # ------------------------------------------------------------------ SQLite / Python path
     def features(self, layer: str, address: TileAddress) -> gpd.GeoDataFrame:
-        """Rows of ``grids`` or ``buildings`` near the tile, geometry in EPSG:3857.
+        """Rows of ``grids`` or ``buildings`` near the tile: geometry in EPSG:3857
+        simplified to half a unit of the tile's zoom, and ``properties`` (the tile
+        properties of each row, missing values left out).
 
-        Read once per version stamp and kept in memory with an STRtree.
+        Read once per version stamp and kept in memory with an STRtree; the
+        geometries are simplified once per zoom and stamp, as tiles first need them.
         """
         stamp = self.stamp(layer)
         with self._lock:
             cached = self._indexes.get(layer)
             if cached is None or cached[0] != stamp:
                 frame = self._read(layer)
-                cached = (stamp, frame, shapely.STRtree(frame.geometry.values))
+                cached = (stamp, frame, shapely.STRtree(frame.geometry.values), {})
                 self._indexes[layer] = cached
-        _stamp, frame, tree = cached
+        _stamp, frame, tree, by_zoom = cached
         minx, miny, maxx, maxy = address.mercator_bounds()
         pad = (maxx - minx) * BUFFER / EXTENT
-        hits = tree.query(shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad))
-        return frame.iloc[np.sort(hits)]
+        hits = np.sort(tree.query(shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)))
+        with self._lock:
+            simplified = by_zoom.setdefault(address.z, np.full(len(frame), None, dtype=object))
+        todo = hits[shapely.is_missing(simplified[hits])]  # each row once per zoom and stamp
+        if len(todo):
+            unit = (maxx - minx) / extent_for(address.z)
+            originals = frame.geometry.values[todo]
+            simplified[todo] = shapely.simplify(originals, unit / 2, preserve_topology=True)
+        rows = frame.iloc[hits]
+        return rows.set_geometry(gpd.GeoSeries(simplified[hits], index=rows.index))
 
     def _read(self, layer: str) -> gpd.GeoDataFrame:
         store = self.store
         frame = store.current_grids() if layer == "grids" else store.read_layer(layer)
         columns = [c for c in TILE_PROPERTIES[layer] if c in frame.columns]
         geoms = to_mercator(frame.geometry.values)
-        return gpd.GeoDataFrame(frame[columns].reset_index(drop=True), geometry=geoms)
+        frame = frame[columns].reset_index(drop=True)
+        frame["properties"] = tile_properties(frame)
+        return gpd.GeoDataFrame(frame, geometry=geoms)
 
     # ------------------------------------------------------------------ PostGIS path
     def mvt(
@@ -164,6 +184,7 @@ class VectorTileStore:
             params["ids"] = [int(i) for i in incident_ids]
             params["snap"] = float(snap_degrees)
         names = ", ".join(f"t.{c}" for c in TILE_PROPERTIES[layer])
+        extent, buffer = extent_for(address.z), buffer_for(address.z)
         sql = f"""
             WITH bounds AS (
                 SELECT ST_TileEnvelope(:z, :x, :y) AS env,
@@ -171,8 +192,8 @@ class VectorTileStore:
             ),
             t AS ({_POSTGIS_ROWS[layer].format(scope=scope)}
             )
-            SELECT ST_AsMVT(tile.*, :layer, {EXTENT}, 'geom') FROM (
-                SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), bounds.env, {EXTENT}, {BUFFER}, true)
+            SELECT ST_AsMVT(tile.*, :layer, {extent}, 'geom') FROM (
+                SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), bounds.env, {extent}, {buffer}, true)
                        AS geom, {names}
                 FROM t, bounds
             ) AS tile WHERE tile.geom IS NOT NULL
@@ -185,3 +206,17 @@ class VectorTileStore:
         with self.store.engine.connect() as conn:
             data = conn.scalar(stmt, params)
         return bytes(data) if data else b""
+
+
+def tile_properties(rows) -> list[dict]:
+    """Tile properties of each row: plain values, missing ones left out (MVT has no null)."""
+    out = []
+    columns = [c for c in rows.columns if c not in ("geometry", "properties")]
+    for values in rows[columns].itertuples(index=False, name=None):
+        record = {}
+        for name, value in zip(columns, values, strict=True):
+            if value is None or (isinstance(value, float) and value != value):
+                continue
+            record[name] = value.item() if hasattr(value, "item") else value
+        out.append(record)
+    return out
