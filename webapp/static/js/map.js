@@ -160,7 +160,9 @@
     return box;
   };
   map.on("overlayremove", function (e) { if (e.layer === layers.hotspots) hotLegend.remove(); });
-  function isoDay(d) { return d.toISOString().slice(0, 10); }
+  // the platform's days are Asia/Shanghai days (as the server reads from/to), not UTC ones:
+  // between 00:00 and 08:00 in China the UTC date is still yesterday's
+  function isoDay(d) { return d.toLocaleDateString("en-CA", { timeZone: "Asia/Shanghai" }); }
   map.on("overlayadd", function (e) {
     if (e.layer !== layers.hotspots) return;
     hotLegend.addTo(map);
