@@ -341,7 +341,7 @@ def tile_benchmark(store_name: str, database_url: str, n_communities: int) -> li
             )
     rows = []
     rng = random.Random(0)
-    for layer, zooms in (("grids", (11, 12, 13, 14, 15)), ("buildings", (15, 16, 17))):
+    for layer, zooms in (("grids", (12, 13, 14, 15)), ("buildings", (15, 16, 17))):
         for z in zooms:
             tiles = VectorTiles(source, store.incident_points)  # a fresh cache: cold tiles
             addresses = tiles_over(city["bbox"], z)

@@ -26,7 +26,7 @@ from gridmgmt.domain import access
 from gridmgmt.domain.errors import NotFoundError
 
 #: layer -> the smallest zoom its tiles carry features at (emptier below)
-MIN_ZOOM = {"grids": 11, "buildings": 15, "incidents": 12}
+MIN_ZOOM = {"grids": 12, "buildings": 15, "incidents": 12}
 #: layer -> the action a principal needs for it (besides ``map.view``)
 LAYER_ACTIONS = {"grids": "map.view", "buildings": "map.view", "incidents": "incident.read"}
 #: how many encoded grid/building tiles a process keeps

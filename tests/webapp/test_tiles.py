@@ -179,7 +179,7 @@ def test_gzip_applies_to_tiles(as_role):
 
 
 @pytest.mark.parametrize("app", ["sqlite", "postgis"], indirect=True)
-def test_tiles_seen_from_afar_are_coarser_and_grids_start_at_zoom_11(app, as_role):
+def test_tiles_seen_from_afar_are_coarser_and_grids_start_at_zoom_12(app, as_role):
     from gridmgmt.core.vector_tiles import extent_for
 
     client = as_role("supervisor")
@@ -188,5 +188,5 @@ def test_tiles_seen_from_afar_are_coarser_and_grids_start_at_zoom_11(app, as_rol
     assert codes(far) == {G1, G2, G3, G4}  # the same grids, in fewer units
     for feature in far["grids"]["features"]:
         assert all(-16 <= x <= EXTENT // 4 + 16 for x, _ in feature["geometry"]["coordinates"][0])
-    # below zoom 11 a grid is a few pixels wide: no grid tiles (the 社区 outlines show the city)
-    assert client.get(f"/tiles/grids/10/{X >> 4}/{Y >> 4}.mvt").status_code == 204
+    # below zoom 12 a grid is a few pixels wide: no grid tiles (the 社区 outlines show the city)
+    assert client.get(f"/tiles/grids/11/{X >> 3}/{Y >> 3}.mvt").status_code == 204

@@ -28,7 +28,7 @@
   }
   var grids = tiled("grids", function (p) {
     return { color: "#08519c", weight: 1, fill: true, fillColor: gridFill(p), fillOpacity: 0.45 };
-  }, 11, true);  // below zoom 11 a grid is a few pixels: the 社区 outlines show the city
+  }, 12, true);  // below zoom 12 a grid is a few pixels: the 社区 outlines show the city
   var buildings = tiled("buildings", function () {
     return { color: "#525252", weight: 0.6, fill: true, fillColor: "#fafafa", fillOpacity: 0.85 };
   }, 15, false);  // not interactive: clicks reach the grid below (its card lists the buildings)
