@@ -43,6 +43,10 @@ EDGE_TOLERANCE_M = 0.01
 
 #: bulk point lookups of at least this many points use the lattice fast path
 LATTICE_MIN_POINTS = 20_000
+#: ... when they are at least this many per grid (or a lattice is built already): with fewer,
+#: building the lattice costs more than an STRtree query of the points (measured: 8,000 grids,
+#: 25 points each 1.02 s vs 0.26 s; 125 each 0.76 s vs 1.14 s)
+LATTICE_MIN_POINTS_PER_GRID = 100
 #: lattice cells per grid: enough that most cells lie wholly inside one grid
 LATTICE_CELLS_PER_GRID = 4096
 #: the fewest cells per grid of a lattice sized for one bulk call (see PreparedGrids.lattice_for)
@@ -169,6 +173,11 @@ class PreparedGrids:
         if self._lattice is None:
             self._lattice = _Lattice(self.native, self.tree)
         return self._lattice
+
+    @property
+    def has_lattice(self) -> bool:
+        """Whether a lattice is built already (then every bulk lookup uses it)."""
+        return self._lattice is not None
 
     def lattice_for(self, n_points: int) -> _Lattice:
         """The lattice, or, when none is built yet, one sized for a single call on ``n_points``.
@@ -444,7 +453,8 @@ def covering_grid(
     geometries are made only for the points the lattice leaves open.
     """
     n = len(points) if points is not None else len(xy[0])
-    if n >= LATTICE_MIN_POINTS:
+    dense = n >= LATTICE_MIN_POINTS_PER_GRID * len(prepared.codes)
+    if n >= LATTICE_MIN_POINTS and (dense or prepared.has_lattice):
         x, y = xy if xy is not None else (shapely.get_x(points), shapely.get_y(points))
         fast = prepared.lattice_for(n).lookup(prepared.native, x, y)
         rest = np.flatnonzero(fast == _UNRESOLVED)

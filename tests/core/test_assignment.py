@@ -193,3 +193,22 @@ def test_live_index_follows_the_one_centimetre_rule():
     assert index.lookup(X0 - 1e-12, Y0 + 0.5 * D) == HOLED_GRID_CODES[0]  # a hair outside A
     assert index.lookup(X0 - 1e-6, Y0 + 0.5 * D) is None  # 10 cm outside
     assert index.lookup(X0 + 0.5 * D, Y0 + 0.5 * D) == HOLED_GRID_CODES[0]
+
+
+def test_a_bulk_lookup_with_few_points_per_grid_skips_the_lattice():
+    """Building a lattice costs more than querying the index when points are sparse."""
+    from gridmgmt.core.assignment import LATTICE_MIN_POINTS, _exact_covering, prepare_grids
+
+    rng = np.random.default_rng(5)
+    box = shapely.box(117.78, 30.92, 117.80, 30.94)
+    seeds = shapely.multipoints(rng.uniform([117.78, 30.92], [117.80, 30.94], (400, 2)))
+    cells = shapely.intersection(
+        shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=box)), box
+    )
+    codes = [f"340705001{k:06d}" for k in range(1, len(cells) + 1)]
+    prepared = prepare_grids(gpd.GeoDataFrame({"code": codes}, geometry=list(cells), crs=4326))
+    pts = shapely.points(rng.uniform([117.78, 30.92], [117.80, 30.94], (LATTICE_MIN_POINTS, 2)))
+    out = assign(gpd.GeoSeries(pts, crs=4326), prepared)  # 50 points a grid
+    assert not prepared.has_lattice
+    expected = prepared.codes[_exact_covering(prepared, pts)]
+    assert (out["grid_code"].to_numpy(dtype=object) == expected).all()
