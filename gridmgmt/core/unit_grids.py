@@ -7,9 +7,9 @@ non-residential part, with or without households in it (see
 module holds the two rules the partition applies around that:
 
 - :func:`default_area`: without a given 社区 boundary the area partitioned is
-  the buildings' hull and every unit enclosure it reaches, whole, so a
-  campus whose buildings are only partly in an extract is still one
-  complete unit grid;
+  the buildings' hull and every unit enclosure it reaches or faces across a
+  street, whole, so a campus whose buildings are only partly in an extract,
+  or a compound without mapped buildings, is still one complete unit grid;
 - :func:`unit_groups`: one grid per connected part of an enclosure's atoms,
   never a multipart grid.
 """
@@ -27,6 +27,10 @@ HULL_MARGIN_M = 30.0
 #: share of a unit enclosure inside the buildings' hull from which the default
 #: area takes the whole enclosure although none of the buildings lies in it
 REACHED_SHARE = 0.1
+#: metres between the buildings' hull and a unit enclosure across which the default
+#: area still takes it whole (a street between the data and a compound without
+#: mapped buildings, such as a military or railway area), with the strip between
+NEIGHBOUR_M = 60.0
 
 #: land uses whose enclosures are 单位 (with ``compound_kind == "unit"``)
 UNIT_LANDUSE = frozenset(
@@ -85,10 +89,11 @@ def default_area(footprints: np.ndarray, compounds, unit_min_area_m2: float):
     -------
     Polygon
         The buildings' convex hull buffered by :data:`HULL_MARGIN_M`, joined
-        with every unit enclosure holding a building's representative point
-        or lying at least :data:`REACHED_SHARE` inside the hull, so that
-        enclosure is partitioned whole. Enclosures merely touching the hull
-        are left out.
+        with every unit enclosure holding a building's representative point,
+        lying at least :data:`REACHED_SHARE` inside the hull or apart from it
+        by at most :data:`NEIGHBOUR_M` (with the strip between them), so
+        that enclosure is partitioned whole. Enclosures merely touching the
+        hull, or farther away, are left out.
     """
     corners = shapely.multipoints(shapely.get_coordinates(np.asarray(footprints, dtype=object)))
     hull = shapely.buffer(shapely.convex_hull(corners), HULL_MARGIN_M)
@@ -102,9 +107,20 @@ def default_area(footprints: np.ndarray, compounds, unit_min_area_m2: float):
         enclosures
     )
     reached[holding] = True
+    gap = shapely.distance(enclosures, hull)
+    across = (gap > 0) & (gap <= NEIGHBOUR_M)
+    reached |= across
     if not reached.any():
         return hull
-    area = shapely.union_all([hull, *enclosures[reached]])
+    # the strip between the hull and an enclosure across a street: the part of
+    # their joint convex hull no farther from the enclosure than the hull is
+    strips = [
+        shapely.intersection(
+            shapely.convex_hull(shapely.union(hull, e)), shapely.buffer(e, d + HULL_MARGIN_M)
+        )
+        for e, d in zip(enclosures[across], gap[across], strict=True)
+    ]
+    area = shapely.union_all([hull, *enclosures[reached], *strips])
     if area.geom_type != "Polygon":  # an enclosure touching the hull at a point
         area = max(shapely.get_parts(area), key=shapely.area)
     return area

@@ -29,6 +29,21 @@ def test_default_area_takes_a_reached_enclosure_whole():
     assert not area.intersects(far)
 
 
+def test_default_area_takes_an_enclosure_across_a_street_with_the_strip_between():
+    footprints = np.asarray([shapely.box(0, 0, 20, 20), shapely.box(100, 100, 120, 120)])
+    # no building in it, 40 m beyond the hull's 30 m margin: a military compound over the road
+    across = shapely.box(190, -100, 600, 300)
+    area = default_area(footprints, enclosures(across), 50_000)
+    assert area.geom_type == "Polygon"
+    assert area.contains(across)
+    assert area.contains(shapely.Point(170, 60))  # the street between is in the area too
+    hull = default_area(footprints, None, 50_000)
+    # nothing farther from the enclosure than the street is wide (plus the margin) is added
+    assert area.difference(hull).difference(across.buffer(40 + 30)).area < 1e-6
+    beyond = shapely.box(270, -100, 700, 300)  # 120 m beyond the margin: not the data's
+    assert not default_area(footprints, enclosures(beyond), 50_000).intersects(beyond)
+
+
 def test_default_area_leaves_small_and_residential_enclosures_alone():
     footprints = np.asarray([shapely.box(0, 0, 20, 20), shapely.box(100, 100, 120, 120)])
     small = shapely.box(50, 50, 250, 250)  # 4 ha: under the 5 ha criterion
