@@ -61,6 +61,13 @@ SPLIT_FRACTION = 3
 #: metres between buildings with households that still make one residential
 #: cluster inside a 单位 enclosure (staff housing, dormitory blocks)
 RESIDENTIAL_CLUSTER_GAP = 40.0
+#: metres of ground around the buildings of a residential cluster inside a 单位
+#: enclosure that its grid holds; the rest of the campus (lawns, sports grounds,
+#: teaching buildings' yards) stays in the unit grid
+CLUSTER_YARD_M = 10.0
+#: metres from a 单位 enclosure's outline within which residential ground inside it
+#: is fenced to its yard (it keeps the rim beside it, its way out of the enclosure)
+RIM_M = 20.0
 
 
 @dataclass
@@ -170,6 +177,71 @@ def _wall_seeds(comp_geom, atom_comp, atom_members, building_atom, buildings_geo
         first = np.r_[0, np.flatnonzero(np.diff(point_of[order])) + 1]
         label[rest] = building_atom[cand[order[first]]]
     return xy, label
+
+
+def _residential_yards(
+    atom_members, atom_kind, atom_comp, atom_unit, atom_block, comp_geom, buildings_geom
+) -> dict:
+    """The ground each housing cluster inside a 单位 enclosure may hold, and the unit atom.
+
+    For the residential atoms of a cluster of staff housing (buildings with
+    households directly in the enclosure) in the same block as the
+    enclosure's unit atom: its buildings and :data:`CLUSTER_YARD_M` around
+    them, with the enclosure's rim next to them (:func:`_on_rim`). The rest
+    of their Voronoi share (campus ground nearer to their buildings than to
+    the unit's) goes to the unit atom. Compounds nested in the enclosure keep
+    their shares: fencing them in cuts the residential ground around a small
+    campus apart, and the parts left between barriers miss the band.
+
+    Returns
+    -------
+    dict
+        Atom -> (polygon it may hold, unit atom of its block).
+    """
+    unit_atom = {
+        (atom_block[a], atom_unit[a]): a
+        for a in range(len(atom_members))
+        if atom_kind[a] == "unit" and atom_unit[a] is not None
+    }
+    clusters: dict = {}  # (block, enclosure) -> atoms of its housing clusters
+    for a, (kind, cid) in enumerate(zip(atom_kind, atom_comp, strict=True)):
+        if kind == "residential" and len(atom_members[a]) and (atom_block[a], cid) in unit_atom:
+            clusters.setdefault((atom_block[a], cid), []).append(a)
+    yards = {}
+    for key, atoms in clusters.items():  # a cluster's pieces share one yard
+        housing = np.concatenate([atom_members[a] for a in atoms])
+        yard = shapely.buffer(shapely.union_all(buildings_geom[housing]), CLUSTER_YARD_M)
+        fenced = _on_rim(yard, comp_geom[key[1]])
+        if fenced is not None:
+            yards.update({a: (fenced, unit_atom[key]) for a in atoms})
+    return yards
+
+
+def _on_rim(yard, enclosure):
+    """``yard`` and the enclosure's rim next to it, or None when it lies inside, off the rim.
+
+    Fenced in away from the rim, housing would be an island in the unit grid
+    (a ring grid around a grid too small for the band); it keeps its Voronoi
+    share then, which reaches out through the campus.
+    """
+    outline = shapely.union_all(shapely.get_exterior_ring(shapely.get_parts(enclosure)))
+    if not shapely.distance(yard, outline) <= RIM_M:
+        return None
+    near = shapely.intersection(shapely.buffer(outline, RIM_M), shapely.buffer(yard, 2 * RIM_M))
+    return shapely.union(yard, near)
+
+
+def _fence_in(shares: dict, yards: dict) -> dict:
+    """``shares`` with each fenced atom's ground beyond its yard handed to its unit atom."""
+    for a, (yard, unit) in yards.items():
+        if a not in shares or unit not in shares:
+            continue
+        beyond = shapely.difference(shares[a], yard)
+        if beyond.is_empty or beyond.area < 1.0:
+            continue
+        shares[a] = shapely.intersection(shares[a], yard)
+        shares[unit] = shapely.union(shares[unit], beyond)
+    return shares
 
 
 def residential_clusters(
@@ -434,6 +506,9 @@ def build_atoms(
     seed_xy, seed_atom = seed_xy[order], seed_atom[order]
     block_start = np.searchsorted(atom_block[seed_atom], np.arange(len(blocks) + 1))
 
+    yards = _residential_yards(
+        atom_members, atom_kind, atom_comp, atom_unit, atom_block, comp_geom, buildings_geom
+    )
     pieces, empty = [], []
     atoms_by_block = pd.Series(np.arange(n)).groupby(atom_block).apply(list).to_dict() if n else {}
     for block in range(len(blocks)):
@@ -450,6 +525,7 @@ def build_atoms(
         shapely.prepare(blocks[block])
         inside = shapely.intersects_xy(blocks[block], xy_here[:, 0], xy_here[:, 1])
         shares = voronoi_shares(blocks[block], xy_here[inside], atom_here[inside], reattach=False)
+        shares = _fence_in(shares, {a: yards[a] for a in atoms_here if a in yards})
         members_here = {a: atom_members[a] for a in atoms_here}
         settled = settle_block(blocks[block], shares, members_here, buildings_geom)
         split = {p.atom for p in settled if sum(q.atom == p.atom for q in settled) > 1}

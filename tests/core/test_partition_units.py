@@ -96,3 +96,25 @@ def test_small_enclosure_joins_a_residential_grid():
         unit_min_area_m2=70_000,
     )
     assert result.grids["kind"].tolist() == ["residential"]
+
+
+def test_staff_housing_cluster_holds_its_yard_and_the_campus_ground_stays_in_the_unit():
+    buildings, compounds, campus, home = campus_layout(0)
+    compounds = compounds[compounds["compound_id"] == "campus"]  # no 小区 drawn
+    result = partition(
+        buildings,
+        boundary=gpd.GeoSeries([campus], crs=CRS),
+        compounds=compounds,
+        min_households=250,
+        max_households=500,
+    )
+    grids = result.grids.to_crs(CRS).set_index("kind")
+    res, unit = grids.geometry["residential"], grids.geometry["unit"]
+    houses = shapely.union_all(buildings.geometry[buildings["households"] > 0].to_numpy())
+    assert res.contains(houses.buffer(-0.01))
+    # campus ground 20 m from the housing, away from the outline: nearer the housing
+    # than any teaching building, but not the housing's yard
+    lawn = box(110, 50, 1, 1)
+    assert unit.contains(lawn)
+    rest = campus.difference(houses.buffer(10 + 20))  # beyond the yard and the rim beside it
+    assert unit.intersection(rest).area >= 0.97 * rest.area
