@@ -84,6 +84,8 @@ class Atoms:
     building_atom: np.ndarray  # atom index per building (-1: outside the boundary)
     empty_regions: np.ndarray  # polygons of blocks without any atom
     compounds_split: int
+    #: 小区 nested in a 单位 held to their walls (``fence_nested``), most ground given up first
+    fenced_compounds: tuple = ()
 
     def __len__(self) -> int:
         return len(self.region)
@@ -180,18 +182,25 @@ def _wall_seeds(comp_geom, atom_comp, atom_members, building_atom, buildings_geo
 
 
 def _residential_yards(
-    atom_members, atom_kind, atom_comp, atom_unit, atom_block, comp_geom, buildings_geom
+    atom_members,
+    atom_kind,
+    atom_comp,
+    atom_unit,
+    atom_block,
+    comp_geom,
+    buildings_geom,
+    *,
+    fence_nested: bool | frozenset = False,
 ) -> dict:
-    """The ground each housing cluster inside a 单位 enclosure may hold, and the unit atom.
+    """The ground residential atoms inside a 单位 enclosure may hold, and the unit atom.
 
     For the residential atoms of a cluster of staff housing (buildings with
     households directly in the enclosure) in the same block as the
     enclosure's unit atom: its buildings and :data:`CLUSTER_YARD_M` around
-    them, with the enclosure's rim next to them (:func:`_on_rim`). The rest
-    of their Voronoi share (campus ground nearer to their buildings than to
-    the unit's) goes to the unit atom. Compounds nested in the enclosure keep
-    their shares: fencing them in cuts the residential ground around a small
-    campus apart, and the parts left between barriers miss the band.
+    them; with ``fence_nested`` (True, or the ids to leave out), for a
+    compound nested in the enclosure: its outline. Both with the enclosure's rim next to them (:func:`_on_rim`).
+    The rest of their Voronoi share (campus ground nearer to their buildings
+    or walls than to the unit's) goes to the unit atom.
 
     Returns
     -------
@@ -203,17 +212,35 @@ def _residential_yards(
         for a in range(len(atom_members))
         if atom_kind[a] == "unit" and atom_unit[a] is not None
     }
-    clusters: dict = {}  # (block, enclosure) -> atoms of its housing clusters
+    if not unit_atom:
+        return {}
+    nested = {}  # residential compound -> the enclosure holding it
+    unfenced = fence_nested if isinstance(fence_nested, frozenset) else frozenset()
+    unit_ids = sorted({cid for _, cid in unit_atom})
+    others = [cid for cid in comp_geom if cid not in set(unit_ids)]
+    if fence_nested and others:
+        enclosures = np.asarray([comp_geom[cid] for cid in unit_ids], dtype=object)
+        inner = shapely.point_on_surface(np.asarray([comp_geom[c] for c in others], dtype=object))
+        ci, ui = shapely.STRtree(enclosures).query(inner, predicate="within")
+        nested = {others[c]: unit_ids[u] for c, u in zip(ci, ui, strict=True)}
+    fenced: dict = {}  # (block, enclosure, ground) -> atoms that share that ground
     for a, (kind, cid) in enumerate(zip(atom_kind, atom_comp, strict=True)):
-        if kind == "residential" and len(atom_members[a]) and (atom_block[a], cid) in unit_atom:
-            clusters.setdefault((atom_block[a], cid), []).append(a)
+        if kind != "residential" or not len(atom_members[a]):
+            continue
+        if (atom_block[a], cid) in unit_atom:  # a cluster: its pieces share one yard
+            fenced.setdefault((atom_block[a], cid, None), []).append(a)
+        elif cid in nested and (atom_block[a], nested[cid]) in unit_atom and cid not in unfenced:
+            fenced.setdefault((atom_block[a], nested[cid], cid), []).append(a)
     yards = {}
-    for key, atoms in clusters.items():  # a cluster's pieces share one yard
-        housing = np.concatenate([atom_members[a] for a in atoms])
-        yard = shapely.buffer(shapely.union_all(buildings_geom[housing]), CLUSTER_YARD_M)
-        fenced = _on_rim(yard, comp_geom[key[1]])
-        if fenced is not None:
-            yards.update({a: (fenced, unit_atom[key]) for a in atoms})
+    for (block, enclosure, compound), atoms in fenced.items():
+        if compound is None:
+            housing = np.concatenate([atom_members[a] for a in atoms])
+            ground = shapely.buffer(shapely.union_all(buildings_geom[housing]), CLUSTER_YARD_M)
+        else:
+            ground = comp_geom[compound]
+        held = _on_rim(ground, comp_geom[enclosure])
+        if held is not None:
+            yards.update({a: (held, unit_atom[(block, enclosure)]) for a in atoms})
     return yards
 
 
@@ -231,8 +258,11 @@ def _on_rim(yard, enclosure):
     return shapely.union(yard, near)
 
 
-def _fence_in(shares: dict, yards: dict) -> dict:
-    """``shares`` with each fenced atom's ground beyond its yard handed to its unit atom."""
+def _fence_in(shares: dict, yards: dict, fenced_off: dict) -> dict:
+    """``shares`` with each fenced atom's ground beyond its yard handed to its unit atom.
+
+    ``fenced_off`` (atom -> m²) is increased by the ground each atom gave up.
+    """
     for a, (yard, unit) in yards.items():
         if a not in shares or unit not in shares:
             continue
@@ -241,6 +271,7 @@ def _fence_in(shares: dict, yards: dict) -> dict:
             continue
         shares[a] = shapely.intersection(shares[a], yard)
         shares[unit] = shapely.union(shares[unit], beyond)
+        fenced_off[a] = fenced_off.get(a, 0.0) + beyond.area
     return shares
 
 
@@ -346,6 +377,7 @@ def build_atoms(
     cut_lines: np.ndarray | None = None,
     loose_ceiling: int | None = None,
     divisible: frozenset = frozenset(),
+    fence_nested: bool | frozenset = False,
 ) -> Atoms:
     """Build the atoms of one 社区 (see the module docstring).
 
@@ -374,6 +406,14 @@ def build_atoms(
         ``loose_ceiling``, else a third of the ceiling) although they fit
         under the ceiling: rebalancing's last resort when no arrangement of
         whole compounds brings a grid into the band.
+    fence_nested : bool or frozenset
+        Also hold a residential compound nested in a 单位 enclosure, near its
+        rim, to its wall (with the rim beside it): the campus ground its
+        Voronoi share would take beyond the wall stays with the unit. True
+        for every such compound, or a set of the compound ids to leave
+        unfenced. Off by default: it can cut the residential ground around
+        a campus apart (the partition tries it and keeps it where no grid
+        loses its band).
     """
     hh = np.asarray(households, dtype=np.int64)
     rep = shapely.point_on_surface(buildings_geom)
@@ -507,8 +547,16 @@ def build_atoms(
     block_start = np.searchsorted(atom_block[seed_atom], np.arange(len(blocks) + 1))
 
     yards = _residential_yards(
-        atom_members, atom_kind, atom_comp, atom_unit, atom_block, comp_geom, buildings_geom
+        atom_members,
+        atom_kind,
+        atom_comp,
+        atom_unit,
+        atom_block,
+        comp_geom,
+        buildings_geom,
+        fence_nested=fence_nested,
     )
+    fenced_off: dict = {}  # atom -> ground it gave up to its unit (m²)
     pieces, empty = [], []
     atoms_by_block = pd.Series(np.arange(n)).groupby(atom_block).apply(list).to_dict() if n else {}
     for block in range(len(blocks)):
@@ -525,13 +573,19 @@ def build_atoms(
         shapely.prepare(blocks[block])
         inside = shapely.intersects_xy(blocks[block], xy_here[:, 0], xy_here[:, 1])
         shares = voronoi_shares(blocks[block], xy_here[inside], atom_here[inside], reattach=False)
-        shares = _fence_in(shares, {a: yards[a] for a in atoms_here if a in yards})
+        shares = _fence_in(shares, {a: yards[a] for a in atoms_here if a in yards}, fenced_off)
         members_here = {a: atom_members[a] for a in atoms_here}
         settled = settle_block(blocks[block], shares, members_here, buildings_geom)
         split = {p.atom for p in settled if sum(q.atom == p.atom for q in settled) > 1}
         compounds_split += len({atom_comp[a] for a in split if atom_comp[a] is not None})
         pieces.extend(settled)
 
+    # nested 小区 fenced in, the one that gave up most ground first
+    given_up: dict = {}
+    for a, area in fenced_off.items():
+        if not comp_is_unit[atom_comp[a]]:
+            given_up[atom_comp[a]] = given_up.get(atom_comp[a], 0.0) + area
+    fenced_compounds = tuple(sorted(given_up, key=lambda cid: (-given_up[cid], cid)))
     # the atoms are the pieces: an atom whose share fell apart is one atom per part
     n = len(pieces)
     region = np.asarray([p.region for p in pieces], dtype=object)
@@ -568,6 +622,7 @@ def build_atoms(
         building_atom=building_atom,
         empty_regions=empty,
         compounds_split=compounds_split,
+        fenced_compounds=fenced_compounds,
     )
 
 

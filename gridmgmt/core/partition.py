@@ -46,20 +46,12 @@ import pandas as pd
 import shapely
 
 from gridmgmt.core import codes as gc
+from gridmgmt.core import crossings
 from gridmgmt.core.atom_graph import AtomGraph
 from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.band_repair import repair_band
 from gridmgmt.core.barrier_moves import pull_back
-from gridmgmt.core.barriers import (
-    ALONG_SHARE,
-    barrier_contact,
-    crossing_reason,
-    cut_at_barriers,
-    hard_barriers,
-    occupied_sides,
-    side_households,
-    straddled_length,
-)
+from gridmgmt.core.barriers import ALONG_SHARE, barrier_contact, cut_at_barriers, hard_barriers
 from gridmgmt.core.bisection import Bisector
 from gridmgmt.core.boundary_sides import keep_inside
 from gridmgmt.core.boundary_smoothing import (
@@ -84,10 +76,9 @@ from gridmgmt.core.quality import (
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 from gridmgmt.core.unit_grids import claim_empty_regions, default_area, unit_groups
 
-#: a grid is flagged ``crosses_major_road`` when it straddles more of a barrier than this (m)
-CROSSED_MIN_M = 20.0
-#: metres inside a grid's edge from which a barrier counts as running through it
-CROSSED_INSET_M = 1.0
+#: how many runs leaving one fenced 小区 out the partition tries when fencing them all
+#: costs a grid its band
+FENCE_TRIES = 2
 
 
 @dataclass
@@ -258,71 +249,95 @@ def partition(
         c = c[c.intersects(area)]
     building_compound = building_compounds(b, rep, c)
 
-    atoms = build_atoms(
-        area,
-        geom,
-        hh_all,
-        building_compound,
-        roads_geom=None if r is None else r.geometry.values,
-        road_class=road_classes(r),
-        compounds=c,
-        min_households=min_households,
-        max_households=max_households,
-        unit_min_area_m2=unit_min_area_m2,
-        cut_lines=None
-        if zones is None or len(zones) == 0
-        else shapely.boundary(zones.to_crs(crs).geometry.values),
-    )
-    lines = hard_barriers(None if r is None else r.geometry.values, road_classes(r))
-    groups, kinds, flags = _group(
-        atoms,
-        area,
-        zones,
-        crs,
-        min_households,
-        max_households,
-        seed,
-        barriers=lines if barriers else None,
-        unit_min_area_m2=unit_min_area_m2,
-    )
-    grids_metric = _assemble_polygons(atoms, groups)
-    needs_repair = repair and "out_of_band" in flags
-    result = _assemble(
-        buildings,
-        ids,
-        atoms,
-        groups,
-        kinds,
-        flags,
-        grids_metric,
-        crs,
-        (r, c, area),
-        code_prefix,
-        min_households,
-        max_households,
-        started,
-        with_report=not needs_repair,  # else reported once, after the repair
-        footprints=geom,
-        flag_crossings=barriers and not needs_repair,  # else flagged once, after the repair
-    )
-    if needs_repair:
-        result = _rebalanced(
-            result,
+    def run(fence_nested: bool | frozenset) -> PartitionResult:
+        atoms = build_atoms(
+            area,
+            geom,
+            hh_all,
+            building_compound,
+            roads_geom=None if r is None else r.geometry.values,
+            road_class=road_classes(r),
+            compounds=c,
+            min_households=min_households,
+            max_households=max_households,
+            unit_min_area_m2=unit_min_area_m2,
+            cut_lines=None
+            if zones is None or len(zones) == 0
+            else shapely.boundary(zones.to_crs(crs).geometry.values),
+            fence_nested=fence_nested,
+        )
+        lines = hard_barriers(None if r is None else r.geometry.values, road_classes(r))
+        groups, kinds, flags = _group(
+            atoms,
+            area,
+            zones,
+            crs,
+            min_households,
+            max_households,
+            seed,
+            barriers=lines if barriers else None,
+            unit_min_area_m2=unit_min_area_m2,
+        )
+        grids_metric = _assemble_polygons(atoms, groups)
+        needs_repair = repair and "out_of_band" in flags
+        result = _assemble(
             buildings,
             ids,
-            (r, c, zones, area),
-            (min_households, max_households),
+            atoms,
+            groups,
+            kinds,
+            flags,
+            grids_metric,
+            crs,
+            (r, c, area),
             code_prefix,
-            seed,
+            min_households,
+            max_households,
             started,
+            with_report=not needs_repair,  # else reported once, after the repair
             footprints=geom,
-            flag_crossings=barriers,
+            flag_crossings=barriers and not needs_repair,  # else flagged once, after the repair
         )
+        if needs_repair:
+            result = _rebalanced(
+                result,
+                buildings,
+                ids,
+                (r, c, zones, area),
+                (min_households, max_households),
+                code_prefix,
+                seed,
+                started,
+                footprints=geom,
+                flag_crossings=barriers,
+            )
+        return result
+
+    result = run(fence_nested=True)
+    fenced = result.atoms.fenced_compounds
+    if fenced and _band_misses(result):
+        # 小区 held to their walls can cut the residential ground around a campus
+        # apart: leave out the one that took most ground (then the next), else all,
+        # keeping the run where fewest grids miss the band or enclose another
+        runs = [result]
+        for left_out in [frozenset({cid}) for cid in fenced[:FENCE_TRIES]][: len(fenced) - 1]:
+            runs.append(run(fence_nested=left_out))
+            if not _band_misses(runs[-1]):
+                break
+        else:
+            runs.append(run(fence_nested=False))
+        result = min(runs, key=_band_misses)  # the first of the fewest: most fenced
     if len(buildings) < len(given):
         result.labels = result.labels.reindex(given.index)
     result.boundary_buildings = kept.table
     _report_default_estimates(result, buildings)
     return result
+
+
+def _band_misses(result: PartitionResult) -> int:
+    """Grids of a run out of band (not for an indivisible building) or enclosing another grid."""
+    counts = count_flags(result.grids["flag"])
+    return counts.get("out_of_band", 0) + counts.get("encloses_grid", 0)
 
 
 def _report_default_estimates(result: PartitionResult, buildings: gpd.GeoDataFrame) -> None:
@@ -389,7 +404,9 @@ def _rebalanced(
     if len(fixed.report.out_of_band_after) >= len(fixed.report.out_of_band_before):
         grids = result.grids.to_crs(result.metric_crs)
         if flag_crossings:  # the partition's own grids, flagged now
-            _flag_crossings(grids, roads, footprints, buildings["households"].to_numpy(), lo)
+            crossings.flag_crossings(
+                grids, roads, footprints, buildings["households"].to_numpy(), lo
+            )
             flagged = result.grids.drop(columns="geometry")
             for col in ("flag", "crossed_m", "crossed_why"):
                 flagged[col] = grids[col].to_numpy()
@@ -410,7 +427,7 @@ def _rebalanced(
     grids["code"] = codes
     grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
     if flag_crossings:
-        _flag_crossings(grids, roads, footprints, buildings["households"].to_numpy(), lo)
+        crossings.flag_crossings(grids, roads, footprints, buildings["households"].to_numpy(), lo)
     _flag_shapes(grids)
     labels = pd.Series(
         fixed.labels.reindex(ids).map(renumber).to_numpy(),
@@ -642,7 +659,7 @@ def _assemble(
     )
     if flag_crossings:
         households = buildings["households"].to_numpy()
-        _flag_crossings(grids, layers[0], footprints, households, lo)
+        crossings.flag_crossings(grids, layers[0], footprints, households, lo)
     _flag_shapes(grids)
     order = np.argsort(codes)
     grids = grids.iloc[order].reset_index(drop=True)
@@ -710,55 +727,6 @@ def _quality(
         ),
         notes=tuple(notes),
     )
-
-
-def _flag_crossings(
-    grids: gpd.GeoDataFrame, roads, footprints=None, households=None, lo: int = 0
-) -> None:
-    """Add ``crossed_m``, the length of hard barriers each grid straddles; flag those crossed.
-
-    A flagged grid's ``crossed_why`` says why it crosses
-    (:data:`~gridmgmt.core.barriers.CROSSING_REASONS`), from the households
-    it holds on each side (``households`` per footprint) and ``lo``.
-
-    A grid straddles a barrier where it holds land on both sides of it
-    (:func:`~gridmgmt.core.barriers.straddled_length`); a road median, an
-    interchange island or the strip between a road and the 社区 outline
-    without a building (of ``footprints``, metric) is not a crossing. A grid
-    holding buildings on both sides of one is flagged however little land
-    it holds across. A grid whose flag already says something gets
-    ``crosses_major_road`` after it, comma-separated.
-    """
-    barriers = hard_barriers(None if roads is None else roads.geometry.values, road_classes(roads))
-    polygons = grids.geometry.values
-    outline = shapely.boundary(_union(polygons)) if len(barriers) else None
-    points = None if footprints is None else shapely.point_on_surface(footprints)
-    crossed = straddled_length(
-        polygons, barriers, inset=CROSSED_INSET_M, outline=outline, buildings=points
-    )
-    # a building across a road, in a strip too narrow to count, is a crossing all the same
-    across = occupied_sides(polygons, barriers, points, inset=CROSSED_INSET_M) > 1
-    flagged = (crossed > CROSSED_MIN_M) | across
-    grids["crossed_m"] = np.round(crossed, 1)
-    grids["flag"] = [
-        join_flags(flag, "crosses_major_road" if over else None)
-        for flag, over in zip(grids["flag"], flagged, strict=True)
-    ]
-    why = np.full(len(grids), None, dtype=object)
-    if households is not None and points is not None:
-        lines = shapely.union_all(barriers)
-        for k in np.flatnonzero(flagged):
-            sides = side_households(polygons[k], lines, points, households)
-            why[k] = crossing_reason(grids["kind"].iloc[k], sides, lo)
-    grids["crossed_why"] = why
-
-
-def _union(polygons):
-    """The union of grids: a coverage union where they share exact edges, else a plain one."""
-    try:
-        return shapely.coverage_union_all(polygons)
-    except shapely.errors.GEOSException:  # rebalanced grids need not be noded alike
-        return shapely.union_all(polygons)
 
 
 def _flag_shapes(grids: gpd.GeoDataFrame) -> None:

@@ -118,3 +118,22 @@ def test_staff_housing_cluster_holds_its_yard_and_the_campus_ground_stays_in_the
     assert unit.contains(lawn)
     rest = campus.difference(houses.buffer(10 + 20))  # beyond the yard and the rim beside it
     assert unit.intersection(rest).area >= 0.97 * rest.area
+
+
+def test_a_nested_compound_on_the_rim_holds_its_wall_and_the_campus_ground_stays_in_the_unit():
+    buildings, compounds, campus, home = campus_layout(0)
+    result = partition(
+        buildings,
+        boundary=gpd.GeoSeries([campus], crs=CRS),
+        compounds=compounds,
+        min_households=250,
+        max_households=500,
+    )
+    assert result.atoms.fenced_compounds == ("home",)
+    grids = result.grids.to_crs(CRS).set_index("kind")
+    res, unit = grids.geometry["residential"], grids.geometry["unit"]
+    assert res.intersection(home).area >= 0.99 * home.area
+    # 10 m beyond the 小区's wall, 50 m from the campus outline: nearer the wall than any
+    # teaching building, but campus ground
+    assert unit.contains(box(110, 50, 1, 1))
+    assert not grids["flag"].fillna("").str.contains("encloses_grid|out_of_band").any()
