@@ -55,7 +55,8 @@ band, not contiguous, compound split) so the UI can show it live. They do
 raise ``ValueError`` for impossible input.
 
 Everything is deterministic for a given ``seed``, unless the exact program
-runs out of its time (``EXACT_SECONDS``): then the search's answer stands alone.
+runs out of its time (``EXACT_SECONDS`` of CPU, so other work on the machine
+does not change the answer): then the search's answer stands alone.
 
 The package, one concern per module (each imports only those above it):
 

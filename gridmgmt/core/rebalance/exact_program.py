@@ -17,8 +17,9 @@ from gridmgmt.core.rebalance.nodes import Nodes
 from gridmgmt.core.rebalance.restructure import carve, carve_reason
 from gridmgmt.core.rebalance.state import State
 
-#: seconds the exact program may take; past that the search's answer stands alone (so
-#: only a program this hard makes the answer depend on the machine's speed)
+#: CPU seconds the exact program may take; past that the search's answer stands alone
+#: (so only a program this hard makes the answer depend on the machine's speed, not
+#: on how busy it is)
 EXACT_SECONDS = 0.5
 
 
