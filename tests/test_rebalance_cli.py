@@ -79,7 +79,7 @@ def test_rebalance_usage(tmp_path):
 
 def test_keep_compounds_flag(tmp_path):
     """A change only a divided compound can fix: divided by default, kept whole on request."""
-    s, part, b = partitioned_layout(6)  # the layout test_rebalance calls ``stuck``
+    s, part, b = partitioned_layout(24)  # the layout test_rebalance calls ``stuck``
     grids = tmp_path / "grids.gpkg"  # as ``gridmgmt partition`` writes it
     part.grids.to_file(grids, layer="grids", driver="GPKG")
     b[["id", "households", "grid_code", "geometry"]].to_file(grids, layer="buildings")

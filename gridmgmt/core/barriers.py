@@ -28,6 +28,11 @@ HARD_BARRIER_CLASSES = frozenset(
         "water",
     }
 )
+#: road classes grids should rather end at than cross (preferred boundaries)
+PREFERRED_BOUNDARY_CLASSES = frozenset({"secondary", "secondary_link"})
+#: a contact along a preferred boundary counts this share of its length when
+#: grouping weighs where to cut: a cut along a secondary road is that much cheaper
+PREFERRED_WEIGHT = 0.4
 #: how far (m) from a barrier's centre line a shared boundary still runs along it
 BARRIER_TOLERANCE = 3.0
 #: a contact runs along a barrier when at least this share of it does
@@ -39,6 +44,14 @@ def hard_barriers(roads_geom, road_class) -> np.ndarray:
     if roads_geom is None or road_class is None or len(roads_geom) == 0:
         return np.zeros(0, dtype=object)
     keep = np.isin(np.asarray(road_class, dtype=object), list(HARD_BARRIER_CLASSES))
+    return np.asarray(roads_geom, dtype=object)[keep]
+
+
+def preferred_lines(roads_geom, road_class) -> np.ndarray:
+    """The lines of ``roads_geom`` whose class is a preferred boundary (secondary roads)."""
+    if roads_geom is None or road_class is None or len(roads_geom) == 0:
+        return np.zeros(0, dtype=object)
+    keep = np.isin(np.asarray(road_class, dtype=object), list(PREFERRED_BOUNDARY_CLASSES))
     return np.asarray(roads_geom, dtype=object)[keep]
 
 

@@ -51,7 +51,14 @@ from gridmgmt.core.atom_graph import AtomGraph
 from gridmgmt.core.atoms import Atoms, adjacency, build_atoms, road_classes
 from gridmgmt.core.band_repair import repair_band
 from gridmgmt.core.barrier_moves import pull_back
-from gridmgmt.core.barriers import ALONG_SHARE, barrier_contact, cut_at_barriers, hard_barriers
+from gridmgmt.core.barriers import (
+    ALONG_SHARE,
+    PREFERRED_WEIGHT,
+    barrier_contact,
+    cut_at_barriers,
+    hard_barriers,
+    preferred_lines,
+)
 from gridmgmt.core.bisection import Bisector
 from gridmgmt.core.boundary_sides import keep_inside
 from gridmgmt.core.boundary_smoothing import (
@@ -276,6 +283,7 @@ def partition(
             max_households,
             seed,
             barriers=lines if barriers else None,
+            preferred=preferred_lines(None if r is None else r.geometry.values, road_classes(r)),
             unit_min_area_m2=unit_min_area_m2,
         )
         grids_metric = _assemble_polygons(atoms, groups)
@@ -456,12 +464,16 @@ def _group(
     seed,
     *,
     barriers=None,
+    preferred=None,
     unit_min_area_m2=50_000.0,
 ):
     """Atom index groups, one per grid, with kind and flag.
 
     Contacts along ``barriers`` (lines) are cut unless a part between them
-    is too small for a grid of its own.
+    is too small for a grid of its own. Contacts along ``preferred`` lines
+    (secondary roads) weigh :data:`~gridmgmt.core.barriers.PREFERRED_WEIGHT`
+    of their length where cuts are chosen and boundaries smoothed, so grids
+    rather end at them.
     """
     empty = atoms.empty_regions
     regions = np.concatenate([atoms.region, empty]) if len(empty) else atoms.region
@@ -474,6 +486,9 @@ def _group(
     xy = np.round(np.column_stack([shapely.get_x(c), shapely.get_y(c)]), 3)
     i, j, w = adjacency(regions, grid_size=None)  # atoms' regions are a clean coverage
     full_graph = AtomGraph(total_n, i, j, w)
+    # the weight of each contact where cuts are chosen: cheaper along secondary roads
+    along_preferred = np.minimum(barrier_contact(regions, i, j, preferred), w)
+    weight = w - (1.0 - PREFERRED_WEIGHT) * along_preferred
 
     unit_id = np.concatenate([atoms.unit_id, np.full(len(empty), None, dtype=object)])
     kind, unit_id = claim_empty_regions(kind, unit_id, len(atoms), full_graph)
@@ -507,7 +522,7 @@ def _group(
     keep_edge, _ = cut_at_barriers(
         total_n, i, j, w, keep_edge, along, hh, np.flatnonzero(residential), lo
     )
-    graph = AtomGraph(total_n, i[keep_edge], j[keep_edge], w[keep_edge])
+    graph = AtomGraph(total_n, i[keep_edge], j[keep_edge], weight[keep_edge])
     bis = Bisector(graph, hh, xy, lo, hi, seed)
     voids = list(unit_leftovers)
     for part in graph.components(np.flatnonzero(residential)):
@@ -531,7 +546,7 @@ def _group(
         _attach_voids(voids, groups, AtomGraph(total_n, i[open_edge], j[open_edge], w[open_edge]))
     _attach_voids(voids, groups, full_graph)
     smooth = same_zone & (along < ALONG_SHARE * w)  # never across a zone or barrier
-    smooth_graph = AtomGraph(total_n, i[smooth], j[smooth], w[smooth])
+    smooth_graph = AtomGraph(total_n, i[smooth], j[smooth], weight[smooth])
     on_outline = (
         shapely.length(shapely.intersection(shapely.boundary(regions), shapely.boundary(area)))
         > 1.0
@@ -540,7 +555,8 @@ def _group(
         regrow_household_free(groups, kinds, hh, smooth_graph, xy), kinds, hh, smooth_graph
     )
     groups = smooth_boundaries(groups, kinds, hh, smooth_graph)
-    if cut_length(regrown, full_graph) < cut_length(groups, full_graph) and enclosed_count(
+    weighed = AtomGraph(total_n, i, j, weight)
+    if cut_length(regrown, weighed) < cut_length(groups, weighed) and enclosed_count(
         regrown, full_graph, on_outline
     ) <= enclosed_count(groups, full_graph, on_outline):
         groups = regrown

@@ -126,3 +126,49 @@ def test_pull_back_returns_atoms_to_their_side():
     hh_full = np.asarray([100, 100, 100, 50, 200, 290, 0])  # B would hold 540
     kept = pull_back(groups, ["residential"] * 2, hh_full, graph, across, across == 0, (250, 500))
     assert kept[0].tolist() == [0, 1, 2, 3, 6]
+
+
+def blocks_split_by(secondary: str):
+    """A 400 x 200 m 社区 of eight 100 m blocks (4 x 2), 100 households each.
+
+    ``secondary`` says which street is a secondary road: the east-west one at
+    y=100 m (400 m long) or the north-south one at x=200 m (200 m long); the
+    other streets are residential.
+    """
+    geoms, hh = [], []
+    for bx in range(4):
+        for by in range(2):
+            for dx in (20, 60):
+                for dy in (20, 60):
+                    x, y = X0 + bx * 100 + dx, Y0 + by * 100 + dy
+                    geoms.append(shapely.box(x, y, x + 20, y + 20))
+                    hh.append(25)
+    buildings = gpd.GeoDataFrame(
+        {"building_id": [f"B{i}" for i in range(len(hh))], "households": hh},
+        geometry=[wgs84(g) for g in geoms],
+        crs=4326,
+    )
+    lines, classes = [], []
+    for x in (100, 200, 300):
+        lines.append(shapely.LineString([(X0 + x, Y0 - 10), (X0 + x, Y0 + 210)]))
+        classes.append("secondary" if secondary == "x=200" and x == 200 else "residential")
+    lines.append(shapely.LineString([(X0 - 10, Y0 + 100), (X0 + 410, Y0 + 100)]))
+    classes.append("secondary" if secondary == "y=100" else "residential")
+    roads = gpd.GeoDataFrame({"road_class": classes}, geometry=[wgs84(g) for g in lines], crs=4326)
+    boundary = gpd.GeoSeries([wgs84(shapely.box(X0, Y0, X0 + 400, Y0 + 200))], crs=4326)
+    return buildings, roads, boundary
+
+
+def test_grids_rather_end_at_a_secondary_road_than_at_a_shorter_residential_street():
+    for secondary, along in (("x=200", "x"), ("y=100", "y")):
+        buildings, roads, boundary = blocks_split_by(secondary)
+        result = partition(buildings, boundary=boundary, roads=roads, seed=0)
+        grids = result.grids.to_crs(32650)
+        assert grids["households"].tolist() == [400, 400]
+        a, b = grids.geometry.values
+        shared = a.intersection(b)
+        x0, y0, x1, y1 = shared.bounds
+        if along == "x":  # the 200 m north-south street at x=200
+            assert abs(x0 - (X0 + 200)) < 1 and abs(x1 - (X0 + 200)) < 1
+        else:  # the 400 m secondary road, though the cut is twice as long
+            assert abs(y0 - (Y0 + 100)) < 1 and abs(y1 - (Y0 + 100)) < 1

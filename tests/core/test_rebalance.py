@@ -40,7 +40,7 @@ def edits(base):
 @pytest.fixture(scope="module")
 def stuck():
     """A layout where the change below leaves one grid no move can fix."""
-    return partitioned_layout(6)
+    return partitioned_layout(24)
 
 
 @pytest.fixture(scope="module")
