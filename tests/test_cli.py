@@ -122,6 +122,7 @@ def test_partition_file_to_geopackage(tmp_path, realdata):
         "flag",
         "crossed_m",
         "crossed_why",
+        "compact_why",
         "default_share",
         "geometry",
     ]

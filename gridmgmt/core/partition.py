@@ -75,6 +75,7 @@ from gridmgmt.core.layers import WGS84
 from gridmgmt.core.quality import (
     QualityReport,
     buildings_outside_own_grid,
+    compactness_reasons,
     footprint_owner,
     polsby_popper,
     road_aligned_share,
@@ -436,7 +437,7 @@ def _rebalanced(
     grids = grids.sort_values("code", kind="stable").reset_index(drop=True)
     if flag_crossings:
         crossings.flag_crossings(grids, roads, footprints, buildings["households"].to_numpy(), lo)
-    _flag_shapes(grids)
+    _flag_shapes(grids, area, compounds)
     labels = pd.Series(
         fixed.labels.reindex(ids).map(renumber).to_numpy(),
         index=buildings.index,
@@ -676,7 +677,7 @@ def _assemble(
     if flag_crossings:
         households = buildings["households"].to_numpy()
         crossings.flag_crossings(grids, layers[0], footprints, households, lo)
-    _flag_shapes(grids)
+    _flag_shapes(grids, layers[2], layers[1])
     order = np.argsort(codes)
     grids = grids.iloc[order].reset_index(drop=True)
 
@@ -745,12 +746,18 @@ def _quality(
     )
 
 
-def _flag_shapes(grids: gpd.GeoDataFrame) -> None:
-    """Add the shape flags (holes, low compactness) to each grid's flag."""
+def _flag_shapes(grids: gpd.GeoDataFrame, area=None, compounds=None) -> None:
+    """Add the shape flags (holes, low compactness) to each grid's flag, and ``compact_why``."""
     grids["flag"] = [
         join_flags(flag, shape)
         for flag, shape in zip(grids["flag"], shape_flags(grids.geometry.values), strict=True)
     ]
+    grids["compact_why"] = compactness_reasons(
+        grids.geometry.values,
+        grids["kind"].tolist(),
+        area,
+        None if compounds is None or not len(compounds) else compounds.geometry.values,
+    )
 
 
 def _to_wgs84(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -173,6 +173,67 @@ def shape_flags(polygons) -> list[str | None]:
     return flags
 
 
+#: why a grid is not compact, by what shapes it
+COMPACTNESS_REASONS = {
+    "unit_enclosure": "a 单位网格: it follows its enclosure's outline",
+    "community_outline": "most of its edge is the 社区 outline, which is that shape",
+    "compound_shape": "most of it is one compound (小区/单位) of that shape",
+    "band": "its households reach the band only in this shape",
+}
+
+
+def compactness_reasons(polygons, kinds, outline=None, compounds=None) -> list[str | None]:
+    """Why each grid under :data:`PP_FLOOR` is not compact (a :data:`COMPACTNESS_REASONS` code).
+
+    Parameters
+    ----------
+    polygons : array of Polygon
+        Grids (metric CRS).
+    kinds : sequence of str
+        ``"residential"`` or ``"unit"`` per grid.
+    outline : Polygon, optional
+        The area partitioned (the 社区), same CRS.
+    compounds : array of Polygon, optional
+        Compound outlines, same CRS.
+
+    Returns
+    -------
+    list of str or None
+        None for a compact grid.
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    pp = polsby_popper(polygons)
+    edge = None if outline is None else shapely.buffer(shapely.boundary(outline), 1.0)
+    shapes = np.asarray([] if compounds is None else compounds, dtype=object)
+    tree = shapely.STRtree(shapes) if len(shapes) else None
+    out: list[str | None] = []
+    for polygon, kind, score in zip(polygons, kinds, pp, strict=True):
+        if score >= PP_FLOOR:
+            out.append(None)
+        elif kind == "unit":
+            out.append("unit_enclosure")
+        elif edge is not None and shapely.length(
+            shapely.intersection(shapely.boundary(polygon), edge)
+        ) >= 0.5 * shapely.length(shapely.boundary(polygon)):
+            out.append("community_outline")
+        elif tree is not None and _mostly_thin_compound(polygon, shapes, tree):
+            out.append("compound_shape")
+        else:
+            out.append("band")
+    return out
+
+
+def _mostly_thin_compound(polygon, shapes, tree) -> bool:
+    """Whether half of ``polygon`` or more is one compound that is itself not compact."""
+    near = tree.query(polygon, predicate="intersects")
+    if not len(near):
+        return False
+    shared = shapely.area(shapely.intersection(shapes[near], polygon))
+    best = int(np.argmax(shared))
+    thin = polsby_popper(np.asarray([shapes[near][best]], dtype=object))[0] < PP_FLOOR
+    return bool(thin and shared[best] >= 0.5 * shapely.area(polygon))
+
+
 def combine_reports(reports, residential_households, notes_prefix=()) -> QualityReport:
     """One report for several areas partitioned separately (the 社区 of one boundary file).
 
