@@ -57,6 +57,7 @@ def voronoi(n: int, seed: int, extent=(0, 0, 20, 20)) -> np.ndarray:
     return shapely.intersection(cells, outline)
 
 
+LAYER = [(0, 1.3), (1.3, 1.7), (1.7, 3)]
 CASES = {
     "edges shared": [box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 2, 2)],
     "a vertex in the middle of a neighbour's edge": [
@@ -77,6 +78,9 @@ CASES = {
     ],
     "a hole filled exactly": [box(0, 0, 3, 3).difference(box(1, 1, 2, 2)), box(1, 1, 2, 2)],
     "a hole overfilled": [box(0, 0, 3, 3).difference(box(1, 1, 2, 2)), box(0.9, 0.9, 2, 2)],
+    # every edge of the two middle squares is matched by a neighbour of its own layer
+    "two layers of the same area": [box(i, j, i + 1, j + 1) for i in range(3) for j in range(3)]
+    + [box(a, b, c, d) for a, c in LAYER for b, d in LAYER],
     "a multipolygon part on a neighbour": [
         shapely.MultiPolygon([box(0, 0, 1, 1), box(2.5, 0, 3.5, 1)]),
         box(1, 0, 3, 1),
@@ -92,6 +96,7 @@ def test_the_overlap_check_finds_what_the_pairwise_check_finds(name):
     assert found == every_pair_overlap(grids)
     overlapping = name.startswith(("a sliver overlap", "a grid inside", "duplicate", "a diag"))
     overlapping |= name in ("a hole overfilled", "a multipolygon part on a neighbour")
+    overlapping |= name.startswith("two layers")
     assert bool(found) == overlapping
 
 
