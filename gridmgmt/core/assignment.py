@@ -157,16 +157,37 @@ _UNRESOLVED = -3
 
 @dataclass
 class PreparedGrids:
-    """Grids ready for assignment: codes sorted, geometries in a metric CRS, a spatial index."""
+    """Grids ready for assignment: codes sorted, a spatial index, geometries in a metric CRS.
+
+    The metric geometries (areas, lengths, distances) are projected when
+    first asked for, grid by grid: points inside grids need none, points
+    outside need only their nearest grids.
+    """
 
     codes: np.ndarray
     native: np.ndarray  # in the grids' own CRS: exact edge tests
     tree: shapely.STRtree  # over ``native``
-    geoms: np.ndarray  # metric: areas, lengths, distances
     crs: str  # metric CRS
     source_crs: object
     _lattice: _Lattice | None = None
     _metric_tree: shapely.STRtree | None = None
+    _metric: np.ndarray | None = None
+
+    def metric(self, idx: np.ndarray) -> np.ndarray:
+        """The grids ``idx`` (indices into ``codes``) in the metric CRS, projected on first use."""
+        if self._metric is None:
+            self._metric = np.full(len(self.native), None, dtype=object)
+        idx = np.asarray(idx, dtype=np.int64)
+        todo = np.unique(idx[shapely.is_missing(self._metric[idx])])
+        if len(todo):
+            projected = gpd.GeoSeries(self.native[todo], crs=self.source_crs).to_crs(self.crs)
+            self._metric[todo] = projected.values
+        return self._metric[idx]
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """Every grid in the metric CRS."""
+        return self.metric(np.arange(len(self.native)))
 
     @property
     def lattice(self) -> _Lattice:
@@ -275,10 +296,9 @@ def prepare_grids(
     crs = metric_crs(grids)
     frame = grids.assign(_code=grids[code_column].astype(str)).sort_values("_code", kind="stable")
     native = np.asarray(frame.geometry.values, dtype=object)
-    metric = np.asarray(frame.to_crs(crs).geometry.values, dtype=object)
     shapely.prepare(native)
     codes = frame["_code"].to_numpy(dtype=object)
-    prepared = PreparedGrids(codes, native, shapely.STRtree(native), metric, crs, grids.crs)
+    prepared = PreparedGrids(codes, native, shapely.STRtree(native), crs, grids.crs)
     if lattice:
         prepared.lattice  # noqa: B018 - built for later bulk lookups
     return prepared
@@ -430,14 +450,14 @@ def place_outside(prepared: PreparedGrids, native: np.ndarray, metric: np.ndarra
     shared by :func:`assign`, :func:`assign_xy` and the live index.
     """
     near = prepared.tree.nearest(native)
-    distance = shapely.distance(metric, prepared.geoms[near])
+    distance = shapely.distance(metric, prepared.metric(near))
     code_idx = np.full(len(native), -1)
     edge = np.flatnonzero(distance <= EDGE_TOLERANCE_M)
     if len(edge):
         found = _nearest_within(prepared, metric[edge], EDGE_TOLERANCE_M)
         edge, found = edge[found >= 0], found[found >= 0]
         code_idx[edge] = found
-        distance[edge] = shapely.distance(metric[edge], prepared.geoms[found])
+        distance[edge] = shapely.distance(metric[edge], prepared.metric(found))
     return code_idx, distance
 
 
@@ -495,7 +515,7 @@ def _exact_covering(prepared: PreparedGrids, points: np.ndarray) -> np.ndarray:
 def _nearest_within(prepared: PreparedGrids, metric: np.ndarray, tolerance_m: float) -> np.ndarray:
     """Per metric geometry, the nearest grid within ``tolerance_m`` (ties: smallest code)."""
     oi, gi = prepared.metric_tree.query(metric, predicate="dwithin", distance=tolerance_m)
-    d = np.round(shapely.distance(metric[oi], prepared.geoms[gi]), 6)  # equal to the micrometre
+    d = np.round(shapely.distance(metric[oi], prepared.metric(gi)), 6)  # equal to the micrometre
     order = np.lexsort((gi, d, oi))  # per object: nearest first, then smallest code
     oi, gi = oi[order], gi[order]
     out = np.full(len(metric), -1)
@@ -510,7 +530,7 @@ def _largest_share(
     oi, gi = prepared.tree.query(native, predicate="intersects")
     out = np.full(len(native), -1)
     if len(oi):
-        share = measure(shapely.intersection(metric[oi], prepared.geoms[gi]))
+        share = measure(shapely.intersection(metric[oi], prepared.metric(gi)))
         order = np.lexsort((gi, -share, oi))
         oi, gi, share = oi[order], gi[order], share[order]
         first = np.r_[True, oi[1:] != oi[:-1]] & (share > 1e-9)
