@@ -51,6 +51,8 @@ LATTICE_MIN_POINTS_PER_GRID = 100
 LATTICE_CELLS_PER_GRID = 4096
 #: the fewest cells per grid of a lattice sized for one bulk call (see PreparedGrids.lattice_for)
 LATTICE_MIN_CELLS_PER_GRID = 256
+#: the most cells of any lattice (50,000 grids at 4,096 cells each would take gigabytes)
+LATTICE_MAX_CELLS = 16_000_000
 
 
 class _Lattice:
@@ -76,7 +78,7 @@ class _Lattice:
         from scipy import ndimage, sparse
 
         minx, miny, maxx, maxy = shapely.total_bounds(native)
-        cells = max(1, cells_per_grid * len(native))
+        cells = max(1, min(cells_per_grid * len(native), LATTICE_MAX_CELLS))
         size = max(np.sqrt((maxx - minx) * (maxy - miny) / cells), 1e-9)
         self.x0, self.y0, self.size = minx, miny, size
         self.nx = max(1, int(np.ceil((maxx - minx) / size)))
@@ -154,6 +156,92 @@ class _Lattice:
 _BOUNDARY = -2
 _UNRESOLVED = -3
 
+#: bulk lookups with at least this many points per grid (but fewer than
+#: LATTICE_MIN_POINTS_PER_GRID) bin the points in a coarse lattice first: its
+#: cost grows with the grids, what it saves with the points
+COARSE_LATTICE_MIN_POINTS_PER_GRID = 10
+#: cells per grid of the coarse lattice (50,758 city grids: 0.4 s to build,
+#: ~80 % of random points settled without a geometry test)
+COARSE_LATTICE_CELLS_PER_GRID = 100
+
+
+def _box_cells(lattice, ax, ay, bx, by) -> tuple[np.ndarray, ...]:
+    """Flat cells at the corners of each segment's box (widened a hair); segments < one cell."""
+    size, slack = lattice.size, lattice.size * 1e-6
+    lox = np.floor((np.minimum(ax, bx) - slack - lattice.x0) / size).astype(np.int64)
+    hix = np.floor((np.maximum(ax, bx) + slack - lattice.x0) / size).astype(np.int64)
+    loy = np.floor((np.minimum(ay, by) - slack - lattice.y0) / size).astype(np.int64)
+    hiy = np.floor((np.maximum(ay, by) + slack - lattice.y0) / size).astype(np.int64)
+    for ix in (lox, hix):
+        np.clip(ix, 0, lattice.nx - 1, out=ix)
+    for iy in (loy, hiy):
+        np.clip(iy, 0, lattice.ny - 1, out=iy)
+        iy *= lattice.nx
+    return loy + lox, loy + hix, hiy + lox, hiy + hix
+
+
+class _CoarseLattice:
+    """A raster whose cells away from every grid boundary answer a point by integer binning.
+
+    Every boundary segment, cut into pieces shorter than a cell, marks the
+    cells of its box (at most 2 x 2, all it can touch). The other cells form
+    4-connected runs that no boundary crosses: one cell centre, tested
+    exactly, decides a run, and a point there is strictly inside that grid
+    (or outside all), so no tie can arise. A point in a marked cell is left
+    ``_UNRESOLVED`` for the exact test. Unlike :class:`_Lattice` it keeps no
+    candidates per cell: cheap to build when points are few per grid.
+    """
+
+    def __init__(self, native: np.ndarray, tree: shapely.STRtree, cells_per_grid: int):
+        from scipy import ndimage
+
+        minx, miny, maxx, maxy = shapely.total_bounds(native)
+        cells = max(1, min(cells_per_grid * len(native), LATTICE_MAX_CELLS))
+        self.size = size = max(np.sqrt((maxx - minx) * (maxy - miny) / cells), 1e-9)
+        self.x0, self.y0 = minx, miny
+        self.nx = max(1, int(np.ceil((maxx - minx) / size)))
+        self.ny = max(1, int(np.ceil((maxy - miny) / size)))
+        xy, part = shapely.get_coordinates(shapely.boundary(native), return_index=True)
+        one = part[1:] == part[:-1]  # consecutive coordinates of one boundary: a segment
+        ax, ay, bx, by = xy[:-1, 0][one], xy[:-1, 1][one], xy[1:, 0][one], xy[1:, 1][one]
+        reach = 0.99 * size  # a piece spans at most two cells a side
+        long = np.maximum(np.abs(bx - ax), np.abs(by - ay)) > reach
+        edge = np.zeros(self.ny * self.nx, dtype=bool)
+        for cells_of in _box_cells(self, ax[~long], ay[~long], bx[~long], by[~long]):
+            edge[cells_of] = True
+        if long.any():
+            ax, ay, bx, by = ax[long], ay[long], bx[long], by[long]
+            pieces = np.ceil(np.maximum(np.abs(bx - ax), np.abs(by - ay)) / reach).astype(np.int64)
+            seg = np.repeat(np.arange(len(ax)), pieces)
+            k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+            t0, t1 = k / pieces[seg], (k + 1) / pieces[seg]
+            dx, dy = (bx - ax)[seg], (by - ay)[seg]
+            ends = (ax[seg] + dx * t0, ay[seg] + dy * t0, ax[seg] + dx * t1, ay[seg] + dy * t1)
+            for cells_of in _box_cells(self, *ends):
+                edge[cells_of] = True
+        edge = edge.reshape(self.ny, self.nx)
+        runs, count = ndimage.label(~edge)
+        flat = runs.ravel()
+        first_of = np.full(count + 1, -1, dtype=np.int64)
+        first_of[flat[::-1]] = np.arange(len(flat) - 1, -1, -1)  # last write: smallest index
+        cy, cx = np.divmod(first_of[1:], self.nx)
+        centres = shapely.points(minx + (cx + 0.5) * size, miny + (cy + 0.5) * size)
+        pi, gi = tree.query(centres, predicate="intersects")
+        order = np.argsort(-gi, kind="stable")  # (overlapping grids: the smallest index last)
+        run_grid = np.full(count + 1, -1, dtype=np.int32)
+        run_grid[0] = _UNRESOLVED
+        run_grid[pi[order] + 1] = gi[order]
+        self.label = run_grid[runs]
+
+    def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Grid index per point, -1 outside all grids, ``_UNRESOLVED`` in a boundary cell."""
+        ix = np.floor((x - self.x0) / self.size).astype(np.int64)
+        iy = np.floor((y - self.y0) / self.size).astype(np.int64)
+        inside = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
+        out = np.full(len(x), -1, dtype=np.int64)
+        out[inside] = self.label[iy[inside], ix[inside]]
+        return out
+
 
 @dataclass
 class PreparedGrids:
@@ -172,6 +260,14 @@ class PreparedGrids:
     _lattice: _Lattice | None = None
     _metric_tree: shapely.STRtree | None = None
     _metric: np.ndarray | None = None
+    _coarse: _CoarseLattice | None = None
+
+    @property
+    def coarse_lattice(self) -> _CoarseLattice:
+        """A coarse lattice (built on first use): bulk lookups of a few points per grid."""
+        if self._coarse is None:
+            self._coarse = _CoarseLattice(self.native, self.tree, COARSE_LATTICE_CELLS_PER_GRID)
+        return self._coarse
 
     def metric(self, idx: np.ndarray) -> np.ndarray:
         """The grids ``idx`` (indices into ``codes``) in the metric CRS, projected on first use."""
@@ -490,9 +586,13 @@ def covering_grid(
     """
     n = len(points) if points is not None else len(xy[0])
     dense = n >= LATTICE_MIN_POINTS_PER_GRID * len(prepared.codes)
-    if n >= LATTICE_MIN_POINTS and (dense or prepared.has_lattice):
+    coarse = n >= COARSE_LATTICE_MIN_POINTS_PER_GRID * len(prepared.codes)
+    if n >= LATTICE_MIN_POINTS and (dense or coarse or prepared.has_lattice):
         x, y = xy if xy is not None else (shapely.get_x(points), shapely.get_y(points))
-        fast = prepared.lattice_for(n).lookup(prepared.native, x, y)
+        if dense or prepared.has_lattice:
+            fast = prepared.lattice_for(n).lookup(prepared.native, x, y)
+        else:
+            fast = prepared.coarse_lattice.lookup(x, y)
         rest = np.flatnonzero(fast == _UNRESOLVED)
         if len(rest):
             open_points = points[rest] if points is not None else shapely.points(x[rest], y[rest])

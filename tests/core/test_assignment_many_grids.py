@@ -183,15 +183,18 @@ def awkward_points(grids: gpd.GeoDataFrame, n_random: int, seed: int) -> gpd.Geo
 
 
 @pytest.mark.parametrize(
-    ("n_grids", "n_random"), [(400, 40_000), (3000, 25_000)], ids=["dense", "sparse"]
+    ("n_grids", "n_random", "path"),
+    [(400, 40_000, "fine"), (3000, 25_000, "coarse"), (3000, 5_000, "index")],
+    ids=["fine lattice", "coarse lattice", "index only"],
 )
-def test_assign_equals_an_sjoin_reference_on_many_grids(n_grids, n_random):
+def test_assign_equals_an_sjoin_reference_on_many_grids(n_grids, n_random, path):
     grids = many_grids(n_grids, seed=n_grids)
     points = awkward_points(grids, n_random, seed=7)
     want = sjoin_reference(points, grids)
     prepared = prepare_grids(grids)
     got = assign(points, prepared)
     assert got["grid_code"].tolist() == want
+    assert path == ("fine" if prepared.has_lattice else "coarse" if prepared._coarse else "index")
     # ties really occur: some vertices are shared by three grids
     assert (gpd.sjoin(gpd.GeoDataFrame(geometry=points), grids).index.value_counts() >= 3).any()
     outside = got["reason"] == OUTSIDE
