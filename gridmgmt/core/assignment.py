@@ -199,8 +199,9 @@ class _CoarseLattice:
         cells = max(1, min(cells_per_grid * len(native), LATTICE_MAX_CELLS))
         self.size = size = max(np.sqrt((maxx - minx) * (maxy - miny) / cells), 1e-9)
         self.x0, self.y0 = minx, miny
-        self.nx = max(1, int(np.ceil((maxx - minx) / size)))
-        self.ny = max(1, int(np.ceil((maxy - miny) / size)))
+        # one cell more than the extent: a point on its east or north edge lies in the lattice
+        self.nx = int((maxx - minx) / size) + 1
+        self.ny = int((maxy - miny) / size) + 1
         xy, part = shapely.get_coordinates(shapely.boundary(native), return_index=True)
         one = part[1:] == part[:-1]  # consecutive coordinates of one boundary: a segment
         ax, ay, bx, by = xy[:-1, 0][one], xy[:-1, 1][one], xy[1:, 0][one], xy[1:, 1][one]
@@ -583,6 +584,13 @@ def covering_grid(
     the live index. ``xy`` passes the points' coordinates when the caller
     has them already; with ``points=None`` they are all there is, and
     geometries are made only for the points the lattice leaves open.
+
+    Which way: at least :data:`LATTICE_MIN_POINTS` points and
+    :data:`LATTICE_MIN_POINTS_PER_GRID` a grid (or a lattice built already),
+    the fine lattice with candidates per cell; at least
+    :data:`COARSE_LATTICE_MIN_POINTS_PER_GRID` a grid, the coarse lattice
+    (a city's 50,000 grids and a million points); else the STRtree alone.
+    All give the same answer.
     """
     n = len(points) if points is not None else len(xy[0])
     dense = n >= LATTICE_MIN_POINTS_PER_GRID * len(prepared.codes)

@@ -196,7 +196,12 @@ def test_assign_equals_an_sjoin_reference_on_many_grids(n_grids, n_random, path)
     assert got["grid_code"].tolist() == want
     assert path == ("fine" if prepared.has_lattice else "coarse" if prepared._coarse else "index")
     # ties really occur: some vertices are shared by three grids
-    assert (gpd.sjoin(gpd.GeoDataFrame(geometry=points), grids).index.value_counts() >= 3).any()
+    hits = gpd.sjoin(gpd.GeoDataFrame(geometry=points), grids).index.value_counts()
+    assert (hits >= 3).any()
+    # a covered point (on the outer edge too) is in its grid, not a hair outside
+    assert (got["distance_m"].loc[hits.index] == 0).all() and got["reason"].loc[
+        hits.index
+    ].isna().all()
     outside = got["reason"] == OUTSIDE
     assert outside.sum() > n_random // 10 and (got["distance_m"][outside] > 0.01).all()
     assert got["reason"].iloc[-2:].tolist() == [MISSING, MISSING]
