@@ -259,7 +259,6 @@ class PreparedGrids:
     crs: str  # metric CRS
     source_crs: object
     _lattice: _Lattice | None = None
-    _metric_tree: shapely.STRtree | None = None
     _metric: np.ndarray | None = None
     _coarse: _CoarseLattice | None = None
 
@@ -315,13 +314,6 @@ class PreparedGrids:
             )
             self._lattice = _Lattice(self.native, self.tree, per_grid)
         return self._lattice
-
-    @property
-    def metric_tree(self) -> shapely.STRtree:
-        """A spatial index over the metric geometries (distances within a tolerance)."""
-        if self._metric_tree is None:
-            self._metric_tree = shapely.STRtree(self.geoms)
-        return self._metric_tree
 
 
 def validate_grids(grids: gpd.GeoDataFrame, code_column: str = "code") -> None:
@@ -551,7 +543,7 @@ def place_outside(prepared: PreparedGrids, native: np.ndarray, metric: np.ndarra
     code_idx = np.full(len(native), -1)
     edge = np.flatnonzero(distance <= EDGE_TOLERANCE_M)
     if len(edge):
-        found = _nearest_within(prepared, metric[edge], EDGE_TOLERANCE_M)
+        found = _nearest_within(prepared, native[edge], metric[edge], EDGE_TOLERANCE_M)
         edge, found = edge[found >= 0], found[found >= 0]
         code_idx[edge] = found
         distance[edge] = shapely.distance(metric[edge], prepared.metric(found))
@@ -620,16 +612,47 @@ def _exact_covering(prepared: PreparedGrids, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _nearest_within(prepared: PreparedGrids, metric: np.ndarray, tolerance_m: float) -> np.ndarray:
-    """Per metric geometry, the nearest grid within ``tolerance_m`` (ties: smallest code)."""
-    oi, gi = prepared.metric_tree.query(metric, predicate="dwithin", distance=tolerance_m)
-    d = np.round(shapely.distance(metric[oi], prepared.metric(gi)), 6)  # equal to the micrometre
+def _nearest_within(
+    prepared: PreparedGrids, native: np.ndarray, metric: np.ndarray, tolerance_m: float
+) -> np.ndarray:
+    """Per object, the nearest grid within ``tolerance_m`` metres (ties: smallest code).
+
+    ``native`` and ``metric``: the same objects in the grids' CRS and in the
+    metric one. Candidates come from the grids' own index, within ten times
+    the tolerance in native units; their distances are measured in metres.
+    """
+    reach = _native_reach(prepared, native, 10 * tolerance_m)
+    oi, gi = prepared.tree.query(native, predicate="dwithin", distance=reach)
+    d = shapely.distance(metric[oi], prepared.metric(gi))
+    within = d <= tolerance_m
+    oi, gi, d = oi[within], gi[within], np.round(d[within], 6)  # equal to the micrometre
     order = np.lexsort((gi, d, oi))  # per object: nearest first, then smallest code
     oi, gi = oi[order], gi[order]
     out = np.full(len(metric), -1)
     first = np.r_[True, oi[1:] != oi[:-1]] if len(oi) else np.zeros(0, bool)
     out[oi[first]] = gi[first]
     return out
+
+
+def _native_reach(prepared: PreparedGrids, native: np.ndarray, metres: float) -> np.ndarray:
+    """Per object, ``metres`` in the grids' CRS units at least, measured at its box's centre.
+
+    The shortest of the two axes' metres per native unit (a degree of
+    longitude in a geographic CRS) converts: a displacement of ``metres``
+    in any direction is no longer than the distance returned.
+    """
+    from pyproj import Transformer
+
+    box = shapely.bounds(native)
+    x, y = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
+    step = 1e-6 * np.maximum(1.0, np.maximum(np.abs(x), np.abs(y)))
+    to_metric = Transformer.from_crs(prepared.source_crs, prepared.crs, always_xy=True)
+    mx, my = to_metric.transform(np.r_[x, x + step, x], np.r_[y, y, y + step])
+    n = len(x)
+    along_x = np.hypot(mx[n : 2 * n] - mx[:n], my[n : 2 * n] - my[:n]) / step
+    along_y = np.hypot(mx[2 * n :] - mx[:n], my[2 * n :] - my[:n]) / step
+    reach = metres / np.minimum(along_x, along_y)
+    return np.where(np.isfinite(reach) & (reach > 0), reach, np.inf)
 
 
 def _largest_share(

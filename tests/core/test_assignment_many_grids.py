@@ -142,10 +142,10 @@ def sjoin_reference(points: gpd.GeoSeries, grids: gpd.GeoDataFrame) -> list:
     left = pts[codes.isna().to_numpy() & located]
     if len(left):
         crs = metric_crs(grids)
-        near = gpd.sjoin_nearest(
-            left.to_crs(crs), grids.to_crs(crs), max_distance=0.01, distance_col="d"
-        )
-        near["d"] = near["d"].round(6)
+        metric = grids.to_crs(crs)
+        near = gpd.sjoin(left.to_crs(crs), metric, predicate="dwithin", distance=0.01)
+        near["d"] = near.geometry.distance(metric.geometry.loc[near["index_right"]], align=False)
+        near["d"] = near["d"].round(6)  # equal to the micrometre
         best = near.sort_values(["d", "code"]).groupby(level=0)["code"].first()
         codes.loc[best.index] = best
     return [c if isinstance(c, str) else None for c in codes]
@@ -177,6 +177,10 @@ def awkward_points(grids: gpd.GeoDataFrame, n_random: int, seed: int) -> gpd.Geo
     hair = shapely.points(
         np.r_[x0 - 1e-12, x1 + 1e-12, x0 - 1e-6], np.r_[(y0 + y1) / 2, (y0 + y1) / 3, y0 + dy]
     )
+    # a hair west of the outer vertices: two grids equally near, the smaller code wins
+    west = shapely.get_coordinates(vertices)
+    west = west[west[:, 0] == x0]
+    hair = np.concatenate([hair, shapely.points(west[:, 0] - 1e-12, west[:, 1])])
     hole = shapely.centroid(grids.geometry.values[:1])
     pts = np.concatenate([rand, on_edges, vertices, hair, hole, [None, shapely.Point()]])
     return gpd.GeoSeries(pts, crs=4326)
