@@ -1,8 +1,11 @@
 """Assignment benchmark: ours vs geopandas.sjoin(predicate="within") vs shapely.STRtree, same run.
 
-    python benchmarks/bench_assign.py [--n 1000000] [--grids 2000] [--skip-memory]
+    python benchmarks/bench_assign.py [--n 1000000] [--grids 2000] [--skip-memory] [--skip-files]
+    python benchmarks/bench_assign.py --grids 50000 --skip-files   # a city's worth of grids
 
-Two parts: in memory (ours vs ``sjoin`` vs ``STRtree``), and end to end,
+Two parts: in memory (ours vs ``sjoin`` vs ``STRtree``; first one bulk call
+as ``bench_city.py`` makes it, ``prepare_grids`` with its validation and
+``assign``, then ``assign`` on grids prepared once with their lattice), and end to end,
 file in and file out, as ``gridmgmt assign POINTS --grids G --out OUT``
 runs it: GeoPackage -> GeoPackage (and GeoParquet -> GeoParquet), against a
 plain geopandas script (``read_file`` -> ``sjoin`` -> ``to_file``) on the
@@ -28,7 +31,7 @@ import numpy as np
 import shapely
 from _common import table, timed
 
-from gridmgmt.core.assignment import assign, prepare_grids
+from gridmgmt.core.assignment import assign, prepare_grids, validate_grids
 from gridmgmt.core.live_index import GridIndex
 from gridmgmt.domain.file_assignment import assign_file
 
@@ -51,6 +54,7 @@ def main():
     parser.add_argument("--grids", type=int, default=2_000)
     parser.add_argument("--lookups", type=int, default=2_000)
     parser.add_argument("--skip-memory", action="store_true", help="only the end-to-end part")
+    parser.add_argument("--skip-files", action="store_true", help="only the in-memory part")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     grids = make_grids(args.grids, rng)
@@ -58,8 +62,10 @@ def main():
     lat = rng.uniform(30.92, 31.00, args.points)
     points = gpd.GeoDataFrame(geometry=shapely.points(lon, lat), crs=4326)
     if not args.skip_memory:
+        one_call(grids, points)
         in_memory(args, grids, points, lon, lat, rng)
-    end_to_end(grids, points, rng)
+    if not args.skip_files:
+        end_to_end(grids, points, rng)
 
 
 def timed_cpu(func, *args):
@@ -129,6 +135,32 @@ def end_to_end(grids: gpd.GeoDataFrame, points: gpd.GeoDataFrame, rng) -> None:
         "cpu_seconds: CPU time of this process (all its threads, GDAL's included); on a shared "
         "machine the wall-clock ratio is noisier than the CPU one"
     )
+
+
+def one_call(grids: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> None:
+    """``prepare_grids`` (validation included) and ``assign`` once, against ``sjoin``."""
+    joined, t_sjoin, c_sjoin = timed_cpu(
+        lambda: gpd.sjoin(points, grids[["code", "geometry"]], predicate="within", how="left")
+    )
+    prepared, t_prep, c_prep = timed_cpu(prepare_grids, grids)
+    ours, t_assign, c_assign = timed_cpu(assign, points, prepared)
+    sjoin_codes = joined["code"].groupby(level=0).first().reindex(points.index)
+    assert (ours["grid_code"].fillna("") == sjoin_codes.fillna("")).all(), "ours and sjoin disagree"
+    t_ours, c_ours = t_prep + t_assign, c_prep + c_assign
+    print(
+        f"one bulk call, {len(points):,} points into {len(grids):,} grids (answers identical):\n"
+        f"  prepare_grids (validation included) {t_prep:.2f} s + assign {t_assign:.2f} s = "
+        f"{t_ours:.2f} s ({c_ours:.2f} CPU s); geopandas.sjoin(within) {t_sjoin:.2f} s "
+        f"({c_sjoin:.2f} CPU s): {t_sjoin / t_ours:.2f}x sjoin (CPU {c_sjoin / c_ours:.2f}x)\n"
+        f"  without the validation (grids validated when read or stored): "
+        f"{t_sjoin / (t_ours - validation_seconds(grids)):.2f}x sjoin\n"
+    )
+
+
+def validation_seconds(grids: gpd.GeoDataFrame) -> float:
+    """Seconds :func:`validate_grids` takes on ``grids``."""
+    _, seconds, _ = timed_cpu(validate_grids, grids)
+    return seconds
 
 
 def in_memory(args, grids, points, lon, lat, rng) -> None:
