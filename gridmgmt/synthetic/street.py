@@ -293,12 +293,14 @@ def _unit_block(
     if category:
         b.facility(compound, category, name)
     inner = compound.buffer(-15)
-    minx, miny, maxx, maxy = inner.bounds
     placed = []
     tries = 0
-    while len(placed) < n_buildings + dorms and tries < 400:
+    minx, miny, maxx, maxy = inner.bounds if not inner.is_empty else (0.0, 0.0, 0.0, 0.0)
+    while len(placed) < n_buildings + dorms and tries < 400 and maxx - minx > 10 < maxy - miny:
         tries += 1
-        w, d = rng.uniform(40, 90), rng.uniform(15, 30)
+        # a small unit block (a thin piece of a split block) takes smaller buildings
+        w = min(rng.uniform(40, 90), maxx - minx)
+        d = min(rng.uniform(15, 30), maxy - miny)
         x, y = rng.uniform(minx + w / 2, maxx - w / 2), rng.uniform(miny + d / 2, maxy - d / 2)
         box = shapely.box(x - w / 2, y - d / 2, x + w / 2, y + d / 2)
         if inner.contains(box) and not any(box.distance(p) < 12 for p in placed):
