@@ -23,7 +23,10 @@ tile the 社区:
 5. each block is shared among its atoms by the Voronoi cells of points on
    their buildings' outlines and on their compound walls, so boundaries
    between atoms run along walls and between buildings, and the space of
-   roads and open ground is divided among neighbours;
+   roads and open ground is divided among neighbours; inside a 单位
+   enclosure, near its rim, a housing cluster keeps only its buildings and
+   a yard around them, and (``fence_nested``) a nested 小区 its own wall:
+   the campus ground beyond goes to the unit;
 6. the regions of all atoms are cleaned into one exact coverage, so
    neighbours (also across a road, from different blocks) share identical
    edges: :func:`adjacency` matches them segment by segment and grid
@@ -198,9 +201,10 @@ def _residential_yards(
     households directly in the enclosure) in the same block as the
     enclosure's unit atom: its buildings and :data:`CLUSTER_YARD_M` around
     them; with ``fence_nested`` (True, or the ids to leave out), for a
-    compound nested in the enclosure: its outline. Both with the enclosure's rim next to them (:func:`_on_rim`).
-    The rest of their Voronoi share (campus ground nearer to their buildings
-    or walls than to the unit's) goes to the unit atom.
+    compound nested in the enclosure: its outline. Both with the
+    enclosure's rim next to them (:func:`_on_rim`). The rest of their
+    Voronoi share (campus ground nearer to their buildings or walls than to
+    the unit's) goes to the unit atom.
 
     Returns
     -------

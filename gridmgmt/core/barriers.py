@@ -6,6 +6,10 @@ daily). Atoms never span one (they bound street blocks); grouping cuts the
 contacts between atoms that run along one, and re-joins them only where a
 part of the 社区 between barriers holds too few households for a grid of its
 own; such a grid is flagged ``crosses_major_road`` with the length crossed.
+
+Secondary roads are preferred boundaries, not hard ones: grouping weighs a
+contact along one at :data:`PREFERRED_WEIGHT` of its length where it chooses
+cuts (:func:`preferred_lines`).
 """
 
 from __future__ import annotations
