@@ -51,16 +51,22 @@ def campus_layout(staff_housing: int):
     return buildings, compounds, campus, home
 
 
-@pytest.mark.parametrize("staff_housing", [0, 60])
-def test_campus_with_a_residential_compound(staff_housing):
-    buildings, compounds, campus, home = campus_layout(staff_housing)
-    result = partition(
+def partitioned(buildings, compounds, campus, **options):
+    """The campus partitioned with the 250-500 band (and ``options``)."""
+    return partition(
         buildings,
         boundary=gpd.GeoSeries([campus], crs=CRS),
         compounds=compounds,
         min_households=250,
         max_households=500,
+        **options,
     )
+
+
+@pytest.mark.parametrize("staff_housing", [0, 60])
+def test_campus_with_a_residential_compound(staff_housing):
+    buildings, compounds, campus, home = campus_layout(staff_housing)
+    result = partitioned(buildings, compounds, campus)
     grids = result.grids.to_crs(CRS)
     assert sorted(grids["kind"]) == ["residential", "unit"]
     unit = grids[grids["kind"] == "unit"].iloc[0]
@@ -74,13 +80,7 @@ def test_campus_with_a_residential_compound(staff_housing):
 def test_staff_housing_cluster_over_the_minimum_is_residential():
     buildings, compounds, campus, home = campus_layout(0)
     compounds = compounds[compounds["compound_id"] == "campus"]  # no 小区 drawn
-    result = partition(
-        buildings,
-        boundary=gpd.GeoSeries([campus], crs=CRS),
-        compounds=compounds,
-        min_households=250,
-        max_households=500,
-    )
+    result = partitioned(buildings, compounds, campus)
     grids = result.grids
     assert sorted(grids["kind"]) == ["residential", "unit"]
     assert grids.loc[grids["kind"] == "residential", "households"].tolist() == [300]
@@ -89,25 +89,14 @@ def test_staff_housing_cluster_over_the_minimum_is_residential():
 
 def test_small_enclosure_joins_a_residential_grid():
     buildings, compounds, campus, home = campus_layout(0)
-    result = partition(
-        buildings,
-        boundary=gpd.GeoSeries([campus], crs=CRS),
-        compounds=compounds,
-        unit_min_area_m2=70_000,
-    )
+    result = partitioned(buildings, compounds, campus, unit_min_area_m2=70_000)
     assert result.grids["kind"].tolist() == ["residential"]
 
 
 def test_staff_housing_cluster_holds_its_yard_and_the_campus_ground_stays_in_the_unit():
     buildings, compounds, campus, home = campus_layout(0)
     compounds = compounds[compounds["compound_id"] == "campus"]  # no 小区 drawn
-    result = partition(
-        buildings,
-        boundary=gpd.GeoSeries([campus], crs=CRS),
-        compounds=compounds,
-        min_households=250,
-        max_households=500,
-    )
+    result = partitioned(buildings, compounds, campus)
     grids = result.grids.to_crs(CRS).set_index("kind")
     res, unit = grids.geometry["residential"], grids.geometry["unit"]
     houses = shapely.union_all(buildings.geometry[buildings["households"] > 0].to_numpy())
@@ -122,13 +111,7 @@ def test_staff_housing_cluster_holds_its_yard_and_the_campus_ground_stays_in_the
 
 def test_a_nested_compound_on_the_rim_holds_its_wall_and_the_campus_ground_stays_in_the_unit():
     buildings, compounds, campus, home = campus_layout(0)
-    result = partition(
-        buildings,
-        boundary=gpd.GeoSeries([campus], crs=CRS),
-        compounds=compounds,
-        min_households=250,
-        max_households=500,
-    )
+    result = partitioned(buildings, compounds, campus)
     assert result.atoms.fenced_compounds == ("home",)
     grids = result.grids.to_crs(CRS).set_index("kind")
     res, unit = grids.geometry["residential"], grids.geometry["unit"]
