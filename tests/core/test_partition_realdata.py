@@ -119,6 +119,26 @@ def test_large_enclosures_are_unit_grids(realdata, name):
 
 
 @pytest.mark.parametrize("name", OSM_EXTRACTS)
+def test_campus_ground_beyond_housing_walls_stays_in_unit_grids_without_costing_the_band(
+    realdata, name
+):
+    """Housing inside a campus near its rim holds its wall or yard, not the lawns beyond,
+    unless that would leave a grid out of band or enclosing another (bj_cau: one 小区
+    is then left unfenced)."""
+    result, _ = partition_extract(realdata, name)
+    if result is None:
+        return
+    flags = result.grids["flag"].fillna("").str.split(",").explode()
+    assert not flags.isin(["out_of_band", "encloses_grid"]).any()
+    assert (
+        result.grids["flag"].fillna("").str.contains("not_compact").sum()
+        == result.grids["compact_why"].notna().sum()
+    )
+    if name in ("bj_bupt.osm", "bj_cau_xueyuanlu.osm"):  # campuses with 小区 on their rim
+        assert result.atoms.fenced_compounds
+
+
+@pytest.mark.parametrize("name", OSM_EXTRACTS)
 def test_grids_are_single_polygons_covering_without_overlap(realdata, name):
     result, _ = partition_extract(realdata, name)
     if result is None:
