@@ -325,17 +325,18 @@ def partition(
     result = run(fence_nested=True)
     fenced = result.atoms.fenced_compounds
     if fenced and _band_misses(result):
-        # 小区 held to their walls can cut the residential ground around a campus
-        # apart: leave out the one that took most ground (then the next), else all,
-        # keeping the run where fewest grids miss the band or enclose another
-        runs = [result]
-        for left_out in [frozenset({cid}) for cid in fenced[:FENCE_TRIES]][: len(fenced) - 1]:
-            runs.append(run(fence_nested=left_out))
-            if not _band_misses(runs[-1]):
-                break
-        else:
-            runs.append(run(fence_nested=False))
-        result = min(runs, key=_band_misses)  # the first of the fewest: most fenced
+        # 小区 held to their walls can cut the residential ground around a campus apart.
+        # When none fenced does better, fence all but the one that gave up most ground
+        # (then the next); keep the most fenced run with as few grids out of band or
+        # enclosing another as none fenced. Misses fencing does not cause cost one run.
+        loose = run(fence_nested=False)
+        if _band_misses(loose) < _band_misses(result):
+            result = loose
+            for cid in fenced[:FENCE_TRIES] if len(fenced) > 1 else ():
+                some = run(fence_nested=frozenset({cid}))
+                if _band_misses(some) <= _band_misses(loose):
+                    result = some
+                    break
     if len(buildings) < len(given):
         result.labels = result.labels.reindex(given.index)
     result.boundary_buildings = kept.table
