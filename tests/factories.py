@@ -117,6 +117,8 @@ def move_proposal_grids(split_x: float = 0.0004) -> gpd.GeoDataFrame:
 
 def add_move_proposal(proposals, author: str = "supervisor", base_version: int = 1) -> int:
     """A pending proposal moving B1 and B5 (30 households each) from G1 to G2; its id."""
+    from gridmgmt.domain.proposal_values import ProposalContent
+
     moves = pd.DataFrame(
         {
             "building_id": ["B1", "B5"],
@@ -127,15 +129,17 @@ def add_move_proposal(proposals, author: str = "supervisor", base_version: int =
     )
     totals = [{"code": G1, "before": 120, "after": 60}, {"code": G2, "before": 120, "after": 180}]
     return proposals.add_proposal(
-        COMMUNITY,
-        base_version=base_version,
-        author=author,
-        kind="move",
-        grids=move_proposal_grids(),
-        moves=moves,
-        totals=totals,
-        report={"violations": ["below_min"], "households_moved": 60},
-        summary="move B1, B5",
+        ProposalContent(
+            COMMUNITY,
+            base_version=base_version,
+            author=author,
+            kind="move",
+            grids=move_proposal_grids(),
+            moves=moves,
+            totals=totals,
+            report={"violations": ["below_min"], "households_moved": 60},
+            summary="move B1, B5",
+        )
     )
 
 

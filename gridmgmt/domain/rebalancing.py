@@ -17,7 +17,7 @@ repository (:class:`gridmgmt.store.repository.Store`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -26,58 +26,24 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmgmt.domain.proposal_values import Approval, ProposalContent
+
 MANUAL_KINDS = ("move", "split", "merge")
 
 
 class ProposalRepository(Protocol):
     """Proposals, their decisions and grid version history (see :mod:`gridmgmt.store.proposals`)."""
 
-    def add_proposal(
-        self,
-        community_code: str,
-        *,
-        base_version: int,
-        author: str,
-        kind: str,
-        grids: gpd.GeoDataFrame,
-        moves: pd.DataFrame,
-        totals: list[dict],
-        report: Mapping,
-        summary: str | None = None,
-    ) -> int: ...
+    def add_proposal(self, content: ProposalContent) -> int: ...
 
     def proposals(self, community_code: str | None = None, *, status=None) -> list[dict]: ...
 
     def proposal(self, proposal_id: int) -> dict: ...
 
-    def approve(
-        self,
-        proposal_id: int,
-        *,
-        decided_by: str,
-        building_grid,
-        facility_grid,
-        incident_grid: pd.DataFrame,
-        note: str | None = None,
-    ) -> int: ...
+    def approve(self, proposal_id: int, approval: Approval) -> int: ...
 
     def add_approved_proposal(
-        self,
-        community_code: str,
-        *,
-        base_version: int,
-        author: str,
-        kind: str,
-        grids: gpd.GeoDataFrame,
-        moves: pd.DataFrame,
-        totals: list[dict],
-        report: Mapping,
-        summary: str | None = None,
-        decided_by: str,
-        building_grid,
-        facility_grid,
-        incident_grid: pd.DataFrame,
-        note: str | None = None,
+        self, content: ProposalContent, approval: Approval
     ) -> tuple[int, int]: ...
 
     def reject(self, proposal_id: int, *, decided_by: str, note: str | None = None) -> None: ...
@@ -356,26 +322,32 @@ def move_targets(
     return sorted(out)
 
 
-def _proposal_fields(draft: Draft, author: str) -> dict:
-    """The arguments of ``add_proposal`` for ``draft``."""
+def _proposal_content(draft: Draft, author: str) -> ProposalContent:
+    """``draft`` as the store keeps a proposal."""
     moved = int(draft.moves["households"].sum()) if len(draft.moves) else 0
-    return {
-        "base_version": draft.state.version,
-        "author": author,
-        "kind": draft.kind,
-        "grids": draft.result.grids[
-            ["code", "kind", "households", "n_buildings", "flag", "geometry"]
-        ],
-        "moves": draft.moves,
-        "totals": draft.totals,
-        "report": draft.report,
-        "summary": f"{draft.kind}: {len(draft.moves)} buildings, {moved} households moved",
-    }
+    return ProposalContent(
+        community_code=draft.state.code,
+        base_version=draft.state.version,
+        author=author,
+        kind=draft.kind,
+        grids=draft.result.grids[["code", "kind", "households", "n_buildings", "flag", "geometry"]],
+        moves=draft.moves,
+        totals=draft.totals,
+        report=draft.report,
+        summary=f"{draft.kind}: {len(draft.moves)} buildings, {moved} households moved",
+    )
+
+
+def _approval(repo, community_code: str, grids, moves: pd.DataFrame, *, decided_by, note=None):
+    """The :class:`Approval` of new ``grids`` for a 社区: moved buildings, facilities, incidents."""
+    building_grid = pd.Series(moves["to_code"].to_numpy(dtype=object), index=moves["building_id"])
+    facility_grid, incident_grid = affected_objects(repo, community_code, grids)
+    return Approval(decided_by, building_grid, facility_grid, incident_grid, note)
 
 
 def propose(proposals: ProposalRepository, draft: Draft, *, author: str) -> int:
     """Store a draft as a pending proposal on the version it was computed from; returns its id."""
-    return proposals.add_proposal(draft.state.code, **_proposal_fields(draft, author))
+    return proposals.add_proposal(_proposal_content(draft, author))
 
 
 def propose_and_approve(
@@ -397,19 +369,10 @@ def propose_and_approve(
     ConflictError
         The 社区 is no longer at the version the draft was computed from.
     """
-    fields = _proposal_fields(draft, author)
-    moves = draft.moves
-    building_grid = pd.Series(moves["to_code"].to_numpy(dtype=object), index=moves["building_id"])
-    new_grids = fields["grids"].to_crs("EPSG:4326")  # as approve_proposal reads them back
-    facility_grid, incident_grid = affected_objects(repo, draft.state.code, new_grids)
-    return proposals.add_approved_proposal(
-        draft.state.code,
-        **fields,
-        decided_by=author,
-        building_grid=building_grid,
-        facility_grid=facility_grid,
-        incident_grid=incident_grid,
-    )
+    content = _proposal_content(draft, author)
+    new_grids = content.grids.to_crs("EPSG:4326")  # as approve_proposal reads them back
+    approval = _approval(repo, content.community_code, new_grids, draft.moves, decided_by=author)
+    return proposals.add_approved_proposal(content, approval)
 
 
 def _changed_area(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame):
@@ -492,24 +455,11 @@ def approve_proposal(
     p = proposals.proposal(proposal_id)
     empty = pd.DataFrame(columns=["grid_code", "reason"])
     if p["status"] != "pending":  # the store names the reason (superseded / decided)
-        return proposals.approve(
-            proposal_id,
-            decided_by=decided_by,
-            building_grid={},
-            facility_grid={},
-            incident_grid=empty,
-        )
-    moves = p["moves"]
-    building_grid = pd.Series(moves["to_code"].to_numpy(dtype=object), index=moves["building_id"])
-    facility_grid, incident_grid = affected_objects(repo, p["community_code"], p["grids"])
-    return proposals.approve(
-        proposal_id,
-        decided_by=decided_by,
-        building_grid=building_grid,
-        facility_grid=facility_grid,
-        incident_grid=incident_grid,
-        note=note,
+        return proposals.approve(proposal_id, Approval(decided_by, {}, {}, empty))
+    approval = _approval(
+        repo, p["community_code"], p["grids"], p["moves"], decided_by=decided_by, note=note
     )
+    return proposals.approve(proposal_id, approval)
 
 
 def redo_proposal(

@@ -10,7 +10,6 @@ version; its proposal is kept (status ``superseded``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import geopandas as gpd
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gridmgmt.core.layers import WGS84
 from gridmgmt.domain.errors import ConflictError, NotFoundError
+from gridmgmt.domain.proposal_values import Approval, ProposalContent
 from gridmgmt.store import models as m
 from gridmgmt.store.grid_store import set_grid_codes_in, write_grid_version_in
 from gridmgmt.store.models import (
@@ -46,143 +46,59 @@ class ProposalStore:
         self.store = store
 
     # ------------------------------------------------------------- proposals
-    def add_proposal(
-        self,
-        community_code: str,
-        *,
-        base_version: int,
-        author: str,
-        kind: str,
-        grids: gpd.GeoDataFrame,
-        moves: pd.DataFrame,
-        totals: list[dict],
-        report: Mapping,
-        summary: str | None = None,
-    ) -> int:
+    def add_proposal(self, content: ProposalContent) -> int:
         """Store a pending proposal; returns its id.
 
-        Parameters
-        ----------
-        community_code : str
-            12-digit 社区 code.
-        base_version : int
-            The grid version the proposal was computed from.
-        author : str
-            Username of whoever (or whatever) made it.
-        kind : str
-            ``auto``, ``move``, ``split``, ``merge`` or ``rollback``.
-        grids : GeoDataFrame
-            The proposed grids of the whole 社区 (code, kind, households,
-            n_buildings, flag, geometry).
-        moves : DataFrame
-            building_id, households, from_code, to_code of every building
-            whose grid changes.
-        totals : list of dict
-            ``{"code", "before", "after"}`` households per grid.
-        report : mapping
-            The engine's report (JSON-serialisable).
+        Raises
+        ------
+        ValueError
+            An unknown kind, or no grid.
+        NotFoundError
+            No such 社区.
         """
         with self.store.session() as s:
-            return self._add_in(
-                s,
-                community_code,
-                base_version=base_version,
-                author=author,
-                kind=kind,
-                grids=grids,
-                moves=moves,
-                totals=totals,
-                report=report,
-                summary=summary,
-            )
+            return self._add_in(s, content)
 
     def add_approved_proposal(
-        self,
-        community_code: str,
-        *,
-        base_version: int,
-        author: str,
-        kind: str,
-        grids: gpd.GeoDataFrame,
-        moves: pd.DataFrame,
-        totals: list[dict],
-        report: Mapping,
-        summary: str | None = None,
-        decided_by: str,
-        building_grid: Mapping[str, str] | pd.Series,
-        facility_grid: Mapping[str, str | None] | pd.Series,
-        incident_grid: pd.DataFrame,
-        note: str | None = None,
+        self, content: ProposalContent, approval: Approval
     ) -> tuple[int, int]:
         """Store a proposal and approve it in one transaction; returns (proposal id, version).
 
-        The parameters are those of :meth:`add_proposal` and :meth:`approve`.
-        Nothing is kept when any step fails: when the 社区 is no longer at
+        What :meth:`add_proposal` then :meth:`approve` do. Nothing is kept
+        when any step fails: when the 社区 is no longer at the content's
         ``base_version`` (another version was approved meanwhile),
         :class:`ConflictError` is raised and no proposal is left behind
         (unlike :meth:`approve`, which keeps a stored proposal as
         ``superseded``).
         """
         with self.store.session() as s:
-            community_id = self._community_id(s, community_code)
+            community_id = self._community_id(s, content.community_code)
             self._lock_community(s, community_id)  # before the proposal's row refers to it
-            proposal_id = self._add_in(
-                s,
-                community_code,
-                base_version=base_version,
-                author=author,
-                kind=kind,
-                grids=grids,
-                moves=moves,
-                totals=totals,
-                report=report,
-                summary=summary,
-            )
-            version, conflict = self._approve_in(
-                s,
-                proposal_id,
-                community_id,
-                decided_by=decided_by,
-                building_grid=building_grid,
-                facility_grid=facility_grid,
-                incident_grid=incident_grid,
-                note=note,
-            )
+            proposal_id = self._add_in(s, content)
+            version, conflict = self._approve_in(s, proposal_id, community_id, approval)
             if conflict:
                 raise ConflictError(conflict)  # rolls the proposal back with the rest
         return proposal_id, version
 
-    def _add_in(
-        self,
-        s: Session,
-        community_code: str,
-        *,
-        base_version: int,
-        author: str,
-        kind: str,
-        grids: gpd.GeoDataFrame,
-        moves: pd.DataFrame,
-        totals: list[dict],
-        report: Mapping,
-        summary: str | None,
-    ) -> int:
+    def _add_in(self, s: Session, content: ProposalContent) -> int:
         """:meth:`add_proposal` in the session ``s``."""
-        if kind not in PROPOSAL_KINDS:
-            raise ValueError(f"unknown proposal kind {kind!r}; expected one of {PROPOSAL_KINDS}")
-        if len(grids) == 0:
+        if content.kind not in PROPOSAL_KINDS:
+            raise ValueError(
+                f"unknown proposal kind {content.kind!r}; expected one of {PROPOSAL_KINDS}"
+            )
+        if len(content.grids) == 0:
             raise ValueError("a proposal needs at least one grid")
-        grids = grids.to_crs(WGS84)
-        community_id = self._community_id(s, community_code)
+        grids = content.grids.to_crs(WGS84)
         proposal = GridProposal(
-            community_id=community_id,
-            base_version=int(base_version),
-            author=author,
+            community_id=self._community_id(s, content.community_code),
+            base_version=int(content.base_version),
+            author=content.author,
             created_at=datetime.now(UTC),
-            kind=kind,
+            kind=content.kind,
             status="pending",
-            summary=summary,
-            report=dict(report),
-            totals=list(totals),
+            summary=content.summary,
+            report=dict(content.report),
+            totals=list(content.totals),
         )
         s.add(proposal)
         s.flush()
@@ -209,7 +125,7 @@ class ProposalStore:
                 "from_code": r.from_code if isinstance(r.from_code, str) else None,
                 "to_code": r.to_code if isinstance(r.to_code, str) else None,
             }
-            for r in moves.itertuples(index=False)
+            for r in content.moves.itertuples(index=False)
         ]
         if rows:
             s.execute(insert(GridProposalMove), rows)
@@ -321,16 +237,7 @@ class ProposalStore:
                     raise NotFoundError(f"no grid proposal {proposal_id}")
                 raise ConflictError(f"grid proposal {proposal_id} is {status}, not pending")
 
-    def approve(
-        self,
-        proposal_id: int,
-        *,
-        decided_by: str,
-        building_grid: Mapping[str, str] | pd.Series,
-        facility_grid: Mapping[str, str | None] | pd.Series,
-        incident_grid: pd.DataFrame,
-        note: str | None = None,
-    ) -> int:
+    def approve(self, proposal_id: int, approval: Approval) -> int:
         """Write the proposal as the 社区's next grid version, in one transaction.
 
         The 社区 is locked first. If its current version is no longer the
@@ -345,12 +252,10 @@ class ProposalStore:
 
         Parameters
         ----------
-        building_grid : mapping or Series
-            Building id -> new grid code (only the buildings that change).
-        facility_grid : mapping or Series
-            Facility id -> new grid code or None (only those that change).
-        incident_grid : DataFrame
-            Index incident id; ``grid_code`` and ``reason`` (only those that change).
+        proposal_id : int
+        approval : Approval
+            Who approves, and the buildings, facilities and open incidents
+            whose grid changes.
 
         Returns
         -------
@@ -364,31 +269,13 @@ class ProposalStore:
         if community_id is None:
             raise NotFoundError(f"no grid proposal {proposal_id}")
         with self.store.session() as s:
-            version, conflict = self._approve_in(
-                s,
-                proposal_id,
-                community_id,
-                decided_by=decided_by,
-                building_grid=building_grid,
-                facility_grid=facility_grid,
-                incident_grid=incident_grid,
-                note=note,
-            )
+            version, conflict = self._approve_in(s, proposal_id, community_id, approval)
         if conflict:
             raise ConflictError(conflict)
         return version
 
     def _approve_in(
-        self,
-        s: Session,
-        proposal_id: int,
-        community_id: int,
-        *,
-        decided_by: str,
-        building_grid: Mapping[str, str] | pd.Series,
-        facility_grid: Mapping[str, str | None] | pd.Series,
-        incident_grid: pd.DataFrame,
-        note: str | None,
+        self, s: Session, proposal_id: int, community_id: int, approval: Approval
     ) -> tuple[int | None, str | None]:
         """:meth:`approve` in the session ``s``: (new version, None) or (None, conflict message)."""
         conflict = version = None
@@ -412,10 +299,14 @@ class ProposalStore:
         else:
             grids = self._proposal_grids(s, prop.id)
             version = write_grid_version_in(
-                s, community.code, grids, building_grid, expected_version=prop.base_version
+                s,
+                community.code,
+                grids,
+                approval.building_grid,
+                expected_version=prop.base_version,
             )
-            set_grid_codes_in(s, m.Facility, facility_grid)
-            for incident_id, row in incident_grid.iterrows():
+            set_grid_codes_in(s, m.Facility, approval.facility_grid)
+            for incident_id, row in approval.incident_grid.iterrows():
                 s.execute(
                     update(m.Incident)
                     .where(m.Incident.id == int(incident_id))
@@ -423,9 +314,9 @@ class ProposalStore:
                 )
             now = datetime.now(UTC)
             prop.status = "approved"
-            prop.decided_by = decided_by
+            prop.decided_by = approval.decided_by
             prop.decided_at = now
-            prop.decision_note = note
+            prop.decision_note = approval.note
             prop.result_version = version
             s.execute(
                 update(GridProposal)

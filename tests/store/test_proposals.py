@@ -14,6 +14,7 @@ from gridmgmt.domain.accounts import create_user
 from gridmgmt.domain.errors import ConflictError
 from gridmgmt.domain.incidents import load_categories
 from gridmgmt.domain.incidents.service import report_incident, transition_incident
+from gridmgmt.domain.proposal_values import ProposalContent
 from gridmgmt.store.proposals import ProposalStore
 from tests.factories import (
     COMMUNITY,
@@ -180,21 +181,23 @@ def test_codes_are_stable_and_never_reused(stocked):
     merged["geometry"] = [shapely.box(X0, Y0, X0 + 0.002, Y0 + 0.002)]
     merged["households"], merged["n_buildings"] = [240], [8]
     pid = proposals.add_proposal(
-        COMMUNITY,
-        base_version=1,
-        author="supervisor",
-        kind="merge",
-        grids=merged,
-        moves=pd.DataFrame(
-            {
-                "building_id": ["B2", "B3", "B6", "B7"],
-                "households": [30] * 4,
-                "from_code": [G2] * 4,
-                "to_code": [G1] * 4,
-            }
-        ),
-        totals=[{"code": G1, "before": 120, "after": 240}, {"code": G2, "before": 120}],
-        report={},
+        ProposalContent(
+            COMMUNITY,
+            base_version=1,
+            author="supervisor",
+            kind="merge",
+            grids=merged,
+            moves=pd.DataFrame(
+                {
+                    "building_id": ["B2", "B3", "B6", "B7"],
+                    "households": [30] * 4,
+                    "from_code": [G2] * 4,
+                    "to_code": [G1] * 4,
+                }
+            ),
+            totals=[{"code": G1, "before": 120, "after": 240}, {"code": G2, "before": 120}],
+            report={},
+        )
     )
     create_user(store, "w2", "test-pass-1", "worker", grid_codes=[G2])
     create_user(store, "w1", "test-pass-1", "worker", grid_codes=[G1])
