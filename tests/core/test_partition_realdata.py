@@ -9,6 +9,7 @@ buildings labelled with it.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -27,7 +28,9 @@ OSM_EXTRACTS = [
 ]
 
 
+@functools.cache
 def read_extract(realdata, name):
+    """Buildings, roads and compounds of an extract, read once per test session."""
     from gridmgmt.io import read_layers
 
     with warnings.catch_warnings():
@@ -50,11 +53,7 @@ def test_every_building_in_the_grid_holding_most_of_it(realdata, name):
         with pytest.raises(ValueError, match="no buildings to partition"):
             partition(buildings, roads=roads)
         return
-    result = partition(
-        buildings,
-        roads=roads if len(roads) else None,
-        compounds=compounds if len(compounds) else None,
-    )
+    result, _ = partition_extract(realdata, name)
     grids = result.grids.to_crs(result.metric_crs)
     labels = result.labels
     assert labels.notna().all() and labels.isin(grids["code"]).all()
@@ -73,7 +72,9 @@ def test_every_building_in_the_grid_holding_most_of_it(realdata, name):
     assert (counts.reindex(grids["code"], fill_value=0).to_numpy() == grids["n_buildings"]).all()
 
 
+@functools.cache
 def partition_extract(realdata, name):
+    """(result, compounds) of an extract partitioned with the defaults, once per session."""
     buildings, roads, compounds = read_extract(realdata, name)
     if len(buildings) == 0:
         return None, compounds  # refused plainly (tested above)
