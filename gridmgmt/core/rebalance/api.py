@@ -18,7 +18,13 @@ from gridmgmt.core.rebalance.exact_program import (
 )
 from gridmgmt.core.rebalance.inputs import Problem, grid_name
 from gridmgmt.core.rebalance.nodes import Nodes
-from gridmgmt.core.rebalance.passes import repair_loop, revert_pass, stuck_grids, workload_pass
+from gridmgmt.core.rebalance.passes import (
+    repair_loop,
+    revert_pass,
+    ring_pass,
+    stuck_grids,
+    workload_pass,
+)
 from gridmgmt.core.rebalance.restructure import divide_compounds
 from gridmgmt.core.rebalance.results import RebalanceResult
 from gridmgmt.core.rebalance.state import State
@@ -133,6 +139,7 @@ def rebalance(
     by_program = State(p, nodes)
     if apply_exact_program(by_program, solution, program_reasons):
         workload_pass(by_program, program_reasons)
+        ring_pass(by_program, program_reasons)
         locked_out = _locked_out_of_band(p)
         # every grid it may change ends in band and no compound is divided: its result
         # (polygons and all) is only built when it wins
@@ -179,6 +186,7 @@ def _rebalance_by_search(
         )
     revert_pass(state, reasons)
     workload_pass(state, reasons)
+    ring_pass(state, reasons)
     return result_from_state(p, state, reasons, _locked_out_of_band(p))
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import shapely
+
 from gridmgmt.core.rebalance.chains import apply_chain, best_chain, chain_reason
 from gridmgmt.core.rebalance.inputs import grid_name
 from gridmgmt.core.rebalance.restructure import (
@@ -15,6 +18,7 @@ from gridmgmt.core.rebalance.restructure import (
     repartition_locally,
 )
 from gridmgmt.core.rebalance.state import State, bisector
+from gridmgmt.core.rings import open_rings
 
 #: random spanning trees per cut of the repair loop's splits and merges
 REPAIR_TREE_TRIES = 4
@@ -74,6 +78,32 @@ def repair_loop(state: State, reasons: list[str], local_repartition: bool) -> No
                 failed[v] = around
         if not progress:
             break
+
+
+def ring_pass(state: State, reasons: list[str]) -> None:
+    """Cut open grids the moves left wrapped all around others.
+
+    Household-free regions of the ring go to a grid inside it
+    (:func:`gridmgmt.core.rings.open_rings`): no household changes grid.
+    """
+    p, nd = state.problem, state.nodes
+    grids = sorted(g for g, m in state.members.items() if m)
+    groups = [np.fromiter(sorted(state.members[g]), dtype=np.int64) for g in grids]
+    kinds = ["residential" if state.movable(g) and p.residential(g) else "unit" for g in grids]
+    outline = shapely.boundary(p.union(nd.grids))
+    on_outline = shapely.length(shapely.intersection(shapely.boundary(nd.region), outline)) > 1.0
+    opened = open_rings(groups, kinds, nd.households, nd.graph, on_outline, shapely.area(nd.region))
+    for g, before, after in zip(grids, groups, opened, strict=True):
+        gained = np.setdiff1d(after, before)
+        if len(gained) == 0:
+            continue
+        rings = sorted({int(state.node_grid[u]) for u in gained})
+        for u in gained:
+            state.move(int(u), g)
+        reasons.append(
+            f"{', '.join(grid_name(p, r) for r in rings)}: no longer wraps around "
+            f"{grid_name(p, g)}, which takes land without households"
+        )
 
 
 def revert_pass(state: State, reasons: list[str]) -> None:
