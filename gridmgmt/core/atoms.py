@@ -201,7 +201,7 @@ def _residential_yards(
     households directly in the enclosure) in the same block as the
     enclosure's unit atom: its buildings and :data:`CLUSTER_YARD_M` around
     them; with ``fence_nested`` (True, or the ids to leave out), for a
-    compound nested in the enclosure: its outline. Both with the
+    compound nested in the enclosure: its outline (and footprints over its wall). Both with the
     enclosure's rim next to them (:func:`_on_rim`). The rest of their
     Voronoi share (campus ground nearer to their buildings or walls than to
     the unit's) goes to the unit atom.
@@ -237,11 +237,11 @@ def _residential_yards(
             fenced.setdefault((atom_block[a], nested[cid], cid), []).append(a)
     yards = {}
     for (block, enclosure, compound), atoms in fenced.items():
+        housing = np.concatenate([atom_members[a] for a in atoms])
         if compound is None:
-            housing = np.concatenate([atom_members[a] for a in atoms])
             ground = shapely.buffer(shapely.union_all(buildings_geom[housing]), CLUSTER_YARD_M)
-        else:
-            ground = comp_geom[compound]
+        else:  # its outline, and the footprints reaching over its wall
+            ground = shapely.union_all([comp_geom[compound], *buildings_geom[housing]])
         held = _on_rim(ground, comp_geom[enclosure])
         if held is not None:
             yards.update({a: (held, unit_atom[(block, enclosure)]) for a in atoms})

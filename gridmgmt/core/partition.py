@@ -38,7 +38,7 @@ the directions tried.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -81,6 +81,7 @@ from gridmgmt.core.quality import (
     road_aligned_share,
     shape_flags,
 )
+from gridmgmt.core.rings import open_rings
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 from gridmgmt.core.unit_grids import claim_empty_regions, default_area, unit_groups
 
@@ -101,6 +102,9 @@ class PartitionResult:
     #: buildings cut by the boundary or left outside it (id, share_inside, status);
     #: left-out buildings have no label
     boundary_buildings: pd.DataFrame | None = None
+    #: compounds that fit one grid but were divided between grids by the band repair,
+    #: as no arrangement of whole compounds brought every grid into the band
+    compounds_divided: tuple = ()
 
 
 # ----------------------------------------------------------------- validate
@@ -337,11 +341,33 @@ def partition(
                 if _band_misses(some) <= _band_misses(loose):
                     result = some
                     break
+    result.compounds_divided = _divided_by_repair(result, building_compound)
+    if result.compounds_divided:
+        result.report = replace(
+            result.report,
+            compounds_split=result.report.compounds_split + len(result.compounds_divided),
+            notes=(
+                *result.report.notes,
+                f"compound(s) {', '.join(result.compounds_divided)} divided between grids: "
+                "no arrangement of whole compounds brought every grid into the band",
+            ),
+        )
     if len(buildings) < len(given):
         result.labels = result.labels.reindex(given.index)
     result.boundary_buildings = kept.table
     _report_default_estimates(result, buildings)
     return result
+
+
+def _divided_by_repair(result: PartitionResult, building_compound: np.ndarray) -> tuple:
+    """Compounds whose buildings the band repair put in several grids (atoms held them whole)."""
+    known = np.asarray([c is not None for c in building_compound])
+    if not known.any():
+        return ()
+    grids = pd.Series(result.labels.to_numpy()[known]).groupby(building_compound[known]).nunique()
+    per_atoms = pd.Series(result.atoms.compound_id).dropna().value_counts()
+    whole_in_atoms = set(grids.index) - set(per_atoms[per_atoms > 1].index)
+    return tuple(sorted(c for c in grids[grids > 1].index if c in whole_in_atoms))
 
 
 def _band_misses(result: PartitionResult) -> int:
@@ -409,7 +435,9 @@ def _rebalanced(
         max_households=hi,
         seed=seed,
         local_repartition=False,
-        split_compounds=False,  # the partition keeps compounds that fit whole
+        # whole compounds first; a compound that fits one grid is divided only
+        # where no arrangement of whole ones brings every grid into band
+        split_compounds=True,
     )
     if len(fixed.report.out_of_band_after) >= len(fixed.report.out_of_band_before):
         grids = result.grids.to_crs(result.metric_crs)
@@ -562,6 +590,7 @@ def _group(
         regrown, full_graph, on_outline
     ) <= enclosed_count(groups, full_graph, on_outline):
         groups = regrown
+    groups = open_rings(groups, kinds, hh, full_graph, on_outline, shapely.area(regions))
     if (along > 0).any():  # atoms held across a barrier go back to their side where the band allows
         across = np.where(along >= ALONG_SHARE * w, along, 0.0)
         groups = pull_back(groups, kinds, hh, full_graph, across, smooth, (lo, hi))
