@@ -126,3 +126,53 @@ def test_import_summary_lists_repairs(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "repaired buildings X: Self-intersection" in result.output
+
+
+def test_import_boundaries_with_the_statistics_bureaus_real_codes(tmp_path, database_url, realdata):
+    """The statistics bureau's table writes every level in 12 digits (county/town/village):
+    a 街道 office's outlines carrying those codes import as 区 6, 街道 9, 社区 12 digits."""
+    import pandas as pd
+
+    table = pd.read_csv(realdata / "codes" / "adcode2016_shequ.csv", dtype=str)
+    street = table[table["name"] == "翠苑街道"].iloc[0]
+    rows = pd.concat(
+        [
+            table[table["code"] == street["parent"]],
+            table[table["code"] == street["code"]],
+            table[table["parent"] == street["code"]],
+        ]
+    )[["code", "parent", "name", "level"]].reset_index(drop=True)
+    assert set(rows["level"]) == {"county", "town", "village"} and len(rows) > 5
+    squares = [shapely.box(120.10, 30.26, 120.16, 30.30)] * 2 + [
+        shapely.box(120.10 + 0.01 * k, 30.26, 120.11 + 0.01 * k, 30.27)
+        for k in range(len(rows) - 2)
+    ]
+    path = tmp_path / "cuiyuan.geojson"
+    gpd.GeoDataFrame(rows, geometry=squares, crs=4326).to_file(path, driver="GeoJSON")
+
+    result = invoke(["import", "boundaries", str(path), "--workdir", str(tmp_path)], database_url)
+
+    assert result.exit_code == 0, result.output
+    store = Store(database_url)
+    streets = store.admin_areas("street")
+    assert streets["code"].tolist() == [street["code"][:9]]  # 330106005
+    assert streets["parent_code"].tolist() == [street["parent"][:6]]  # 330106 西湖区
+    communities = store.admin_areas("community").sort_values("code")
+    villages = rows[rows["level"] == "village"].sort_values("code")
+    assert communities["code"].tolist() == villages["code"].tolist()  # 12 digits, as published
+    assert set(communities["parent_code"]) == {street["code"][:9]}
+    assert store.community(villages["name"].iloc[0])["code"] == villages["code"].iloc[0]
+
+
+def test_boundary_levels_outside_the_vocabulary_are_refused(tmp_path, database_url):
+    path = tmp_path / "b.geojson"
+    gpd.GeoDataFrame(
+        {"code": ["330106005001"], "name": ["翠苑一区社区"], "level": ["province"]},
+        geometry=[shapely.box(120.10, 30.26, 120.11, 30.27)],
+        crs=4326,
+    ).to_file(path, driver="GeoJSON")
+
+    result = invoke(["import", "boundaries", str(path), "--workdir", str(tmp_path)], database_url)
+
+    assert result.exit_code == 1
+    assert "unknown level 'province'" in result.output and "county/town/village" in result.output

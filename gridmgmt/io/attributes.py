@@ -26,6 +26,7 @@ from gridmgmt.io.layer_vocabulary import (
     CATEGORY_WORDS,
     ID_COLUMN,
     LEVEL_CODE_LENGTH,
+    LEVEL_WORDS,
 )
 from gridmgmt.io.tabular import find_column
 
@@ -218,20 +219,23 @@ def _normalise_facilities(out, path: Path):
 
 def _normalise_boundaries(out, path: Path):
     problems = []
-    levels, parents = [], []
+    codes, levels, parents = [], [], []
     for i, (code, level, parent) in enumerate(
         zip(out["code"], out["level"], out["parent_code"], strict=True)
     ):
         row = int(out["_row"].iloc[i])
         code = str(code).strip()
         if not isinstance(level, str) or not level.strip():
-            level = {6: "district", 9: "street", 12: "community"}.get(len(code))
-        level = {"区": "district", "街道": "street", "社区": "community"}.get(level, level)
+            level = _level_of_code(code)
+        if isinstance(level, str):
+            level = LEVEL_WORDS.get(level.strip().lower(), level.strip())
+        code = _short_code(code, level)
         if level not in LEVEL_CODE_LENGTH:
             problems.append(
                 Problem(
                     str(path),
-                    f"unknown level {level!r}: expected district/street/community (区/街道/社区)",
+                    f"unknown level {level!r}: expected district/street/community (区/街道/社区; "
+                    "county/town/village as the statistics bureau writes them)",
                     row,
                     code,
                 )
@@ -246,10 +250,32 @@ def _normalise_boundaries(out, path: Path):
                 )
             )
         levels.append(level)
+        above = {"street": "district", "community": "street"}.get(level)
         if not isinstance(parent, str) or not parent.strip():
-            parent = {"street": code[:6], "community": code[:9]}.get(level)
+            parent = code[: LEVEL_CODE_LENGTH[above]] if above else None
+        elif above:
+            parent = _short_code(parent.strip(), above)
         parents.append(parent)
+        codes.append(code)
     if problems:
         raise InputError(problems)
-    out["level"], out["parent_code"] = levels, parents
+    out["code"], out["level"], out["parent_code"] = codes, levels, parents
     return out.drop(columns=["_row"])
+
+
+def _level_of_code(code: str) -> str | None:
+    """The level a code's length says, or the statistics bureau's 12-digit form's zeros."""
+    if len(code) == 12 and code.isdigit():
+        return (
+            "district" if code[6:] == "000000" else "street" if code[9:] == "000" else "community"
+        )
+    return {6: "district", 9: "street", 12: "community"}.get(len(code))
+
+
+def _short_code(code: str, level: str) -> str:
+    """``code`` in our length for ``level``: the statistics bureau writes every level in 12
+    digits, zero-padded (街道 ``330106001000`` is ``330106001``)."""
+    length = LEVEL_CODE_LENGTH.get(level)
+    if length and len(code) == 12 and code.isdigit() and set(code[length:]) <= {"0"}:
+        return code[:length]
+    return code

@@ -65,7 +65,7 @@ ALIASES = {
         "level": ("level", "级别", "层级"),
         "code": ("code", "编码", "代码", "adcode", "区划代码"),
         "name": ("name", "名称"),
-        "parent_code": ("parent_code", "上级编码", "上级代码"),
+        "parent_code": ("parent_code", "parent", "上级编码", "上级代码", "上级区划代码"),
     },
 }
 
@@ -121,3 +121,9 @@ BUILDING_WORDS = {
 
 POLYGONAL = ("buildings", "compounds", "boundaries")
 LEVEL_CODE_LENGTH = {"district": 6, "street": 9, "community": 12}
+#: names of administrative levels, the statistics bureau's (county/town/village) among them
+LEVEL_WORDS = {
+    **{w: "district" for w in ("district", "county", "区", "县", "区县", "市辖区")},
+    **{w: "street" for w in ("street", "town", "街道", "街道办事处", "乡镇", "乡", "镇")},
+    **{w: "community" for w in ("community", "village", "社区", "居委会", "村", "村委会")},
+}
