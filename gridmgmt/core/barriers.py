@@ -190,12 +190,14 @@ def straddled_length(
     out = np.zeros(len(polygons))
     if lines is None or len(lines) == 0 or len(polygons) == 0:
         return out
-    lines = shapely.union_all(np.asarray(lines, dtype=object))
+    pieces = np.asarray(lines, dtype=object)
+    lines = shapely.union_all(pieces)
     out = _straddled(polygons, lines, depth, share, step, inset)
     if outline is None or not (out > 0).any():
         return out
     # without the islands between barriers (and the outline) it holds, does the grid still?
-    rim = shapely.buffer(shapely.union(lines, outline), BARRIER_TOLERANCE)
+    # (the lines buffered one by one: buffering their noded union is five times slower)
+    rim = shapely.union_all(shapely.buffer(np.append(pieces, outline), BARRIER_TOLERANCE))
     shapely.prepare(rim)
     some = np.flatnonzero(out > 0)
     points = np.asarray([] if buildings is None else buildings, dtype=object)
@@ -322,12 +324,20 @@ def _straddled(polygons, lines, depth, share, step, inset) -> np.ndarray:
     if len(a) == 0:
         return out
     normal = np.column_stack([-(b - a)[:, 1], (b - a)[:, 0]]) / length[:, None] * depth
+    owners = polygons[grid]
+    shapely.prepare(owners)
     held = []
     for side in (1.0, -1.0):
         far_a, far_b = a + side * normal, b + side * normal
         rings = np.stack([a, b, far_b, far_a, a], axis=1)
         strips = shapely.polygons(rings)
-        held.append(shapely.area(shapely.intersection(strips, polygons[grid])) / (length * depth))
+        # most strips lie wholly inside their grid (a prepared test); the rest are clipped
+        share_held = shapely.contains(owners, strips).astype(float)
+        edge = np.flatnonzero(share_held == 0.0)
+        share_held[edge] = shapely.area(shapely.intersection(strips[edge], owners[edge])) / (
+            length[edge] * depth
+        )
+        held.append(share_held)
     both = (held[0] >= share) & (held[1] >= share)
     np.add.at(out, grid[both], length[both])
     return out
