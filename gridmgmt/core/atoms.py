@@ -37,6 +37,7 @@ All geometry is in a metric CRS.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -580,7 +581,8 @@ def build_atoms(
         shares = _fence_in(shares, {a: yards[a] for a in atoms_here if a in yards}, fenced_off)
         members_here = {a: atom_members[a] for a in atoms_here}
         settled = settle_block(blocks[block], shares, members_here, buildings_geom)
-        split = {p.atom for p in settled if sum(q.atom == p.atom for q in settled) > 1}
+        pieces_per_atom = Counter(p.atom for p in settled)
+        split = {a for a, count in pieces_per_atom.items() if count > 1}
         compounds_split += len({atom_comp[a] for a in split if atom_comp[a] is not None})
         pieces.extend(settled)
 

@@ -55,6 +55,58 @@ def group_contacts(label: np.ndarray, graph: AtomGraph, on_outline: np.ndarray) 
     return np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
 
 
+def articulation_points(contacts: np.ndarray) -> set[int]:
+    """The groups whose removal leaves the contact graph in more pieces (Hopcroft–Tarjan).
+
+    Parameters
+    ----------
+    contacts : ndarray (k, 2)
+        Pairs of groups, as :func:`group_contacts` gives them.
+
+    Returns
+    -------
+    set of int
+    """
+    if len(contacts) == 0:
+        return set()
+    n = int(contacts.max()) + 1
+    ends = np.concatenate([contacts, contacts[:, ::-1]])
+    order = np.lexsort((ends[:, 1], ends[:, 0]))
+    ends = ends[order]
+    start = np.searchsorted(ends[:, 0], np.arange(n + 1))
+    nbrs = ends[:, 1].tolist()
+    first = start.tolist()
+    depth = [-1] * n
+    low = [0] * n
+    cut: set[int] = set()
+    for root in range(n):
+        if depth[root] >= 0 or first[root] == first[root + 1]:
+            continue
+        depth[root] = low[root] = 0
+        children = 0
+        stack = [(root, -1, first[root])]  # node, parent, next edge to look at
+        while stack:
+            v, parent, k = stack[-1]
+            if k < first[v + 1]:
+                stack[-1] = (v, parent, k + 1)
+                w = nbrs[k]
+                if depth[w] < 0:
+                    depth[w] = low[w] = depth[v] + 1
+                    stack.append((w, v, first[w]))
+                    children += v == root
+                elif w != parent:
+                    low[v] = min(low[v], depth[w])
+                continue
+            stack.pop()
+            if parent >= 0:
+                low[parent] = min(low[parent], low[v])
+                if parent != root and low[v] >= depth[parent]:
+                    cut.add(parent)
+        if children > 1:
+            cut.add(root)
+    return cut
+
+
 def enclosed_by(g: int, contacts: np.ndarray) -> list[np.ndarray]:
     """The sets of groups ``g`` encloses: those cut off from the outline without ``g``.
 
@@ -119,8 +171,10 @@ def open_rings(
     hh = np.asarray(households)
     changed = False
     contacts = group_contacts(label, graph, on_outline)
+    # only a group whose removal cuts the contact graph apart can enclose others
+    cut_vertices = articulation_points(contacts)
     for g, kind in enumerate(kinds):
-        if kind != "residential":
+        if kind != "residential" or g not in cut_vertices:
             continue
         for inside in enclosed_by(g, contacts):
             for b in (b for b in inside if kinds[b] == "residential"):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from gridmgmt.core.atom_graph import AtomGraph
-from gridmgmt.core.rings import enclosed_by, group_contacts, open_rings
+from gridmgmt.core.rings import articulation_points, enclosed_by, group_contacts, open_rings
 
 
 def lattice(n: int) -> AtomGraph:
@@ -99,3 +99,28 @@ def test_a_ring_inside_other_grids_opens_towards_them():
     assert [hh[g].sum() for g in opened] == [hh[outer].sum(), 400, 300]
     assert np.array_equal(opened[0], outer)  # the chain ends at grid 0, which keeps its land
     assert len(opened[2]) == 2
+
+
+def pieces(n: int, edges: np.ndarray, without: int | None = None) -> int:
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    keep = np.ones(len(edges), bool) if without is None else (edges != without).all(axis=1)
+    e = edges[keep]
+    m = sparse.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    _, comp = connected_components(m, directed=False)
+    present = np.unique(edges) if without is None else np.setdiff1d(np.unique(edges), [without])
+    return len(np.unique(comp[present]))
+
+
+def test_articulation_points_are_the_groups_whose_removal_cuts_the_graph():
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(3, 14))
+        k = int(rng.integers(n - 1, 2 * n))
+        edges = np.sort(rng.integers(0, n, size=(k, 2)), axis=1)
+        edges = np.unique(edges[edges[:, 0] != edges[:, 1]], axis=0)
+        if len(edges) == 0:
+            continue
+        expected = {v for v in np.unique(edges).tolist() if pieces(n, edges, v) > pieces(n, edges)}
+        assert articulation_points(edges) == expected, (trial, edges.tolist())
