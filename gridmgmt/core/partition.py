@@ -84,6 +84,7 @@ from gridmgmt.core.quality import (
 from gridmgmt.core.rings import open_rings
 from gridmgmt.core.tessellation import grid_polygon, polygonal_part
 from gridmgmt.core.unit_grids import claim_empty_regions, default_area, unit_groups
+from gridmgmt.core.voids import attach_strays, attach_voids
 
 #: how many runs leaving one fenced 小区 out the partition tries when fencing them all
 #: costs a grid its band
@@ -573,8 +574,9 @@ def _group(
             )
     if (along > 0).any():  # voids join grids within barriers first, then across them
         open_edge |= (kind[i] == "unit") | (kind[j] == "unit")
-        _attach_voids(voids, groups, AtomGraph(total_n, i[open_edge], j[open_edge], w[open_edge]))
-    _attach_voids(voids, groups, full_graph)
+        attach_voids(voids, groups, AtomGraph(total_n, i[open_edge], j[open_edge], w[open_edge]))
+    attach_voids(voids, groups, full_graph)
+    attach_strays(groups, regions)
     smooth = same_zone & (along < ALONG_SHARE * w)  # never across a zone or barrier
     smooth_graph = AtomGraph(total_n, i[smooth], j[smooth], weight[smooth])
     on_outline = (
@@ -615,35 +617,9 @@ def _unit_grids_only(regions, kind, unit_id, graph: AtomGraph, unit_min_area_m2:
         groups.append(np.asarray(part))
         kinds.append("unit")
         flags.append("no_households")
-    _attach_voids(leftovers, groups, graph)
+    attach_voids(leftovers, groups, graph)
+    attach_strays(groups, regions)
     return groups, kinds, flags
-
-
-def _attach_voids(voids, groups, graph: AtomGraph) -> None:
-    """Give regions without households to the neighbouring grid with the longest shared boundary."""
-    label = np.full(graph.n, -1)
-    for g, nodes in enumerate(groups):
-        label[nodes] = g
-    pending = [int(v) for part in voids for v in part if label[v] < 0]
-    for _ in range(len(pending) + 1):
-        if not pending:
-            break
-        still = []
-        for v in pending:
-            e = (graph.i == v) | (graph.j == v)
-            other = np.where(graph.i[e] == v, graph.j[e], graph.i[e])
-            lengths = graph.w[e]
-            ok = label[other] >= 0
-            if ok.any():
-                by_grid = pd.Series(lengths[ok]).groupby(label[other][ok]).sum()
-                label[v] = int(by_grid.idxmax())
-            else:
-                still.append(v)
-        if len(still) == len(pending):
-            break
-        pending = still
-    for g in range(len(groups)):
-        groups[g] = np.flatnonzero(label == g)
 
 
 # ----------------------------------------------------------------- assemble

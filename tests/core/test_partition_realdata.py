@@ -25,6 +25,8 @@ OSM_EXTRACTS = [
     "hz_zijingang.osm",
     "sh_jingan.osm",
     "sh_shu_baoshan.osm",
+    # sh_jingan's dense real street network (roads only) with flats of ours in its blocks
+    "sh_jingan.osm+generated",
 ]
 
 
@@ -33,9 +35,14 @@ def read_extract(realdata, name):
     """Buildings, roads and compounds of an extract, read once per test session."""
     from gridmgmt.io import read_layers
 
+    source, generated = name.removesuffix("+generated"), name.endswith("+generated")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        layers = read_layers(realdata / "osm" / name)
+        layers = read_layers(realdata / "osm" / source)
+    if generated:
+        from gridmgmt.synthetic.real_streets import flats_in_street_blocks
+
+        return flats_in_street_blocks(layers.roads, seed=0), layers.roads, layers.compounds
     return layers.buildings, layers.roads, layers.compounds
 
 
