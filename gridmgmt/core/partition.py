@@ -26,8 +26,11 @@ How (see :mod:`gridmgmt.core.atoms` for the atoms):
    to three neighbours (a few atoms are split by enumerating every
    assignment, so exchanges are found); what is left goes to the
    rebalancer (:mod:`gridmgmt.core.rebalance`), whose chains of boundary
-   moves reach grids two steps away. Compounds stay whole, so a grid may
-   stay out of band, flagged ``out_of_band``.
+   moves reach grids two steps away. Compounds stay whole unless no
+   arrangement of whole ones brings every grid into band: then the repair
+   may divide one that fits a grid (``compounds_divided``, in a report
+   note); a grid it cannot fix stays out of band, flagged ``out_of_band``.
+   A grid left wrapped around others is cut open (:mod:`gridmgmt.core.rings`).
 5. Grid polygons are the unions of their atoms' regions, so they tile the
    社区 exactly; codes run west→east, north→south (:mod:`gridmgmt.core.codes`).
 
