@@ -25,8 +25,10 @@ from gridmgmt.core.boundary_smoothing import group_labels
 CHAIN_TRIES = 6
 
 
-def group_contacts(label: np.ndarray, graph: AtomGraph, on_outline: np.ndarray) -> np.ndarray:
-    """Pairs of groups sharing boundary; group ``label.max() + 1`` stands for the outline.
+def group_contacts(
+    label: np.ndarray, graph: AtomGraph, on_outline: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Pairs of groups sharing boundary, and the node standing for the outline.
 
     Parameters
     ----------
@@ -39,8 +41,9 @@ def group_contacts(label: np.ndarray, graph: AtomGraph, on_outline: np.ndarray) 
 
     Returns
     -------
-    ndarray (k, 2)
-        Each pair once, smaller group first.
+    (ndarray (k, 2), int)
+        Each pair once, smaller group first; the outline's node
+        (``label.max() + 1``), paired with every group touching it.
     """
     a, b = label[graph.i], label[graph.j]
     keep = (a >= 0) & (b >= 0) & (a != b)
@@ -52,7 +55,7 @@ def group_contacts(label: np.ndarray, graph: AtomGraph, on_outline: np.ndarray) 
             np.column_stack([on_edge, np.full(len(on_edge), outer)]),
         ]
     )
-    return np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
+    return (np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)), outer
 
 
 def articulation_points(contacts: np.ndarray) -> set[int]:
@@ -107,7 +110,7 @@ def articulation_points(contacts: np.ndarray) -> set[int]:
     return cut
 
 
-def enclosed_by(g: int, contacts: np.ndarray) -> list[np.ndarray]:
+def enclosed_by(g: int, contacts: np.ndarray, outer: int) -> list[np.ndarray]:
     """The sets of groups ``g`` encloses: those cut off from the outline without ``g``.
 
     Parameters
@@ -115,7 +118,9 @@ def enclosed_by(g: int, contacts: np.ndarray) -> list[np.ndarray]:
     g : int
         The group that may be a ring.
     contacts : ndarray (k, 2)
-        From :func:`group_contacts` (its largest group is the outline).
+        Pairs of groups from :func:`group_contacts`.
+    outer : int
+        The outline's node (:func:`group_contacts`).
 
     Returns
     -------
@@ -124,7 +129,6 @@ def enclosed_by(g: int, contacts: np.ndarray) -> list[np.ndarray]:
     """
     if len(contacts) == 0:
         return []
-    outer = int(contacts.max())
     touching = np.unique(contacts[(contacts == g).any(axis=1)])
     rest = contacts[(contacts != g).all(axis=1)]
     m = sparse.coo_matrix(
@@ -170,19 +174,19 @@ def open_rings(
     label = group_labels(groups, graph.n)
     hh = np.asarray(households)
     changed = False
-    contacts = group_contacts(label, graph, on_outline)
+    contacts, outer = group_contacts(label, graph, on_outline)
     # only a group whose removal cuts the contact graph apart can enclose others
     cut_vertices = articulation_points(contacts)
     for g, kind in enumerate(kinds):
         if kind != "residential" or g not in cut_vertices:
             continue
-        for inside in enclosed_by(g, contacts):
+        for inside in enclosed_by(g, contacts, outer):
             for b in (b for b in inside if kinds[b] == "residential"):
                 chain = _cheapest_chain(label, g, b, inside, hh, graph, on_outline, areas)
                 if chain is not None:
                     label[chain] = b
                     changed = True
-                    contacts = group_contacts(label, graph, on_outline)
+                    contacts, outer = group_contacts(label, graph, on_outline)
                     break
     if not changed:
         return groups

@@ -41,13 +41,14 @@ def test_a_ring_gives_the_grid_inside_a_way_out_without_moving_households():
     # households in the ring's corners and the centre only: the edges are free land
     hh = [100, 0, 100, 0, 300, 0, 100, 0, 100]
     graph, groups, hh, outline, areas = ring_around_centre(hh)
-    contacts = group_contacts(labels_of(groups, 9), graph, outline)
-    assert [e.tolist() for e in enclosed_by(0, contacts)] == [[1]]
-    assert enclosed_by(1, contacts) == []
+    contacts, outer = group_contacts(labels_of(groups, 9), graph, outline)
+    assert outer == 2
+    assert [e.tolist() for e in enclosed_by(0, contacts, outer)] == [[1]]
+    assert enclosed_by(1, contacts, outer) == []
 
     opened = open_rings(groups, ["residential", "residential"], hh, graph, outline, areas)
 
-    assert enclosed_by(0, group_contacts(labels_of(opened, 9), graph, outline)) == []
+    assert enclosed_by(0, *group_contacts(labels_of(opened, 9), graph, outline)) == []
     assert [hh[g].sum() for g in opened] == [400, 300]
     assert len(opened[1]) == 2  # the centre and one free edge square to the outline
     assert all(graph.connected(g) for g in opened)
@@ -81,23 +82,23 @@ def test_a_ring_inside_other_grids_opens_towards_them():
     # 5 x 5: the outer ring is grid 0, the ring around the centre grid 1, the centre grid 2
     graph = lattice(5)
     r, c = np.divmod(np.arange(25), 5)
-    outer = np.flatnonzero((r == 0) | (c == 0) | (r == 4) | (c == 4))
-    inner = np.flatnonzero(~np.isin(np.arange(25), outer) & (np.arange(25) != 12))
-    groups = [outer, inner, np.asarray([12])]
+    rim = np.flatnonzero((r == 0) | (c == 0) | (r == 4) | (c == 4))
+    inner = np.flatnonzero(~np.isin(np.arange(25), rim) & (np.arange(25) != 12))
+    groups = [rim, inner, np.asarray([12])]
     hh = np.zeros(25, dtype=int)
-    hh[outer] = 30
+    hh[rim] = 30
     hh[[6, 8, 16, 18]] = 100  # the inner ring's corners
     hh[12] = 300
     outline = outline_of(5)
 
     opened = open_rings(groups, ["residential"] * 3, hh, graph, outline, np.ones(25))
 
-    contacts = group_contacts(labels_of(groups, 25), graph, outline)
-    assert [e.tolist() for e in enclosed_by(1, contacts)] == [[2]]
-    assert [e.tolist() for e in enclosed_by(0, contacts)] == [[1, 2]]
-    assert enclosed_by(1, group_contacts(labels_of(opened, 25), graph, outline)) == []
-    assert [hh[g].sum() for g in opened] == [hh[outer].sum(), 400, 300]
-    assert np.array_equal(opened[0], outer)  # the chain ends at grid 0, which keeps its land
+    contacts, outer = group_contacts(labels_of(groups, 25), graph, outline)
+    assert [e.tolist() for e in enclosed_by(1, contacts, outer)] == [[2]]
+    assert [e.tolist() for e in enclosed_by(0, contacts, outer)] == [[1, 2]]
+    assert enclosed_by(1, *group_contacts(labels_of(opened, 25), graph, outline)) == []
+    assert [hh[g].sum() for g in opened] == [hh[rim].sum(), 400, 300]
+    assert np.array_equal(opened[0], rim)  # the chain ends at grid 0, which keeps its land
     assert len(opened[2]) == 2
 
 
