@@ -131,6 +131,8 @@ DEFAULT_SHARE_WARNING = 0.5
 
 #: plausible households per 100 m² of floor area (inclusive bounds)
 PLAUSIBLE_HOUSEHOLDS_PER_100M2 = (0.3, 4.0)
+#: more floors than any residential tower in China has: a mistyped ``building:levels``?
+MAX_RESIDENTIAL_FLOORS = 100
 
 
 def floors_from_height(height_m: np.ndarray | pd.Series) -> np.ndarray:
@@ -333,9 +335,11 @@ def plausibility_flags(
     """A reason per building whose households are implausible, else None.
 
     Flags residential buildings with households per 100 m² of floor area
-    outside :data:`PLAUSIBLE_HOUSEHOLDS_PER_100M2`, and residential
-    footprints of :data:`BLOCK_OUTLINE_M2` or more (probably the outline of
-    a block or compound, not one building).
+    outside :data:`PLAUSIBLE_HOUSEHOLDS_PER_100M2`, residential footprints
+    of :data:`BLOCK_OUTLINE_M2` or more (probably the outline of a block or
+    compound, not one building), and more than :data:`MAX_RESIDENTIAL_FLOORS`
+    floors (a typo in ``building:levels`` or ``height``, whose households are
+    otherwise plausible per floor).
 
     Parameters
     ----------
@@ -363,7 +367,12 @@ def plausibility_flags(
         density = np.where(floor_area > 0, hh * 100.0 / floor_area, np.nan)
     out = np.full(len(hh), None, dtype=object)
     for i in np.flatnonzero(residential & (hh > 0)):
-        if area[i] >= BLOCK_OUTLINE_M2:
+        if fl[i] > MAX_RESIDENTIAL_FLOORS:
+            out[i] = (
+                f"{fl[i]:.0f} floors: more than any residential building has "
+                f"(over {MAX_RESIDENTIAL_FLOORS}); a mistyped floor count or height?"
+            )
+        elif area[i] >= BLOCK_OUTLINE_M2:
             out[i] = (
                 f"footprint {area[i]:,.0f} m² is larger than one residential building: "
                 "a block or compound outline?"

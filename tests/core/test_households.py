@@ -83,6 +83,15 @@ def test_plausibility_flags_density_and_block_outlines():
     assert "block or compound outline" in flags[4]
 
 
+def test_plausibility_flags_a_floor_count_no_residential_building_has():
+    # building:levels=300 (for 30): 1.1 households per 100 m² of floor area, plausible per floor
+    flags = plausibility_flags(
+        [3300, 330], [1000.0, 1000.0], [300, 30], pd.Series(["residential"] * 2)
+    )
+    assert "300 floors" in flags[0] and "mistyped" in flags[0]
+    assert flags[1] is None
+
+
 def test_split_by_weight_adds_up():
     parts = split_by_weight(100, np.array([1.0, 1.0, 1.0]))
     assert parts.sum() == 100 and sorted(parts.tolist()) == [33, 33, 34]
