@@ -32,9 +32,7 @@ def attach_voids(voids, groups, graph: AtomGraph) -> None:
         Region adjacency weighted by shared length; voids reached only through
         other voids are placed in later rounds.
     """
-    label = np.full(graph.n, -1)
-    for g, nodes in enumerate(groups):
-        label[nodes] = g
+    label = group_labels(groups, graph.n)
     pending = [int(v) for part in voids for v in part if label[v] < 0]
     for _ in range(len(pending) + 1):
         if not pending:
