@@ -265,24 +265,30 @@ def partition(
         c = c[c.intersects(area)]
     building_compound = building_compounds(b, rep, c)
 
+    roads_geom, classes = (None if r is None else r.geometry.values), road_classes(r)
+    cut_lines = (
+        None
+        if zones is None or len(zones) == 0
+        else shapely.boundary(zones.to_crs(crs).geometry.values)
+    )
+    lines = hard_barriers(roads_geom, classes) if barriers else None
+    preferred = preferred_lines(roads_geom, classes)
+
     def run(fence_nested: bool | frozenset) -> PartitionResult:
         atoms = build_atoms(
             area,
             geom,
             hh_all,
             building_compound,
-            roads_geom=None if r is None else r.geometry.values,
-            road_class=road_classes(r),
+            roads_geom=roads_geom,
+            road_class=classes,
             compounds=c,
             min_households=min_households,
             max_households=max_households,
             unit_min_area_m2=unit_min_area_m2,
-            cut_lines=None
-            if zones is None or len(zones) == 0
-            else shapely.boundary(zones.to_crs(crs).geometry.values),
+            cut_lines=cut_lines,
             fence_nested=fence_nested,
         )
-        lines = hard_barriers(None if r is None else r.geometry.values, road_classes(r))
         groups, kinds, flags = _group(
             atoms,
             area,
@@ -291,8 +297,8 @@ def partition(
             min_households,
             max_households,
             seed,
-            barriers=lines if barriers else None,
-            preferred=preferred_lines(None if r is None else r.geometry.values, road_classes(r)),
+            barriers=lines,
+            preferred=preferred,
             unit_min_area_m2=unit_min_area_m2,
         )
         grids_metric = _assemble_polygons(atoms, groups)
